@@ -1,0 +1,474 @@
+"""The program file (TOML): its model and its validation (spec §1).
+
+Loading never half-succeeds: :func:`parse_program` returns a complete, validated
+:class:`Program` or raises :class:`ProgramError` naming the key (and a line number
+whenever one can be found) and suggesting the closest valid name for a misspelling.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .periods import FREQUENCIES
+
+ROLLUPS = ("sum", "none")
+CERT_PREFIX = "cert:"
+BENEFIT_KINDS = ("discount", "rebate", "mdf")
+
+_PROGRAM_KEYS = ("name", "frequency", "grace_periods", "at_risk_margin", "tiers", "revenue_metric")
+_METRIC_KEYS = ("label", "unit", "rollup")
+_SCORE_KEYS = ("metric", "points", "target")
+_RULE_KEYS = ("min_score", "gates", "maxima")
+_REQUIREMENT_KEYS = (*_RULE_KEYS, "variants")
+_VARIANT_KEYS = ("region", "partner_type", *_RULE_KEYS)
+_BADGE_KEYS = ("name", "metric", "min")
+_TOP_KEYS = ("program", "metrics", "score", "requirements", "badges", "benefits")
+
+
+class ProgramError(ValueError):
+    """A program file that cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    unit: str = ""
+    rollup: str = "sum"
+
+
+@dataclass(frozen=True)
+class ScoreComponent:
+    metric: str
+    points: float
+    target: float
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Requirements of one tier for one kind of partner: all optional."""
+
+    min_score: float | None = None
+    gates: Mapping[str, float] = field(default_factory=dict)
+    maxima: Mapping[str, float] = field(default_factory=dict)
+
+    def merged(self, other: "Rule") -> "Rule":
+        """This rule with ``other``'s keys replacing its own (variant merging, §1)."""
+        return Rule(
+            other.min_score if other.min_score is not None else self.min_score,
+            {**self.gates, **other.gates},
+            {**self.maxima, **other.maxima},
+        )
+
+
+@dataclass(frozen=True)
+class Variant:
+    region: str | None
+    partner_type: str | None
+    rule: Rule
+
+    def matches(self, region: str, partner_type: str) -> bool:
+        """All named fields must match (case-insensitive)."""
+        if self.region is not None and self.region.casefold() != region.casefold():
+            return False
+        if self.partner_type is not None and self.partner_type.casefold() != partner_type.casefold():
+            return False
+        return True
+
+    def describe(self) -> str:
+        named = [v for v in (self.region, self.partner_type) if v is not None]
+        return " / ".join(named)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    tier: str
+    base: Rule
+    variants: tuple[Variant, ...] = ()
+
+    def options(self) -> list[Rule]:
+        """The base rule, then each variant merged onto it, in file order."""
+        return [self.base, *(self.base.merged(v.rule) for v in self.variants)]
+
+    def variant_index(self, region: str, partner_type: str) -> int:
+        """Index into :meth:`options`: 0 for the base, 1 + i for variant i."""
+        for i, variant in enumerate(self.variants):
+            if variant.matches(region, partner_type):
+                return i + 1
+        return 0
+
+    def resolve(self, region: str, partner_type: str) -> Rule:
+        return self.options()[self.variant_index(region, partner_type)]
+
+
+@dataclass(frozen=True)
+class Badge:
+    name: str
+    metric: str
+    min: float
+
+
+@dataclass(frozen=True)
+class Benefits:
+    """Fractions of the partner's revenue metric granted at a tier (issue 4)."""
+
+    discount: float = 0.0
+    rebate: float = 0.0
+    mdf: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.discount + self.rebate + self.mdf
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    frequency: str
+    grace_periods: int
+    at_risk_margin: float
+    tiers: tuple[str, ...]
+    metrics: Mapping[str, Metric]
+    score: tuple[ScoreComponent, ...]
+    requirements: Mapping[str, Requirement]
+    badges: tuple[Badge, ...]
+    benefits: Mapping[str, Benefits] = field(default_factory=dict)
+    revenue_metric: str | None = None
+    source: str = ""
+
+    @property
+    def entry_tier(self) -> str:
+        return self.tiers[0]
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(c.points for c in self.score))
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.source.encode()).hexdigest()
+
+    def tier_index(self, tier: str) -> int:
+        return self.tiers.index(tier)
+
+    def used_metrics(self) -> list[str]:
+        """Every metric the rules read, in a stable order (declared first, then cert tracks)."""
+        seen: dict[str, None] = {}
+        for c in self.score:
+            seen[c.metric] = None
+        for req in self.requirements.values():
+            for rule in req.options():
+                for m in (*rule.gates, *rule.maxima):
+                    seen[m] = None
+        for b in self.badges:
+            seen[b.metric] = None
+        if self.revenue_metric:
+            seen[self.revenue_metric] = None
+        declared = [m for m in self.metrics if m in seen]
+        certs = sorted(m for m in seen if m.startswith(CERT_PREFIX))
+        return declared + certs
+
+    def label_of(self, metric: str) -> str:
+        if metric.startswith(CERT_PREFIX):
+            return f"Certified people ({metric[len(CERT_PREFIX):]})"
+        return self.metrics[metric].label if metric in self.metrics else metric
+
+    def unit_of(self, metric: str) -> str:
+        if metric.startswith(CERT_PREFIX):
+            return "people"
+        return self.metrics[metric].unit if metric in self.metrics else ""
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def suggest(name: str, candidates) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Locator:
+    """Finds the line of a key in the TOML source, best effort, for messages."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    def line(self, *needles: str) -> int | None:
+        """The line of the last needle, found in order: each after the line of the one before."""
+        start, found = 0, None
+        for needle in needles:
+            pat = re.compile(r"(^|[\s\[.{,\"'])" + re.escape(needle) + r"($|[\s\].=}\"',])")
+            for number in range(start, len(self.lines)):
+                if pat.search(self.lines[number].split("#", 1)[0]):
+                    start, found = number, number + 1
+                    break
+        return found
+
+
+def program_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def parse_program(text: str, filename: str = "program") -> Program:
+    """Parse and validate program TOML; raise :class:`ProgramError` on the first problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProgramError(f"{filename}: not valid TOML: {exc}") from None
+    return _Builder(data, text, filename).build()
+
+
+class _Builder:
+    def __init__(self, data: dict[str, Any], text: str, filename: str) -> None:
+        self.data = data
+        self.text = text
+        self.filename = filename
+        self.loc = _Locator(text)
+
+    # -- errors
+    def fail(self, key: str, message: str, *needles: str) -> None:
+        line = self.loc.line(*needles) if needles else None
+        where = f"{self.filename}, line {line}" if line else self.filename
+        raise ProgramError(f"{where}: {key}: {message}")
+
+    def check_keys(self, table: Mapping[str, Any], allowed, key: str, *needles: str) -> None:
+        for k in table:
+            if k not in allowed:
+                self.fail(f"{key}.{k}" if key else k, "unknown key" + suggest(k, allowed), *needles, k)
+
+    def number(self, value: Any, key: str, *needles: str, positive=False, allow_zero=True) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.fail(key, f"must be a number, not {value!r}", *needles)
+        if positive and (value < 0 or (value == 0 and not allow_zero)):
+            self.fail(key, f"must be greater than 0, not {value!r}", *needles)
+        return float(value)
+
+    def text_value(self, value: Any, key: str, *needles: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.fail(key, f"must be a non-empty string, not {value!r}", *needles)
+        return value.strip()
+
+    def table(self, value: Any, key: str, *needles: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(key, "must be a table", *needles)
+        return value
+
+    def metric_name(self, name: str, key: str, *needles: str) -> str:
+        if name.startswith(CERT_PREFIX):
+            if not name[len(CERT_PREFIX):].strip():
+                self.fail(key, f"{name!r} names no certification track", *needles)
+            return name
+        if name not in self.metrics:
+            self.fail(
+                key,
+                f"undeclared metric {name!r}" + suggest(name, self.metrics)
+                + f"; declare it as [metrics.{name}] or use cert:<track>",
+                *needles,
+            )
+        return name
+
+    # -- sections
+    def build(self) -> Program:
+        self.check_keys(self.data, _TOP_KEYS, "")
+        if "program" not in self.data:
+            self.fail("program", "missing [program] table")
+        head = self.table(self.data["program"], "program", "[program]")
+        self.check_keys(head, _PROGRAM_KEYS, "program", "[program]")
+        name = self.text_value(head.get("name"), "program.name", "name")
+        frequency = head.get("frequency", "quarterly")
+        if frequency not in FREQUENCIES:
+            self.fail(
+                "program.frequency",
+                f"unknown frequency {frequency!r}{suggest(str(frequency), FREQUENCIES)}; "
+                f"use one of {', '.join(FREQUENCIES)}",
+                "frequency",
+            )
+        grace = head.get("grace_periods", 0)
+        if isinstance(grace, bool) or not isinstance(grace, int) or grace < 0:
+            self.fail("program.grace_periods", f"must be a whole number >= 0, not {grace!r}", "grace_periods")
+        margin = self.number(head.get("at_risk_margin", 0.10), "program.at_risk_margin", "at_risk_margin")
+        if not 0 <= margin < 1:
+            self.fail("program.at_risk_margin", f"must be between 0 and 1, not {margin!r}", "at_risk_margin")
+        tiers = head.get("tiers")
+        if not isinstance(tiers, list) or not tiers or not all(isinstance(t, str) and t.strip() for t in tiers):
+            self.fail("program.tiers", "must be a non-empty list of tier names, lowest first", "tiers")
+        tiers = [t.strip() for t in tiers]
+        seen: set[str] = set()
+        for t in tiers:
+            if t.casefold() in seen:
+                self.fail("program.tiers", f"duplicate tier name {t!r}", "tiers")
+            seen.add(t.casefold())
+        self.tiers = tuple(tiers)
+
+        self.metrics = self.build_metrics()
+        score = self.build_score()
+        requirements = self.build_requirements()
+        badges = self.build_badges()
+        revenue_metric = head.get("revenue_metric")
+        if revenue_metric is not None:
+            revenue_metric = self.metric_name(
+                self.text_value(revenue_metric, "program.revenue_metric", "revenue_metric"),
+                "program.revenue_metric", "revenue_metric",
+            )
+        benefits = self.build_benefits(revenue_metric)
+        return Program(
+            name=name,
+            frequency=frequency,
+            grace_periods=grace,
+            at_risk_margin=margin,
+            tiers=self.tiers,
+            metrics=self.metrics,
+            score=score,
+            requirements=requirements,
+            badges=badges,
+            benefits=benefits,
+            revenue_metric=revenue_metric,
+            source=self.text,
+        )
+
+    def build_metrics(self) -> dict[str, Metric]:
+        metrics: dict[str, Metric] = {}
+        section = self.table(self.data.get("metrics", {}), "metrics", "[metrics")
+        for name, spec in section.items():
+            needle = f"metrics.{name}"
+            spec = self.table(spec, needle, needle)
+            self.check_keys(spec, _METRIC_KEYS, needle, needle)
+            if name.startswith(CERT_PREFIX):
+                self.fail(needle, "cert:<track> metrics are built in and must not be declared", needle)
+            rollup = spec.get("rollup", "sum")
+            if rollup not in ROLLUPS:
+                self.fail(
+                    f"{needle}.rollup",
+                    f"unknown rollup {rollup!r}{suggest(str(rollup), ROLLUPS)}; use sum or none",
+                    needle,
+                )
+            label = spec.get("label", name)
+            unit = spec.get("unit", "")
+            if not isinstance(label, str) or not isinstance(unit, str):
+                self.fail(needle, "label and unit must be strings", needle)
+            metrics[name] = Metric(name, label, unit, rollup)
+        return metrics
+
+    def build_score(self) -> tuple[ScoreComponent, ...]:
+        components = self.data.get("score", [])
+        if not isinstance(components, list):
+            self.fail("score", "must be an array of tables: [[score]]", "score")
+        result = []
+        for i, comp in enumerate(components, start=1):
+            key = f"score[{i}]"
+            comp = self.table(comp, key, "[[score]]")
+            metric = comp.get("metric")
+            needles = ("metric", str(metric)) if isinstance(metric, str) else ("[[score]]",)
+            self.check_keys(comp, _SCORE_KEYS, key, *needles)
+            for required in _SCORE_KEYS:
+                if required not in comp:
+                    self.fail(f"{key}.{required}", "missing", *needles)
+            metric = self.metric_name(self.text_value(metric, f"{key}.metric", *needles), f"{key}.metric", *needles)
+            points = self.number(comp["points"], f"{key}.points", "points", positive=True, allow_zero=False)
+            target = self.number(comp["target"], f"{key}.target", "target", positive=True, allow_zero=False)
+            result.append(ScoreComponent(metric, points, target))
+        return tuple(result)
+
+    def build_rule(self, spec: Mapping[str, Any], key: str, needle: str) -> Rule:
+        min_score = spec.get("min_score")
+        if min_score is not None:
+            min_score = self.number(min_score, f"{key}.min_score", needle)
+        parts = []
+        for kind in ("gates", "maxima"):
+            table = self.table(spec.get(kind, {}), f"{key}.{kind}", needle)
+            values = {}
+            for metric, value in table.items():
+                mkey = f"{key}.{kind}.{metric}"
+                self.metric_name(metric, mkey, needle, metric)
+                values[metric] = self.number(value, mkey, metric)
+            parts.append(values)
+        return Rule(min_score, parts[0], parts[1])
+
+    def build_requirements(self) -> dict[str, Requirement]:
+        section = self.table(self.data.get("requirements", {}), "requirements", "[requirements")
+        result: dict[str, Requirement] = {}
+        for tier, spec in section.items():
+            key = f"requirements.{tier}"
+            if tier not in self.tiers:
+                self.fail(key, f"unknown tier {tier!r}" + suggest(tier, self.tiers[1:]), key)
+            if tier == self.tiers[0]:
+                self.fail(key, f"{tier!r} is the entry tier and takes no requirements", key)
+            spec = self.table(spec, key, key)
+            self.check_keys(spec, _REQUIREMENT_KEYS, key, key)
+            base = self.build_rule(spec, key, key)
+            variants = []
+            raw_variants = spec.get("variants", [])
+            if not isinstance(raw_variants, list):
+                self.fail(f"{key}.variants", "must be an array of tables", key)
+            for i, vspec in enumerate(raw_variants, start=1):
+                vkey = f"{key}.variants[{i}]"
+                vspec = self.table(vspec, vkey, f"{key}.variants")
+                self.check_keys(vspec, _VARIANT_KEYS, vkey, f"{key}.variants")
+                region = vspec.get("region")
+                ptype = vspec.get("partner_type")
+                if region is None and ptype is None:
+                    self.fail(vkey, "a variant must name a region, a partner_type, or both", f"{key}.variants")
+                if region is not None:
+                    region = self.text_value(region, f"{vkey}.region", "region")
+                if ptype is not None:
+                    ptype = self.text_value(ptype, f"{vkey}.partner_type", "partner_type")
+                variants.append(Variant(region, ptype, self.build_rule(vspec, vkey, f"{key}.variants")))
+            result[tier] = Requirement(tier, base, tuple(variants))
+        for tier in self.tiers[1:]:
+            if tier not in result:
+                self.fail(
+                    f"requirements.{tier}",
+                    f"missing: every tier above the entry tier needs a [requirements.{tier}] table "
+                    "(otherwise every partner would qualify for it)",
+                    "tiers",
+                )
+        return {t: result[t] for t in self.tiers[1:]}
+
+    def build_badges(self) -> tuple[Badge, ...]:
+        badges = self.data.get("badges", [])
+        if not isinstance(badges, list):
+            self.fail("badges", "must be an array of tables: [[badges]]", "badges")
+        result = []
+        names: set[str] = set()
+        for i, spec in enumerate(badges, start=1):
+            key = f"badges[{i}]"
+            spec = self.table(spec, key, "[[badges]]")
+            self.check_keys(spec, _BADGE_KEYS, key, "[[badges]]")
+            for required in _BADGE_KEYS:
+                if required not in spec:
+                    self.fail(f"{key}.{required}", "missing", "[[badges]]")
+            name = self.text_value(spec["name"], f"{key}.name", "name")
+            if name in names:
+                self.fail(f"{key}.name", f"duplicate badge {name!r}", name)
+            names.add(name)
+            metric = self.metric_name(self.text_value(spec["metric"], f"{key}.metric"), f"{key}.metric", name)
+            result.append(Badge(name, metric, self.number(spec["min"], f"{key}.min", "min")))
+        return tuple(result)
+
+    def build_benefits(self, revenue_metric: str | None) -> dict[str, Benefits]:
+        section = self.table(self.data.get("benefits", {}), "benefits", "[benefits")
+        result = {}
+        for tier, spec in section.items():
+            key = f"benefits.{tier}"
+            if tier not in self.tiers:
+                self.fail(key, f"unknown tier {tier!r}" + suggest(tier, self.tiers), key)
+            spec = self.table(spec, key, key)
+            self.check_keys(spec, BENEFIT_KINDS, key, key)
+            values = {}
+            for kind in BENEFIT_KINDS:
+                if kind in spec:
+                    value = self.number(spec[kind], f"{key}.{kind}", kind)
+                    if not 0 <= value <= 1:
+                        self.fail(f"{key}.{kind}", f"is a fraction of revenue between 0 and 1, not {value!r}", kind)
+                    values[kind] = value
+            result[tier] = Benefits(**values)
+        if result and revenue_metric is None:
+            self.fail("program.revenue_metric", "benefits need [program] revenue_metric to name the revenue metric", "[benefits")
+        return result

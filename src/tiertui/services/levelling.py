@@ -1,0 +1,243 @@
+"""Levelling runs: read every input once, evaluate with the scoring module, store results."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from ..scoring import (
+    EVENTS,
+    ApprovedOverride,
+    Certifications,
+    EvaluationError,
+    Inputs,
+    Partners,
+    PeriodError,
+    PeriodResult,
+    Program,
+    level,
+    parse_period,
+)
+from ..scoring.program import CERT_PREFIX
+from ..storage import queries
+from ..storage.tables import LevelRun, Override, utcnow
+from . import audit
+from .errors import ServiceError
+from .programs import active_program, active_version
+
+Progress = Callable[[float, str], None]
+
+
+def _quiet(_fraction: float, _message: str) -> None:
+    pass
+
+
+@dataclass
+class LoadedInputs:
+    """Everything one evaluation needs, read once: used by levelling and scenarios alike."""
+
+    program: Program
+    partners: queries.PartnerColumns
+    inputs: Inputs
+
+
+def load_inputs(engine: Engine, program: Program, progress: Progress = _quiet) -> LoadedInputs:
+    with engine.connect() as conn:
+        progress(0.0, "reading partners")
+        cols = queries.read_partners(conn)
+        lookup = cols.index_of_keys()
+        n = len(cols.key)
+        tier_on_record = np.zeros(n, dtype=np.int64)
+        tiers = {t: i for i, t in enumerate(program.tiers)}
+        for i, tier in enumerate(cols.tier):
+            if tier:
+                if tier not in tiers:
+                    raise ServiceError(
+                        f"partner {cols.partner_id[i]} has tier {tier!r} on record, which program "
+                        f"{program.name!r} does not have (tiers: {', '.join(program.tiers)})"
+                    )
+                tier_on_record[i] = tiers[tier]
+        try:
+            periods = sorted(parse_period(p) for p in queries.read_periods(conn))
+        except PeriodError as exc:
+            raise ServiceError(f"stored metrics: {exc}") from None
+        used = [m for m in program.used_metrics() if not m.startswith(CERT_PREFIX)]
+        metrics = {m: np.zeros((len(periods), n)) for m in used}
+        steps = max(1, len(periods) * len(used))
+        for k, period in enumerate(periods):
+            for j, metric in enumerate(used):
+                progress(0.05 + 0.6 * (k * len(used) + j) / steps, f"reading {metric} for {period.label}")
+                keys, values = queries.read_metric(conn, period.label, metric)
+                metrics[metric][k, lookup[keys]] = values
+        tracks = [m[len(CERT_PREFIX):] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
+        progress(0.65, "reading certifications")
+        certs = queries.read_certifications(conn, tracks)
+        person_codes: dict[tuple[str], int] = {}
+        person = np.array(
+            [person_codes.setdefault(p.strip().casefold(), len(person_codes)) for p in certs.person],
+            dtype=np.int64,
+        )
+        overrides = _approved_overrides(conn, program, lookup)
+    parent = cols.parent_index()
+    inputs = Inputs(
+        partners=Partners(cols.partner_id, cols.region, cols.partner_type, parent, tier_on_record),
+        periods=periods,
+        metrics=metrics,
+        certifications=Certifications(lookup[certs.partner_key], person, certs.track, certs.earned, certs.expires),
+        overrides=overrides,
+    )
+    return LoadedInputs(program, cols, inputs)
+
+
+def _approved_overrides(conn, program: Program, lookup: np.ndarray) -> list[ApprovedOverride]:
+    rows = queries.fetchall(
+        conn,
+        "SELECT id, partner_key, tier, starts_on, expires_on, decided_at FROM tier_override "
+        "WHERE status = 'approved'",
+    )
+    result = []
+    for oid, key, tier, starts, expires, decided in rows:
+        if tier not in program.tiers:
+            continue  # an override for a tier the active program no longer has cannot apply
+        result.append(
+            ApprovedOverride(
+                id=oid,
+                partner=int(lookup[key]),
+                tier=program.tier_index(tier),
+                starts_on=_date(starts),
+                expires_on=_date(expires) if expires else None,
+                order=(str(decided), oid),
+            )
+        )
+    return result
+
+
+def _date(value):
+    from datetime import date
+
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+@dataclass
+class LevelSummary:
+    program: str
+    version: int
+    partners: int
+    periods: list[str]
+    tiers: dict[str, int] = field(default_factory=dict)  # effective tier counts, latest period
+    events: dict[str, int] = field(default_factory=dict)  # latest period
+    at_risk: int = 0
+    overridden: int = 0
+
+    def text(self) -> str:
+        if not self.periods:
+            return f"Levelled {self.partners:,} partners: no metrics imported yet, nothing to evaluate."
+        lines = [
+            f"Levelled {self.partners:,} partners over {len(self.periods)} period"
+            f"{'s' if len(self.periods) != 1 else ''} ({self.periods[0]} to {self.periods[-1]}) "
+            f"with {self.program} v{self.version}.",
+            f"Latest period {self.periods[-1]}:",
+        ]
+        width = max(len(t) for t in self.tiers)
+        lines += [f"  {tier:<{width}}  {count:>8,}" for tier, count in reversed(self.tiers.items())]
+        lines.append(
+            f"  promoted {self.events.get('promoted', 0):,}, demoted {self.events.get('demoted', 0):,}, "
+            f"in grace {self.events.get('grace', 0):,}, at risk {self.at_risk:,}, "
+            f"overridden {self.overridden:,}"
+        )
+        return "\n".join(lines)
+
+
+def evaluate(loaded: LoadedInputs) -> list[PeriodResult]:
+    try:
+        return level(loaded.program, loaded.inputs)
+    except EvaluationError as exc:
+        raise ServiceError(str(exc)) from None
+
+
+def run_levelling(engine: Engine, user: str, progress: Progress = _quiet) -> LevelSummary:
+    """Evaluate every period and replace the stored results, all or nothing."""
+    version = active_version(engine)
+    program = active_program(engine)
+    loaded = load_inputs(engine, program, progress)
+    progress(0.7, "evaluating")
+    results = evaluate(loaded)
+    progress(0.8, "writing results")
+    with Session(engine) as session, session.begin():
+        run = LevelRun(
+            program_id=version.id,
+            run_by=user,
+            partners=len(loaded.partners.key),
+            periods=",".join(r.period.label for r in results),
+        )
+        session.add(run)
+        session.flush()
+        conn = session.connection()
+        queries.replace_results(conn, _result_rows(program, loaded.partners.key, results, run.id))
+        run.finished_at = utcnow()
+        summary = summarize(program, version.version, len(loaded.partners.key), results)
+        audit.record(session, user, "level.run", "level_run", run.id, summary=summary.text())
+    progress(1.0, "done")
+    return summary
+
+
+def summarize(program: Program, version: int, partners: int, results: list[PeriodResult]) -> LevelSummary:
+    summary = LevelSummary(program.name, version, partners, [r.period.label for r in results])
+    if results:
+        last = results[-1]
+        counts = np.bincount(last.effective, minlength=len(program.tiers))
+        summary.tiers = {t: int(c) for t, c in zip(program.tiers, counts)}
+        events = Counter(np.asarray(EVENTS)[last.event].tolist())
+        summary.events = dict(events)
+        summary.at_risk = int(last.at_risk.sum())
+        summary.overridden = int((last.override >= 0).sum())
+    return summary
+
+
+def _result_rows(program: Program, keys: np.ndarray, results: list[PeriodResult], run_id: int):
+    tiers = np.array(program.tiers, dtype=object)
+    events = np.array(EVENTS, dtype=object)
+    metrics = program.used_metrics()
+    template = "{" + ", ".join(f"{json.dumps(m)}: %r" for m in metrics) + "}"
+    names = [b.name for b in program.badges]
+    key_list = keys.tolist()
+    for r in results:
+        n = len(key_list)
+        badges = _badge_labels(names, r.badges) if names else [""] * n
+        matrix = np.stack([r.values[m] for m in metrics], axis=1).tolist() if metrics else [[]] * n
+        group_values = [template % tuple(row) for row in matrix]
+        override = [None if o < 0 else o for o in r.override.tolist()]
+        yield from zip(
+            [r.period.label] * n,
+            key_list,
+            [run_id] * n,
+            r.score.tolist(),
+            tiers[r.qualified].tolist(),
+            tiers[r.earned].tolist(),
+            tiers[r.effective].tolist(),
+            override,
+            events[r.event].tolist(),
+            r.below.tolist(),
+            r.at_risk.tolist(),
+            badges,
+            group_values,
+        )
+
+
+def _badge_labels(names: list[str], flags: np.ndarray) -> list[str]:
+    """Each partner's badges, sorted by name and joined by ";" (one label per distinct set)."""
+    code = np.zeros(flags.shape[1], dtype=np.int64)
+    for i, row in enumerate(flags):
+        code |= row.astype(np.int64) << i
+    distinct, position = np.unique(code, return_inverse=True)
+    labels = np.array(
+        [";".join(sorted(nm for i, nm in enumerate(names) if c >> i & 1)) for c in distinct.tolist()],
+        dtype=object,
+    )
+    return labels[position].tolist()

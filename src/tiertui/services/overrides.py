@@ -1,0 +1,168 @@
+"""Tier overrides: request, approve, reject, under the four-eyes rule (spec §3.7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from ..scoring import suggest
+from ..storage.tables import Override, Partner, utcnow
+from . import audit
+from .errors import ServiceError
+from .programs import active_program
+
+STATUSES = ("pending", "approved", "rejected")
+
+
+@dataclass(frozen=True)
+class OverrideView:
+    """An override with its partner's id and name, for lists and screens."""
+
+    id: int
+    partner_id: str
+    partner_name: str
+    tier: str
+    reason: str
+    starts_on: date
+    expires_on: date | None
+    status: str
+    requested_by: str
+    requested_at: object
+    decided_by: str | None
+    decided_at: object
+    note: str
+
+
+def validate_request(engine: Engine, partner_id: str, tier: str, reason: str, starts_on: date | None,
+                     expires_on: date | None) -> list[str]:
+    """Every problem with a request, as messages (empty when it can be filed)."""
+    problems = []
+    program = active_program(engine)
+    if tier not in program.tiers:
+        problems.append(f"unknown tier {tier!r}{suggest(tier, program.tiers)}; tiers: {', '.join(program.tiers)}")
+    if not reason.strip():
+        problems.append("a reason is required")
+    if starts_on is None:
+        problems.append("a start date is required")
+    if starts_on and expires_on and expires_on < starts_on:
+        problems.append(f"expiry {expires_on} is before the start {starts_on}")
+    with Session(engine) as session:
+        if session.exec(select(Partner.key).where(Partner.partner_id == partner_id)).first() is None:
+            problems.append(f"no partner {partner_id!r}")
+    return problems
+
+
+def request(engine: Engine, user: str, partner_id: str, tier: str, reason: str, starts_on: date,
+            expires_on: date | None = None) -> int:
+    """File a pending override; returns its id."""
+    problems = validate_request(engine, partner_id, tier, reason, starts_on, expires_on)
+    if problems:
+        raise ServiceError("; ".join(problems))
+    with Session(engine) as session, session.begin():
+        key = session.exec(select(Partner.key).where(Partner.partner_id == partner_id)).one()
+        row = Override(partner_key=key, tier=tier, reason=reason.strip(), starts_on=starts_on,
+                       expires_on=expires_on, requested_by=user)
+        session.add(row)
+        session.flush()
+        audit.record(session, user, "override.request", "override", row.id, partner_id=partner_id, tier=tier,
+                     reason=reason.strip(), starts_on=starts_on, expires_on=expires_on)
+        return row.id
+
+
+def edit(engine: Engine, user: str, override_id: int, tier: str, reason: str, starts_on: date,
+         expires_on: date | None) -> None:
+    """Change a pending request; only its requester may."""
+    with Session(engine) as session, session.begin():
+        row = _get(session, override_id)
+        if row.status != "pending":
+            raise ServiceError(f"override {override_id} is already {row.status}; file a new request instead")
+        if row.requested_by != user:
+            raise ServiceError(f"override {override_id} was requested by {row.requested_by}; only they can edit it")
+        partner_id = session.get(Partner, row.partner_key).partner_id
+    problems = validate_request(engine, partner_id, tier, reason, starts_on, expires_on)
+    if problems:
+        raise ServiceError("; ".join(problems))
+    with Session(engine) as session, session.begin():
+        row = _get(session, override_id)
+        before = dict(tier=row.tier, reason=row.reason, starts_on=row.starts_on, expires_on=row.expires_on)
+        changed = session.exec(
+            update(Override)
+            .where(Override.id == override_id, Override.status == "pending")
+            .values(tier=tier, reason=reason.strip(), starts_on=starts_on, expires_on=expires_on)
+        ).rowcount
+        if changed != 1:
+            raise ServiceError(f"override {override_id} was decided meanwhile; file a new request instead")
+        audit.record(session, user, "override.edit", "override", override_id, before=before,
+                     after=dict(tier=tier, reason=reason.strip(), starts_on=starts_on, expires_on=expires_on))
+
+
+def decide(engine: Engine, user: str, override_id: int, approve: bool, note: str = "") -> OverrideView:
+    """Approve or reject a pending override, never one's own; exactly one decision lands."""
+    status = "approved" if approve else "rejected"
+    with Session(engine) as session, session.begin():
+        row = _get(session, override_id)
+        if row.status != "pending":
+            raise ServiceError(
+                f"override {override_id} is already {row.status} by {row.decided_by} at {row.decided_at}"
+            )
+        if row.requested_by == user:
+            raise ServiceError(
+                f"you requested override {override_id}; someone else must {'approve' if approve else 'reject'} it"
+            )
+        now = utcnow()
+        changed = session.exec(
+            update(Override)
+            .where(Override.id == override_id, Override.status == "pending")
+            .values(status=status, decided_by=user, decided_at=now, note=note.strip())
+        ).rowcount
+        if changed != 1:
+            session.rollback()
+            latest = _get(session, override_id)
+            raise ServiceError(
+                f"override {override_id} is already {latest.status} by {latest.decided_by} at {latest.decided_at}"
+            )
+        audit.record(session, user, f"override.{'approve' if approve else 'reject'}", "override", override_id,
+                     before={"status": "pending"}, after={"status": status, "note": note.strip()})
+    return get(engine, override_id)
+
+
+def get(engine: Engine, override_id: int) -> OverrideView:
+    views = _views(engine, Override.id == override_id)
+    if not views:
+        raise ServiceError(f"no override {override_id}")
+    return views[0]
+
+
+def list_overrides(engine: Engine, status: str | None = None, partner_id: str | None = None) -> list[OverrideView]:
+    clauses = []
+    if status:
+        clauses.append(Override.status == status)
+    if partner_id:
+        clauses.append(Partner.partner_id == partner_id)
+    return _views(engine, *clauses)
+
+
+def _views(engine: Engine, *clauses) -> list[OverrideView]:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Override, Partner.partner_id, Partner.name)
+            .join(Partner, Partner.key == Override.partner_key)
+            .where(*clauses)
+            .order_by(Override.id)
+        ).all()
+        return [
+            OverrideView(o.id, pid, name, o.tier, o.reason, o.starts_on, o.expires_on, o.status, o.requested_by,
+                         o.requested_at, o.decided_by, o.decided_at, o.note)
+            for o, pid, name in rows
+        ]
+
+
+def _get(session: Session, override_id: int) -> Override:
+    row = session.get(Override, override_id)
+    if row is None:
+        raise ServiceError(f"no override {override_id}")
+    return row

@@ -1,0 +1,19 @@
+"""Storage: SQLModel tables, the engine, and bulk queries. No user interface here."""
+
+from .database import DatabaseError, default_url, is_sqlite, open_engine, redact, resolve_url
+from .tables import (
+    AuditEntry,
+    Certification,
+    LevelResult,
+    LevelRun,
+    MetricValue,
+    Override,
+    Partner,
+    ProgramVersion,
+)
+
+__all__ = [
+    "AuditEntry", "Certification", "DatabaseError", "LevelResult", "LevelRun", "MetricValue",
+    "Override", "Partner", "ProgramVersion", "default_url", "is_sqlite", "open_engine", "redact",
+    "resolve_url",
+]

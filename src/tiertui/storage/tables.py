@@ -1,0 +1,129 @@
+"""The database tables (SQLModel). Names say what a row is."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+class ProgramVersion(SQLModel, table=True):
+    """Every program file ever loaded; exactly one is active."""
+
+    __tablename__ = "program_version"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    version: int
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(index=True)
+    source_name: str = ""
+    loaded_at: datetime = Field(default_factory=utcnow)
+    loaded_by: str
+    active: bool = Field(default=False, index=True)
+
+
+class Partner(SQLModel, table=True):
+    __tablename__ = "partner"
+    key: int | None = Field(default=None, primary_key=True)  # compact surrogate for bulk reads
+    partner_id: str = Field(unique=True, index=True)
+    name: str
+    region: str = ""
+    country: str = ""
+    partner_type: str = ""
+    parent_id: str | None = Field(default=None, index=True)
+    account_manager: str = ""
+    tier: str | None = None  # tier on record before the first evaluated period
+    tier_since: date | None = None
+
+
+class MetricValue(SQLModel, table=True):
+    """One metric of one partner in one period; keyed for a range scan per period and metric."""
+
+    __tablename__ = "metric_value"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    period: str = Field(primary_key=True)
+    metric: str = Field(primary_key=True)
+    partner_key: int = Field(primary_key=True, foreign_key="partner.key")
+    value: float
+
+
+class Certification(SQLModel, table=True):
+    __tablename__ = "certification"
+    __table_args__ = (UniqueConstraint("partner_key", "person", "certification"),)
+    id: int | None = Field(default=None, primary_key=True)
+    partner_key: int = Field(foreign_key="partner.key", index=True)
+    person: str
+    certification: str
+    track: str = Field(index=True)
+    earned_on: date
+    expires_on: date | None = Field(default=None, index=True)
+
+
+class Override(SQLModel, table=True):
+    """A requested tier for one partner; effective only once approved by someone else."""
+
+    __tablename__ = "tier_override"
+    id: int | None = Field(default=None, primary_key=True)
+    partner_key: int = Field(foreign_key="partner.key", index=True)
+    tier: str
+    reason: str
+    starts_on: date
+    expires_on: date | None = None
+    status: str = Field(default="pending", index=True)  # pending | approved | rejected
+    requested_by: str
+    requested_at: datetime = Field(default_factory=utcnow)
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str = ""
+
+
+class LevelRun(SQLModel, table=True):
+    __tablename__ = "level_run"
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program_version.id")
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    run_by: str
+    partners: int = 0
+    periods: str = ""
+
+
+class LevelResult(SQLModel, table=True):
+    """A partner's result for one period, with the group values it was computed from."""
+
+    __tablename__ = "level_result"
+    __table_args__ = (
+        Index("ix_level_result_period_tier", "period", "effective_tier"),
+        {"sqlite_with_rowid": False},
+    )
+    period: str = Field(primary_key=True)
+    partner_key: int = Field(primary_key=True, foreign_key="partner.key")
+    run_id: int = Field(foreign_key="level_run.id")
+    score: float
+    qualified_tier: str
+    earned_tier: str
+    effective_tier: str
+    override_id: int | None = None
+    event: str
+    below: int
+    at_risk: bool
+    badges: str = ""  # names joined by ";", sorted
+    group_values: str = Field(sa_column=Column(Text, nullable=False))  # JSON: metric -> group value
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: every write says who, when and what."""
+
+    __tablename__ = "audit_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str
+    action: str = Field(index=True)
+    entity: str = ""
+    entity_id: str = Field(default="", index=True)
+    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))
