@@ -201,14 +201,16 @@ class _Locator:
         self.lines = text.splitlines()
 
     def line(self, *needles: str) -> int | None:
-        """The line of the last needle, found in order: each after the line of the one before."""
+        """The line of the last needle, found in order: each on a line after the one before."""
         start, found = 0, None
         for needle in needles:
             pat = re.compile(r"(^|[\s\[.{,\"'])" + re.escape(needle) + r"($|[\s\].=}\"',])")
             for number in range(start, len(self.lines)):
                 if pat.search(self.lines[number].split("#", 1)[0]):
-                    start, found = number, number + 1
+                    start, found = number + 1, number + 1
                     break
+            else:
+                return found
         return found
 
 
@@ -347,7 +349,7 @@ class _Builder:
                 self.fail(
                     f"{needle}.rollup",
                     f"unknown rollup {rollup!r}{suggest(str(rollup), ROLLUPS)}; use sum or none",
-                    needle,
+                    needle, "rollup",
                 )
             label = spec.get("label", name)
             unit = spec.get("unit", "")
@@ -363,31 +365,31 @@ class _Builder:
         result = []
         for i, comp in enumerate(components, start=1):
             key = f"score[{i}]"
-            comp = self.table(comp, key, "[[score]]")
-            metric = comp.get("metric")
-            needles = ("metric", str(metric)) if isinstance(metric, str) else ("[[score]]",)
-            self.check_keys(comp, _SCORE_KEYS, key, *needles)
+            at = ("[[score]]",) * i
+            comp = self.table(comp, key, *at)
+            self.check_keys(comp, _SCORE_KEYS, key, *at)
             for required in _SCORE_KEYS:
                 if required not in comp:
-                    self.fail(f"{key}.{required}", "missing", *needles)
-            metric = self.metric_name(self.text_value(metric, f"{key}.metric", *needles), f"{key}.metric", *needles)
-            points = self.number(comp["points"], f"{key}.points", "points", positive=True, allow_zero=False)
-            target = self.number(comp["target"], f"{key}.target", "target", positive=True, allow_zero=False)
+                    self.fail(f"{key}.{required}", "missing", *at)
+            metric = self.text_value(comp["metric"], f"{key}.metric", *at, "metric")
+            metric = self.metric_name(metric, f"{key}.metric", *at, "metric")
+            points = self.number(comp["points"], f"{key}.points", *at, "points", positive=True, allow_zero=False)
+            target = self.number(comp["target"], f"{key}.target", *at, "target", positive=True, allow_zero=False)
             result.append(ScoreComponent(metric, points, target))
         return tuple(result)
 
-    def build_rule(self, spec: Mapping[str, Any], key: str, needle: str) -> Rule:
+    def build_rule(self, spec: Mapping[str, Any], key: str, *at: str) -> Rule:
         min_score = spec.get("min_score")
         if min_score is not None:
-            min_score = self.number(min_score, f"{key}.min_score", needle)
+            min_score = self.number(min_score, f"{key}.min_score", *at, "min_score")
         parts = []
         for kind in ("gates", "maxima"):
-            table = self.table(spec.get(kind, {}), f"{key}.{kind}", needle)
+            table = self.table(spec.get(kind, {}), f"{key}.{kind}", *at, kind)
             values = {}
             for metric, value in table.items():
                 mkey = f"{key}.{kind}.{metric}"
-                self.metric_name(metric, mkey, needle, metric)
-                values[metric] = self.number(value, mkey, metric)
+                self.metric_name(metric, mkey, *at, metric)
+                values[metric] = self.number(value, mkey, *at, metric)
             parts.append(values)
         return Rule(min_score, parts[0], parts[1])
 
@@ -409,17 +411,18 @@ class _Builder:
                 self.fail(f"{key}.variants", "must be an array of tables", key)
             for i, vspec in enumerate(raw_variants, start=1):
                 vkey = f"{key}.variants[{i}]"
-                vspec = self.table(vspec, vkey, f"{key}.variants")
-                self.check_keys(vspec, _VARIANT_KEYS, vkey, f"{key}.variants")
+                at = (f"{key}.variants",) * i
+                vspec = self.table(vspec, vkey, *at)
+                self.check_keys(vspec, _VARIANT_KEYS, vkey, *at)
                 region = vspec.get("region")
                 ptype = vspec.get("partner_type")
                 if region is None and ptype is None:
-                    self.fail(vkey, "a variant must name a region, a partner_type, or both", f"{key}.variants")
+                    self.fail(vkey, "a variant must name a region, a partner_type, or both", *at)
                 if region is not None:
-                    region = self.text_value(region, f"{vkey}.region", "region")
+                    region = self.text_value(region, f"{vkey}.region", *at, "region")
                 if ptype is not None:
-                    ptype = self.text_value(ptype, f"{vkey}.partner_type", "partner_type")
-                variants.append(Variant(region, ptype, self.build_rule(vspec, vkey, f"{key}.variants")))
+                    ptype = self.text_value(ptype, f"{vkey}.partner_type", *at, "partner_type")
+                variants.append(Variant(region, ptype, self.build_rule(vspec, vkey, *at)))
             result[tier] = Requirement(tier, base, tuple(variants))
         for tier in self.tiers[1:]:
             if tier not in result:
@@ -439,17 +442,19 @@ class _Builder:
         names: set[str] = set()
         for i, spec in enumerate(badges, start=1):
             key = f"badges[{i}]"
-            spec = self.table(spec, key, "[[badges]]")
-            self.check_keys(spec, _BADGE_KEYS, key, "[[badges]]")
+            at = ("[[badges]]",) * i
+            spec = self.table(spec, key, *at)
+            self.check_keys(spec, _BADGE_KEYS, key, *at)
             for required in _BADGE_KEYS:
                 if required not in spec:
-                    self.fail(f"{key}.{required}", "missing", "[[badges]]")
-            name = self.text_value(spec["name"], f"{key}.name", "name")
+                    self.fail(f"{key}.{required}", "missing", *at)
+            name = self.text_value(spec["name"], f"{key}.name", *at, "name")
             if name in names:
-                self.fail(f"{key}.name", f"duplicate badge {name!r}", name)
+                self.fail(f"{key}.name", f"duplicate badge {name!r}", *at, "name")
             names.add(name)
-            metric = self.metric_name(self.text_value(spec["metric"], f"{key}.metric"), f"{key}.metric", name)
-            result.append(Badge(name, metric, self.number(spec["min"], f"{key}.min", "min")))
+            metric = self.metric_name(self.text_value(spec["metric"], f"{key}.metric", *at, "metric"),
+                                      f"{key}.metric", *at, "metric")
+            result.append(Badge(name, metric, self.number(spec["min"], f"{key}.min", *at, "min")))
         return tuple(result)
 
     def build_benefits(self, revenue_metric: str | None) -> dict[str, Benefits]:

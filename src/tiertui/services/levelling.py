@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Callable
 
 import numpy as np
@@ -24,6 +25,7 @@ from ..scoring import (
     level,
     parse_period,
 )
+from ..scoring.evaluate import apply_overrides
 from ..scoring.program import CERT_PREFIX
 from ..storage import queries
 from ..storage.tables import LevelRun, Override, utcnow
@@ -95,12 +97,17 @@ def load_inputs(engine: Engine, program: Program, progress: Progress = _quiet) -
     return LoadedInputs(program, cols, inputs)
 
 
-def _approved_overrides(conn, program: Program, lookup: np.ndarray) -> list[ApprovedOverride]:
-    rows = queries.fetchall(
-        conn,
+def _approved_overrides(
+    conn, program: Program, lookup: np.ndarray, partner_key: int | None = None
+) -> list[ApprovedOverride]:
+    sql = (
         "SELECT id, partner_key, tier, starts_on, expires_on, decided_at FROM tier_override "
-        "WHERE status = 'approved'",
+        "WHERE status = 'approved'"
     )
+    params: tuple = ()
+    if partner_key is not None:
+        sql, params = sql + " AND partner_key = ?", (partner_key,)
+    rows = queries.fetchall(conn, sql, params)
     result = []
     for oid, key, tier, starts, expires, decided in rows:
         if tier not in program.tiers:
@@ -118,9 +125,7 @@ def _approved_overrides(conn, program: Program, lookup: np.ndarray) -> list[Appr
     return result
 
 
-def _date(value):
-    from datetime import date
-
+def _date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
@@ -241,3 +246,31 @@ def _badge_labels(names: list[str], flags: np.ndarray) -> list[str]:
         dtype=object,
     )
     return labels[position].tolist()
+
+
+def refresh_effective(session: Session, partner_key: int, program: Program) -> None:
+    """Recompute one partner's effective tiers from its stored earned tiers and approved overrides.
+
+    Called in the same transaction as an override decision, so the new effective tier shows at once
+    without a full levelling run. Earned tiers and grace counters are untouched (§3.7).
+    """
+    conn = session.connection()
+    rows = queries.fetchall(
+        conn, "SELECT period, earned_tier FROM level_result WHERE partner_key = ?", (partner_key,)
+    )
+    if not rows:
+        return
+    lookup = np.full(partner_key + 1, -1, dtype=np.int64)
+    lookup[partner_key] = 0
+    overrides = _approved_overrides(conn, program, lookup, partner_key)
+    for period, earned_tier in rows:
+        if earned_tier not in program.tiers:
+            continue
+        end = parse_period(period).end
+        earned = np.array([program.tier_index(earned_tier)])
+        effective, chosen = apply_overrides(overrides, end, earned)
+        queries.execute(
+            conn,
+            "UPDATE level_result SET effective_tier = ?, override_id = ? WHERE partner_key = ? AND period = ?",
+            (program.tiers[int(effective[0])], None if chosen[0] < 0 else int(chosen[0]), partner_key, period),
+        )

@@ -13,6 +13,7 @@ from ..scoring import suggest
 from ..storage.tables import Override, Partner, utcnow
 from . import audit
 from .errors import ServiceError
+from .levelling import refresh_effective
 from .programs import active_program
 
 STATUSES = ("pending", "approved", "rejected")
@@ -103,6 +104,7 @@ def edit(engine: Engine, user: str, override_id: int, tier: str, reason: str, st
 def decide(engine: Engine, user: str, override_id: int, approve: bool, note: str = "") -> OverrideView:
     """Approve or reject a pending override, never one's own; exactly one decision lands."""
     status = "approved" if approve else "rejected"
+    program = active_program(engine)
     with Session(engine) as session, session.begin():
         row = _get(session, override_id)
         if row.status != "pending":
@@ -127,6 +129,8 @@ def decide(engine: Engine, user: str, override_id: int, approve: bool, note: str
             )
         audit.record(session, user, f"override.{'approve' if approve else 'reject'}", "override", override_id,
                      before={"status": "pending"}, after={"status": status, "note": note.strip()})
+        if approve:
+            refresh_effective(session, row.partner_key, program)
     return get(engine, override_id)
 
 

@@ -28,6 +28,15 @@ def fetchall(conn: Connection, sql: str, params: Sequence = ()) -> list[tuple]:
     return rows
 
 
+def execute(conn: Connection, sql: str, params: Sequence = ()) -> int:
+    """Run one statement with ``?`` placeholders; returns the affected row count."""
+    cur = raw_cursor(conn)
+    cur.execute(sql.replace("?", placeholder(conn)), tuple(params))
+    count = cur.rowcount
+    cur.close()
+    return count
+
+
 @dataclass
 class PartnerColumns:
     key: np.ndarray

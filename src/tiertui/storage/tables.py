@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 class ProgramVersion(SQLModel, table=True):

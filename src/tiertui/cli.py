@@ -1,0 +1,256 @@
+"""The command line (spec §4). Errors: one line on stderr, non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Sequence
+
+import platformdirs
+
+from . import __version__
+
+ENV_USER = "TIERTUI_USER"
+ENV_DEBUG = "TIERTUI_DEBUG"
+
+
+class UsageError(Exception):
+    """Bad arguments that argparse cannot see (dates, combinations)."""
+
+
+def current_user(explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    if os.environ.get(ENV_USER):
+        return os.environ[ENV_USER]
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "unknown"
+
+
+def demo_url() -> str:
+    folder = Path(platformdirs.user_data_dir("tiertui", appauthor=False))
+    return f"sqlite:///{folder / 'demo.db'}"
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, like every other error
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
+                        help="database URL (default: $TIERTUI_DATABASE_URL, else a SQLite file in your data folder)")
+    common.add_argument("--user", metavar="NAME", default=argparse.SUPPRESS,
+                        help="who is acting (default: $TIERTUI_USER, else your login name)")
+    parser = _Parser(prog="tiertui", description="Partner levelling for channel managers.", parents=[common])
+    parser.add_argument("--version", action="version", version=f"tiertui {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    demo = commands.add_parser("demo", parents=[common], help="make a demo database and open it")
+    demo.add_argument("--partners", type=positive_int, default=5000, help="how many partners (default 5,000)")
+    demo.add_argument("--seed", type=int, default=2026, help="random seed (same seed, same data)")
+    demo.add_argument("--no-open", action="store_true", help="build it, print where it is, do not open the app")
+    demo.add_argument("--replace", action="store_true", help="replace the data of a database that has partners")
+
+    program = commands.add_parser("program", parents=[common], help="load or list program files")
+    program_cmds = program.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    load = program_cmds.add_parser("load", parents=[common], help="validate a program file and make it active")
+    load.add_argument("file", metavar="FILE.toml")
+    program_cmds.add_parser("list", parents=[common], help="list every loaded version")
+
+    imp = commands.add_parser("import", parents=[common], help="import partners, metrics or certifications")
+    imp.add_argument("kind", choices=["partners", "metrics", "certifications"])
+    imp.add_argument("file", metavar="FILE.csv|FILE.xlsx")
+
+    commands.add_parser("level", parents=[common], help="evaluate every period and print a summary")
+
+    export = commands.add_parser("export", parents=[common], help="export results")
+    export.add_argument("what", choices=["scorecards"])
+    export.add_argument("--period", required=True, metavar="P", help="e.g. 2026-Q3, 2026-07 or 2026")
+    export.add_argument("--format", choices=["csv", "json", "xlsx"], default="csv")
+    export.add_argument("-o", "--output", metavar="FILE", default="-", help="file to write (- or none: stdout)")
+
+    override = commands.add_parser("override", parents=[common], help="request and decide tier overrides")
+    ov = override.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    req = ov.add_parser("request", parents=[common], help="request a tier for a partner (prints the new id)")
+    req.add_argument("partner_id")
+    req.add_argument("tier")
+    req.add_argument("--reason", required=True)
+    req.add_argument("--starts", required=True, type=iso_date, metavar="DATE")
+    req.add_argument("--expires", type=iso_date, metavar="DATE")
+    for verb in ("approve", "reject"):
+        decide = ov.add_parser(verb, parents=[common], help=f"{verb} a pending override (not your own)")
+        decide.add_argument("override_id", type=positive_int)
+        decide.add_argument("--note", default="")
+    listing = ov.add_parser("list", parents=[common], help="list overrides")
+    listing.add_argument("--status", choices=["pending", "approved", "rejected"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("tiertui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # noqa: BLE001 - every error becomes one line for a person
+        if os.environ.get(ENV_DEBUG):
+            raise
+        print(f"tiertui: error: {_message(exc)}", file=sys.stderr)
+        return 1
+
+
+def _message(exc: Exception) -> str:
+    from .services import ServiceError
+    from .storage import DatabaseError, redact
+
+    if isinstance(exc, (ServiceError, DatabaseError, UsageError)):
+        return str(exc)
+    text = str(exc).strip().splitlines()
+    detail = redact(text[0]) if text else ""
+    return f"unexpected {exc.__class__.__name__}: {detail} (set {ENV_DEBUG}=1 for details)"
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from .storage import open_engine, resolve_url
+
+    user = current_user(getattr(args, "user", None))
+    explicit = getattr(args, "db", None)
+    if args.command == "demo":
+        return _demo(args, explicit, user)
+    url = resolve_url(explicit)
+    if args.command is None:
+        return _open_app(url, user)
+    engine = open_engine(url)
+    try:
+        handler = {
+            "program": _program,
+            "import": _import,
+            "level": _level,
+            "export": _export,
+            "override": _override,
+        }[args.command]
+        return handler(args, engine, user)
+    finally:
+        engine.dispose()
+
+
+def _open_app(url: str, user: str) -> int:
+    from .app import run
+
+    run(url, user)
+    return 0
+
+
+def _demo(args, explicit: str | None, user: str) -> int:
+    from .services.demo import build_demo
+    from .storage import open_engine, redact, resolve_url
+
+    url = explicit or os.environ.get("TIERTUI_DATABASE_URL") or demo_url()
+    replace = args.replace
+    if url == demo_url():
+        replace = True  # the dedicated demo file is always made fresh
+    engine = open_engine(url)
+    try:
+        report = build_demo(engine, partners=args.partners, seed=args.seed, user=user, replace=replace)
+    finally:
+        engine.dispose()
+    print(report.text())
+    print(f"Demo database: {redact(url)}")
+    if args.no_open or not sys.stdout.isatty():
+        print(f"Open it with: tiertui --db {redact(resolve_url(url))}")
+        return 0
+    return _open_app(url, user)
+
+
+def _program(args, engine, user: str) -> int:
+    from .services import programs
+
+    if args.action == "load":
+        version = programs.load_program_file(engine, args.file, user)
+        print(f"Loaded {version.name!r} as version {version.version} (active).")
+        return 0
+    for v in programs.program_versions(engine):
+        mark = "*" if v.active else " "
+        print(f"{mark} v{v.version}  {v.name}  {v.source_name}  {v.loaded_at:%Y-%m-%d %H:%M}  by {v.loaded_by}")
+    return 0
+
+
+def _import(args, engine, user: str) -> int:
+    from .services.imports import import_file
+
+    report = import_file(engine, args.kind, args.file, user)
+    print(report.text())
+    return 0
+
+
+def _level(args, engine, user: str) -> int:
+    from .services.levelling import run_levelling
+
+    print(run_levelling(engine, user).text())
+    return 0
+
+
+def _export(args, engine, user: str) -> int:
+    from .services import exports
+
+    rows = exports.scorecard_rows(engine, args.period)
+    to_stdout = args.output in ("-", "")
+    if args.format == "xlsx":
+        if to_stdout:
+            exports.write_xlsx(rows, sys.stdout.buffer)
+        else:
+            with open(args.output, "wb") as out:
+                exports.write_xlsx(rows, out)
+        return 0
+    writer = exports.write_csv if args.format == "csv" else exports.write_json
+    if to_stdout:
+        writer(rows, sys.stdout)
+    else:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            writer(rows, out)
+    return 0
+
+
+def _override(args, engine, user: str) -> int:
+    from .services import overrides
+
+    if args.action == "request":
+        print(overrides.request(engine, user, args.partner_id, args.tier, args.reason, args.starts, args.expires))
+        return 0
+    if args.action in ("approve", "reject"):
+        view = overrides.decide(engine, user, args.override_id, args.action == "approve", args.note)
+        print(f"Override {view.id} for {view.partner_id} ({view.tier}) {view.status} by {view.decided_by}.")
+        return 0
+    for o in overrides.list_overrides(engine, args.status):
+        expires = o.expires_on or "open-ended"
+        print(f"{o.id:>5}  {o.status:<8}  {o.partner_id:<10} {o.tier:<12} {o.starts_on} to {expires}  "
+              f"by {o.requested_by}: {o.reason}")
+    return 0
