@@ -1,0 +1,50 @@
+"""Put a small, known data set into a database through the storage layer."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session
+
+from tiertui.scoring import parse_program
+from tiertui.services import programs
+from tiertui.storage.tables import Certification, MetricValue, Partner
+
+from scoring_builder import BASE_PROGRAM
+
+PROGRAM = BASE_PROGRAM.format(frequency="quarterly", grace=1, margin=0.1)
+
+
+def seed(engine, partners=None, metrics=None, certs=()):
+    """Load the base program and the given rows.
+
+    partners: (partner_id, name, region, type, parent_id, tier); metrics: (partner_id, period, metric, value);
+    certs: (partner_id, person, track, earned_on, expires_on).
+    """
+    programs.store_program(engine, parse_program(PROGRAM, "base.toml"), "admin", "base.toml")
+    partners = partners or [
+        ("A1", "Acme", "EMEA", "VAR", None, "Gold"),
+        ("B2", "Bluepeak", "LATAM", "VAR", None, None),
+        ("C3", "Cirrus", "EMEA", "MSP", "A1", None),
+    ]
+    metrics = metrics or [
+        ("A1", "2026-Q1", "revenue", 400), ("C3", "2026-Q1", "revenue", 200),  # A1 group: 600
+        ("A1", "2026-Q2", "revenue", 100), ("C3", "2026-Q2", "revenue", 100),  # A1 group: 200
+        ("B2", "2026-Q1", "revenue", 300), ("B2", "2026-Q2", "revenue", 300),
+    ]
+    with Session(engine) as session, session.begin():
+        keys = {}
+        for pid, name, region, ptype, parent, tier in partners:
+            row = Partner(partner_id=pid, name=name, region=region, partner_type=ptype, parent_id=parent, tier=tier)
+            session.add(row)
+            session.flush()
+            keys[pid] = row.key
+        for pid, period, metric, value in metrics:
+            session.add(MetricValue(partner_key=keys[pid], period=period, metric=metric, value=value))
+        for i, (pid, person, track, earned, expires) in enumerate(certs):
+            session.add(Certification(partner_key=keys[pid], person=person, certification=f"C{i}", track=track,
+                                      earned_on=earned, expires_on=expires))
+    return keys
+
+
+FOUR_UC = [("A1", f"p{i}", "uc", date(2020, 1, 1), None) for i in range(4)]

@@ -1,0 +1,123 @@
+"""Levelling runs and overrides through the services, on a real SQLite database."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlmodel import Session, select
+
+from tiertui.services import ServiceError, exports, overrides
+from tiertui.services.levelling import run_levelling
+from tiertui.storage.tables import AuditEntry, LevelResult, Override
+
+from db_builder import FOUR_UC, seed
+
+
+def results(engine, period="2026-Q2"):
+    return {r.partner_id: r for r in exports.scorecard_rows(engine, period)}
+
+
+def test_level_stores_results_and_details_and_is_idempotent(engine):
+    seed(engine, certs=FOUR_UC)
+    summary = run_levelling(engine, "ann")
+    # A1 (Gold on record, grace 1): Q1 group revenue 600 + 4 uc people: score 36 + 40 = 76, Gold held;
+    # Q2 revenue 200: score 12 + 40 = 52 but 200 < 500: Silver only -> grace (keeps Gold, at risk)
+    a1 = results(engine)["A1"]
+    assert (a1.earned_tier, a1.qualified_tier, a1.event, a1.at_risk, a1.score) == ("Gold", "Silver", "grace", True, 52)
+    assert summary.periods == ["2026-Q1", "2026-Q2"]
+    assert summary.events == {"grace": 1, "held": 2}
+    # B2: 300 revenue -> 18 points; C3: 100 revenue, no certified people -> 6 points: both Authorized
+    assert summary.tiers == {"Authorized": 2, "Silver": 0, "Gold": 1, "Platinum": 0}
+    with Session(engine) as s:
+        stored = {(r.period, r.partner_key): r for r in s.exec(select(LevelResult))}
+    details = json.loads(stored[("2026-Q2", 1)].group_values)
+    assert details == {"revenue": 200.0, "escalations": 0.0, "csat": 0.0, "cert:uc": 4.0}
+    run_levelling(engine, "ann")
+    with Session(engine) as s:
+        again = {(r.period, r.partner_key): r for r in s.exec(select(LevelResult))}
+    strip = lambda r: {k: v for k, v in r.model_dump().items() if k != "run_id"}  # noqa: E731
+    assert {k: strip(v) for k, v in stored.items()} == {k: strip(v) for k, v in again.items()}
+
+
+def test_pending_and_rejected_overrides_have_no_effect(engine):
+    seed(engine)
+    pending = overrides.request(engine, "ann", "B2", "Platinum", "strategic", date(2026, 1, 1))
+    rejected = overrides.request(engine, "ann", "B2", "Gold", "strategic", date(2026, 1, 1))
+    overrides.decide(engine, "bob", rejected, approve=False, note="not yet")
+    run_levelling(engine, "ann")
+    b2 = results(engine)["B2"]
+    assert b2.effective_tier == b2.earned_tier == "Authorized"  # 300 revenue: score 18 < 20
+    assert overrides.get(engine, pending).status == "pending"
+    assert overrides.get(engine, rejected).note == "not yet"
+
+
+def test_four_eyes_the_requester_cannot_decide_and_nothing_changes(engine):
+    seed(engine)
+    oid = overrides.request(engine, "ann", "B2", "Gold", "launch partner", date(2026, 1, 1))
+    with pytest.raises(ServiceError, match=f"you requested override {oid}; someone else must approve it"):
+        overrides.decide(engine, "ann", oid, approve=True)
+    with pytest.raises(ServiceError, match="someone else must reject it"):
+        overrides.decide(engine, "ann", oid, approve=False)
+    assert overrides.get(engine, oid).status == "pending"
+
+
+def test_approval_changes_the_effective_tier_at_once_but_not_the_earned_tier(engine):
+    seed(engine)
+    run_levelling(engine, "ann")
+    oid = overrides.request(engine, "ann", "B2", "Gold", "launch partner", date(2026, 4, 1), date(2026, 12, 31))
+    view = overrides.decide(engine, "bob", oid, approve=True, note="ok")
+    assert (view.status, view.decided_by) == ("approved", "bob")
+    q1, q2 = results(engine, "2026-Q1")["B2"], results(engine, "2026-Q2")["B2"]
+    assert (q1.effective_tier, q2.effective_tier) == ("Authorized", "Gold")  # the window starts in Q2
+    assert q2.earned_tier == "Authorized"
+    run_levelling(engine, "ann")  # a full run agrees with the quick refresh
+    assert results(engine, "2026-Q2")["B2"].effective_tier == "Gold"
+
+
+def test_a_second_decision_is_refused_with_who_and_when(engine):
+    seed(engine)
+    oid = overrides.request(engine, "ann", "B2", "Gold", "launch partner", date(2026, 1, 1))
+    overrides.decide(engine, "bob", oid, approve=True)
+    with pytest.raises(ServiceError, match=rf"override {oid} is already approved by bob at 20\d\d-"):
+        overrides.decide(engine, "cy", oid, approve=False)
+    assert overrides.get(engine, oid).decided_by == "bob"
+
+
+@pytest.mark.parametrize(
+    "partner, tier, reason, starts, expires, message",
+    [
+        ("B2", "Gld", "x", date(2026, 1, 1), None, "unknown tier 'Gld' (did you mean 'Gold'?)"),
+        ("B2", "Gold", "  ", date(2026, 1, 1), None, "a reason is required"),
+        ("B2", "Gold", "x", date(2026, 5, 1), date(2026, 4, 1), "expiry 2026-04-01 is before the start 2026-05-01"),
+        ("ZZ", "Gold", "x", date(2026, 1, 1), None, "no partner 'ZZ'"),
+    ],
+)
+def test_bad_requests_are_refused_and_nothing_is_stored(engine, partner, tier, reason, starts, expires, message):
+    seed(engine)
+    with pytest.raises(ServiceError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
+        overrides.request(engine, "ann", partner, tier, reason, starts, expires)
+    with Session(engine) as s:
+        assert s.exec(select(Override)).all() == []
+
+
+def test_every_write_is_audited_with_who_and_what(engine):
+    seed(engine)
+    oid = overrides.request(engine, "ann", "B2", "Gold", "launch", date(2026, 1, 1))
+    overrides.decide(engine, "bob", oid, approve=True)
+    run_levelling(engine, "cy")
+    with Session(engine) as s:
+        entries = [(e.actor, e.action) for e in s.exec(select(AuditEntry).order_by(AuditEntry.id))]
+    assert entries == [
+        ("admin", "program.activate"), ("ann", "override.request"), ("bob", "override.approve"), ("cy", "level.run"),
+    ]
+
+
+def test_export_refuses_unknown_and_unlevelled_periods(engine):
+    seed(engine)
+    with pytest.raises(ServiceError, match="nothing is levelled yet: run `tiertui level` first"):
+        exports.scorecard_rows(engine, "2026-Q2")
+    run_levelling(engine, "ann")
+    with pytest.raises(ServiceError, match="no results for period 2025-Q4; levelled periods: 2026-Q1, 2026-Q2"):
+        exports.scorecard_rows(engine, "2025-Q4")
