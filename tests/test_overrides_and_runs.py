@@ -19,42 +19,45 @@ def results(engine, period="2026-Q2"):
     return {r.partner_id: r for r in exports.scorecard_rows(engine, period)}
 
 
-def test_level_stores_results_and_details_and_is_idempotent(engine):
+def test_level_stores_results_and_details_and_is_idempotent(any_engine):
+    engine = any_engine
     seed(engine, certs=FOUR_UC)
     summary = run_levelling(engine, "ann")
     # A1 (Gold on record, grace 1): Q1 group revenue 600 + 4 uc people: score 36 + 40 = 76, Gold held;
     # Q2 revenue 200: score 12 + 40 = 52 but 200 < 500: Silver only -> grace (keeps Gold, at risk)
-    a1 = results(engine)["A1"]
+    a1 = results(any_engine)["A1"]
     assert (a1.earned_tier, a1.qualified_tier, a1.event, a1.at_risk, a1.score) == ("Gold", "Silver", "grace", True, 52)
     assert summary.periods == ["2026-Q1", "2026-Q2"]
     assert summary.events == {"grace": 1, "held": 2}
     # B2: 300 revenue -> 18 points; C3: 100 revenue, no certified people -> 6 points: both Authorized
     assert summary.tiers == {"Authorized": 2, "Silver": 0, "Gold": 1, "Platinum": 0}
-    with Session(engine) as s:
+    with Session(any_engine) as s:
         stored = {(r.period, r.partner_key): r for r in s.exec(select(LevelResult))}
     details = json.loads(stored[("2026-Q2", 1)].group_values)
     assert details == {"revenue": 200.0, "escalations": 0.0, "csat": 0.0, "cert:uc": 4.0}
     run_levelling(engine, "ann")
-    with Session(engine) as s:
+    with Session(any_engine) as s:
         again = {(r.period, r.partner_key): r for r in s.exec(select(LevelResult))}
     strip = lambda r: {k: v for k, v in r.model_dump().items() if k != "run_id"}  # noqa: E731
     assert {k: strip(v) for k, v in stored.items()} == {k: strip(v) for k, v in again.items()}
 
 
-def test_pending_and_rejected_overrides_have_no_effect(engine):
-    seed(engine)
+def test_pending_and_rejected_overrides_have_no_effect(any_engine):
+    engine = any_engine
+    seed(any_engine)
     pending = overrides.request(engine, "ann", "B2", "Platinum", "strategic", date(2026, 1, 1))
     rejected = overrides.request(engine, "ann", "B2", "Gold", "strategic", date(2026, 1, 1))
     overrides.decide(engine, "bob", rejected, approve=False, note="not yet")
     run_levelling(engine, "ann")
-    b2 = results(engine)["B2"]
+    b2 = results(any_engine)["B2"]
     assert b2.effective_tier == b2.earned_tier == "Authorized"  # 300 revenue: score 18 < 20
     assert overrides.get(engine, pending).status == "pending"
     assert overrides.get(engine, rejected).note == "not yet"
 
 
-def test_four_eyes_the_requester_cannot_decide_and_nothing_changes(engine):
-    seed(engine)
+def test_four_eyes_the_requester_cannot_decide_and_nothing_changes(any_engine):
+    engine = any_engine
+    seed(any_engine)
     oid = overrides.request(engine, "ann", "B2", "Gold", "launch partner", date(2026, 1, 1))
     with pytest.raises(ServiceError, match=f"you requested override {oid}; someone else must approve it"):
         overrides.decide(engine, "ann", oid, approve=True)
@@ -63,8 +66,9 @@ def test_four_eyes_the_requester_cannot_decide_and_nothing_changes(engine):
     assert overrides.get(engine, oid).status == "pending"
 
 
-def test_approval_changes_the_effective_tier_at_once_but_not_the_earned_tier(engine):
-    seed(engine)
+def test_approval_changes_the_effective_tier_at_once_but_not_the_earned_tier(any_engine):
+    engine = any_engine
+    seed(any_engine)
     run_levelling(engine, "ann")
     oid = overrides.request(engine, "ann", "B2", "Gold", "launch partner", date(2026, 4, 1), date(2026, 12, 31))
     view = overrides.decide(engine, "bob", oid, approve=True, note="ok")
@@ -76,8 +80,9 @@ def test_approval_changes_the_effective_tier_at_once_but_not_the_earned_tier(eng
     assert results(engine, "2026-Q2")["B2"].effective_tier == "Gold"
 
 
-def test_a_second_decision_is_refused_with_who_and_when(engine):
-    seed(engine)
+def test_a_second_decision_is_refused_with_who_and_when(any_engine):
+    engine = any_engine
+    seed(any_engine)
     oid = overrides.request(engine, "ann", "B2", "Gold", "launch partner", date(2026, 1, 1))
     overrides.decide(engine, "bob", oid, approve=True)
     with pytest.raises(ServiceError, match=rf"override {oid} is already approved by bob at 20\d\d-"):
@@ -94,28 +99,31 @@ def test_a_second_decision_is_refused_with_who_and_when(engine):
         ("ZZ", "Gold", "x", date(2026, 1, 1), None, "no partner 'ZZ'"),
     ],
 )
-def test_bad_requests_are_refused_and_nothing_is_stored(engine, partner, tier, reason, starts, expires, message):
-    seed(engine)
+def test_bad_requests_are_refused_and_nothing_is_stored(any_engine, partner, tier, reason, starts, expires, message):
+    engine = any_engine
+    seed(any_engine)
     with pytest.raises(ServiceError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
         overrides.request(engine, "ann", partner, tier, reason, starts, expires)
-    with Session(engine) as s:
+    with Session(any_engine) as s:
         assert s.exec(select(Override)).all() == []
 
 
-def test_every_write_is_audited_with_who_and_what(engine):
-    seed(engine)
+def test_every_write_is_audited_with_who_and_what(any_engine):
+    engine = any_engine
+    seed(any_engine)
     oid = overrides.request(engine, "ann", "B2", "Gold", "launch", date(2026, 1, 1))
     overrides.decide(engine, "bob", oid, approve=True)
     run_levelling(engine, "cy")
-    with Session(engine) as s:
+    with Session(any_engine) as s:
         entries = [(e.actor, e.action) for e in s.exec(select(AuditEntry).order_by(AuditEntry.id))]
     assert entries == [
         ("admin", "program.activate"), ("ann", "override.request"), ("bob", "override.approve"), ("cy", "level.run"),
     ]
 
 
-def test_export_refuses_unknown_and_unlevelled_periods(engine):
-    seed(engine)
+def test_export_refuses_unknown_and_unlevelled_periods(any_engine):
+    engine = any_engine
+    seed(any_engine)
     with pytest.raises(ServiceError, match="nothing is levelled yet: run `tiertui level` first"):
         exports.scorecard_rows(engine, "2026-Q2")
     run_levelling(engine, "ann")
