@@ -1,0 +1,177 @@
+"""The command line, run as a user runs it: the installed `tiertui` script in a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from db_builder import PROGRAM
+
+TIERTUI = str(Path(sys.executable).with_name("tiertui"))
+
+PARTNERS = """partner_id,name,region,country,partner_type,parent_id,account_manager,tier,tier_since
+A1,Acme,EMEA,DE,VAR,,Lena,Gold,2024-01-01
+B2,Bluepeak,LATAM,BR,VAR,,Lena,,
+C3,Cirrus,EMEA,FR,MSP,A1,Omar,,
+D4,Dynamo,NA,US,VAR,,Omar,,
+"""
+METRICS = """partner_id,period,revenue,csat
+A1,2026-Q1,400,
+C3,2026-Q1,200,
+B2,2026-Q1,300,
+A1,2026-Q2,100,
+C3,2026-Q2,100,
+B2,2026-Q2,300,95
+D4,2026-Q2,850,91
+"""
+CERTS = "partner_id,person,certification,track,earned_on,expires_on\n" + "".join(
+    f"A1,person {i},UC Expert,uc,2020-01-01,\n" for i in range(4)
+)
+
+
+def tiertui(*args, env=None, user="ann", check=True, cwd=None):
+    full_env = {**os.environ, "TIERTUI_USER": user, **(env or {})}
+    proc = subprocess.run([TIERTUI, *args], capture_output=True, text=True, env=full_env, cwd=cwd)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"tiertui {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+    return proc
+
+
+def _write_inputs(folder: Path) -> Path:
+    (folder / "program.toml").write_text(PROGRAM)
+    (folder / "partners.csv").write_text(PARTNERS)
+    (folder / "metrics.csv").write_text(METRICS)
+    (folder / "certs.csv").write_text(CERTS)
+    return folder
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    return _write_inputs(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory):
+    """A database filled through the CLI once per module (each start of tiertui costs about a second)."""
+    folder = _write_inputs(tmp_path_factory.mktemp("inputs"))
+    db = ["--db", f"sqlite:///{folder / 'template.db'}"]
+    loaded = tiertui(*db, "program", "load", str(folder / "program.toml")).stdout
+    assert loaded == "Loaded 'Test' as version 1 (active).\n"
+    for kind, name in [("partners", "partners.csv"), ("metrics", "metrics.csv"), ("certifications", "certs.csv")]:
+        tiertui(*db, "import", kind, str(folder / name))
+    return folder / "template.db"
+
+
+@pytest.fixture
+def levelled(imported, tmp_path):
+    """A private copy of the imported database, for one test."""
+    import shutil
+
+    copy = tmp_path / "copy.db"
+    shutil.copy(imported, copy)
+    return ["--db", f"sqlite:///{copy}"]
+
+
+EXPECTED_Q2 = """partner_id,period,score,qualified_tier,earned_tier,effective_tier,event,at_risk,badges
+A1,2026-Q2,52.00,Silver,Gold,Gold,grace,true,
+B2,2026-Q2,18.00,Authorized,Authorized,Authorized,held,false,Happy Customers
+C3,2026-Q2,6.00,Authorized,Authorized,Authorized,held,false,
+D4,2026-Q2,51.00,Silver,Silver,Silver,promoted,false,Big Seller;Happy Customers
+"""
+# A1: group revenue 100 + 100 = 200 -> 12 points, 4 uc people -> 40: 52; Gold needs revenue 500: Silver only,
+#     grace 1 of 1 keeps Gold, and grace is at risk.  B2: 300 -> 18 < 20: Authorized; csat 95 >= 90: a badge.
+# C3: 100 -> 6.  D4: 850 -> 51, no uc people so not Gold: Silver (promoted from Authorized); both badges, by name.
+
+
+def test_level_prints_a_summary_and_export_matches_the_spec_columns(levelled):
+    out = tiertui(*levelled, "level").stdout
+    assert "Levelled 4 partners over 2 periods (2026-Q1 to 2026-Q2)" in out
+    assert "promoted 1, demoted 0, in grace 1, at risk 1" in out
+    assert tiertui(*levelled, "export", "scorecards", "--period", "2026-Q2").stdout == EXPECTED_Q2
+
+
+def test_export_to_files_in_json_and_xlsx(levelled, tmp_path):
+    tiertui(*levelled, "level")
+    tiertui(*levelled, "export", "scorecards", "--period", "2026-q2", "--format", "json", "-o", str(tmp_path / "s.json"))
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert data[0] == {
+        "partner_id": "A1", "period": "2026-Q2", "score": 52.0, "qualified_tier": "Silver", "earned_tier": "Gold",
+        "effective_tier": "Gold", "event": "grace", "at_risk": True, "badges": [],
+    }
+    assert data[3]["badges"] == ["Big Seller", "Happy Customers"]
+    tiertui(*levelled, "export", "scorecards", "--period", "2026-Q2", "--format", "xlsx", "-o", str(tmp_path / "s.xlsx"))
+    from openpyxl import load_workbook
+
+    rows = [[c if c is not None else "" for c in r] for r in load_workbook(tmp_path / "s.xlsx").active.iter_rows(values_only=True)]
+    expected = list(csv.reader(io.StringIO(EXPECTED_Q2)))
+    assert rows[0] == expected[0]
+    assert [r[0] for r in rows[1:]] == ["A1", "B2", "C3", "D4"]
+    assert rows[1][2] == 52.0 and rows[1][7] == "true"
+
+
+def test_override_flow_with_the_four_eyes_rule(levelled):
+    tiertui(*levelled, "level")
+    proc = tiertui(*levelled, "override", "request", "B2", "Gold", "--reason", "launch partner", "--starts", "2026-04-01")
+    oid = proc.stdout.strip()
+    assert oid.isdigit()
+    own = tiertui(*levelled, "override", "approve", oid, check=False)  # ann requested it
+    assert own.returncode == 1
+    assert own.stderr == f"tiertui: error: you requested override {oid}; someone else must approve it\n"
+    ok = tiertui(*levelled, "--user", "bob", "override", "approve", oid, "--note", "agreed")
+    assert ok.stdout == f"Override {oid} for B2 (Gold) approved by bob.\n"
+    export = tiertui(*levelled, "export", "scorecards", "--period", "2026-Q2").stdout
+    assert "B2,2026-Q2,18.00,Authorized,Authorized,Gold,held,false,Happy Customers" in export
+    again = tiertui(*levelled, "override", "reject", oid, user="cy", check=False)
+    assert again.returncode == 1 and f"override {oid} is already approved by bob at" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["export", "scorecards", "--period", "2026-Q7"], 2 - 1, "'2026-Q7' is not a period"),
+        (["override", "request", "B2", "Gold", "--reason", "x", "--starts", "01/04/2026"], 2,
+         "argument --starts: '01/04/2026' is not a date (use YYYY-MM-DD)"),
+        (["override", "approve", "999"], 1, "no override 999"),
+        (["import", "partners", "missing.csv"], 1, "missing.csv"),
+        (["frobnicate"], 2, "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_errors_are_one_line_on_stderr_with_no_traceback(levelled, args, code, message):
+    proc = tiertui(*levelled, *args, check=False)
+    assert proc.returncode == code
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+    assert proc.stdout == ""
+
+
+def test_bad_program_file_is_rejected_with_line_and_suggestion(workdir, db_url):
+    bad = workdir / "bad.toml"
+    bad.write_text(PROGRAM.replace("[requirements.Platinum]", "[requirements.Platnum]"))
+    proc = tiertui("--db", db_url, "program", "load", str(bad), check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("tiertui: error: bad.toml, line ")
+    assert "requirements.Platnum: unknown tier 'Platnum' (did you mean 'Platinum'?)" in proc.stderr
+
+
+def test_database_from_environment_and_default_location(workdir, tmp_path):
+    env_db = f"sqlite:///{tmp_path / 'env.db'}"
+    tiertui("program", "load", str(workdir / "program.toml"), env={"TIERTUI_DATABASE_URL": env_db})
+    assert (tmp_path / "env.db").exists()
+    home = tmp_path / "home"
+    env = {"XDG_DATA_HOME": str(home / "data"), "HOME": str(home), "TIERTUI_DATABASE_URL": ""}
+    tiertui("program", "load", str(workdir / "program.toml"), env=env)
+    assert (home / "data" / "tiertui" / "tiertui.db").exists()
+
+
+def test_a_password_in_the_database_url_is_never_printed():
+    proc = tiertui("--db", "postgresql+psycopg://ann:s3cret@127.0.0.1:1/x", "level", check=False)
+    assert proc.returncode == 1
+    assert "s3cret" not in proc.stderr + proc.stdout
+    assert "***" in proc.stderr
