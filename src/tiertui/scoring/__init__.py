@@ -13,7 +13,9 @@ from .evaluate import (
     Inputs,
     Partners,
     PeriodResult,
+    group_values,
     level,
+    level_values,
 )
 from .periods import Period, PeriodError, next_period, parse_period
 from .program import Program, ProgramError, parse_program, program_hash, suggest
@@ -22,6 +24,6 @@ from .scorecard import CheckLine, ComponentLine, Gap, Scorecard, explain, fmt
 __all__ = [
     "EVENTS", "ApprovedOverride", "Certifications", "CheckLine", "ComponentLine", "EvaluationError",
     "Gap", "Inputs", "Partners", "Period", "PeriodError", "PeriodResult", "Program", "ProgramError",
-    "Scorecard", "explain", "fmt", "level", "next_period", "parse_period", "parse_program",
+    "Scorecard", "explain", "fmt", "group_values", "level", "level_values", "next_period", "parse_period", "parse_program",
     "program_hash", "suggest",
 ]

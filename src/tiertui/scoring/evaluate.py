@@ -332,24 +332,41 @@ def apply_overrides(
 # ------------------------------------------------------------------------- the run
 
 
-def level(program: Program, inputs: Inputs) -> list[PeriodResult]:
-    """Evaluate every period, oldest first (§3)."""
-    periods = list(inputs.periods)
+def check_periods(program: Program, periods: Sequence[Period]) -> None:
     for p in periods:
         if p.frequency != program.frequency:
             raise EvaluationError(
                 f"period {p.label} is {p.frequency} but the program {program.name!r} is {program.frequency}"
             )
+
+
+def level(program: Program, inputs: Inputs) -> list[PeriodResult]:
+    """Evaluate every period, oldest first (§3)."""
+    check_periods(program, inputs.periods)
+    return level_values(program, inputs, group_values(program, inputs))
+
+
+def level_values(
+    program: Program, inputs: Inputs, values: Mapping[str, np.ndarray], upto: int | None = None
+) -> list[PeriodResult]:
+    """§3.3 to §3.9 on precomputed group values (metric -> (n_periods, n_partners)).
+
+    Group values depend only on the data and on which metrics a program uses, not on its
+    thresholds, so a what-if scenario computes them once and re-evaluates after every edit.
+    ``upto`` stops after that many periods.
+    """
+    periods = list(inputs.periods)[:upto]
+    check_periods(program, periods)
     partners = inputs.partners
     n = len(partners)
-    values = group_values(program, inputs)
     thresholds = resolve(program, partners.regions, partners.types)
     earned = np.asarray(partners.tier_on_record, dtype=np.int64).copy()
     below = np.zeros(n, dtype=np.int64)
+    zeros = np.zeros(n)
     results = []
     for k, period in enumerate(periods):
-        v = {m: a[k] for m, a in values.items()}
-        score = total_score(component_points(program, v), np.zeros(n))
+        v = {m: values[m][k] for m in program.used_metrics()}
+        score = total_score(component_points(program, v), zeros)
         qualified = qualified_tier(thresholds, score, v)
         earned, below, event = step_earned(qualified, earned, below, program.grace_periods)
         effective, chosen = apply_overrides(inputs.overrides, period.end, earned)

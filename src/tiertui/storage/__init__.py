@@ -10,10 +10,11 @@ from .tables import (
     Override,
     Partner,
     ProgramVersion,
+    Scenario,
 )
 
 __all__ = [
     "AuditEntry", "Certification", "DatabaseError", "LevelResult", "LevelRun", "MetricValue",
-    "Override", "Partner", "ProgramVersion", "default_url", "is_sqlite", "open_engine", "redact",
+    "Override", "Partner", "ProgramVersion", "Scenario", "default_url", "is_sqlite", "open_engine", "redact",
     "resolve_url",
 ]

@@ -127,3 +127,16 @@ class AuditEntry(SQLModel, table=True):
     entity: str = ""
     entity_id: str = Field(default="", index=True)
     detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class Scenario(SQLModel, table=True):
+    """A named what-if: a program file derived from a program version."""
+
+    __tablename__ = "scenario"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    base_program_id: int | None = Field(default=None, foreign_key="program_version.id")
+    created_by: str
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
