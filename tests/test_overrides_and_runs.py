@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pytest
@@ -10,6 +9,7 @@ from sqlmodel import Session, select
 
 from tiertui.services import ServiceError, exports, overrides
 from tiertui.services.levelling import run_levelling
+from tiertui.storage import queries
 from tiertui.storage.tables import AuditEntry, LevelResult, Override
 
 from db_builder import FOUR_UC, seed
@@ -33,7 +33,8 @@ def test_level_stores_results_and_details_and_is_idempotent(any_engine):
     assert summary.tiers == {"Authorized": 2, "Silver": 0, "Gold": 1, "Platinum": 0}
     with Session(any_engine) as s:
         stored = {(r.period, r.partner_key): r for r in s.exec(select(LevelResult))}
-    details = json.loads(stored[("2026-Q2", 1)].group_values)
+    with any_engine.connect() as conn:
+        details = queries.unpack_group_values(stored[("2026-Q2", 1)].group_values, queries.result_metrics(conn))
     assert details == {"revenue": 200.0, "escalations": 0.0, "csat": 0.0, "cert:uc": 4.0}
     run_levelling(engine, "ann")
     with Session(any_engine) as s:

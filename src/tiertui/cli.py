@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv", "json", "xlsx"], default="csv")
     export.add_argument("-o", "--output", metavar="FILE", default="-", help="file to write (- or none: stdout)")
 
+    whatif = commands.add_parser("whatif", parents=[common],
+                                 help="compare a scenario program file with the active program for one period")
+    whatif.add_argument("scenario", metavar="SCENARIO.toml")
+    whatif.add_argument("--period", metavar="P", help="default: the latest levelled period")
+    whatif.add_argument("--format", choices=["text", "csv", "json"], default="text")
+
     override = commands.add_parser("override", parents=[common], help="request and decide tier overrides")
     ov = override.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
     req = ov.add_parser("request", parents=[common], help="request a tier for a partner (prints the new id)")
@@ -156,6 +162,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "level": _level,
             "export": _export,
             "override": _override,
+            "whatif": _whatif,
         }[args.command]
         return handler(args, engine, user)
     finally:
@@ -236,6 +243,14 @@ def _export(args, engine, user: str) -> int:
     else:
         with open(args.output, "w", encoding="utf-8", newline="") as out:
             writer(rows, out)
+    return 0
+
+
+def _whatif(args, engine, user: str) -> int:
+    from .services import scenarios
+
+    result = scenarios.whatif(engine, args.scenario, args.period)
+    scenarios.write_whatif(result, args.format, sys.stdout)
     return 0
 
 

@@ -145,11 +145,14 @@ def certified_people(
     src = np.flatnonzero(wanted)[rows]
     people = int(certs.person.max(initial=0)) + 1
     key = (groups.astype(np.int64) * len(tracks) + code[src]) * people + certs.person[src]
+    order = np.argsort(key, kind="stable")  # sorted once: equal (group, track, person) side by side
+    key, earned, expires = key[order], certs.earned[src][order], certs.expires[src][order]
     for p, end in enumerate(ends):
         e = end.toordinal()
-        active = (certs.earned[src] <= e) & (certs.expires[src] >= e)
-        distinct = np.unique(key[active]) // people
-        counts = np.bincount(distinct, minlength=n * len(tracks)).reshape(n, len(tracks))
+        k = key[(earned <= e) & (expires >= e)]
+        first = np.ones(len(k), dtype=bool)
+        first[1:] = k[1:] != k[:-1]
+        counts = np.bincount(k[first] // people, minlength=n * len(tracks)).reshape(n, len(tracks))
         for t, i in track_code.items():
             out[t][p] = counts[:, i]
     return out
@@ -209,18 +212,26 @@ class Thresholds:
     variant: np.ndarray  # 0: base rule, i: variant i
 
 
+def kinds_of_partner(regions: Sequence[str], types: Sequence[str]) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The distinct (region, partner type) pairs, and each partner's index into them."""
+    if not len(regions):
+        return [], np.zeros(0, dtype=np.int64)
+    region_names, region_code = np.unique(np.asarray(regions, dtype=str), return_inverse=True)
+    type_names, type_code = np.unique(np.asarray(types, dtype=str), return_inverse=True)
+    pairs, inverse = np.unique(region_code * len(type_names) + type_code, return_inverse=True)
+    kinds = [(str(region_names[c // len(type_names)]), str(type_names[c % len(type_names)])) for c in pairs.tolist()]
+    return kinds, inverse.reshape(-1)
+
+
 def resolve(program: Program, regions: Sequence[str], types: Sequence[str]) -> dict[int, Thresholds]:
     """Each tier's requirements merged with each partner's first matching variant."""
-    n = len(regions)
-    combos: dict[tuple[str, str], list[int]] = {}
-    for i, key in enumerate(zip(regions, types)):
-        combos.setdefault(key, []).append(i)
+    kinds, kind_of = kinds_of_partner(regions, types)
     result = {}
     for tier, req in program.requirements.items():
         options = req.options()
-        variant = np.zeros(n, dtype=np.int64)
-        for (region, ptype), members in combos.items():
-            variant[members] = req.variant_index(region, ptype)
+        variant = np.array([req.variant_index(r, t) for r, t in kinds], dtype=np.int64)[kind_of] if kinds else (
+            np.zeros(0, dtype=np.int64)
+        )
         gate_metrics = {m: None for rule in options for m in rule.gates}
         max_metrics = {m: None for rule in options for m in rule.maxima}
         result[program.tier_index(tier)] = Thresholds(

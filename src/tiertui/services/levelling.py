@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
@@ -70,22 +71,24 @@ def load_inputs(engine: Engine, program: Program, progress: Progress = _quiet) -
         except PeriodError as exc:
             raise ServiceError(f"stored metrics: {exc}") from None
         used = [m for m in program.used_metrics() if not m.startswith(CERT_PREFIX)]
+        progress(0.05, "reading metrics and certifications")
+        # Metrics are read on a second connection while this one reads certifications: the
+        # database does its work outside Python's lock, so the two overlap on two cores.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(_read_metrics, engine, used)
+            tracks = [m[len(CERT_PREFIX):] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
+            certs = queries.read_certifications(conn, tracks)
+            person_codes: dict[str, int] = {}
+            person = np.array(
+                [person_codes.setdefault(p.strip().casefold(), len(person_codes)) for p in certs.person],
+                dtype=np.int64,
+            )
+            overrides = _approved_overrides(conn, program, lookup)
+            columns = pending.result()
         metrics = {m: np.zeros((len(periods), n)) for m in used}
-        steps = max(1, len(periods) * len(used))
-        for k, period in enumerate(periods):
-            for j, metric in enumerate(used):
-                progress(0.05 + 0.6 * (k * len(used) + j) / steps, f"reading {metric} for {period.label}")
-                keys, values = queries.read_metric(conn, period.label, metric)
-                metrics[metric][k, lookup[keys]] = values
-        tracks = [m[len(CERT_PREFIX):] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
-        progress(0.65, "reading certifications")
-        certs = queries.read_certifications(conn, tracks)
-        person_codes: dict[tuple[str], int] = {}
-        person = np.array(
-            [person_codes.setdefault(p.strip().casefold(), len(person_codes)) for p in certs.person],
-            dtype=np.int64,
-        )
-        overrides = _approved_overrides(conn, program, lookup)
+        row_of = {p.label: k for k, p in enumerate(periods)}
+        for (period, metric), (keys, values) in columns.items():
+            metrics[metric][row_of[period], lookup[keys]] = values
     parent = cols.parent_index()
     inputs = Inputs(
         partners=Partners(cols.partner_id, cols.region, cols.partner_type, parent, tier_on_record),
@@ -95,6 +98,11 @@ def load_inputs(engine: Engine, program: Program, progress: Progress = _quiet) -
         overrides=overrides,
     )
     return LoadedInputs(program, cols, inputs)
+
+
+def _read_metrics(engine: Engine, metrics: list[str]):
+    with engine.connect() as conn:
+        return queries.read_metrics(conn, metrics)
 
 
 def _approved_overrides(
@@ -180,6 +188,7 @@ def run_levelling(engine: Engine, user: str, progress: Progress = _quiet) -> Lev
             run_by=user,
             partners=len(loaded.partners.key),
             periods=",".join(r.period.label for r in results),
+            metrics=json.dumps(program.used_metrics()),
         )
         session.add(run)
         session.flush()
@@ -209,14 +218,13 @@ def _result_rows(program: Program, keys: np.ndarray, results: list[PeriodResult]
     tiers = np.array(program.tiers, dtype=object)
     events = np.array(EVENTS, dtype=object)
     metrics = program.used_metrics()
-    template = "{" + ", ".join(f"{json.dumps(m)}: %r" for m in metrics) + "}"
     names = [b.name for b in program.badges]
     key_list = keys.tolist()
     for r in results:
         n = len(key_list)
         badges = _badge_labels(names, r.badges) if names else [""] * n
-        matrix = np.stack([r.values[m] for m in metrics], axis=1).tolist() if metrics else [[]] * n
-        group_values = [template % tuple(row) for row in matrix]
+        matrix = np.stack([r.values[m] for m in metrics], axis=1) if metrics else np.zeros((n, 0))
+        group_values = queries.pack_group_values(matrix)
         override = [None if o < 0 else o for o in r.override.tolist()]
         yield from zip(
             [r.period.label] * n,

@@ -8,7 +8,6 @@ from typing import Iterable, Sequence
 import numpy as np
 from sqlalchemy.engine import Connection
 
-NEVER_ISO = "9999-12-31"
 
 
 def placeholder(conn: Connection) -> str:
@@ -79,14 +78,29 @@ def read_periods(conn: Connection) -> list[str]:
     return [r[0] for r in fetchall(conn, "SELECT DISTINCT period FROM metric_value")]
 
 
-def read_metric(conn: Connection, period: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """(partner keys, values) of one metric in one period."""
+def read_metrics(conn: Connection, metrics: Sequence[str]) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """(partner keys, values) of each (period, metric), for the given metrics.
+
+    The database concatenates each column into one string and numpy parses it in C: no Python
+    object per value. Values are printed with 17 significant digits, so every double round-trips.
+    """
+    if not metrics:
+        return {}
+    marks = ",".join("?" * len(metrics))
+    if conn.dialect.name == "sqlite":
+        keys, values = "group_concat(partner_key)", "group_concat(printf('%.17g', value))"
+    else:
+        keys, values = "string_agg(partner_key::text, ',')", "string_agg(value::text, ',')"
     rows = fetchall(
-        conn, "SELECT partner_key, value FROM metric_value WHERE period = ? AND metric = ?", (period, metric)
+        conn,
+        f"SELECT period, metric, {keys}, {values} FROM metric_value WHERE metric IN ({marks}) "
+        "GROUP BY period, metric",
+        tuple(metrics),
     )
-    flat = np.fromiter((x for row in rows for x in row), dtype=np.float64, count=2 * len(rows))
-    pairs = flat.reshape(-1, 2)
-    return pairs[:, 0].astype(np.int64), pairs[:, 1]
+    return {
+        (period, metric): (np.array(k.split(","), dtype=np.int64), np.array(v.split(","), dtype=np.float64))
+        for period, metric, k, v in rows
+    }
 
 
 @dataclass
@@ -98,24 +112,47 @@ class CertificationColumns:
     expires: np.ndarray  # ordinals (date.max for never)
 
 
-def _ordinals(isodates: Iterable) -> np.ndarray:
-    days = np.array([str(d) if d is not None else NEVER_ISO for d in isodates], dtype="datetime64[D]")
-    return days.astype(np.int64) + 719163  # days since 1970-01-01 -> proleptic ordinal
+def _ordinals(dates: Sequence) -> np.ndarray:
+    """Proleptic ordinals of ISO date strings or date objects (numpy parses them in C)."""
+    return np.array(dates, dtype="datetime64[D]").astype(np.int64) + 719163  # 1970-01-01 is day 719163
 
 
 def read_certifications(conn: Connection, tracks: Sequence[str]) -> CertificationColumns:
     if not tracks:
         return CertificationColumns(np.zeros(0, np.int64), [], [], np.zeros(0, np.int64), np.zeros(0, np.int64))
     marks = ",".join("?" * len(tracks))
+    never = "'9999-12-31'" if conn.dialect.name == "sqlite" else "DATE '9999-12-31'"
     rows = fetchall(
         conn,
-        f"SELECT partner_key, person, track, earned_on, expires_on FROM certification WHERE track IN ({marks})",
+        f"SELECT partner_key, person, track, earned_on, COALESCE(expires_on, {never}) FROM certification "
+        f"WHERE track IN ({marks})",
         tuple(tracks),
     )
     cols = list(zip(*rows)) if rows else [()] * 5
     return CertificationColumns(
         np.array(cols[0], dtype=np.int64), list(cols[1]), list(cols[2]), _ordinals(cols[3]), _ordinals(cols[4])
     )
+
+
+def pack_group_values(matrix: np.ndarray) -> list[bytes]:
+    """One blob per row of ``matrix`` (partners x metrics), float64 little-endian."""
+    data = np.ascontiguousarray(matrix, dtype="<f8")
+    width = data.shape[1] * 8
+    buffer = data.tobytes()
+    return [buffer[i : i + width] for i in range(0, len(buffer), width)] if width else [b""] * len(data)
+
+
+def unpack_group_values(blob: bytes, metrics: Sequence[str]) -> dict[str, float]:
+    """The metric -> group value mapping stored in one result row."""
+    return dict(zip(metrics, np.frombuffer(blob, dtype="<f8").tolist()))
+
+
+def result_metrics(conn: Connection) -> list[str]:
+    """The metric order of the stored results' group values (from the run that wrote them)."""
+    import json
+
+    rows = fetchall(conn, "SELECT metrics FROM level_run ORDER BY id DESC LIMIT 1")
+    return json.loads(rows[0][0]) if rows else []
 
 
 RESULT_COLUMNS = (
@@ -125,9 +162,22 @@ RESULT_COLUMNS = (
 
 
 def replace_results(conn: Connection, rows: Iterable[tuple]) -> None:
-    """Swap every stored result for ``rows``, inside the caller's transaction."""
+    """Swap every stored result for ``rows``, inside the caller's transaction.
+
+    Results are derived data, replaced wholesale: the table is emptied at once (re-created on
+    SQLite, truncated on PostgreSQL) and its secondary indexes are built after the bulk insert.
+    """
+    from .tables import LevelResult
+
+    table = LevelResult.__table__
+    if conn.dialect.name == "sqlite":
+        table.drop(conn)
+        table.create(conn)
+    else:
+        conn.exec_driver_sql("TRUNCATE level_result")
+    for index in table.indexes:
+        index.drop(conn)
     cur = raw_cursor(conn)
-    cur.execute("DELETE FROM level_result")
     columns = ", ".join(f'"{c}"' for c in RESULT_COLUMNS)
     if conn.dialect.name == "postgresql":
         with cur.copy(f"COPY level_result ({columns}) FROM STDIN") as copy:
@@ -137,5 +187,5 @@ def replace_results(conn: Connection, rows: Iterable[tuple]) -> None:
         marks = ", ".join("?" * len(RESULT_COLUMNS))
         cur.executemany(f"INSERT INTO level_result ({columns}) VALUES ({marks})", rows)
     cur.close()
-
-
+    for index in table.indexes:
+        index.create(conn)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -91,10 +91,15 @@ class LevelRun(SQLModel, table=True):
     run_by: str
     partners: int = 0
     periods: str = ""
+    metrics: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))  # JSON list
 
 
 class LevelResult(SQLModel, table=True):
-    """A partner's result for one period, with the group values it was computed from."""
+    """A partner's result for one period, with the group values it was computed from.
+
+    Derived data, replaced wholesale by each levelling run: no foreign keys, so the bulk
+    insert of hundreds of thousands of rows checks nothing per row.
+    """
 
     __tablename__ = "level_result"
     __table_args__ = (
@@ -102,8 +107,8 @@ class LevelResult(SQLModel, table=True):
         {"sqlite_with_rowid": False},
     )
     period: str = Field(primary_key=True)
-    partner_key: int = Field(primary_key=True, foreign_key="partner.key")
-    run_id: int = Field(foreign_key="level_run.id")
+    partner_key: int = Field(primary_key=True)
+    run_id: int
     score: float
     qualified_tier: str
     earned_tier: str
@@ -113,7 +118,9 @@ class LevelResult(SQLModel, table=True):
     below: int
     at_risk: bool
     badges: str = ""  # names joined by ";", sorted
-    group_values: str = Field(sa_column=Column(Text, nullable=False))  # JSON: metric -> group value
+    # The group value of each metric the run's program uses, packed as little-endian float64 in
+    # the order of ``LevelRun.metrics`` (see ``storage.queries.unpack_group_values``).
+    group_values: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class AuditEntry(SQLModel, table=True):
