@@ -1,0 +1,1 @@
+"""Data files shipped with tiertui (the demo program)."""
