@@ -39,8 +39,7 @@ def test_level_stores_results_and_details_and_is_idempotent(any_engine):
     run_levelling(engine, "ann")
     with Session(any_engine) as s:
         again = {(r.period, r.partner_key): r for r in s.exec(select(LevelResult))}
-    strip = lambda r: {k: v for k, v in r.model_dump().items() if k != "run_id"}  # noqa: E731
-    assert {k: strip(v) for k, v in stored.items()} == {k: strip(v) for k, v in again.items()}
+    assert {k: v.model_dump() for k, v in stored.items()} == {k: v.model_dump() for k, v in again.items()}
 
 
 def test_pending_and_rejected_overrides_have_no_effect(any_engine):
@@ -130,3 +129,31 @@ def test_export_refuses_unknown_and_unlevelled_periods(any_engine):
     run_levelling(engine, "ann")
     with pytest.raises(ServiceError, match="no results for period 2025-Q4; levelled periods: 2026-Q1, 2026-Q2"):
         exports.scorecard_rows(engine, "2025-Q4")
+
+
+def _stored(engine):
+    with Session(engine) as s:
+        return {(r.period, r.partner_key): r.model_dump() for r in s.exec(select(LevelResult))}
+
+
+def test_relevelling_after_a_change_rewrites_it_and_matches_a_fresh_run(any_engine, tmp_path):
+    from sqlalchemy import update
+
+    from tiertui.storage import open_engine
+    from tiertui.storage.tables import MetricValue
+
+    keys = seed(any_engine, certs=FOUR_UC)
+    run_levelling(any_engine, "ann")
+    with Session(any_engine) as s, s.begin():  # B2 sells much more in Q2
+        s.exec(update(MetricValue).where(MetricValue.partner_key == keys["B2"], MetricValue.period == "2026-Q2")
+               .values(value=950))
+    run_levelling(any_engine, "ann")
+    b2 = results(any_engine)["B2"]
+    assert (b2.score, b2.qualified_tier, b2.event) == (57.0, "Silver", "promoted")  # 60 * 0.95 = 57
+    fresh = open_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    seed(fresh, certs=FOUR_UC)
+    with Session(fresh) as s, s.begin():
+        s.exec(update(MetricValue).where(MetricValue.partner_key == keys["B2"], MetricValue.period == "2026-Q2")
+               .values(value=950))
+    run_levelling(fresh, "ann")
+    assert _stored(any_engine) == _stored(fresh)

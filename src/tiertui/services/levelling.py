@@ -74,8 +74,9 @@ def load_inputs(engine: Engine, program: Program, progress: Progress = _quiet) -
         progress(0.05, "reading metrics and certifications")
         # Metrics are read on a second connection while this one reads certifications: the
         # database does its work outside Python's lock, so the two overlap on two cores.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(_read_metrics, engine, used)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            halves = [used[: len(used) // 2], used[len(used) // 2 :]]
+            pending = [pool.submit(_read_metrics, engine, half) for half in halves if half]
             tracks = [m[len(CERT_PREFIX):] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
             certs = queries.read_certifications(conn, tracks)
             person_codes: dict[str, int] = {}
@@ -84,7 +85,7 @@ def load_inputs(engine: Engine, program: Program, progress: Progress = _quiet) -
                 dtype=np.int64,
             )
             overrides = _approved_overrides(conn, program, lookup)
-            columns = pending.result()
+            columns = {k: v for job in pending for k, v in job.result().items()}
         metrics = {m: np.zeros((len(periods), n)) for m in used}
         row_of = {p.label: k for k, p in enumerate(periods)}
         for (period, metric), (keys, values) in columns.items():
@@ -193,7 +194,7 @@ def run_levelling(engine: Engine, user: str, progress: Progress = _quiet) -> Lev
         session.add(run)
         session.flush()
         conn = session.connection()
-        queries.replace_results(conn, _result_rows(program, loaded.partners.key, results, run.id))
+        queries.store_results(conn, list(_result_rows(program, loaded.partners.key, results)))
         run.finished_at = utcnow()
         summary = summarize(program, version.version, len(loaded.partners.key), results)
         audit.record(session, user, "level.run", "level_run", run.id, summary=summary.text())
@@ -214,7 +215,7 @@ def summarize(program: Program, version: int, partners: int, results: list[Perio
     return summary
 
 
-def _result_rows(program: Program, keys: np.ndarray, results: list[PeriodResult], run_id: int):
+def _result_rows(program: Program, keys: np.ndarray, results: list[PeriodResult]):
     tiers = np.array(program.tiers, dtype=object)
     events = np.array(EVENTS, dtype=object)
     metrics = program.used_metrics()
@@ -229,7 +230,6 @@ def _result_rows(program: Program, keys: np.ndarray, results: list[PeriodResult]
         yield from zip(
             [r.period.label] * n,
             key_list,
-            [run_id] * n,
             r.score.tolist(),
             tiers[r.qualified].tolist(),
             tiers[r.earned].tolist(),

@@ -156,17 +156,45 @@ def result_metrics(conn: Connection) -> list[str]:
 
 
 RESULT_COLUMNS = (
-    "period", "partner_key", "run_id", "score", "qualified_tier", "earned_tier", "effective_tier",
+    "period", "partner_key", "score", "qualified_tier", "earned_tier", "effective_tier",
     "override_id", "event", "below", "at_risk", "badges", "group_values",
 )
 
 
-def replace_results(conn: Connection, rows: Iterable[tuple]) -> None:
-    """Swap every stored result for ``rows``, inside the caller's transaction.
+def store_results(conn: Connection, rows: list[tuple]) -> int:
+    """Make the stored results equal ``rows`` (in RESULT_COLUMNS order); returns rows written.
 
-    Results are derived data, replaced wholesale: the table is emptied at once (re-created on
-    SQLite, truncated on PostgreSQL) and its secondary indexes are built after the bulk insert.
+    Inside the caller's transaction. Re-levelling mostly reproduces what is stored, so only
+    changed, new and vanished rows are written; when most rows change (or nothing is stored yet)
+    the table is swapped wholesale instead, which is faster for that case.
     """
+    stored = fetchall(conn, "SELECT COUNT(*) FROM level_result")[0][0]
+    if stored == 0 or stored > 2 * len(rows):
+        _swap_results(conn, rows)
+        return len(rows)
+    columns = ", ".join(f'"{c}"' for c in RESULT_COLUMNS)
+    old = {(r[0], r[1]): r for r in fetchall(conn, f"SELECT {columns} FROM level_result")}
+    changed = []
+    for row in rows:
+        before = old.pop((row[0], row[1]), None)
+        if before is None or before != row:
+            changed.append(row)
+    if len(changed) > len(rows) // 2:
+        _swap_results(conn, rows)
+        return len(rows)
+    gone = [(r[0], r[1]) for r in changed] + list(old)
+    cur = raw_cursor(conn)
+    mark = placeholder(conn)
+    cur.executemany(f"DELETE FROM level_result WHERE period = {mark} AND partner_key = {mark}", gone)
+    if changed:
+        marks = ", ".join([mark] * len(RESULT_COLUMNS))
+        cur.executemany(f"INSERT INTO level_result ({columns}) VALUES ({marks})", changed)
+    cur.close()
+    return len(changed) + len(old)
+
+
+def _swap_results(conn: Connection, rows: Iterable[tuple]) -> None:
+    """Replace every stored result: empty the table at once, bulk insert, then build indexes."""
     from .tables import LevelResult
 
     table = LevelResult.__table__

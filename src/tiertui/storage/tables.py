@@ -97,18 +97,17 @@ class LevelRun(SQLModel, table=True):
 class LevelResult(SQLModel, table=True):
     """A partner's result for one period, with the group values it was computed from.
 
-    Derived data, replaced wholesale by each levelling run: no foreign keys, so the bulk
-    insert of hundreds of thousands of rows checks nothing per row.
+    Derived data, written by the latest levelling run (``LevelRun`` with the highest id): a run
+    rewrites only the rows that changed. No foreign keys, so bulk writes check nothing per row.
     """
 
     __tablename__ = "level_result"
     __table_args__ = (
-        Index("ix_level_result_period_tier", "period", "effective_tier"),
+        Index("ix_level_result_partner", "partner_key", "period"),  # one partner's history
         {"sqlite_with_rowid": False},
     )
     period: str = Field(primary_key=True)
     partner_key: int = Field(primary_key=True)
-    run_id: int
     score: float
     qualified_tier: str
     earned_tier: str
