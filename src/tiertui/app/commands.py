@@ -1,0 +1,62 @@
+"""Command palette providers: find a partner by id or name from any screen; jump to a screen."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from ..services import browse
+
+
+class PartnerCommands(Provider):
+    """ctrl+p, a few letters of the name or id, Enter: the partner's scorecard."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        text = query.strip()
+        if len(text) < 2 and not text.isdigit():
+            return
+        try:
+            hits = await asyncio.to_thread(browse.find_partners, app.engine, text, 15)
+        except Exception:  # noqa: BLE001 - the palette shows nothing rather than crash
+            return
+        matcher = self.matcher(text)
+        for rank, hit in enumerate(hits):
+            label = f"{hit.name}  ({hit.partner_id})"
+            exact = hit.partner_id.casefold() == text.casefold()
+            score = 1.0 if exact else max(matcher.match(label), 0.9 - rank * 0.01)
+            display = matcher.highlight(label)
+            detail = " · ".join(x for x in (hit.tier, hit.region) if x)
+            yield Hit(
+                score,
+                display,
+                partial(app.open_scorecard, hit.partner_id),
+                text=label,
+                help=f"Open the scorecard · {detail}" if detail else "Open the scorecard",
+            )
+
+
+class NavigationCommands(Provider):
+    """The screens and long jobs, by name."""
+
+    COMMANDS = (
+        ("Dashboard", "action_dashboard", "Partners per tier, changes, attention"),
+        ("Partner list", "action_partners", "Filter, sort and open partners"),
+        ("Overrides queue", "action_overrides", "Approve or reject pending tier overrides"),
+        ("Certifications", "action_certifications", "Certifications and lapse risk"),
+        ("Run levelling", "action_level", "Evaluate every period again"),
+        ("Import a file", "action_import_file", "Partners, metrics or certifications (CSV/XLSX)"),
+    )
+
+    async def discover(self) -> Hits:
+        for name, action, help_text in self.COMMANDS:
+            yield DiscoveryHit(name, getattr(self.app, action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, action, help_text in self.COMMANDS:
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), getattr(self.app, action), help=help_text)

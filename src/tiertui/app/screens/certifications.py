@@ -1,0 +1,199 @@
+"""Every certification, filterable by track, partner and status; and who would lose a gate if
+the certifications expiring before the next period end lapse."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Vertical
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from ...services import browse
+from ...services.browse import CERT_STATUS_LABELS, CertificationQuery, CertificationRow, LapseReport
+from ..widgets import Column, VirtualTable
+from .base import DataScreen, fix_blink
+
+COLUMNS = [
+    Column("partner_id", "Partner", 8),
+    Column("partner_name", "Name", 22, flex=True),
+    Column("track", "Track", 8),
+    Column("person", "Person", 14),
+    Column("certification", "Certification", 16),
+    Column("earned_on", "Earned", 10),
+    Column("expires_on", "Expires", 10),
+    Column("status", "Status", 20),
+]
+
+
+def render_cell(row: CertificationRow, key: str) -> Text:
+    if key == "status":
+        if row.status == "expired":
+            return Text(f"✘ expired {-row.days_left} d ago", style="red")
+        if row.status == "expiring":
+            return Text(f"◔ expires in {row.days_left} d", style="yellow")
+        return Text("✔ active", style="green")
+    if key == "expires_on":
+        return Text(str(row.expires_on) if row.expires_on else "never", style="" if row.expires_on else "dim")
+    return Text(str(getattr(row, key)))
+
+
+class CertificationsScreen(DataScreen):
+    BINDINGS = [
+        Binding("slash", "search", "Partner filter", id="certifications.search"),
+        Binding("f", "filters", "Filters", id="certifications.filters"),
+        Binding("t", "toggle_tab", "Lapse risk / all", id="certifications.toggle_tab"),
+        Binding("x", "clear", "Clear filters", id="certifications.clear"),
+    ]
+
+    def __init__(self, query: CertificationQuery | None = None) -> None:
+        super().__init__()
+        self.initial = query or CertificationQuery()
+        self.cert_query = self.initial
+
+    def compose(self) -> ComposeResult:
+        q = self.initial
+        yield Header()
+        with TabbedContent(id="cert-tabs"):
+            with TabPane("All certifications", id="all"):
+                with Grid(id="cert-filters", classes="filters"):
+                    yield Input(q.partner, placeholder="Partner id or name  /", id="cert-partner", compact=True)
+                    yield Select([], prompt="Any track", id="track", compact=True)
+                    yield Select([(label, key) for key, label in CERT_STATUS_LABELS.items() if key != "all"],
+                                 prompt="Any status", id="status", compact=True)
+                yield Static(id="cert-status", classes="status")
+                yield VirtualTable(COLUMNS, self._fetch, render_cell, empty_message="No certifications match.",
+                                   id="certs")
+            with TabPane("Lapse risk", id="lapse"):
+                with Vertical():
+                    yield Static(id="lapse-status", classes="status")
+                    yield DataTable(id="lapse-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Certifications"
+        fix_blink(self)
+        choices = browse.filter_choices(self.app.engine)
+        self.query_one("#track", Select).set_options((t, t) for t in choices.tracks)
+        if self.initial.track:
+            self.query_one("#track", Select).value = self.initial.track
+        if self.initial.status != "all":
+            self.query_one("#status", Select).value = self.initial.status
+        self.query_one("#lapse-table", DataTable).add_columns(
+            "Partner", "Name", "Tier", "Track", "Gate", "Now", "At period end", "Lapsing")
+        self.query_one("#certs", VirtualTable).focus()
+
+    def reload(self) -> None:
+        self.run_query(self.cert_query, keep_cursor=True)
+        self.query_one("#lapse-status", Static).update("computing…")
+        self._lapse()
+
+    def _fetch(self, ids) -> list[CertificationRow]:
+        return browse.certification_rows(self.app.engine, ids, self.app.today)
+
+    def run_query(self, query: CertificationQuery, keep_cursor: bool = False) -> None:
+        self.cert_query = query
+        self.query_one("#certs", VirtualTable).loading_rows = True
+        self.query_one("#cert-status", Static).update("searching…")
+        self._search(query, keep_cursor)
+
+    @work(exclusive=True, thread=True, group="cert-search")
+    def _search(self, query: CertificationQuery, keep_cursor: bool) -> None:
+        worker = get_current_worker()
+        ids = browse.certification_ids(self.app.engine, query, self.app.today)
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show, query, ids, keep_cursor)
+
+    def _show(self, query: CertificationQuery, ids: np.ndarray, keep_cursor: bool) -> None:
+        if query != self.cert_query:
+            return
+        table = self.query_one("#certs", VirtualTable)
+        table.loading_rows = False
+        table.set_ids(ids, keep_cursor=keep_cursor)
+        filters = [f for f in (
+            f"track: {query.track}" if query.track else "",
+            f"partner: {query.partner.strip()}" if query.partner.strip() else "",
+            CERT_STATUS_LABELS[query.status].lower() if query.status != "all" else "",
+        ) if f]
+        self.query_one("#cert-status", Static).update(
+            f"{len(ids):,} certification{'s' if len(ids) != 1 else ''} · today {self.app.today}"
+            + (" · " + ", ".join(filters) if filters else "")
+        )
+
+    @work(exclusive=True, thread=True, group="lapse")
+    def _lapse(self) -> None:
+        worker = get_current_worker()
+        report = browse.lapse_risk(self.app.engine, self.app.today)
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show_lapse, report)
+
+    def _show_lapse(self, report: LapseReport) -> None:
+        table = self.query_one("#lapse-table", DataTable)
+        table.clear()
+        for r in report.rows:
+            table.add_row(r.partner_id, r.name, r.tier, r.track, f"≥ {r.required:g}", str(r.now),
+                          Text(str(r.at_period_end), style="bold red"), str(r.lapsing), key=r.partner_id)
+        if report.period is None:
+            text = "Nothing levelled yet."
+        else:
+            text = (f"{len(report.rows)} partner{'s' if len(report.rows) != 1 else ''} would fall below a "
+                    f"certification gate of their tier at the end of {report.period} ({report.end}) if the "
+                    "certifications expiring before then lapse. Enter opens the partner.")
+        self.query_one("#lapse-status", Static).update(text)
+
+    # ------------------------------------------------------------------ events
+
+    @on(Input.Changed, "#cert-partner")
+    def _partner_changed(self, event: Input.Changed) -> None:
+        if event.value != self.cert_query.partner:
+            self.run_query(replace(self.cert_query, partner=event.value))
+
+    @on(Input.Submitted, "#cert-partner")
+    def _partner_submitted(self) -> None:
+        self.query_one("#certs", VirtualTable).focus()
+
+    @on(Select.Changed, "#track")
+    def _track(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.NULL else event.value
+        if value != self.cert_query.track:
+            self.run_query(replace(self.cert_query, track=value))
+
+    @on(Select.Changed, "#status")
+    def _status(self, event: Select.Changed) -> None:
+        value = "all" if event.value is Select.NULL else event.value
+        if value != self.cert_query.status:
+            self.run_query(replace(self.cert_query, status=value))
+
+    @on(VirtualTable.Selected, "#certs")
+    def _open_cert(self, event: VirtualTable.Selected) -> None:
+        self.app.open_scorecard(event.row.partner_id)
+
+    @on(DataTable.RowSelected, "#lapse-table")
+    def _open_lapse(self, event: DataTable.RowSelected) -> None:
+        self.app.open_scorecard(event.row_key.value)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_search(self) -> None:
+        self.query_one(TabbedContent).active = "all"
+        self.query_one("#cert-partner", Input).focus()
+
+    def action_filters(self) -> None:
+        self.query_one(TabbedContent).active = "all"
+        self.query_one("#track", Select).focus()
+
+    def action_toggle_tab(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = "lapse" if tabs.active == "all" else "all"
+        self.query_one("#lapse-table" if tabs.active == "lapse" else "#certs").focus()
+
+    def action_clear(self) -> None:
+        self.run_query(CertificationQuery())
+        self.query_one("#cert-partner", Input).value = ""
+        self.query_one("#track", Select).clear()
+        self.query_one("#status", Select).clear()

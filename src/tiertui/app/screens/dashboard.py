@@ -1,0 +1,99 @@
+"""Home: partners per tier for the latest period, changes, and what needs attention."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, VerticalScroll
+from textual.widgets import Footer, Header, Static
+
+from ...services import browse
+from ...services.browse import CertificationQuery, PartnerQuery
+from ..widgets import Figure
+from ..widgets.marks import EVENT_MARKS
+from .base import DataScreen
+
+
+class DashboardScreen(DataScreen):
+    """Each figure opens the matching filtered list."""
+
+    BINDINGS = [
+        Binding("right,down", "app.focus_next", "Next figure", show=False),
+        Binding("left,up", "app.focus_previous", "Previous figure", show=False),
+        Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="dashboard"):
+            yield Static(id="dashboard-title")
+            yield Static("Partners per tier (effective)", classes="section-title")
+            yield Grid(id="tier-figures", classes="figures")
+            yield Static("Changes and attention", classes="section-title")
+            yield Grid(id="attention-figures", classes="figures")
+            yield Static(id="dashboard-hint", classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Dashboard"
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        data = browse.dashboard(self.app.engine, self.app.today)
+        title = self.query_one("#dashboard-title", Static)
+        if data.program is None:
+            title.update("No program is loaded yet: run [b]tiertui program load FILE.toml[/b] "
+                         "(or [b]tiertui demo[/b] for a demo database).")
+        elif data.period is None:
+            title.update(f"[b]{data.program}[/b] · {data.partners:,} partners · not levelled yet: press "
+                         "[b]L[/b] to level.")
+        else:
+            title.update(f"[b]{data.program}[/b] · latest period [b]{data.period}[/b] · "
+                         f"{data.partners:,} partners · today {data.today.isoformat()}")
+        self.query_one("#dashboard-hint", Static).update(
+            "Arrows or Tab move between figures · Enter opens the list · ctrl+p finds a partner · ? shows every key"
+        )
+        self.run_worker(self._rebuild(data), exclusive=True, group="dashboard")
+
+    async def _rebuild(self, data: browse.Dashboard) -> None:
+        focused_id = self.focused.id if self.focused else None
+        tiers = self.query_one("#tier-figures", Grid)
+        await tiers.remove_children()
+        tiers.styles.grid_size_columns = max(1, len(data.tiers))
+        await tiers.mount_all(
+            Figure(count, tier, PartnerQuery(tier=tier), id=f"fig-tier-{i}")
+            for i, (tier, count) in reversed(list(enumerate(data.tiers)))
+        )
+        attention = self.query_one("#attention-figures", Grid)
+        await attention.remove_children()
+        figures = [
+            Figure(data.promoted, "promoted", PartnerQuery(event="promoted"),
+                   mark=EVENT_MARKS["promoted"][0], mark_style=EVENT_MARKS["promoted"][1], id="fig-promoted"),
+            Figure(data.demoted, "demoted", PartnerQuery(event="demoted"),
+                   mark=EVENT_MARKS["demoted"][0], mark_style=EVENT_MARKS["demoted"][1], id="fig-demoted"),
+            Figure(data.grace, "in grace", PartnerQuery(event="grace"),
+                   mark=EVENT_MARKS["grace"][0], mark_style=EVENT_MARKS["grace"][1], id="fig-grace"),
+            Figure(data.at_risk, "at risk", PartnerQuery(at_risk=True), mark="!", mark_style="bold red",
+                   id="fig-at-risk"),
+            Figure(data.pending_overrides, "pending overrides", "overrides", mark="✎", mark_style="bold magenta",
+                   id="fig-pending"),
+            Figure(data.expiring_certifications, "certs expiring ≤ 90 days",
+                   CertificationQuery(status="expiring90"), mark="◔", mark_style="bold yellow", id="fig-expiring"),
+        ]
+        await attention.mount_all(figures)
+        target = self.query(f"#{focused_id}") if focused_id else None
+        if target:
+            target.first().focus()
+        elif self.query(Figure):
+            self.query(Figure).first().focus()
+
+    def on_figure_opened(self, event: Figure.Opened) -> None:
+        target = event.figure.target
+        if target == "overrides":
+            self.app.action_overrides()
+        elif isinstance(target, CertificationQuery):
+            self.app.open_certifications(target)
+        elif isinstance(target, PartnerQuery):
+            self.app.open_partners(target, f"{event.figure.label}")

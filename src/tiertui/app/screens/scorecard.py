@@ -1,0 +1,287 @@
+"""A partner's scorecard for one period: who, tiers, why, what next, and the history behind it."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Header, Static
+
+from ...scoring import fmt
+from ...services import browse
+from ...services.browse import PartnerScorecard
+from ...services.errors import ServiceError
+from ..widgets import event_text, tier_text
+from .base import DataScreen
+
+BAR_WIDTH = 40
+
+
+def _table(*columns: str, right: tuple[int, ...] = ()) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False, show_edge=False, header_style="bold")
+    for i, name in enumerate(columns):
+        table.add_column(name, justify="right" if i in right else "left", no_wrap=i == 0)
+    return table
+
+
+def _unit(value: float, unit: str) -> str:
+    if unit == "USD":
+        return f"${fmt(value)}"
+    return fmt(value) + (f" {unit}" if unit and unit != "people" else "")
+
+
+def _bar(fraction: float, width: int) -> str:
+    fraction = max(0.0, min(1.0, fraction))
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    return "█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else "")
+
+
+class ScorecardScreen(DataScreen):
+    BINDINGS = [
+        Binding("left,left_square_bracket", "period(-1)", "Prev period", id="scorecard.previous_period"),
+        Binding("right,right_square_bracket", "period(1)", "Next period", id="scorecard.next_period"),
+        Binding("r", "request_override", "Request override", id="scorecard.request_override"),
+        Binding("e", "edit_override", "Edit override", id="scorecard.edit_override"),
+        Binding("u", "parent", "Parent", id="scorecard.parent"),
+    ]
+
+    def __init__(self, partner_id: str, period: str | None = None) -> None:
+        super().__init__()
+        self.partner_id = partner_id
+        self.period = period
+        self.data: PartnerScorecard | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="scorecard"):
+            yield Static(id="identity")
+            yield Static(id="tiers")
+            yield Static("Score components", classes="section-title")
+            yield Static(id="components")
+            yield Static("Requirements", classes="section-title", id="requirements-title")
+            yield Static(id="requirements")
+            yield Static("Gap to next tier and risk", classes="section-title")
+            yield Static(id="gap")
+            yield Static("Score trend", classes="section-title")
+            yield Static(id="trend")
+            yield Static("Certifications", classes="section-title")
+            yield Static(id="certifications")
+            yield Static("Subsidiaries", classes="section-title", id="subsidiaries-title")
+            yield Static(id="subsidiaries")
+            yield Static("Overrides", classes="section-title")
+            yield Static(id="overrides")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#scorecard").focus()
+
+    # ------------------------------------------------------------------ data
+
+    def reload(self) -> None:
+        try:
+            self.data = browse.partner_scorecard(self.app.engine, self.partner_id, self.period, self.app.today)
+        except ServiceError as exc:
+            self.query_one("#identity", Static).update(Text(str(exc), style="bold red"))
+            return
+        self.period = self.data.period
+        self.title = f"{self.data.info.name} · {self.data.period or 'not levelled'}"
+        self._paint()
+
+    def _paint(self) -> None:
+        d = self.data
+        info, card, program = d.info, d.card, d.program
+        ident = Text()
+        ident.append(info.name, style="bold")
+        ident.append(f"  {info.partner_id}\n", style="dim")
+        pairs = [("Region", info.region), ("Country", info.country), ("Type", info.partner_type),
+                 ("Manager", info.account_manager)]
+        if info.parent_id:
+            pairs.append(("Parent", f"{info.parent_id} {info.parent_name or ''}".strip()))
+        if info.tier_on_record:
+            since = f" since {info.tier_since}" if info.tier_since else ""
+            pairs.append(("On record", f"{info.tier_on_record}{since}"))
+        for i, (label, value) in enumerate(p for p in pairs if p[1]):
+            if i:
+                ident.append(" · ", style="dim")
+            ident.append(f"{label} ", style="dim")
+            ident.append(value)
+        if d.periods:
+            index = d.periods.index(d.period) + 1
+            ident.append(f"\nPeriod ", style="dim")
+            ident.append(d.period, style="bold")
+            ident.append(f" ({index} of {len(d.periods)}; ← → change)", style="dim")
+        self.query_one("#identity", Static).update(ident)
+
+        tiers = Text()
+        if card is None:
+            tiers.append("Not levelled yet for this partner: press L to level.", style="italic")
+        else:
+            tiers.append("Effective ", style="dim")
+            tiers.append_text(tier_text(card.effective, card.event, card.override_id is not None))
+            if card.override_id is not None:
+                tiers.append(f" (override #{card.override_id})", style="magenta")
+            tiers.append("   Earned ", style="dim")
+            tiers.append(card.earned, style="bold")
+            tiers.append("   Qualified ", style="dim")
+            tiers.append(card.qualified, style="bold")
+            tiers.append("   Event ", style="dim")
+            tiers.append_text(event_text(card.event))
+            tiers.append("\nScore ", style="dim")
+            tiers.append(f"{card.score:.2f}", style="bold")
+            tiers.append(f" of {fmt(card.max_score)}", style="dim")
+            if card.at_risk:
+                tiers.append("   ! at risk", style="bold red")
+            tiers.append("   Badges ", style="dim")
+            tiers.append(", ".join(card.badges) if card.badges else "none", style="cyan" if card.badges else "dim")
+        self.query_one("#tiers", Static).update(tiers)
+
+        comp = _table("Component", "Value", "Points", "of max", "Target", "", right=(1, 2, 3, 4))
+        if card:
+            for c in card.components:
+                unit = program.unit_of(c.metric) if program else ""
+                comp.add_row(c.label, _unit(c.value, unit), f"{c.points:.2f}", fmt(c.max_points), _unit(c.target, unit),
+                             Text(_bar(c.points / c.max_points if c.max_points else 0, 16), style="green"))
+        self.query_one("#components", Static).update(comp if card else Text("—", style="dim"))
+
+        req = _table("Tier", "Requirement", "Value", "Threshold", "Met", "Shortfall", right=(2, 3, 5))
+        if card:
+            for c in card.checks:
+                need = {"gate": "≥", "maximum": "≤", "min_score": "≥"}[c.kind]
+                met = Text("✔ met", style="green") if c.met else Text("✘ not met", style="bold red")
+                if c.met and c.close:
+                    met = Text("✔ met, close", style="yellow")
+                unit = program.unit_of(c.metric) if program and c.kind != "min_score" else ""
+                tier_label = c.tier + (f" ({card.variant[c.tier]})" if c.tier in card.variant else "")
+                req.add_row(tier_label, c.label, _unit(c.value, unit), f"{need} {_unit(c.threshold, unit)}", met,
+                            "" if c.met else _unit(c.shortfall, unit))
+        self.query_one("#requirements", Static).update(
+            req if card and card.checks else Text("No requirements above this tier.", style="dim"))
+
+        gap = Text()
+        if card:
+            if card.gap is None:
+                gap.append(f"{card.earned} is the top tier.\n")
+            elif card.gap.closed:
+                gap.append(f"Meets every requirement of {card.gap.tier}.\n", style="green")
+            else:
+                gap.append(f"To reach {card.gap.tier}:\n", style="bold")
+                for c in card.gap.unmet:
+                    if c.kind == "min_score":
+                        gap.append(f"  • score {fmt(card.gap.score_shortfall)} more points "
+                                   f"({card.score:.2f} of {fmt(c.threshold)} needed)\n")
+                    else:
+                        gap.append(f"  • {c.describe()}\n")
+            if card.at_risk_reasons:
+                gap.append("At risk:\n", style="bold red")
+                for reason in card.at_risk_reasons:
+                    gap.append(f"  • {reason}\n")
+            elif not card.at_risk:
+                gap.append("Not at risk.", style="green")
+        self.query_one("#gap", Static).update(gap if card else Text("—", style="dim"))
+
+        trend = Text()
+        top = max((p.score for p in d.trend), default=0.0)
+        scale = max(top, program.max_score if program else 0.0, 1.0)
+        for p in d.trend:
+            current = p.period == d.period
+            trend.append("▸ " if current else "  ", style="bold")
+            trend.append(f"{p.period:<9}", style="bold" if current else "")
+            trend.append(f"{_bar(p.score / scale, BAR_WIDTH):<{BAR_WIDTH}}", style="blue" if not current else "bold cyan")
+            trend.append(f" {p.score:6.2f}  ")
+            trend.append_text(tier_text(p.effective_tier, p.event))
+            trend.append("\n")
+        self.query_one("#trend", Static).update(trend if d.trend else Text("No periods levelled.", style="dim"))
+
+        certs = _table("Track", "Person", "Certification", "Earned", "Expires", "Status")
+        for c in d.certifications:
+            status = {
+                "active": Text("✔ active", style="green"),
+                "expiring": Text(f"◔ expires in {c.days_left} d", style="yellow"),
+                "expired": Text("✘ expired", style="red"),
+            }[c.status]
+            certs.add_row(c.track, c.person, c.certification, str(c.earned_on), str(c.expires_on or "never"), status)
+        counts = {}
+        for c in d.certifications:
+            counts.setdefault(c.track, {"active": 0, "expiring": 0, "expired": 0})[c.status] += 1
+        summary = Text(" · ".join(
+            f"{t}: {v['active'] + v['expiring']} active ({v['expiring']} expiring), {v['expired']} expired"
+            for t, v in sorted(counts.items())
+        ), style="dim")
+        self.query_one("#certifications", Static).update(
+            Group(summary, certs) if d.certifications else Text("No certifications.", style="dim"))
+
+        subs = self.query_one("#subsidiaries", Static)
+        self.query_one("#subsidiaries-title").display = bool(d.subsidiaries)
+        subs.display = bool(d.subsidiaries)
+        if d.subsidiaries and program:
+            labels = [program.label_of(m) for m in d.contribution_metrics]
+            table = _table("Subsidiary", "Tier", *labels, right=tuple(range(2, 2 + len(labels))))
+            for s in d.subsidiaries:
+                cells = []
+                for m in d.contribution_metrics:
+                    total = d.parent_values.get(m, 0.0)
+                    share = f" ({s.values[m] / total:.0%})" if total else ""
+                    cells.append(_unit(s.values[m], program.unit_of(m)) + share)
+                table.add_row(f"{s.partner_id} {s.name}", s.tier or "–", *cells)
+            subs.update(table)
+
+        ov = _table("#", "Tier", "Status", "Window", "Requested by", "Decided by", "Reason / note")
+        for o in d.overrides:
+            style = {"pending": "yellow", "approved": "green", "rejected": "red"}[o.status]
+            window = f"{o.starts_on} → {o.expires_on or 'open'}"
+            text = o.reason + (f" — {o.note}" if o.note else "")
+            ov.add_row(str(o.id), o.tier, Text(o.status, style=style), window, o.requested_by, o.decided_by or "", text)
+        self.query_one("#overrides", Static).update(
+            ov if d.overrides else Text("No overrides. Press r to request one.", style="dim"))
+
+    # ------------------------------------------------------------------ actions
+
+    def action_period(self, step: int) -> None:
+        if not self.data or not self.data.periods or self.data.period is None:
+            return
+        index = self.data.periods.index(self.data.period) + step
+        if 0 <= index < len(self.data.periods):
+            self.period = self.data.periods[index]
+            self.reload()
+        else:
+            self.notify("No " + ("earlier" if step < 0 else "later") + " period.", timeout=2)
+
+    def _own_pending(self):
+        if not self.data:
+            return None
+        return next((o for o in self.data.overrides if o.status == "pending" and o.requested_by == self.app.user),
+                    None)
+
+    def action_request_override(self) -> None:
+        from .override_form import OverrideForm
+
+        if self.data is None or self.data.program is None:
+            self.notify("No program is loaded.", severity="error")
+            return
+        self.app.push_screen(OverrideForm(self.partner_id, self.data.program.tiers, None), self._after_form)
+
+    def action_edit_override(self) -> None:
+        from .override_form import OverrideForm
+
+        mine = self._own_pending()
+        if mine is None:
+            self.notify("You have no pending override for this partner to edit; press r to request one.",
+                        severity="warning")
+            return
+        self.app.push_screen(OverrideForm(self.partner_id, self.data.program.tiers, mine), self._after_form)
+
+    def _after_form(self, message: str | None) -> None:
+        if message:
+            self.notify(message, title="Override")
+            self.app.data_changed()
+
+    def action_parent(self) -> None:
+        if self.data and self.data.info.parent_id:
+            self.app.open_scorecard(self.data.info.parent_id, self.period)
+        else:
+            self.notify("This partner has no parent.", timeout=2)

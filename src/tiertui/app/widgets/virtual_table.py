@@ -1,0 +1,324 @@
+"""A table that renders only the rows on screen, fetched page by page (the Line API).
+
+Textual's DataTable builds every row up front; at 100,000 partners that takes half a minute.
+This table holds only the ordered row ids (one integer per row) and asks ``fetch`` for the
+rows of a page when a line of that page is first drawn, keeping a few pages cached.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: int
+    align: str = "left"  # left | right
+    flex: bool = False  # takes the width left over
+
+
+Fetch = Callable[[Sequence[int]], list[Any]]
+CellRenderer = Callable[[Any, str], Text]
+
+
+class VirtualTable(ScrollView, can_focus=True):
+    """Rows by id; only visible pages are fetched and only visible lines rendered."""
+
+    BINDINGS = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("enter", "select", "Open", show=True),
+    ]
+
+    COMPONENT_CLASSES = {
+        "virtual-table--header",
+        "virtual-table--cursor",
+        "virtual-table--odd",
+        "virtual-table--empty",
+    }
+
+    DEFAULT_CSS = """
+    VirtualTable {
+        height: 1fr;
+        background: $surface;
+        scrollbar-gutter: stable;
+    }
+    VirtualTable > .virtual-table--header { background: $panel; color: $text; text-style: bold; }
+    VirtualTable > .virtual-table--cursor { background: $block-cursor-blurred-background; }
+    VirtualTable:focus > .virtual-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
+    VirtualTable > .virtual-table--odd { background: $surface-lighten-1; }
+    VirtualTable > .virtual-table--empty { color: $text-muted; text-style: italic; }
+    """
+
+    cursor = reactive(0, always_update=True)
+
+    class Selected(Message):
+        """Enter (or a click on the highlighted row) on a row."""
+
+        def __init__(self, table: "VirtualTable", index: int, row: Any) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+            self.row = row
+
+        @property
+        def control(self) -> "VirtualTable":
+            return self.table
+
+    class HeaderClicked(Message):
+        def __init__(self, table: "VirtualTable", column: str) -> None:
+            super().__init__()
+            self.table = table
+            self.column = column
+
+        @property
+        def control(self) -> "VirtualTable":
+            return self.table
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        fetch: Fetch,
+        render_cell: CellRenderer,
+        *,
+        page_size: int = 100,
+        empty_message: str = "Nothing to show.",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.columns = list(columns)
+        self.fetch = fetch
+        self.render_cell = render_cell
+        self.page_size = page_size
+        self.empty_message = empty_message
+        self.ids: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.sort_key: str | None = None
+        self.descending = False
+        self.loading_rows = False
+        self._pages: OrderedDict[int, list[Any]] = OrderedDict()
+        self.fetch_count = 0  # pages fetched, for tests
+
+    # ------------------------------------------------------------------ data
+
+    @property
+    def row_count(self) -> int:
+        return len(self.ids)
+
+    def set_ids(self, ids: np.ndarray, *, keep_cursor: bool = False) -> None:
+        """Show the rows ``ids``, in order; drops cached pages."""
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self._pages.clear()
+        self._update_virtual_size()
+        if keep_cursor:
+            self.cursor = min(self.cursor, max(0, self.row_count - 1))
+        else:
+            self.cursor = 0
+            self.scroll_to(0, 0, animate=False, immediate=True)
+        self.refresh()
+
+    def invalidate(self) -> None:
+        """Forget cached rows (the data changed); visible rows are fetched again."""
+        self._pages.clear()
+        self.refresh()
+
+    def row_at(self, index: int) -> Any | None:
+        if not 0 <= index < self.row_count:
+            return None
+        page = index // self.page_size
+        rows = self._pages.get(page)
+        if rows is None:
+            start = page * self.page_size
+            rows = self.fetch(self.ids[start:start + self.page_size].tolist())
+            self.fetch_count += 1
+            self._pages[page] = rows
+            while len(self._pages) > 12:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(page)
+        offset = index - page * self.page_size
+        return rows[offset] if offset < len(rows) else None
+
+    @property
+    def current_row(self) -> Any | None:
+        return self.row_at(self.cursor)
+
+    # ------------------------------------------------------------------ geometry
+
+    def _widths(self) -> list[int]:
+        widths = [c.width for c in self.columns]
+        total = sum(widths) + len(widths) - 1
+        spare = self.scrollable_content_region.width - total
+        if spare > 0:
+            for i, c in enumerate(self.columns):
+                if c.flex:
+                    widths[i] += spare
+                    break
+        return widths
+
+    def _update_virtual_size(self) -> None:
+        width = sum(c.width for c in self.columns) + len(self.columns) - 1
+        self.virtual_size = Size(width, self.row_count + 1)
+
+    def on_resize(self) -> None:
+        self._update_virtual_size()
+        self._scroll_cursor_into_view()
+
+    @property
+    def _body_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    # ------------------------------------------------------------------ rendering
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        scroll_x, scroll_y = self.scroll_offset
+        base = self.rich_style
+        if y == 0:
+            style = base + self.get_component_rich_style("virtual-table--header")
+            line = self._header_text()
+            return self._strip(line, style, scroll_x, width)
+        index = scroll_y + y - 1
+        if self.row_count == 0:
+            if y == 1:
+                style = base + self.get_component_rich_style("virtual-table--empty")
+                text = "Loading…" if self.loading_rows else self.empty_message
+                return Strip([Segment(f" {text}", style)]).crop_extend(0, width, style)
+            return Strip.blank(width, base)
+        row = self.row_at(index)
+        if row is None:
+            return Strip.blank(width, base)
+        style = base
+        if index % 2:
+            style = style + self.get_component_rich_style("virtual-table--odd")
+        if index == self.cursor:
+            style = style + self.get_component_rich_style("virtual-table--cursor")
+        line = Text(no_wrap=True, overflow="crop")
+        for i, (column, w) in enumerate(zip(self.columns, self._widths())):
+            if i:
+                line.append(" ")
+            line.append_text(self._fit(self.render_cell(row, column.key), w, column.align))
+        return self._strip(line, style, scroll_x, width)
+
+    def _header_text(self) -> Text:
+        line = Text(no_wrap=True)
+        for i, (column, w) in enumerate(zip(self.columns, self._widths())):
+            if i:
+                line.append(" ")
+            label = column.label
+            if column.key == self.sort_key:
+                label += " ▼" if self.descending else " ▲"
+            line.append_text(self._fit(Text(label), w, column.align))
+        return line
+
+    @staticmethod
+    def _fit(text: Text, width: int, align: str) -> Text:
+        text = text.copy()
+        text.no_wrap = True
+        if text.cell_len > width:
+            text.truncate(width, overflow="ellipsis")
+        pad = width - text.cell_len
+        if pad > 0:
+            if align == "right":
+                text = Text(" " * pad) + text
+            else:
+                text.append(" " * pad)
+        return text
+
+    def _strip(self, line: Text, style: Style, scroll_x: int, width: int) -> Strip:
+        line = Text(" ") + line  # a little air at the left edge
+        segments = [Segment(s.text, style + s.style if s.style else style) for s in line.render(self.app.console)]
+        return Strip(segments).crop_extend(scroll_x, scroll_x + width, style)
+
+    # ------------------------------------------------------------------ cursor
+
+    def watch_cursor(self, _old: int, _new: int) -> None:
+        self._scroll_cursor_into_view()
+        self.refresh()
+
+    def _scroll_cursor_into_view(self) -> None:
+        if not self.is_mounted:
+            return
+        top = int(self.scroll_offset.y)
+        height = self._body_height
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def move_cursor(self, index: int) -> None:
+        if self.row_count:
+            self.cursor = max(0, min(self.row_count - 1, index))
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor - self._body_height)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor + self._body_height)
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(self.row_count - 1)
+
+    def action_select(self) -> None:
+        row = self.current_row
+        if row is not None:
+            self.post_message(self.Selected(self, self.cursor, row))
+
+    # ------------------------------------------------------------------ mouse
+
+    def _column_at(self, x: int) -> str | None:
+        x += int(self.scroll_offset.x) - 1
+        position = 0
+        for column, w in zip(self.columns, self._widths()):
+            if position <= x < position + w + 1:
+                return column.key
+            position += w + 1
+        return None
+
+    async def _on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        event.stop()
+        if offset.y == 0:
+            key = self._column_at(offset.x)
+            if key:
+                self.post_message(self.HeaderClicked(self, key))
+            return
+        index = int(self.scroll_offset.y) + offset.y - 1
+        if 0 <= index < self.row_count:
+            if index == self.cursor or event.chain >= 2:
+                self.cursor = index
+                self.action_select()
+            else:
+                self.cursor = index

@@ -1,0 +1,663 @@
+"""Read-only queries for the app: dashboard figures, paged partner and certification lists,
+scorecards across periods, subsidiaries and what they contribute, certification lapse risk.
+
+Lists are served in two steps so that 100,000 rows stay fluid: :func:`partner_keys` returns
+the ordered keys of every matching row (one narrow query, run off the UI thread), and
+:func:`partner_rows` fetches the few rows that are visible, by key.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Sequence
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from ..scoring import EVENTS, Program, Scorecard, explain, next_period, parse_period
+from ..scoring import evaluate as ev
+from ..scoring.program import CERT_PREFIX
+from ..storage import queries
+from .errors import ServiceError
+from .programs import active_program, active_version
+
+CERT_STATUSES = ("all", "active", "expiring30", "expiring60", "expiring90", "expired")
+CERT_STATUS_LABELS = {
+    "all": "Any status",
+    "active": "Active",
+    "expiring30": "Expiring ≤ 30 days",
+    "expiring60": "Expiring ≤ 60 days",
+    "expiring90": "Expiring ≤ 90 days",
+    "expired": "Expired",
+}
+
+_program_cache: dict[str, Program] = {}
+
+
+def program_or_none(engine: Engine) -> Program | None:
+    """The active program (parsed once per version), or None when none is loaded."""
+    version = active_version(engine)
+    if version is None:
+        return None
+    if version.content_hash not in _program_cache:
+        _program_cache[version.content_hash] = active_program(engine)
+    return _program_cache[version.content_hash]
+
+
+def _iso(conn, value: date):
+    return value.isoformat() if conn.dialect.name == "sqlite" else value
+
+
+def _date(value) -> date | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _like(text: str) -> str:
+    escaped = text.strip().casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def levelled_periods(engine: Engine) -> list[str]:
+    """Every levelled period, oldest first."""
+    with engine.connect() as conn:
+        labels = [r[0] for r in queries.fetchall(conn, "SELECT DISTINCT period FROM level_result")]
+    return [p.label for p in sorted(parse_period(label) for label in labels)]
+
+
+def latest_period(engine: Engine) -> str | None:
+    periods = levelled_periods(engine)
+    return periods[-1] if periods else None
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+@dataclass
+class Dashboard:
+    period: str | None
+    program: str | None
+    tiers: list[tuple[str, int]]  # lowest first, every tier of the program
+    partners: int
+    promoted: int = 0
+    demoted: int = 0
+    grace: int = 0
+    at_risk: int = 0
+    overridden: int = 0
+    pending_overrides: int = 0
+    expiring_certifications: int = 0  # within 90 days of today
+    today: date = field(default_factory=date.today)
+
+
+def dashboard(engine: Engine, today: date) -> Dashboard:
+    program = program_or_none(engine)
+    period = latest_period(engine)
+    with engine.connect() as conn:
+        partners = queries.fetchall(conn, "SELECT COUNT(*) FROM partner")[0][0]
+        pending = queries.fetchall(conn, "SELECT COUNT(*) FROM tier_override WHERE status = 'pending'")[0][0]
+        expiring = queries.fetchall(
+            conn,
+            "SELECT COUNT(*) FROM certification WHERE expires_on >= ? AND expires_on <= ?",
+            (_iso(conn, today), _iso(conn, today + timedelta(days=90))),
+        )[0][0]
+        tiers: dict[str, int] = {t: 0 for t in (program.tiers if program else ())}
+        events: dict[str, int] = {}
+        at_risk = overridden = 0
+        if period:
+            for tier, count in queries.fetchall(
+                conn, "SELECT effective_tier, COUNT(*) FROM level_result WHERE period = ? GROUP BY effective_tier",
+                (period,),
+            ):
+                tiers[tier] = tiers.get(tier, 0) + count
+            events = dict(queries.fetchall(
+                conn, "SELECT event, COUNT(*) FROM level_result WHERE period = ? GROUP BY event", (period,)
+            ))
+            risky, over = queries.fetchall(
+                conn,
+                "SELECT SUM(CASE WHEN at_risk THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN override_id IS NULL THEN 0 ELSE 1 END) FROM level_result WHERE period = ?",
+                (period,),
+            )[0]
+            at_risk, overridden = int(risky or 0), int(over or 0)
+    return Dashboard(
+        period=period,
+        program=program.name if program else None,
+        tiers=list(tiers.items()),
+        partners=int(partners),
+        promoted=int(events.get("promoted", 0)),
+        demoted=int(events.get("demoted", 0)),
+        grace=int(events.get("grace", 0)),
+        at_risk=at_risk,
+        overridden=overridden,
+        pending_overrides=int(pending),
+        expiring_certifications=int(expiring),
+        today=today,
+    )
+
+
+# --------------------------------------------------------------------------- partner list
+
+PARTNER_SORTS = {
+    "partner_id": "p.partner_id",
+    "name": "LOWER(p.name)",
+    "region": "p.region",
+    "partner_type": "p.partner_type",
+    "account_manager": "p.account_manager",
+    "tier": None,  # by tier rank, built per program
+    "score": "r.score",
+    "event": "r.event",
+    "at_risk": "r.at_risk",
+    "badges": "r.badges",
+}
+
+
+@dataclass(frozen=True)
+class PartnerQuery:
+    """What the partner list shows: filters, sort and the period the results are from."""
+
+    text: str = ""
+    tier: str | None = None
+    region: str | None = None
+    partner_type: str | None = None
+    manager: str | None = None
+    at_risk: bool | None = None
+    event: str | None = None
+    overridden: bool | None = None
+    period: str | None = None
+    sort: str = "partner_id"
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class PartnerRow:
+    key: int
+    partner_id: str
+    name: str
+    region: str
+    partner_type: str
+    account_manager: str
+    tier: str | None
+    score: float | None
+    event: str | None
+    at_risk: bool
+    badges: tuple[str, ...]
+    overridden: bool
+    earned_tier: str | None
+
+
+def _partner_where(conn, q: PartnerQuery) -> tuple[str, list]:
+    clauses, params = [], []
+    if q.text.strip():
+        clauses.append("(LOWER(p.partner_id) LIKE ? ESCAPE '\\' OR LOWER(p.name) LIKE ? ESCAPE '\\')")
+        params += [_like(q.text)] * 2
+    for column, value in (
+        ("r.effective_tier", q.tier), ("p.region", q.region), ("p.partner_type", q.partner_type),
+        ("p.account_manager", q.manager), ("r.event", q.event),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if q.at_risk is not None:
+        clauses.append("r.at_risk = ?" if q.at_risk else "(r.at_risk = ? OR r.at_risk IS NULL)")
+        params.append(bool(q.at_risk) if conn.dialect.name != "sqlite" else int(bool(q.at_risk)))
+    if q.overridden is not None:
+        clauses.append("r.override_id IS NOT NULL" if q.overridden else "r.override_id IS NULL")
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def partner_keys(engine: Engine, q: PartnerQuery, program: Program | None = None) -> np.ndarray:
+    """The keys of every partner that matches ``q``, in the order of ``q``'s sort."""
+    if q.sort not in PARTNER_SORTS:
+        raise ServiceError(f"cannot sort by {q.sort!r}")
+    period = q.period or latest_period(engine) or ""
+    with engine.connect() as conn:
+        where, params = _partner_where(conn, q)
+        order = PARTNER_SORTS[q.sort]
+        order_params: list = []
+        if order is None:
+            tiers = program.tiers if program else ()
+            order = "CASE r.effective_tier " + " ".join("WHEN ? THEN ?" for _ in tiers) + " ELSE -1 END" if tiers \
+                else "r.effective_tier"
+            for i, t in enumerate(tiers):
+                order_params += [t, i]
+        direction = "DESC" if q.descending else "ASC"
+        sql = (
+            "SELECT p.key FROM partner p LEFT JOIN level_result r ON r.partner_key = p.key AND r.period = ?"
+            f"{where} ORDER BY {order} {direction}, p.partner_id {direction}"
+        )
+        rows = queries.fetchall(conn, sql, [period, *params, *order_params])
+    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+
+def partner_rows(engine: Engine, keys: Sequence[int], period: str | None) -> list[PartnerRow]:
+    """The rows of ``keys`` (in that order) with their results for ``period``."""
+    keys = [int(k) for k in keys]
+    if not keys:
+        return []
+    marks = ",".join("?" * len(keys))
+    with engine.connect() as conn:
+        rows = queries.fetchall(
+            conn,
+            "SELECT p.key, p.partner_id, p.name, p.region, p.partner_type, p.account_manager, r.effective_tier, "
+            "r.score, r.event, r.at_risk, r.badges, r.override_id, r.earned_tier FROM partner p "
+            "LEFT JOIN level_result r ON r.partner_key = p.key AND r.period = ? "
+            f"WHERE p.key IN ({marks})",
+            [period or "", *keys],
+        )
+    by_key = {
+        r[0]: PartnerRow(
+            r[0], r[1], r[2], r[3] or "", r[4] or "", r[5] or "", r[6], None if r[7] is None else float(r[7]),
+            r[8], bool(r[9]), tuple(r[10].split(";")) if r[10] else (), r[11] is not None, r[12],
+        )
+        for r in rows
+    }
+    return [by_key[k] for k in keys if k in by_key]
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    tiers: tuple[str, ...]
+    regions: tuple[str, ...]
+    types: tuple[str, ...]
+    managers: tuple[str, ...]
+    tracks: tuple[str, ...]
+
+
+def filter_choices(engine: Engine) -> FilterChoices:
+    program = program_or_none(engine)
+    with engine.connect() as conn:
+        def distinct(column: str, table: str = "partner") -> tuple[str, ...]:
+            return tuple(
+                r[0] for r in queries.fetchall(
+                    conn, f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL AND {column} <> '' "
+                    f"ORDER BY {column}"
+                )
+            )
+        return FilterChoices(
+            tuple(program.tiers) if program else (),
+            distinct("region"), distinct("partner_type"), distinct("account_manager"),
+            distinct("track", "certification"),
+        )
+
+
+@dataclass(frozen=True)
+class PartnerHit:
+    partner_id: str
+    name: str
+    region: str
+    tier: str | None
+
+
+def find_partners(engine: Engine, text: str, limit: int = 20) -> list[PartnerHit]:
+    """Partners whose id or name contains ``text`` (case-insensitive): exact id first, then by name."""
+    text = text.strip()
+    if not text:
+        return []
+    period = latest_period(engine) or ""
+    pattern = _like(text)
+    with engine.connect() as conn:
+        rows = queries.fetchall(
+            conn,
+            "SELECT p.partner_id, p.name, p.region, r.effective_tier FROM partner p "
+            "LEFT JOIN level_result r ON r.partner_key = p.key AND r.period = ? "
+            "WHERE LOWER(p.partner_id) LIKE ? ESCAPE '\\' OR LOWER(p.name) LIKE ? ESCAPE '\\' "
+            "ORDER BY CASE WHEN LOWER(p.partner_id) = ? THEN 0 WHEN LOWER(p.name) LIKE ? ESCAPE '\\' THEN 1 "
+            "ELSE 2 END, LOWER(p.name), p.partner_id LIMIT ?",
+            (period, pattern, pattern, text.casefold(), pattern[1:], limit),
+        )
+    return [PartnerHit(r[0], r[1], r[2] or "", r[3]) for r in rows]
+
+
+# --------------------------------------------------------------------------- one partner
+
+
+@dataclass(frozen=True)
+class PartnerInfo:
+    key: int
+    partner_id: str
+    name: str
+    region: str
+    country: str
+    partner_type: str
+    parent_id: str | None
+    parent_name: str | None
+    account_manager: str
+    tier_on_record: str | None
+    tier_since: date | None
+
+
+def partner_info(engine: Engine, partner_id: str) -> PartnerInfo:
+    with engine.connect() as conn:
+        rows = queries.fetchall(
+            conn,
+            "SELECT p.key, p.partner_id, p.name, p.region, p.country, p.partner_type, p.parent_id, q.name, "
+            "p.account_manager, p.tier, p.tier_since FROM partner p LEFT JOIN partner q ON q.partner_id = p.parent_id "
+            "WHERE p.partner_id = ?",
+            (partner_id,),
+        )
+    if not rows:
+        raise ServiceError(f"no partner {partner_id!r}")
+    r = rows[0]
+    return PartnerInfo(r[0], r[1], r[2], r[3] or "", r[4] or "", r[5] or "", r[6], r[7], r[8] or "", r[9], _date(r[10]))
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: str
+    score: float
+    effective_tier: str
+    event: str
+
+
+@dataclass(frozen=True)
+class CertificationRow:
+    id: int
+    partner_id: str
+    partner_name: str
+    person: str
+    certification: str
+    track: str
+    earned_on: date
+    expires_on: date | None
+    status: str  # active | expiring | expired
+    days_left: int | None
+
+
+@dataclass(frozen=True)
+class Contribution:
+    partner_id: str
+    name: str
+    tier: str | None
+    values: dict[str, float]  # metric -> the subsidiary's group value (its share of the parent's)
+
+
+@dataclass(frozen=True)
+class OverrideLine:
+    id: int
+    tier: str
+    reason: str
+    starts_on: date
+    expires_on: date | None
+    status: str
+    requested_by: str
+    decided_by: str | None
+    note: str
+
+
+@dataclass
+class PartnerScorecard:
+    info: PartnerInfo
+    periods: list[str]
+    period: str | None
+    card: Scorecard | None
+    program: Program | None
+    trend: list[TrendPoint]
+    certifications: list[CertificationRow]
+    subsidiaries: list[Contribution]
+    parent_values: dict[str, float]
+    contribution_metrics: list[str]
+    overrides: list[OverrideLine]
+
+
+def certification_status(earned_on: date, expires_on: date | None, today: date) -> tuple[str, int | None]:
+    if expires_on is None:
+        return "active", None
+    days = (expires_on - today).days
+    if days < 0:
+        return "expired", days
+    if days <= 90:
+        return "expiring", days
+    return "active", days
+
+
+def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today: date) -> PartnerScorecard:
+    """Everything the scorecard screen shows for one partner and one period (default: the latest)."""
+    info = partner_info(engine, partner_id)
+    program = program_or_none(engine)
+    with engine.connect() as conn:
+        results = queries.fetchall(
+            conn,
+            "SELECT period, score, qualified_tier, earned_tier, effective_tier, override_id, event, below, "
+            "group_values FROM level_result WHERE partner_key = ?",
+            (info.key,),
+        )
+        cert_rows = queries.fetchall(
+            conn,
+            "SELECT id, person, certification, track, earned_on, expires_on FROM certification "
+            "WHERE partner_key = ? ORDER BY track, person, certification",
+            (info.key,),
+        )
+        children = queries.fetchall(
+            conn, "SELECT key, partner_id, name FROM partner WHERE parent_id = ? ORDER BY partner_id", (partner_id,)
+        )
+        override_rows = queries.fetchall(
+            conn,
+            "SELECT id, tier, reason, starts_on, expires_on, status, requested_by, decided_by, note "
+            "FROM tier_override WHERE partner_key = ? ORDER BY id DESC",
+            (info.key,),
+        )
+        metric_order = queries.result_metrics(conn)
+        by_period = {r[0]: r for r in results}
+        periods = [p.label for p in sorted(parse_period(x) for x in by_period)]
+        if period not in by_period:
+            period = periods[-1] if periods else None
+        child_results = {}
+        if children and period:
+            marks = ",".join("?" * len(children))
+            child_results = {
+                r[0]: r for r in queries.fetchall(
+                    conn,
+                    f"SELECT partner_key, effective_tier, group_values FROM level_result "
+                    f"WHERE period = ? AND partner_key IN ({marks})",
+                    [period, *[c[0] for c in children]],
+                )
+            }
+    card = None
+    parent_values: dict[str, float] = {}
+    if program and period:
+        r = by_period[period]
+        values = queries.unpack_group_values(r[8], metric_order)
+        parent_values = values
+        tiers = program.tiers
+        if all(t in tiers for t in (r[3], r[4])) and r[6] in EVENTS:
+            card = explain(
+                program, info.region, info.partner_type, values, period, tiers.index(r[3]), EVENTS.index(r[6]),
+                int(r[7]), tiers.index(r[4]), r[5],
+            )
+    trend = [
+        TrendPoint(p, float(by_period[p][1]), by_period[p][4], by_period[p][6]) for p in periods
+    ]
+    certs = []
+    for cid, person, cert, track, earned, expires in cert_rows:
+        earned, expires = _date(earned), _date(expires)
+        status, days = certification_status(earned, expires, today)
+        certs.append(CertificationRow(cid, info.partner_id, info.name, person, cert, track, earned, expires, status, days))
+    metrics = []
+    if program:
+        metrics = [
+            m for m in program.used_metrics()
+            if m.startswith(CERT_PREFIX) or (m in program.metrics and program.metrics[m].rollup == "sum")
+        ]
+    subsidiaries = []
+    for key, cid, cname in children:
+        res = child_results.get(key)
+        vals = queries.unpack_group_values(res[2], metric_order) if res else {}
+        subsidiaries.append(Contribution(cid, cname, res[1] if res else None, {m: float(vals.get(m, 0)) for m in metrics}))
+    overrides = [
+        OverrideLine(o[0], o[1], o[2], _date(o[3]), _date(o[4]), o[5], o[6], o[7], o[8] or "") for o in override_rows
+    ]
+    return PartnerScorecard(info, periods, period, card, program, trend, certs, subsidiaries, parent_values,
+                            metrics, overrides)
+
+
+# --------------------------------------------------------------------------- certifications
+
+
+@dataclass(frozen=True)
+class CertificationQuery:
+    track: str | None = None
+    partner: str = ""  # id or name contains, case-insensitive
+    status: str = "all"
+
+
+def _cert_where(conn, q: CertificationQuery, today: date) -> tuple[str, list]:
+    clauses, params = [], []
+    if q.track:
+        clauses.append("c.track = ?")
+        params.append(q.track)
+    if q.partner.strip():
+        clauses.append("(LOWER(p.partner_id) LIKE ? ESCAPE '\\' OR LOWER(p.name) LIKE ? ESCAPE '\\')")
+        params += [_like(q.partner)] * 2
+    if q.status == "active":
+        clauses.append("(c.expires_on IS NULL OR c.expires_on >= ?)")
+        params.append(_iso(conn, today))
+    elif q.status == "expired":
+        clauses.append("c.expires_on < ?")
+        params.append(_iso(conn, today))
+    elif q.status.startswith("expiring"):
+        days = int(q.status[len("expiring"):])
+        clauses.append("c.expires_on >= ? AND c.expires_on <= ?")
+        params += [_iso(conn, today), _iso(conn, today + timedelta(days=days))]
+    elif q.status != "all":
+        raise ServiceError(f"unknown certification status {q.status!r}; use one of {', '.join(CERT_STATUSES)}")
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def certification_ids(engine: Engine, q: CertificationQuery, today: date) -> np.ndarray:
+    """Ids of the matching certifications: soonest expiry first for expiry filters, else by partner."""
+    with engine.connect() as conn:
+        where, params = _cert_where(conn, q, today)
+        order = (
+            "c.expires_on, p.partner_id" if q.status.startswith("expir")
+            else "p.partner_id, c.track, c.person, c.certification"
+        )
+        rows = queries.fetchall(
+            conn, f"SELECT c.id FROM certification c JOIN partner p ON p.key = c.partner_key{where} ORDER BY {order}",
+            params,
+        )
+    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+
+def certification_rows(engine: Engine, ids: Sequence[int], today: date) -> list[CertificationRow]:
+    ids = [int(i) for i in ids]
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    with engine.connect() as conn:
+        rows = queries.fetchall(
+            conn,
+            "SELECT c.id, p.partner_id, p.name, c.person, c.certification, c.track, c.earned_on, c.expires_on "
+            f"FROM certification c JOIN partner p ON p.key = c.partner_key WHERE c.id IN ({marks})",
+            ids,
+        )
+    out = {}
+    for r in rows:
+        earned, expires = _date(r[6]), _date(r[7])
+        status, days = certification_status(earned, expires, today)
+        out[r[0]] = CertificationRow(r[0], r[1], r[2], r[3], r[4], r[5], earned, expires, status, days)
+    return [out[i] for i in ids if i in out]
+
+
+@dataclass(frozen=True)
+class LapseRisk:
+    """A partner that meets a certification gate of its tier today but not at the next period end."""
+
+    partner_id: str
+    name: str
+    tier: str
+    track: str
+    required: float
+    now: int
+    at_period_end: int
+    lapsing: int  # certifications of the track, in its group, expiring before the period end
+
+
+@dataclass
+class LapseReport:
+    period: str | None  # the next period
+    end: date | None
+    rows: list[LapseRisk]
+
+
+def lapse_risk(engine: Engine, today: date) -> LapseReport:
+    """Partners who would fall below a certification gate of their earned tier at the next period end
+    if the certifications expiring before it lapse (no new ones counted)."""
+    program = program_or_none(engine)
+    latest = latest_period(engine)
+    if program is None or latest is None:
+        return LapseReport(None, None, [])
+    upcoming = next_period(parse_period(latest))
+    end = upcoming.end
+    tracks = sorted(
+        {m[len(CERT_PREFIX):] for req in program.requirements.values() for rule in req.options()
+         for m in rule.gates if m.startswith(CERT_PREFIX)}
+    )
+    if not tracks:
+        return LapseReport(upcoming.label, end, [])
+    with engine.connect() as conn:
+        cols = queries.read_partners(conn)
+        certs = queries.read_certifications(conn, tracks)
+        earned_rows = queries.fetchall(
+            conn, "SELECT partner_key, earned_tier FROM level_result WHERE period = ?", (latest,)
+        )
+    n = len(cols.key)
+    lookup = cols.index_of_keys()
+    parent = cols.parent_index()
+    codes: dict[str, int] = {}
+    person = np.array([codes.setdefault(p.strip().casefold(), len(codes)) for p in certs.person], dtype=np.int64)
+    columns = ev.Certifications(lookup[certs.partner_key], person, certs.track, certs.earned, certs.expires)
+    counts = ev.certified_people(columns, tracks, [today, end], parent, n)
+    earned = np.full(n, -1, dtype=np.int64)
+    index = {t: i for i, t in enumerate(program.tiers)}
+    for key, tier in earned_rows:
+        if tier in index:
+            earned[lookup[key]] = index[tier]
+    thresholds = ev.resolve(program, cols.region, cols.partner_type)
+    # certifications of each track expiring in (today, end), counted per group
+    lapsing_rows = (certs.expires >= today.toordinal()) & (certs.expires < end.toordinal())
+    lapsing: dict[str, np.ndarray] = {}
+    for t in tracks:
+        sel = np.flatnonzero(lapsing_rows & (np.asarray(certs.track, dtype=object) == t))
+        rows, groups = ev.ancestors_with_self(lookup[certs.partner_key][sel], parent)
+        lapsing[t] = np.bincount(groups, minlength=n) if len(groups) else np.zeros(n, dtype=np.int64)
+    found: list[LapseRisk] = []
+    for tier_index, th in thresholds.items():
+        members = earned == tier_index
+        if not members.any():
+            continue
+        for t in tracks:
+            gate = th.gates.get(CERT_PREFIX + t)
+            if gate is None:
+                continue
+            now, later = counts[t][0], counts[t][1]
+            hit = np.flatnonzero(members & ~np.isnan(gate) & (now >= gate) & (later < gate))
+            for i in hit.tolist():
+                found.append(LapseRisk(cols.partner_id[i], cols.name[i], program.tiers[tier_index], t,
+                                       float(gate[i]), int(now[i]), int(later[i]), int(lapsing[t][i])))
+    found.sort(key=lambda r: (r.partner_id, r.track))
+    return LapseReport(upcoming.label, end, found)
+
+
+# --------------------------------------------------------------------------- overrides queue
+
+
+def pending_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(queries.fetchall(conn, "SELECT COUNT(*) FROM tier_override WHERE status = 'pending'")[0][0])
+
+
+def partners_by_id(engine: Engine, partner_ids: Sequence[str], period: str | None) -> list[PartnerRow]:
+    """Rows for the given partner ids (unknown ids are skipped), in the order given."""
+    ids = list(dict.fromkeys(partner_ids))
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    with engine.connect() as conn:
+        keys = dict(queries.fetchall(conn, f"SELECT partner_id, key FROM partner WHERE partner_id IN ({marks})", ids))
+    return partner_rows(engine, [keys[i] for i in ids if i in keys], period)

@@ -1,0 +1,610 @@
+"""Pilot tests: every binding and flow of the app, against the small levelled test database."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+from textual.app import App
+from textual.widgets import DataTable, Input, Select
+
+from helpers import settle
+from tiertui.app.screens.certifications import CertificationsScreen
+from tiertui.app.screens.dashboard import DashboardScreen
+from tiertui.app.screens.help import HelpScreen
+from tiertui.app.screens.jobs import JobScreen
+from tiertui.app.screens.note import NoteScreen
+from tiertui.app.screens.override_form import OverrideForm
+from tiertui.app.screens.overrides import OverridesScreen
+from tiertui.app.screens.partners import PartnersScreen
+from tiertui.app.screens.scorecard import ScorecardScreen
+from tiertui.app.widgets import Column, VirtualTable
+from tiertui.services import browse, overrides
+from tiertui.services.browse import PartnerQuery
+
+SIZE = (120, 40)
+
+
+def rows(table: VirtualTable) -> list:
+    return [table.row_at(i) for i in range(table.row_count)]
+
+
+async def type_text(pilot, text: str) -> None:
+    await pilot.press(*text)
+    await settle(pilot)
+
+
+async def test_dashboard_is_home_and_navigation_keys(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        for key, kind in (("l", PartnersScreen), ("o", OverridesScreen), ("c", CertificationsScreen)):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, kind)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, OverridesScreen)
+        await pilot.press("g")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.press("escape")  # nothing below home
+        assert isinstance(app.screen, DashboardScreen)
+
+
+@pytest.mark.parametrize(
+    "figure, expected",
+    [
+        ("fig-demoted", dict(event="demoted")),
+        ("fig-grace", dict(event="grace")),
+        ("fig-at-risk", dict(at_risk=True)),
+        ("fig-tier-2", dict(tier="Gold")),
+    ],
+)
+async def test_dashboard_figures_open_filtered_lists(make_app, figure, expected):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        data = browse.dashboard(app.engine, app.today)
+        app.screen.query_one(f"#{figure}").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PartnersScreen)
+        table = app.screen.query_one(VirtualTable)
+        key = next(iter(expected))
+        counts = {"event": {"demoted": data.demoted, "grace": data.grace}, "at_risk": {True: data.at_risk},
+                  "tier": dict(data.tiers)}
+        assert table.row_count == counts[key][expected[key]] > 0
+        for row in rows(table):
+            value = {"event": row.event, "at_risk": row.at_risk, "tier": row.tier}[key]
+            assert value == expected[key]
+
+
+async def test_dashboard_pending_and_expiring_figures(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.click("#fig-pending")
+        await settle(pilot)
+        assert isinstance(app.screen, OverridesScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        app.screen.query_one("#fig-expiring").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CertificationsScreen)
+        table = app.screen.query_one("#certs", VirtualTable)
+        assert table.row_count == browse.dashboard(app.engine, app.today).expiring_certifications
+        assert all(r.status == "expiring" and 0 <= r.days_left <= 90 for r in rows(table))
+
+
+async def test_type_to_filter_is_case_insensitive_on_id_and_name(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        table = app.screen.query_one(VirtualTable)
+        assert table.row_count == 120
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await type_text(pilot, "NETworks")
+        found = rows(table)
+        assert found and all("networks" in r.name.lower() for r in found)
+        app.screen.query_one("#search", Input).value = ""
+        await settle(pilot)
+        await type_text(pilot, "p0001")
+        assert {r.partner_id for r in rows(table)} == {f"P0001{i}" for i in range(10)}
+        await pilot.press("enter")  # back to the table
+        assert app.focused is table
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ScorecardScreen) and app.screen.partner_id == "P00010"
+
+
+async def test_newest_keystroke_wins(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        await pilot.press("slash", *"acme")  # no settling between keys: searches overlap
+        await settle(pilot)
+        table = app.screen.query_one(VirtualTable)
+        assert app.screen.partner_query.text == "acme"
+        assert table.row_count and all("acme" in r.name.lower() for r in rows(table))
+
+
+async def test_filters_by_select(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("f")
+        assert app.focused.id == "tier"
+        await pilot.press("enter")  # open the list of tiers
+        await settle(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        tier = screen.partner_query.tier
+        assert tier in ("Authorized", "Silver", "Gold", "Platinum")
+        table = screen.query_one(VirtualTable)
+        assert table.row_count and all(r.tier == tier for r in rows(table))
+        for widget_id, value, attr in (("region", "LATAM", "region"), ("type", "MSP", "partner_type"),
+                                       ("manager", "Ana Ruiz", "account_manager")):
+            screen.query_one(f"#{widget_id}", Select).value = value
+            await settle(pilot)
+            assert all(getattr(r, attr) == value for r in rows(table))
+        screen.query_one("#risk", Select).value = "yes"
+        await settle(pilot)
+        assert all(r.at_risk for r in rows(table))
+        table.focus()
+        await pilot.press("x")
+        await settle(pilot)
+        assert screen.partner_query == PartnerQuery(sort=screen.partner_query.sort)
+        assert table.row_count == 120
+
+
+async def test_sorting_keys_and_header_click(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one(VirtualTable)
+        await pilot.press("s")  # name
+        await settle(pilot)
+        names = [r.name.lower() for r in rows(table)]
+        assert screen.partner_query.sort == "name" and names == sorted(names)
+        await pilot.press("S")
+        await settle(pilot)
+        assert [r.name.lower() for r in rows(table)] == sorted(names, reverse=True)
+        for _ in range(5):  # region, type, manager, tier, score
+            await pilot.press("s")
+            await settle(pilot)
+        assert screen.partner_query.sort == "score" and screen.partner_query.descending
+        scores = [r.score for r in rows(table)]
+        assert scores == sorted(scores, reverse=True)
+        # a click on the "Region" header sorts by region; a second click reverses it
+        await pilot.click(VirtualTable, offset=(30, 0))
+        await settle(pilot)
+        assert screen.partner_query.sort == "region"
+        regions = [r.region for r in rows(table)]
+        assert regions == sorted(regions)
+        await pilot.click(VirtualTable, offset=(30, 0))
+        await settle(pilot)
+        assert screen.partner_query.descending
+
+
+async def test_tier_sort_uses_tier_order(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_partners(PartnerQuery(sort="tier", descending=True))
+        await settle(pilot)
+        table = app.screen.query_one(VirtualTable)
+        order = ["Authorized", "Silver", "Gold", "Platinum"]
+        ranks = [order.index(r.tier) for r in rows(table)]
+        assert ranks == sorted(ranks, reverse=True)
+
+
+async def test_cursor_keys_and_mouse(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        table = app.screen.query_one(VirtualTable)
+        await pilot.press("down", "down", "up")
+        assert table.cursor == 1
+        await pilot.press("end")
+        assert table.cursor == 119
+        assert table.scroll_offset.y > 0
+        await pilot.press("pageup")
+        assert table.cursor < 119
+        await pilot.press("home")
+        assert table.cursor == 0 and table.scroll_offset.y == 0
+        await pilot.click(VirtualTable, offset=(5, 3))  # third row: highlight
+        assert table.cursor == 2
+        await pilot.click(VirtualTable, offset=(5, 3))  # again: open
+        await settle(pilot)
+        assert isinstance(app.screen, ScorecardScreen) and app.screen.partner_id == "P00003"
+
+
+async def test_palette_finds_partner_by_name_in_three_keys(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")  # from any screen
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"harbor it 7")
+        for _ in range(40):
+            await asyncio.sleep(0.05)
+            await pilot.pause()
+            palette = app.screen
+            options = palette.query("CommandList")
+            if options and options.first().option_count:
+                break
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ScorecardScreen)
+        assert app.screen.partner_id == "P00007"
+
+
+async def test_palette_finds_partner_by_id(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"P00042")
+        for _ in range(40):
+            await asyncio.sleep(0.05)
+            await pilot.pause()
+            options = app.screen.query("CommandList")
+            if options and options.first().option_count:
+                break
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ScorecardScreen) and app.screen.partner_id == "P00042"
+
+
+async def test_scorecard_period_keys(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_scorecard("P00007")
+        await settle(pilot)
+        screen = app.screen
+        assert screen.period == "2025-Q4"
+        await pilot.press("left")
+        await settle(pilot)
+        assert screen.period == "2025-Q3" and screen.data.card.period == "2025-Q3"
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert screen.period == "2025-Q2"
+        await pilot.press("right_square_bracket", "right")
+        await settle(pilot)
+        assert screen.period == "2025-Q4"
+        await pilot.press("right")  # no later period: stays
+        await settle(pilot)
+        assert screen.period == "2025-Q4"
+
+
+async def test_scorecard_parent_key(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_scorecard("P00027")
+        await settle(pilot)
+        assert app.screen.data.info.parent_id == "P00004"
+        await pilot.press("u")
+        await settle(pilot)
+        assert app.screen.partner_id == "P00004"
+        assert [s.partner_id for s in app.screen.data.subsidiaries] == ["P00027"]
+
+
+async def test_approve_updates_effective_tier_at_once(make_app):
+    app = make_app()  # dave
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        await pilot.press("down")  # #2: bob asks Platinum for P00007 (now Silver)
+        assert app.screen.selected().id == 2
+        await pilot.press("a")
+        await settle(pilot)
+        assert overrides.get(app.engine, 2).status == "approved"
+        assert "P00007 is now Platinum" in str(app.screen.query_one("#override-message").render())
+        assert table.row_count == 2
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        row = next(r for r in rows(app.screen.query_one(VirtualTable)) if r.partner_id == "P00007")
+        assert row.tier == "Platinum" and row.overridden
+
+
+async def test_reject_asks_for_a_note(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, NoteScreen)
+        await pilot.press("enter")  # empty note: refused
+        await settle(pilot)
+        assert isinstance(app.screen, NoteScreen)
+        await type_text(pilot, "No signed contract")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, OverridesScreen)
+        view = overrides.get(app.engine, 1)
+        assert view.status == "rejected" and view.note == "No signed contract" and view.decided_by == "dave"
+
+
+async def test_reject_cancelled_leaves_request_pending(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o", "r")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, OverridesScreen)
+        assert overrides.get(app.engine, 1).status == "pending"
+
+
+async def test_own_request_is_refused_with_a_clear_message(make_app):
+    app = make_app(user="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o", "a")
+        await settle(pilot)
+        message = str(app.screen.query_one("#override-message").render())
+        assert "you requested override 1" in message and "someone else" in message
+        assert overrides.get(app.engine, 1).status == "pending"
+        await pilot.press("r")
+        await settle(pilot)
+        assert not isinstance(app.screen, NoteScreen)
+        assert overrides.get(app.engine, 1).status == "pending"
+
+
+async def test_enter_opens_partner_and_all_toggle(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o", "down", "down", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ScorecardScreen) and app.screen.partner_id == "P00012"
+        await pilot.press("escape", "v")
+        await settle(pilot)
+        assert app.screen.show_all and len(app.screen.rows) == 3
+
+
+async def test_override_form_validates_as_you_type_and_files(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_scorecard("P00001")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, OverrideForm)
+        submit = form.query_one("#submit")
+        assert submit.disabled
+        problems = lambda: str(form.query_one("#problems").render())  # noqa: E731
+        assert "choose a tier" in problems() and "reason is required" in problems()
+        await pilot.press("enter", "down", "enter")  # pick the first tier offered (the top one)
+        await settle(pilot)
+        assert form.query_one("#tier", Select).value == "Platinum"
+        assert "choose a tier" not in problems()
+        await pilot.press("tab")
+        await type_text(pilot, "Key account")
+        assert "reason" not in problems()
+        assert not submit.disabled
+        await pilot.press("tab", "tab")
+        await type_text(pilot, "2025-13-01")
+        assert "not a date" in problems() and submit.disabled
+        await pilot.press(*["backspace"] * 10)
+        await type_text(pilot, "2025-12-31")
+        assert "before the start" in problems()
+        await pilot.press(*["backspace"] * 10)
+        await type_text(pilot, "2026-12-31")
+        assert not submit.disabled
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ScorecardScreen)
+        mine = [o for o in overrides.list_overrides(app.engine, "pending", "P00001")]
+        assert len(mine) == 1 and mine[0].tier == "Platinum" and mine[0].requested_by == "dave"
+        assert str(mine[0].expires_on) == "2026-12-31"
+        assert app.screen.data.overrides[0].status == "pending"
+        # edit it: e opens the form filled in
+        await pilot.press("e")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, OverrideForm) and form.query_one("#reason", Input).value == "Key account"
+        await type_text(pilot, " renewal")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert overrides.list_overrides(app.engine, "pending", "P00001")[0].reason == "Key account renewal"
+
+
+async def test_override_form_cancel(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_scorecard("P00001")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ScorecardScreen)
+        await pilot.press("e")  # nothing of mine to edit
+        await settle(pilot)
+        assert isinstance(app.screen, ScorecardScreen)
+
+
+async def test_certification_filters_and_lapse_risk(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one("#certs", VirtualTable)
+        total = table.row_count
+        assert total > 0
+        screen.query_one("#track", Select).value = "tech"
+        await settle(pilot)
+        assert table.row_count < total and all(r.track == "tech" for r in rows(table))
+        screen.query_one("#status", Select).value = "expired"
+        await settle(pilot)
+        assert all(r.status == "expired" for r in rows(table))
+        await pilot.press("slash")
+        await type_text(pilot, "p00001")
+        assert all(r.partner_id.startswith("P00001") for r in rows(table))
+        table.focus()
+        await pilot.press("x")
+        await settle(pilot)
+        assert table.row_count == total
+        for status, days in (("expiring30", 30), ("expiring60", 60), ("expiring90", 90)):
+            screen.query_one("#status", Select).value = status
+            await settle(pilot)
+            assert all(r.status == "expiring" and r.days_left <= days for r in rows(table))
+        await pilot.press("t")
+        await settle(pilot)
+        lapse = screen.query_one("#lapse-table", DataTable)
+        report = browse.lapse_risk(app.engine, app.today)
+        assert lapse.row_count == len(report.rows) > 0
+        assert app.focused is lapse
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ScorecardScreen) and app.screen.partner_id == report.rows[0].partner_id
+
+
+@pytest.mark.parametrize("key", ["question_mark", "f1"])
+async def test_help_lists_the_keys_of_the_screen(make_app, key):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        await pilot.press(key)
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        ids = {row[2] for row in app.screen.rows()}
+        assert {"overrides.approve", "overrides.reject", "app.help", "app.back"} <= ids
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, OverridesScreen)
+
+
+async def test_keymap_from_toml(make_app, tmp_path):
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (folder / "keys.toml").write_text('[keys]\n"overrides.approve" = "y"\n\n[app]\ntheme = "nord"\n')
+    app = make_app(config_dir=folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.theme == "nord"
+        await pilot.press("o", "down", "a")
+        await settle(pilot)
+        assert overrides.get(app.engine, 2).status == "pending"  # a is no longer approve
+        await pilot.press("y")
+        await settle(pilot)
+        assert overrides.get(app.engine, 2).status == "approved"
+
+
+async def test_broken_config_is_reported_not_fatal(make_app, tmp_path):
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (folder / "keys.toml").write_text("[keys\n")
+    app = make_app(config_dir=folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.config.problems
+
+
+async def test_levelling_runs_in_a_worker_with_progress(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("L")
+        assert isinstance(app.screen, JobScreen)
+        await settle(pilot)
+        job = app.screen
+        assert job.done and "Levelled 120 partners" in str(job.query_one("#job-result").render())
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_import_dialog_rejects_missing_file(make_app, tmp_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("I")
+        await settle(pilot)
+        await type_text(pilot, str(tmp_path / "nope.csv"))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "no file" in str(app.screen.query_one("#import-problem").render())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_theme_switching_via_palette_is_available(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.theme = "textual-light"
+        await settle(pilot)
+        assert app.theme == "textual-light"
+
+
+class TableApp(App):
+    """A bare app around a VirtualTable over 100,000 ids with a counting fetch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fetched: list[tuple[int, int]] = []
+
+    def compose(self):
+        def fetch(ids):
+            self.fetched.append((ids[0], len(ids)))
+            return [(i, f"Partner {i}") for i in ids]
+
+        yield VirtualTable([Column("id", "ID", 8), Column("name", "Name", 20, flex=True)], fetch,
+                           lambda row, key: __import__("rich.text").text.Text(str(row[0] if key == "id" else row[1])))
+
+    def on_mount(self):
+        self.query_one(VirtualTable).set_ids(np.arange(100_000))
+        self.query_one(VirtualTable).focus()
+
+
+async def test_virtual_table_fetches_only_visible_pages():
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.fetched == [(0, 100)]
+        await pilot.press("end")
+        await pilot.pause()
+        table = app.query_one(VirtualTable)
+        assert table.cursor == 99_999
+        assert app.fetched[-1] == (99_900, 100)
+        assert len(app.fetched) <= 3
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert table.current_row == (table.cursor, f"Partner {table.cursor}")

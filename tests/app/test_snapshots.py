@@ -1,0 +1,110 @@
+"""Snapshots of every screen at 120x40 and the main ones at 80x24 (fixed data, fixed today)."""
+
+from __future__ import annotations
+
+
+from helpers import keys
+
+WIDE = (120, 40)
+NARROW = (80, 24)
+
+
+def test_dashboard(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys())
+
+
+def test_dashboard_narrow(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=NARROW, run_before=keys())
+
+
+def test_partner_list(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys("l"))
+
+
+def test_partner_list_narrow(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=NARROW, run_before=keys("l"))
+
+
+def test_partner_list_search_and_sort(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE,
+                        run_before=keys("l", "slash", "type:net", "enter", "s", "s", "s", "s", "s", "s", "S"))
+
+
+def test_partner_list_from_dashboard_figure(snap_compare, make_app):
+    async def run(pilot):
+        await keys()(pilot)
+        pilot.app.screen.query_one("#fig-grace").focus()
+        await keys("enter")(pilot)
+
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=run)
+
+
+def test_scorecard(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys("l", "down", "enter"))
+
+
+def test_scorecard_narrow(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=NARROW, run_before=keys("l", "down", "enter"))
+
+
+def test_scorecard_parent_with_subsidiaries(snap_compare, make_app):
+    async def run(pilot):
+        await keys()(pilot)
+        pilot.app.open_scorecard("P00004")
+        await keys("end")(pilot)
+
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=run)
+
+
+def test_scorecard_previous_period(snap_compare, make_app):
+    async def run(pilot):
+        await keys()(pilot)
+        pilot.app.open_scorecard("P00007")
+        await keys("left", "left")(pilot)
+
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=run)
+
+
+def test_override_form_invalid(snap_compare, make_app):
+    async def run(pilot):
+        await keys()(pilot)
+        pilot.app.open_scorecard("P00001")
+        await keys("r", "tab", "tab", "tab", "type:2026-13-01")(pilot)
+
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=run)
+
+
+def test_overrides_queue(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys("o"))
+
+
+def test_overrides_queue_narrow(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=NARROW, run_before=keys("o"))
+
+
+def test_overrides_own_request_refused(snap_compare, make_app):
+    assert snap_compare(make_app(user="alice"), terminal_size=WIDE, run_before=keys("o", "a"))
+
+
+def test_reject_asks_for_note(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys("o", "r", "type:No contract yet"))
+
+
+def test_certifications(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys("c"))
+
+
+def test_certifications_narrow(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=NARROW, run_before=keys("c"))
+
+
+def test_certifications_lapse_risk(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys("c", "t"))
+
+
+def test_help(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys("o", "question_mark"))
+
+
+def test_levelling_job(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys("L"))
