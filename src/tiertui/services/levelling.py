@@ -194,7 +194,7 @@ def run_levelling(engine: Engine, user: str, progress: Progress = _quiet) -> Lev
         session.add(run)
         session.flush()
         conn = session.connection()
-        queries.store_results(conn, list(_result_rows(program, loaded.partners.key, results)))
+        queries.store_results(conn, _result_rows(program, loaded.partners.key, results))
         run.finished_at = utcnow()
         summary = summarize(program, version.version, len(loaded.partners.key), results)
         audit.record(session, user, "level.run", "level_run", run.id, summary=summary.text())
@@ -216,6 +216,7 @@ def summarize(program: Program, version: int, partners: int, results: list[Perio
 
 
 def _result_rows(program: Program, keys: np.ndarray, results: list[PeriodResult]):
+    """(period, rows) for each period, rows in ``queries.RESULT_COLUMNS`` order."""
     tiers = np.array(program.tiers, dtype=object)
     events = np.array(EVENTS, dtype=object)
     metrics = program.used_metrics()
@@ -227,7 +228,7 @@ def _result_rows(program: Program, keys: np.ndarray, results: list[PeriodResult]
         matrix = np.stack([r.values[m] for m in metrics], axis=1) if metrics else np.zeros((n, 0))
         group_values = queries.pack_group_values(matrix)
         override = [None if o < 0 else o for o in r.override.tolist()]
-        yield from zip(
+        yield r.period.label, list(zip(
             [r.period.label] * n,
             key_list,
             r.score.tolist(),
@@ -240,7 +241,7 @@ def _result_rows(program: Program, keys: np.ndarray, results: list[PeriodResult]
             r.at_risk.tolist(),
             badges,
             group_values,
-        )
+        ))
 
 
 def _badge_labels(names: list[str], flags: np.ndarray) -> list[str]:

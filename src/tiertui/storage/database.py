@@ -72,7 +72,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA cache_size=-131072")  # up to 128 MiB of pages: bulk writes spill less
+    cursor.execute("PRAGMA cache_size=-65536")  # up to 64 MiB of pages: bulk writes spill less
     cursor.execute("PRAGMA temp_store=MEMORY")  # index builds sort in memory
     cursor.close()
 

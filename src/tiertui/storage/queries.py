@@ -161,36 +161,44 @@ RESULT_COLUMNS = (
 )
 
 
-def store_results(conn: Connection, rows: list[tuple]) -> int:
-    """Make the stored results equal ``rows`` (in RESULT_COLUMNS order); returns rows written.
+def store_results(conn: Connection, periods: Iterable[tuple[str, list[tuple]]]) -> int:
+    """Make the stored results equal the given rows (RESULT_COLUMNS order), period by period.
 
-    Inside the caller's transaction. Re-levelling mostly reproduces what is stored, so only
-    changed, new and vanished rows are written; when most rows change (or nothing is stored yet)
-    the table is swapped wholesale instead, which is faster for that case.
+    Inside the caller's transaction; returns how many rows were written. Re-levelling mostly
+    reproduces what is stored, so only changed, new and vanished rows are written. Into an empty
+    table everything is bulk-inserted with the indexes built afterwards; a period whose rows mostly
+    changed is replaced whole. One period is held in memory at a time.
     """
-    stored = fetchall(conn, "SELECT COUNT(*) FROM level_result")[0][0]
-    if stored == 0 or stored > 2 * len(rows):
-        _swap_results(conn, rows)
-        return len(rows)
-    columns = ", ".join(f'"{c}"' for c in RESULT_COLUMNS)
-    old = {(r[0], r[1]): r for r in fetchall(conn, f"SELECT {columns} FROM level_result")}
-    changed = []
-    for row in rows:
-        before = old.pop((row[0], row[1]), None)
-        if before is None or before != row:
-            changed.append(row)
-    if len(changed) > len(rows) // 2:
-        _swap_results(conn, rows)
-        return len(rows)
-    gone = [(r[0], r[1]) for r in changed] + list(old)
+    stored = dict(fetchall(conn, "SELECT period, COUNT(*) FROM level_result GROUP BY period"))
+    if not stored:
+        _swap_results(conn, (row for _, rows in periods for row in rows))
+        return -1
+    written = 0
     cur = raw_cursor(conn)
     mark = placeholder(conn)
-    cur.executemany(f"DELETE FROM level_result WHERE period = {mark} AND partner_key = {mark}", gone)
-    if changed:
-        marks = ", ".join([mark] * len(RESULT_COLUMNS))
-        cur.executemany(f"INSERT INTO level_result ({columns}) VALUES ({marks})", changed)
+    columns = ", ".join(f'"{c}"' for c in RESULT_COLUMNS)
+    insert = f"INSERT INTO level_result ({columns}) VALUES ({', '.join([mark] * len(RESULT_COLUMNS))})"
+    for period, rows in periods:
+        if stored.pop(period, 0):
+            old = {
+                r[1]: r for r in fetchall(conn, f"SELECT {columns} FROM level_result WHERE period = ?", (period,))
+            }
+            changed = [row for row in rows if old.pop(row[1], None) != row]
+            if len(changed) > len(rows) // 2:
+                cur.execute(f"DELETE FROM level_result WHERE period = {mark}", (period,))
+                changed = rows
+            else:
+                gone = [(period, row[1]) for row in changed] + [(period, key) for key in old]
+                cur.executemany(f"DELETE FROM level_result WHERE period = {mark} AND partner_key = {mark}", gone)
+                written += len(old)
+        else:
+            changed = rows
+        cur.executemany(insert, changed)
+        written += len(changed)
+    for period in stored:  # periods no longer in the metrics
+        cur.execute(f"DELETE FROM level_result WHERE period = {mark}", (period,))
     cur.close()
-    return len(changed) + len(old)
+    return written
 
 
 def _swap_results(conn: Connection, rows: Iterable[tuple]) -> None:
