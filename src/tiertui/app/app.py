@@ -49,6 +49,7 @@ class TiertuiApp(App):
         Binding("l", "partners", "Partners", id="app.partners"),
         Binding("o", "overrides", "Overrides", id="app.overrides"),
         Binding("c", "certifications", "Certs", id="app.certifications"),
+        Binding("w", "whatif", "What-if", id="app.whatif", show=False),
         Binding("L", "level", "Level", id="app.level", show=False),
         Binding("I", "import_file", "Import", id="app.import", show=False),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False, priority=True),
@@ -125,6 +126,12 @@ class TiertuiApp(App):
         from .screens.certifications import CertificationsScreen
 
         self.push_screen(CertificationsScreen(query))
+
+    def action_whatif(self) -> None:
+        from .screens.scenario import ScenarioScreen
+
+        if not isinstance(self.screen, ScenarioScreen):
+            self.push_screen(ScenarioScreen())
 
     def open_scorecard(self, partner_id: str, period: str | None = None) -> None:
         from .screens.scorecard import ScorecardScreen

@@ -137,7 +137,8 @@ class CertificationsScreen(DataScreen):
         table.clear()
         for r in report.rows:
             table.add_row(r.partner_id, r.name, r.tier, r.track, f"≥ {r.required:g}", str(r.now),
-                          Text(str(r.at_period_end), style="bold red"), str(r.lapsing), key=r.partner_id)
+                          Text(str(r.at_period_end), style="bold red"), str(r.lapsing),
+                          key=f"{r.partner_id}\t{r.track}")  # a partner can be at risk on several tracks
         if report.period is None:
             text = "Nothing levelled yet."
         else:
@@ -175,7 +176,7 @@ class CertificationsScreen(DataScreen):
 
     @on(DataTable.RowSelected, "#lapse-table")
     def _open_lapse(self, event: DataTable.RowSelected) -> None:
-        self.app.open_scorecard(event.row_key.value)
+        self.app.open_scorecard(event.row_key.value.split("\t")[0])
 
     # ------------------------------------------------------------------ actions
 

@@ -21,6 +21,7 @@ class DashboardScreen(DataScreen):
         Binding("right,down", "app.focus_next", "Next figure", show=False),
         Binding("left,up", "app.focus_previous", "Previous figure", show=False),
         Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
+        Binding("w", "app.whatif", "What-if", id="dashboard.whatif"),
     ]
 
     def compose(self) -> ComposeResult:

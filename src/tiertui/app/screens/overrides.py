@@ -36,7 +36,8 @@ class OverridesScreen(DataScreen):
     def on_mount(self) -> None:
         self.title = "Overrides"
         table = self.query_one(DataTable)
-        table.add_columns("#", "Partner", "Name", "Current", "Requested", "Window", "Requested by", "Status", "Reason")
+        # what a decision needs first: at 120 columns the window and the reason used to be off-screen
+        table.add_columns("#", "Partner", "Name", "Current", "Requested", "Status", "Requested by", "Reason", "Window")
         table.focus()
 
     def reload(self) -> None:
@@ -57,9 +58,9 @@ class OverridesScreen(DataScreen):
             status_style = {"pending": "yellow", "approved": "green", "rejected": "red"}[o.status]
             mine = " (you)" if o.requested_by == self.app.user else ""
             table.add_row(
-                str(o.id), o.partner_id, o.partner_name, now.tier if now and now.tier else "–", o.tier,
-                f"{o.starts_on} → {o.expires_on or 'open'}", o.requested_by + mine, Text(o.status, style=status_style),
-                o.reason, key=str(o.id),
+                str(o.id), o.partner_id, _clip(o.partner_name, 28), now.tier if now and now.tier else "–", o.tier,
+                Text(o.status, style=status_style), o.requested_by + mine, _clip(o.reason, 30),
+                f"{o.starts_on} → {o.expires_on or 'open'}", key=str(o.id),
             )
         if self.rows:
             table.move_cursor(row=min(cursor, len(self.rows) - 1))
@@ -96,8 +97,11 @@ class OverridesScreen(DataScreen):
         rows = browse.partners_by_id(engine, [view.partner_id], period)
         tier = rows[0].tier if rows else None
         verb = "approved" if approve else "rejected"
+        later = ""
+        if approve and tier != view.tier:  # e.g. the window starts after the latest levelled period
+            later = f" {view.tier} applies from {view.starts_on}."
         self._say(f"Override #{view.id} {verb}: {view.partner_id} is now {tier or 'not levelled'}"
-                  + (f" in {period}." if period else "."))
+                  + (f" in {period}." if period else ".") + later)
         self.app.data_changed()
         self.loaded_version = self.app.data_version
         self.reload()
@@ -131,3 +135,6 @@ class OverridesScreen(DataScreen):
         self.show_all = not self.show_all
         self.reload()
 
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

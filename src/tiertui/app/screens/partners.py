@@ -69,6 +69,9 @@ class PartnersScreen(DataScreen):
         self.heading = title
         self.program = None
         self.period: str | None = None
+        # type-to-filter works in memory: the keys of the query without its text, and their search texts
+        self._texts: dict[int, str] | None = None
+        self._base: tuple[PartnerQuery, np.ndarray, list[str] | None] | None = None
 
     def compose(self) -> ComposeResult:
         q = self.initial
@@ -88,7 +91,7 @@ class PartnersScreen(DataScreen):
     def on_mount(self) -> None:
         self.title = "Partners" + (f" · {self.heading}" if self.heading else "")
         fix_blink(self)
-        choices = browse.filter_choices(self.app.engine)
+        choices = browse.filter_choices(self.app.engine, tracks=False)
         self.program = browse.program_or_none(self.app.engine)
         for widget_id, options in (("tier", choices.tiers), ("region", choices.regions),
                                    ("type", choices.types), ("manager", choices.managers)):
@@ -107,6 +110,7 @@ class PartnersScreen(DataScreen):
 
     def reload(self) -> None:
         self.period = browse.latest_period(self.app.engine)
+        self._texts = self._base = None  # the data changed: names, results
         self.run_query(self.partner_query, keep_cursor=True)
 
     def _fetch(self, keys) -> list[PartnerRow]:
@@ -123,9 +127,30 @@ class PartnersScreen(DataScreen):
     @work(exclusive=True, thread=True, group="partner-search")
     def _search(self, query: PartnerQuery, keep_cursor: bool) -> None:
         worker = get_current_worker()
-        keys = browse.partner_keys(self.app.engine, query, self.program)
+        keys = self._keys(query)
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show, query, keys, keep_cursor)
+        if self._texts is None and not worker.is_cancelled:
+            self._search_texts(keys[:0])  # ready for the first keystroke, after the rows are up
+
+    def _keys(self, query: PartnerQuery) -> np.ndarray:
+        """The keys ``query`` selects; only a change of filter or sort goes to the database."""
+        base_query = replace(query, text="", period=query.period or self.period)
+        base = self._base
+        if base is None or base[0] != base_query:
+            keys = browse.partner_keys(self.app.engine, base_query, self.program)
+            base = self._base = (base_query, keys, None)
+        if not query.text.strip():
+            return base[1]
+        if base[2] is None:  # the first search over these keys
+            base = self._base = (base_query, base[1], self._search_texts(base[1]))
+        return base[1][browse.text_matches(base[2], query.text)]
+
+    def _search_texts(self, keys: np.ndarray) -> list[str]:
+        texts = self._texts
+        if texts is None:
+            texts = self._texts = browse.partner_search_texts(self.app.engine)
+        return [texts.get(k, "") for k in keys.tolist()]
 
     def _show(self, query: PartnerQuery, keys: np.ndarray, keep_cursor: bool) -> None:
         if query != self.partner_query:

@@ -226,10 +226,12 @@ class VirtualTable(ScrollView, can_focus=True):
         for i, (column, w) in enumerate(zip(self.columns, self._widths())):
             if i:
                 line.append(" ")
-            label = column.label
-            if column.key == self.sort_key:
-                label += " ▼" if self.descending else " ▲"
-            line.append_text(self._fit(Text(label), w, column.align))
+            label = Text(column.label)
+            if column.key == self.sort_key:  # the arrow always shows: the label gives way in a narrow column
+                if label.cell_len + 2 > w:
+                    label = self._fit(label, max(0, w - 2), "left")
+                label.append(" ▼" if self.descending else " ▲")
+            line.append_text(self._fit(label, w, column.align))
         return line
 
     @staticmethod

@@ -1,0 +1,780 @@
+"""What-if scenarios: edit the program's numbers in place and see at once who moves and what it costs.
+
+The partner data is read once, in a thread, by :class:`ScenarioSession`; every edit is
+re-evaluated in an exclusive thread worker (the newest edit wins, a lock keeps one evaluation
+at a time on the session). Saving, opening, exporting and activating go through the
+scenarios service; refusals are shown and change nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import numpy as np
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Header, Input, OptionList, Select, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from ...services import ServiceError
+from ...services import scenarios as svc
+from ...services.scenarios import Knob, Mover, ScenarioSession, WhatIf
+from ..widgets import Column, VirtualTable
+from ..widgets.knob_row import KnobEntry, KnobInput, KnobRow, number_text
+from ..widgets.marks import EVENT_MARKS
+from .base import DataScreen, fix_blink
+
+GROUP_TITLES = {"Program": "Program", "Score": "Score components", "Benefits": "Benefits (fractions of revenue)"}
+DIRECTION_CHOICES = [("▲ up", svc.UP), ("▼ down", svc.DOWN)]
+MOVE_MARKS = {svc.UP: EVENT_MARKS["promoted"], svc.DOWN: EVENT_MARKS["demoted"]}
+
+MOVER_COLUMNS = [
+    Column("partner_id", "ID", 6),
+    Column("name", "Name", 14),
+    Column("move", "Change", 20),
+    Column("reason", "Reason (what changed the outcome)", 36, flex=True),
+    Column("region", "Region", 6),
+    Column("partner_type", "Type", 11),
+    Column("manager", "Manager", 12),
+]
+
+
+NARROW_BELOW = 112
+
+
+def _summary_table(title: str, first: str) -> Table:
+    table = Table(box=None, padding=(0, 1), pad_edge=False, expand=False, header_style="bold",
+                  title=title, title_justify="left", title_style="bold")
+    table.add_column(first, no_wrap=True, max_width=12, overflow="ellipsis")
+    for name in ("before", "after", "change"):
+        table.add_column(name, justify="right", no_wrap=True)
+    return table
+
+
+def parse_number(text: str) -> float:
+    """What a person types: 800000, 800,000, 800_000, 0.1; ValueError otherwise."""
+    cleaned = text.strip().replace(",", "").replace("_", "").replace(" ", "")
+    if not cleaned:
+        raise ValueError("type a number (delete switches a value off)")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text.strip()!r} is not a number")
+    return value
+
+
+def short_label(knob: Knob) -> str:
+    label = knob.label
+    for prefix in (f"{knob.group} ", "score "):
+        if knob.group != "Benefits" and label.startswith(prefix):
+            return label[len(prefix):]
+    return label
+
+
+def knob_entries(current: list[Knob], original: list[Knob]) -> list[KnobEntry]:
+    """Every knob of the active program (switched-off ones too) and any the scenario adds, by group."""
+    now = {k.label: k for k in current}
+    before = {k.label: k for k in original}
+    groups: dict[str, list[KnobEntry]] = {}
+    for k in original:
+        cur = now.get(k.label)
+        entry = KnobEntry(k.label, short_label(k), k.group, cur or k, cur.value if cur else None, k.value,
+                          cur is not None)
+        groups.setdefault(k.group, []).append(entry)
+    for k in current:
+        if k.label not in before:
+            groups.setdefault(k.group, []).append(
+                KnobEntry(k.label, short_label(k), k.group, k, k.value, None, True))
+    return [e for entries in groups.values() for e in entries]
+
+
+def money(value: float) -> str:
+    size = abs(value)
+    if size >= 1e9:
+        return f"{value / 1e9:.2f}B"
+    if size >= 1e6:
+        return f"{value / 1e6:.2f}M"
+    if size >= 1e4:
+        return f"{value / 1e3:.0f}k"
+    return f"{value:,.0f}"
+
+
+def change_text(delta: float, text: str) -> Text:
+    if delta > 0:
+        return Text(f"▲ +{text}", style="bold green")
+    if delta < 0:
+        return Text(f"▼ -{text}", style="bold red")
+    return Text("· 0", style="dim")
+
+
+def move_text(m: Mover) -> Text:
+    symbol, style = MOVE_MARKS[m.direction]
+    text = Text(f"{symbol} {m.direction} ", style=style)
+    text.append(f"{m.from_tier}→{m.to_tier}")
+    return text
+
+
+def render_mover(m: Mover, key: str) -> Text:
+    if key == "move":
+        return move_text(m)
+    return Text(str(getattr(m, key) or ""))
+
+
+def file_name(name: str) -> str:
+    return (re.sub(r"[^\w.-]+", "-", name).strip("-.") or "scenario") + ".toml"
+
+
+# =============================================================================== the screen
+
+
+class ScenarioScreen(DataScreen):
+    """Knobs on the left; tiers, cost and movers on the right."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="scenario.save"),
+        Binding("ctrl+o", "open", "Open", id="scenario.open"),
+        Binding("x", "export", "Export", id="scenario.export"),
+        Binding("A", "activate", "Activate", id="scenario.activate"),
+        Binding("p", "period(-1)", "◀ Period", id="scenario.previous_period"),
+        Binding("n", "period(1)", "Period ▶", id="scenario.next_period"),
+        Binding("r", "reset", "Reset", id="scenario.reset"),
+        Binding("f", "filters", "Filter", id="scenario.filters"),
+        Binding("F", "clear_filters", "Clear filters", id="scenario.clear_filters", show=False),
+        Binding("m", "movers", "Movers", id="scenario.movers", show=False),
+        Binding("k", "knobs", "Values", id="scenario.knobs", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session: ScenarioSession | None = None
+        self.text: str | None = None  # the scenario's program text; None: the active program's
+        self.saved_text: str | None = None  # what is saved under scenario_name
+        self.scenario_name: str | None = None
+        self.period: str | None = None  # None: the latest
+        self.original: list[Knob] = []
+        self.entries: list[KnobEntry] = []
+        self.result: WhatIf | None = None
+        self.movers: list[Mover] = []
+        self.generation = 0
+        self.evaluating = False
+        self._lock = threading.Lock()
+        self._knobs_shown = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Loading partner data…", id="scenario-status", classes="status")
+        with Horizontal(id="scenario-body"):
+            yield VerticalScroll(id="knobs", can_focus=False)
+            with Vertical(id="scenario-results"):
+                with Horizontal(id="scenario-summary"):
+                    yield Static(id="tier-counts")
+                    yield Static(id="costs")
+                with Grid(id="mover-filters", classes="filters"):
+                    yield Select([], prompt="Region", id="mover-region", compact=True)
+                    yield Select([], prompt="Type", id="mover-type", compact=True)
+                    yield Select([], prompt="Manager", id="mover-manager", compact=True)
+                    yield Select(DIRECTION_CHOICES, prompt="Up/down", id="mover-direction", compact=True)
+                yield Static(id="movers-status", classes="status")
+                yield VirtualTable(MOVER_COLUMNS, self._fetch_movers, render_mover,
+                                   empty_message="No partner moves.", id="movers")
+        yield Static(id="scenario-message", classes="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "What-if scenarios"
+        fix_blink(self)
+
+    def on_resize(self) -> None:
+        # tiers and cost side by side when they fit, one above the other otherwise
+        self.set_class(self.size.width < NARROW_BELOW, "-narrow")
+
+    # ------------------------------------------------------------------ loading
+
+    def reload(self) -> None:
+        """Read the partner data (again) in a thread; edits are kept when the program stays."""
+        self.query_one("#scenario-body").loading = True
+        self._status("Loading partner data…")
+        self._open_session()
+
+    @work(thread=True, exclusive=True, group="scenario-open")
+    def _open_session(self) -> None:
+        worker = get_current_worker()
+
+        def progress(fraction: float, message: str = "") -> None:
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._status, f"Loading partner data… {fraction:.0%} {message}")
+
+        try:
+            session = ScenarioSession.open(self.app.engine, progress)
+        except ServiceError as exc:
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._open_failed, str(exc))
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._session_ready, session)
+
+    def _open_failed(self, message: str) -> None:
+        self.query_one("#scenario-body").loading = False
+        self._status("No scenario can be evaluated.")
+        self._say(f"[b red]✘[/] {message}")
+
+    def _session_ready(self, session: ScenarioSession) -> None:
+        old = self.session
+        self.session = session
+        if self.text is None or (old is not None and self.text == old.base_text):
+            self.text = session.base_text
+        if self.period not in session.periods:
+            self.period = None
+        self.original = svc.editable_values(session.base_text)
+        self._fill_filters(session)
+        self.query_one("#scenario-body").loading = False
+        self._rebuild_knobs()
+        self.evaluate()
+
+    def _fill_filters(self, session: ScenarioSession) -> None:
+        for widget_id, values in (("mover-region", session.regions), ("mover-type", session.types),
+                                  ("mover-manager", session.managers)):
+            select = self.query_one(f"#{widget_id}", Select)
+            keep = select.value
+            options = sorted({v for v in values if v})
+            select.set_options((o, o) for o in options)
+            if keep is not Select.NULL and keep in options:
+                select.value = keep
+
+    # ------------------------------------------------------------------ knobs
+
+    async def _rebuild_knobs_async(self, entries: list[KnobEntry], focus_label: str | None) -> None:
+        pane = self.query_one("#knobs", VerticalScroll)
+        await pane.remove_children()
+        widgets = []
+        group = None
+        for e in entries:
+            if e.group != group:
+                group = e.group
+                widgets.append(Static(GROUP_TITLES.get(group, group), classes="knob-group"))
+            widgets.append(KnobRow(e))
+        first = not self._knobs_shown
+        self._knobs_shown = True
+        await pane.mount_all(widgets)
+        self._focus_knob(focus_label, force=first)
+
+    def _focus_knob(self, label: str | None, force: bool = False) -> None:
+        rows = list(self.query(KnobRow))
+        if not rows:
+            return
+        target = next((r for r in rows if r.entry.label == label), None)
+        results = self.query_one("#scenario-results")
+        if not force and target is None and label is None and self.focused is not None and results in self.focused.ancestors:
+            return  # focus is on the movers or their filters: leave it
+        (target or rows[0]).focus()
+
+    def _rebuild_knobs(self, focus_label: str | None = None) -> None:
+        """Show the knobs of ``self.text``: updated in place when the same values are listed."""
+        if self.session is None or self.text is None:
+            return
+        try:
+            current = svc.editable_values(self.text)
+        except ServiceError as exc:
+            self._say(f"[b red]✘[/] {exc}")
+            return
+        entries = knob_entries(current, self.original)
+        rows = list(self.query(KnobRow))
+        if [r.entry.label for r in rows] == [e.label for e in entries]:
+            for row, entry in zip(rows, entries):
+                row.set_entry(entry)
+            if focus_label is not None:
+                self._focus_knob(focus_label)
+        else:
+            self.run_worker(self._rebuild_knobs_async(entries, focus_label), exclusive=True, group="scenario-knobs")
+        self.entries = entries
+
+    @on(KnobRow.EditRequested)
+    def _edit_requested(self, event: KnobRow.EditRequested) -> None:
+        event.stop()
+        entry = event.row.entry
+        if not entry.present and entry.knob.kind in ("points", "target"):
+            self._say(f"[b red]✘[/] The score component of {entry.label} is switched off: "
+                      "press [b]r[/b] to reset all edits to bring it back.")
+            return
+        event.row.start_edit(event.initial)
+        self._say(f"Editing [b]{entry.label}[/b] (active program: {_plain(entry.original)}) · "
+                  "Enter applies · Escape cancels")
+
+    @on(Input.Submitted, ".knob-input")
+    def _edit_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        row = event.input.parent
+        if not isinstance(row, KnobRow):
+            return
+        entry = row.entry
+        try:
+            value = parse_number(event.value)
+        except ValueError as exc:
+            self._refuse(f"{entry.label}: {exc}")
+            return
+        if self.apply(entry, value):
+            row.stop_edit()
+
+    @on(KnobInput.Cancelled)
+    def _edit_cancelled(self, event: KnobInput.Cancelled) -> None:
+        event.stop()
+        row = event.input.parent
+        if isinstance(row, KnobRow):
+            row.stop_edit()
+            self._say(f"Edit of {row.entry.label} cancelled: nothing changed.")
+
+    @on(KnobRow.SwitchOffRequested)
+    def _switch_off(self, event: KnobRow.SwitchOffRequested) -> None:
+        event.stop()
+        entry = event.row.entry
+        if not entry.knob.removable:
+            self._refuse(f"{entry.label} cannot be switched off (it can be set to 0).")
+            return
+        if entry.value is None:
+            self._say(f"{entry.label} is already off.")
+            return
+        self.apply(entry, None)
+
+    def apply(self, entry: KnobEntry, value: float | None) -> bool:
+        """Set one value of the scenario; a refusal changes nothing."""
+        if self.text is None:
+            return False
+        try:
+            text = svc.apply_edit(self.text, entry.knob, value)
+        except ServiceError as exc:
+            self._refuse(str(exc))
+            return False
+        self.text = text
+        if value is None:
+            self._say(f"[b]✘[/b] {entry.label} switched off.")
+        else:
+            self._say(f"[b]✎[/b] {entry.label} = {_plain(value)} (active program: {_plain(entry.original)}).")
+        self._rebuild_knobs(entry.label)
+        self.evaluate()
+        return True
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluate(self) -> None:
+        if self.session is None or self.text is None:
+            return
+        self.generation += 1
+        self.evaluating = True
+        self._update_status()
+        self.query_one("#movers-status", Static).update("evaluating…")
+        self._evaluate(self.session, self.text, self.period, self.scenario_name or "scenario", self.generation)
+
+    @work(thread=True, exclusive=True, group="scenario-eval")
+    def _evaluate(self, session: ScenarioSession, text: str, period: str | None, name: str, generation: int) -> None:
+        worker = get_current_worker()
+        with self._lock:
+            if worker.is_cancelled:
+                return
+            try:
+                result = session.evaluate_text(text, period, name)
+                result.movers  # the reasons, worked out here rather than on the UI thread
+                error = None
+            except ServiceError as exc:
+                result, error = None, str(exc)
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show_result, generation, result, error)
+
+    def _show_result(self, generation: int, result: WhatIf | None, error: str | None) -> None:
+        if generation != self.generation:
+            return  # a newer edit is being evaluated
+        self.evaluating = False
+        if result is None:
+            self._refuse(f"cannot evaluate the scenario: {error}")
+            self.query_one("#movers-status", Static).update("✘ not evaluated")
+            self._update_status()
+            return
+        self.result = result
+        self.period = result.period
+        self._show_tiers(result)
+        self._show_costs(result)
+        self._filter_movers()
+        self._update_status()
+
+    def _show_tiers(self, r: WhatIf) -> None:
+        table = _summary_table(f"Partners per tier · {r.period}", "Tier")
+        for t in reversed(r.tiers):
+            b, a = r.tiers_before[t], r.tiers_after[t]
+            table.add_row(t, f"{b:,}", f"{a:,}", change_text(a - b, f"{abs(a - b):,}" if a < b else f"{a - b:,}"))
+        self.query_one("#tier-counts", Static).update(table)
+
+    def _show_costs(self, r: WhatIf) -> None:
+        metric = r.cost_after.metric or r.cost_before.metric
+        target = self.query_one("#costs", Static)
+        if not metric:
+            target.update(Text("Benefit cost: the program names no revenue_metric, so benefits cost nothing.",
+                               style="dim"))
+            return
+        table = _summary_table(f"Benefit cost · {metric}", "Region")
+
+        def row(label: str, b: float, a: float, style: str = "") -> None:
+            table.add_row(Text(label, style=style), money(b), money(a), change_text(a - b, money(abs(a - b))))
+
+        row("Total", r.cost_before.total.total, r.cost_after.total.total, "bold")
+        for region in svc._regions_of(r.cost_before, r.cost_after):
+            row(region, r.cost_before.by_region.get(region, svc.CostSplit()).total,
+                r.cost_after.by_region.get(region, svc.CostSplit()).total)
+        target.update(table)
+
+    # ------------------------------------------------------------------ movers
+
+    def _fetch_movers(self, keys) -> list[Mover]:
+        return [self.movers[k] for k in keys]
+
+    def mover_filter(self) -> dict[str, str | None]:
+        def value(widget_id: str) -> str | None:
+            v = self.query_one(f"#{widget_id}", Select).value
+            return None if v is Select.NULL else str(v)
+
+        return {"region": value("mover-region"), "partner_type": value("mover-type"),
+                "manager": value("mover-manager"), "direction": value("mover-direction")}
+
+    def _filter_movers(self) -> None:
+        table = self.query_one("#movers", VirtualTable)
+        r = self.result
+        if r is None:
+            return
+        chosen = self.mover_filter()
+        self.movers = r.filter(**chosen)
+        table.set_ids(np.arange(len(self.movers)), keep_cursor=True)
+        parts = [f"Movers: {r.moved_up:,} ▲ up, {r.moved_down:,} ▼ down"]
+        active = {k: v for k, v in chosen.items() if v}
+        if active:
+            parts.append(f"showing {len(self.movers):,}: " + ", ".join(
+                f"{k.replace('partner_type', 'type')} {v}" for k, v in active.items()))
+        if self.movers:
+            parts.append("Enter opens the scorecard")
+        self.query_one("#movers-status", Static).update(" · ".join(parts))
+
+    @on(Select.Changed)
+    def _filter_changed(self, event: Select.Changed) -> None:
+        if event.select.id and event.select.id.startswith("mover-"):
+            self._filter_movers()
+
+    @on(VirtualTable.Selected, "#movers")
+    def _open_mover(self, event: VirtualTable.Selected) -> None:
+        period = self.result.period if self.result else None
+        self.app.open_scorecard(event.row.partner_id, period)
+
+    def action_filters(self) -> None:
+        self.query_one("#mover-region", Select).focus()
+
+    def action_clear_filters(self) -> None:
+        for select in self.query("#mover-filters Select").results(Select):
+            select.clear()
+        self._filter_movers()
+
+    def action_movers(self) -> None:
+        self.query_one("#movers", VirtualTable).focus()
+
+    def action_knobs(self) -> None:
+        self._focus_knob(self.entries[0].label if self.entries else None)
+
+    # ------------------------------------------------------------------ status
+
+    @property
+    def dirty(self) -> bool:
+        """Edits not saved under the scenario's name."""
+        if self.text is None or self.session is None:
+            return False
+        if self.scenario_name is None:
+            return self.text != self.session.base_text
+        return self.text != self.saved_text
+
+    def edits(self) -> int:
+        return sum(1 for e in self.entries if e.status != "same")
+
+    def _update_status(self) -> None:
+        s = self.session
+        if s is None:
+            return
+        name = f"[b]{self.scenario_name}[/b]" if self.scenario_name else "[b]unsaved scenario[/b]"
+        parts = [
+            name + (" ✎ unsaved edits" if self.dirty and self.scenario_name else ""),
+            f"{self.edits()} edit{'s' if self.edits() != 1 else ''} to {s.base.name} v{s.base_version}",
+            f"period {self.period or s.periods[-1] if s.periods else '–'}",
+            f"{s.n:,} partners",
+        ]
+        if self.evaluating:
+            parts.append("evaluating…")
+        self._status(" · ".join(parts))
+
+    def _status(self, text: str) -> None:
+        self.query_one("#scenario-status", Static).update(text)
+
+    def _say(self, markup: str) -> None:
+        self.query_one("#scenario-message", Static).update(markup)
+
+    def _refuse(self, message: str) -> None:
+        self._say(f"[b red]✘ Refused:[/] {_escape(message)} · nothing changed.")
+
+    # ------------------------------------------------------------------ actions
+
+    def action_period(self, delta: int) -> None:
+        s = self.session
+        if s is None or not s.periods:
+            return
+        current = s.periods.index(self.period) if self.period in s.periods else len(s.periods) - 1
+        target = current + delta
+        if not 0 <= target < len(s.periods):
+            self._say(f"{s.periods[current]} is the {'first' if target < 0 else 'latest'} period with metrics.")
+            return
+        self.period = s.periods[target]
+        self._say(f"Period {self.period}.")
+        self.evaluate()
+
+    def action_reset(self) -> None:
+        if self.session is None:
+            return
+        if self.text == self.session.base_text:
+            self._say("No edits to reset.")
+            return
+        self.text = self.session.base_text
+        self._say(f"All edits reset: the scenario is the active program again ({self.session.base.name} "
+                  f"v{self.session.base_version}).")
+        focused = self.focused.entry.label if isinstance(self.focused, KnobRow) else None
+        self._rebuild_knobs(focused)
+        self.evaluate()
+
+    def action_save(self) -> None:
+        if self.text is None:
+            return
+
+        def chosen(name: str | None) -> None:
+            if not name:
+                self._say("Not saved.")
+                return
+            try:
+                saved = svc.save_scenario(self.app.engine, self.app.user, name, self.text)
+            except ServiceError as exc:
+                self._refuse(str(exc))
+                return
+            self.scenario_name, self.saved_text = saved.name, saved.content
+            self._say(f"[b green]✔[/] Saved scenario [b]{_escape(saved.name)}[/b] "
+                      f"(based on {self.session.base.name} v{saved.base_version}).")
+            self._update_status()
+
+        self.app.push_screen(
+            PromptScreen("Save the scenario", "Scenario name", self.scenario_name or "",
+                         "Saving under an existing name replaces that scenario."),
+            chosen,
+        )
+
+    def action_open(self) -> None:
+        try:
+            saved = svc.list_scenarios(self.app.engine)
+        except ServiceError as exc:
+            self._refuse(str(exc))
+            return
+        if not saved:
+            self._say("No saved scenarios yet: [b]ctrl+s[/b] saves this one under a name.")
+            return
+
+        def chosen(name: str | None) -> None:
+            if not name:
+                return
+            try:
+                scenario = svc.open_scenario(self.app.engine, name)
+            except ServiceError as exc:
+                self._refuse(str(exc))
+                return
+            self.text = scenario.content
+            self.scenario_name, self.saved_text = scenario.name, scenario.content
+            self._say(f"Opened scenario [b]{_escape(scenario.name)}[/b].")
+            self._rebuild_knobs()
+            self.evaluate()
+
+        self.app.push_screen(PickScenarioScreen(saved, self.scenario_name), chosen)
+
+    def _needs_saved(self, doing: str) -> bool:
+        if self.scenario_name is None:
+            self._refuse(f"save the scenario under a name first (ctrl+s) to {doing} it.")
+            return False
+        if self.dirty:
+            self._refuse(f"{self.scenario_name} has unsaved edits: save them (ctrl+s) first, so what you "
+                         f"{doing} is what was saved.")
+            return False
+        return True
+
+    def action_export(self) -> None:
+        if not self._needs_saved("export"):
+            return
+        name = self.scenario_name
+
+        def chosen(path: str | None) -> None:
+            if not path:
+                self._say("Not exported.")
+                return
+            try:
+                written = svc.export_scenario(self.app.engine, name, Path(path).expanduser())
+            except ServiceError as exc:
+                self._refuse(str(exc))
+                return
+            self._say(f"[b green]✔[/] Exported [b]{_escape(name)}[/b] to {_escape(str(written))}.")
+
+        self.app.push_screen(
+            PromptScreen(f"Export {name} as a program file", "File path", file_name(name),
+                         f"Relative paths are in {Path.cwd()}. An existing file is replaced."),
+            chosen,
+        )
+
+    def action_activate(self) -> None:
+        if not self._needs_saved("activate"):
+            return
+        name = self.scenario_name
+        s = self.session
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                self._say("Not activated: nothing changed.")
+                return
+            try:
+                version = svc.activate_scenario(self.app.engine, self.app.user, name)
+            except ServiceError as exc:
+                self._refuse(str(exc))
+                return
+            message = (f"Scenario {name} is now the active program: {version.name} v{version.version} "
+                       f"(v{s.base_version} stays in the history). Press L to level every period with it.")
+            self._say(f"[b green]✔[/] {_escape(message)}")
+            self.app.notify(message, title="New program version active")
+            self.text = None  # the scenario is the program now: no edits against it
+            self.app.data_changed()
+
+        self.app.push_screen(ConfirmScreen(
+            f"Activate scenario {name}?",
+            f"{name} becomes the active program as a new version of {s.base.name} (now v{s.base_version}). "
+            "Earlier versions stay; the change is audited. Results are not re-levelled until you run levelling (L).",
+            "Activate",
+        ), confirmed)
+
+
+def _plain(value: float | None) -> str:
+    return number_text(value)
+
+
+def _escape(text: str) -> str:
+    return escape(text)
+
+
+# =============================================================================== dialogs
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """Ask for one line of text (a scenario name, a file path)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+
+    def __init__(self, title: str, prompt: str, value: str = "", hint: str = "") -> None:
+        super().__init__()
+        self.heading = title
+        self.prompt = prompt
+        self.value = value
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt-dialog", classes="dialog"):
+            yield Static(f"[b]{_escape(self.heading)}[/b]", classes="dialog-title")
+            yield Input(self.value, placeholder=self.prompt, id="prompt")
+            yield Static(_escape(self.hint) + ("\n" if self.hint else "") + "Enter confirms · Escape cancels",
+                         id="prompt-problem", classes="hint")
+            with Horizontal(classes="buttons"):
+                yield Button("OK", variant="primary", id="confirm")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        fix_blink(self)
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#confirm")
+    def confirm(self) -> None:
+        value = self.query_one(Input).value.strip()
+        if not value:
+            self.query_one("#prompt-problem", Static).update(f"[b red]✘[/] {self.prompt} is required.")
+            return
+        self.dismiss(value)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm.cancel")]
+
+    def __init__(self, title: str, text: str, confirm: str) -> None:
+        super().__init__()
+        self.heading = title
+        self.text = text
+        self.confirm_label = confirm
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-dialog", classes="dialog"):
+            yield Static(f"[b]{_escape(self.heading)}[/b]", classes="dialog-title")
+            yield Static(_escape(self.text))
+            with Horizontal(classes="buttons"):
+                yield Button(self.confirm_label, variant="warning", id="confirm")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm", Button).focus()
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class PickScenarioScreen(ModalScreen[str | None]):
+    """Pick a saved scenario: arrows, Enter."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")]
+
+    def __init__(self, saved: list[svc.SavedScenario], current: str | None) -> None:
+        super().__init__()
+        self.saved = saved
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        options = []
+        for s in self.saved:
+            label = Text(s.name, style="bold")
+            based = f"v{s.base_version}" if s.base_version is not None else "no program"
+            label.append(f"  · based on {based} · saved {s.updated_at:%Y-%m-%d %H:%M} by {s.created_by}", style="dim")
+            options.append(Option(label, id=s.name))
+        with Vertical(id="pick-dialog", classes="dialog"):
+            yield Static("[b]Open a saved scenario[/b]", classes="dialog-title")
+            yield OptionList(*options, id="saved-scenarios")
+            yield Static("Enter opens · Escape cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.focus()
+        names = [s.name for s in self.saved]
+        if self.current in names:
+            options.highlighted = names.index(self.current)
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
