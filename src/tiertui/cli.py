@@ -172,8 +172,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _open_app(url: str, user: str) -> int:
     from .app import run
 
-    run(url, user)
-    return 0
+    return run(url, user)
 
 
 def _demo(args, explicit: str | None, user: str) -> int:

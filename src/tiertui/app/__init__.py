@@ -7,9 +7,14 @@ from datetime import date
 from .app import TiertuiApp
 
 
-def run(url: str | None, user: str, today: date | None = None) -> None:
-    """Open the app on the database ``url`` (None: the default database) as ``user``."""
-    TiertuiApp(url, user, today=today).run()
+def run(url: str | None, user: str, today: date | None = None) -> int:
+    """Open the app on the database ``url`` (None: the default database) as ``user``.
+
+    Returns the app's exit status: non-zero after an unhandled error, so scripts can tell.
+    """
+    app = TiertuiApp(url, user, today=today)
+    app.run()
+    return app.return_code or 0
 
 
 __all__ = ["TiertuiApp", "run"]
