@@ -157,3 +157,23 @@ def test_relevelling_after_a_change_rewrites_it_and_matches_a_fresh_run(any_engi
                .values(value=950))
     run_levelling(fresh, "ann")
     assert _stored(any_engine) == _stored(fresh)
+
+
+def test_scorecards_explain_results_with_the_program_that_produced_them(engine):
+    from tiertui.scoring import parse_program
+    from tiertui.services import browse, programs
+
+    from db_builder import PROGRAM
+
+    seed(engine, certs=FOUR_UC)
+    run_levelling(engine, "ann")
+    # a stricter program is activated but not levelled yet: Silver needs 60 points, Gold 70
+    stricter = PROGRAM.replace("[requirements.Silver]\nmin_score = 20", "[requirements.Silver]\nmin_score = 60")
+    stricter = stricter.replace("[requirements.Gold]\nmin_score = 50", "[requirements.Gold]\nmin_score = 70")
+    assert "min_score = 60" in stricter and "min_score = 70" in stricter
+    programs.store_program(engine, parse_program(stricter, "strict.toml"), "admin", "strict.toml")
+    card = browse.partner_scorecard(engine, "A1", "2026-Q2", date(2026, 11, 23)).card
+    # A1 scores 52 and is Gold in grace: under the rules that produced it, it qualifies Silver (>= 20)
+    # and Gold asks for 50 points; the stricter rules would say Authorized and 70
+    assert (card.earned, card.qualified) == ("Gold", "Silver")
+    assert next(c for c in card.checks if c.tier == "Gold" and c.kind == "min_score").threshold == 50

@@ -16,11 +16,12 @@ from typing import Sequence
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from ..scoring import EVENTS, Program, Scorecard, explain, next_period, parse_period
+from ..scoring import EVENTS, Program, Scorecard, explain, next_period, parse_period, parse_program
 from ..scoring import evaluate as ev
 from ..scoring.program import CERT_PREFIX
 from ..storage import queries
 from .errors import ServiceError
+from .levelling import results_version
 from .programs import active_program, active_version
 
 CERT_STATUSES = ("all", "active", "expiring30", "expiring60", "expiring90", "expired")
@@ -43,6 +44,17 @@ def program_or_none(engine: Engine) -> Program | None:
         return None
     if version.content_hash not in _program_cache:
         _program_cache[version.content_hash] = active_program(engine)
+    return _program_cache[version.content_hash]
+
+
+def results_program_or_none(engine: Engine) -> Program | None:
+    """The program that produced the stored results: explanations must use its rules, even when
+    another version has been activated since (until the next levelling run)."""
+    version = results_version(engine)
+    if version is None:
+        return program_or_none(engine)
+    if version.content_hash not in _program_cache:
+        _program_cache[version.content_hash] = parse_program(version.content, version.source_name or version.name)
     return _program_cache[version.content_hash]
 
 
@@ -465,7 +477,7 @@ def certification_status(earned_on: date, expires_on: date | None, today: date) 
 def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today: date) -> PartnerScorecard:
     """Everything the scorecard screen shows for one partner and one period (default: the latest)."""
     info = partner_info(engine, partner_id)
-    program = program_or_none(engine)
+    program = results_program_or_none(engine)
     with engine.connect() as conn:
         results = queries.fetchall(
             conn,
@@ -639,7 +651,7 @@ class LapseReport:
 def lapse_risk(engine: Engine, today: date) -> LapseReport:
     """Partners who would fall below a certification gate of their earned tier at the next period end
     if the certifications expiring before it lapse (no new ones counted)."""
-    program = program_or_none(engine)
+    program = results_program_or_none(engine)
     latest = latest_period(engine)
     if program is None or latest is None:
         return LapseReport(None, None, [])

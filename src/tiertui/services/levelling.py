@@ -29,7 +29,7 @@ from ..scoring import (
 from ..scoring.evaluate import apply_overrides
 from ..scoring.program import CERT_PREFIX
 from ..storage import queries
-from ..storage.tables import LevelRun, Override, utcnow
+from ..storage.tables import LevelRun, ProgramVersion, utcnow
 from . import audit
 from .errors import ServiceError
 from .programs import active_program, active_version
@@ -255,6 +255,17 @@ def _badge_labels(names: list[str], flags: np.ndarray) -> list[str]:
         dtype=object,
     )
     return labels[position].tolist()
+
+
+def results_version(engine: Engine) -> ProgramVersion | None:
+    """The program version whose levelling run wrote the stored results (None: never levelled)."""
+    with Session(engine) as session:
+        row = session.exec(
+            select(ProgramVersion).join(LevelRun, LevelRun.program_id == ProgramVersion.id).order_by(LevelRun.id.desc())
+        ).first()
+        if row is not None:
+            session.expunge(row)
+        return row
 
 
 def refresh_effective(session: Session, partner_key: int, program: Program) -> None:
