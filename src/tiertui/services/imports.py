@@ -280,6 +280,12 @@ def _cells(source: _Source, width: int, problems: _Problems,
         elif len(cells) > width and any(cells[width:]):
             problems.add(line, "", f"the row has {len(cells)} cells but the header has {width} columns")
             continue
+        if "\x00" in "".join(cells):  # PostgreSQL cannot store it; SQLite would cut text at it
+            for index, cell in enumerate(cells):
+                if "\x00" in cell:
+                    name = source.header[index] if index < len(source.header) else f"#{index + 1}"
+                    problems.add(line, name, "the cell contains a NUL character (\\x00)")
+            continue
         yield line, cells
 
 

@@ -184,6 +184,7 @@ def run_levelling(engine: Engine, user: str, progress: Progress = _quiet) -> Lev
     results = evaluate(loaded)
     progress(0.8, "writing results")
     with Session(engine) as session, session.begin():
+        queries.lock_results(session.connection())
         run = LevelRun(
             program_id=version.id,
             run_by=user,

@@ -47,10 +47,15 @@ def validate_request(engine: Engine, partner_id: str, tier: str, reason: str, st
         problems.append(f"unknown tier {tier!r}{suggest(tier, program.tiers)}; tiers: {', '.join(program.tiers)}")
     if not reason.strip():
         problems.append("a reason is required")
+    elif "\x00" in reason:
+        problems.append("the reason contains a NUL character (\\x00); remove it")
     if starts_on is None:
         problems.append("a start date is required")
     if starts_on and expires_on and expires_on < starts_on:
         problems.append(f"expiry {expires_on} is before the start {starts_on}")
+    if "\x00" in partner_id:  # never stored; PostgreSQL refuses it even as a parameter
+        problems.append(f"no partner {partner_id!r}")
+        return problems
     with Session(engine) as session:
         if session.exec(select(Partner.key).where(Partner.partner_id == partner_id)).first() is None:
             problems.append(f"no partner {partner_id!r}")
@@ -105,33 +110,40 @@ def decide(engine: Engine, user: str, override_id: int, approve: bool, note: str
     """Approve or reject a pending override, never one's own; exactly one decision lands."""
     status = "approved" if approve else "rejected"
     program = active_program(engine)
-    with Session(engine) as session, session.begin():
-        row = _get(session, override_id)
-        if row.status != "pending":
-            raise ServiceError(
-                f"override {override_id} is already {row.status} by {row.decided_by} at {row.decided_at}"
-            )
-        if row.requested_by == user:
-            raise ServiceError(
-                f"you requested override {override_id}; someone else must {'approve' if approve else 'reject'} it"
-            )
-        now = utcnow()
-        changed = session.exec(
-            update(Override)
-            .where(Override.id == override_id, Override.status == "pending")
-            .values(status=status, decided_by=user, decided_at=now, note=note.strip())
-        ).rowcount
-        if changed != 1:
-            session.rollback()
-            latest = _get(session, override_id)
-            raise ServiceError(
-                f"override {override_id} is already {latest.status} by {latest.decided_by} at {latest.decided_at}"
-            )
-        audit.record(session, user, f"override.{'approve' if approve else 'reject'}", "override", override_id,
-                     before={"status": "pending"}, after={"status": status, "note": note.strip()})
-        if approve:
-            refresh_effective(session, row.partner_key, program)
+    try:
+        with Session(engine) as session, session.begin():
+            row = _get(session, override_id)
+            if row.status != "pending":
+                raise ServiceError(
+                    f"override {override_id} is already {row.status} by {row.decided_by} at {row.decided_at}"
+                )
+            if row.requested_by == user:
+                raise ServiceError(
+                    f"you requested override {override_id}; someone else must {'approve' if approve else 'reject'} it"
+                )
+            now = utcnow()
+            changed = session.exec(
+                update(Override)
+                .where(Override.id == override_id, Override.status == "pending")
+                .values(status=status, decided_by=user, decided_at=now, note=note.strip())
+            ).rowcount
+            if changed != 1:
+                raise _DecidedMeanwhile  # leaves the transaction, which rolls back
+            audit.record(session, user, f"override.{'approve' if approve else 'reject'}", "override", override_id,
+                         before={"status": "pending"}, after={"status": status, "note": note.strip()})
+            if approve:
+                refresh_effective(session, row.partner_key, program)
+    except _DecidedMeanwhile:
+        # another decision landed between our read and our update: say whose, as read now
+        latest = get(engine, override_id)
+        raise ServiceError(
+            f"override {override_id} is already {latest.status} by {latest.decided_by} at {latest.decided_at}"
+        ) from None
     return get(engine, override_id)
+
+
+class _DecidedMeanwhile(Exception):
+    """The conditional update found the override no longer pending."""
 
 
 def get(engine: Engine, override_id: int) -> OverrideView:

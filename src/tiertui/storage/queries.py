@@ -161,6 +161,19 @@ RESULT_COLUMNS = (
 )
 
 
+RESULTS_LOCK = 0x7469657274756931  # "tiertui1": one writer of level_result at a time (PostgreSQL)
+
+
+def lock_results(conn: Connection) -> None:
+    """Serialise result writers for the rest of the caller's transaction.
+
+    SQLite already allows one writer at a time; on PostgreSQL a second levelling run waits here,
+    then reads the first run's committed rows, so its comparison is never made against stale ones.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({RESULTS_LOCK})")
+
+
 def store_results(conn: Connection, periods: Iterable[tuple[str, list[tuple]]]) -> int:
     """Make the stored results equal the given rows (RESULT_COLUMNS order), period by period.
 
