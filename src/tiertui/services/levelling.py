@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable
@@ -71,21 +70,17 @@ def load_inputs(engine: Engine, program: Program, progress: Progress = _quiet) -
         except PeriodError as exc:
             raise ServiceError(f"stored metrics: {exc}") from None
         used = [m for m in program.used_metrics() if not m.startswith(CERT_PREFIX)]
-        progress(0.05, "reading metrics and certifications")
-        # Metrics are read on a second connection while this one reads certifications: the
-        # database does its work outside Python's lock, so the two overlap on two cores.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            halves = [used[: len(used) // 2], used[len(used) // 2 :]]
-            pending = [pool.submit(_read_metrics, engine, half) for half in halves if half]
-            tracks = [m[len(CERT_PREFIX):] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
-            certs = queries.read_certifications(conn, tracks)
-            person_codes: dict[str, int] = {}
-            person = np.array(
-                [person_codes.setdefault(p.strip().casefold(), len(person_codes)) for p in certs.person],
-                dtype=np.int64,
-            )
-            overrides = _approved_overrides(conn, program, lookup)
-            columns = {k: v for job in pending for k, v in job.result().items()}
+        progress(0.05, "reading metrics")
+        columns = queries.read_metrics(conn, used)
+        progress(0.5, "reading certifications")
+        tracks = [m[len(CERT_PREFIX):] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
+        certs = queries.read_certifications(conn, tracks)
+        person_codes: dict[str, int] = {}
+        person = np.array(
+            [person_codes.setdefault(p.strip().casefold(), len(person_codes)) for p in certs.person],
+            dtype=np.int64,
+        )
+        overrides = _approved_overrides(conn, program, lookup)
         metrics = {m: np.zeros((len(periods), n)) for m in used}
         row_of = {p.label: k for k, p in enumerate(periods)}
         for (period, metric), (keys, values) in columns.items():
@@ -99,11 +94,6 @@ def load_inputs(engine: Engine, program: Program, progress: Progress = _quiet) -
         overrides=overrides,
     )
     return LoadedInputs(program, cols, inputs)
-
-
-def _read_metrics(engine: Engine, metrics: list[str]):
-    with engine.connect() as conn:
-        return queries.read_metrics(conn, metrics)
 
 
 def _approved_overrides(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -81,26 +82,20 @@ def read_periods(conn: Connection) -> list[str]:
 def read_metrics(conn: Connection, metrics: Sequence[str]) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     """(partner keys, values) of each (period, metric), for the given metrics.
 
-    The database concatenates each column into one string and numpy parses it in C: no Python
-    object per value. Values are printed with 17 significant digits, so every double round-trips.
+    One range scan of the primary key per pair; the rows are flattened straight into numpy.
     """
     if not metrics:
         return {}
     marks = ",".join("?" * len(metrics))
-    if conn.dialect.name == "sqlite":
-        keys, values = "group_concat(partner_key)", "group_concat(printf('%.17g', value))"
-    else:
-        keys, values = "string_agg(partner_key::text, ',')", "string_agg(value::text, ',')"
-    rows = fetchall(
-        conn,
-        f"SELECT period, metric, {keys}, {values} FROM metric_value WHERE metric IN ({marks}) "
-        "GROUP BY period, metric",
-        tuple(metrics),
-    )
-    return {
-        (period, metric): (np.array(k.split(","), dtype=np.int64), np.array(v.split(","), dtype=np.float64))
-        for period, metric, k, v in rows
-    }
+    pairs = fetchall(conn, f"SELECT DISTINCT period, metric FROM metric_value WHERE metric IN ({marks})", metrics)
+    result = {}
+    for period, metric in pairs:
+        rows = fetchall(
+            conn, "SELECT partner_key, value FROM metric_value WHERE period = ? AND metric = ?", (period, metric)
+        )
+        flat = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=2 * len(rows)).reshape(-1, 2)
+        result[(period, metric)] = (flat[:, 0].astype(np.int64), flat[:, 1])
+    return result
 
 
 @dataclass
@@ -112,25 +107,26 @@ class CertificationColumns:
     expires: np.ndarray  # ordinals (date.max for never)
 
 
-def _ordinals(dates: Sequence) -> np.ndarray:
-    """Proleptic ordinals of ISO date strings or date objects (numpy parses them in C)."""
-    return np.array(dates, dtype="datetime64[D]").astype(np.int64) + 719163  # 1970-01-01 is day 719163
-
-
 def read_certifications(conn: Connection, tracks: Sequence[str]) -> CertificationColumns:
+    """Certifications of the given tracks; dates come back as proleptic ordinals (date.toordinal)."""
     if not tracks:
         return CertificationColumns(np.zeros(0, np.int64), [], [], np.zeros(0, np.int64), np.zeros(0, np.int64))
     marks = ",".join("?" * len(tracks))
-    never = "'9999-12-31'" if conn.dialect.name == "sqlite" else "DATE '9999-12-31'"
+    if conn.dialect.name == "sqlite":  # julianday('0001-01-01') is 1721425.5, ordinal 1
+        earned = "CAST(julianday(earned_on) - 1721424.5 AS INTEGER)"
+        expires = "CAST(julianday(COALESCE(expires_on, '9999-12-31')) - 1721424.5 AS INTEGER)"
+    else:
+        earned = "(earned_on - DATE '0001-01-01') + 1"
+        expires = "(COALESCE(expires_on, DATE '9999-12-31') - DATE '0001-01-01') + 1"
     rows = fetchall(
         conn,
-        f"SELECT partner_key, person, track, earned_on, COALESCE(expires_on, {never}) FROM certification "
-        f"WHERE track IN ({marks})",
+        f"SELECT partner_key, person, track, {earned}, {expires} FROM certification WHERE track IN ({marks})",
         tuple(tracks),
     )
     cols = list(zip(*rows)) if rows else [()] * 5
     return CertificationColumns(
-        np.array(cols[0], dtype=np.int64), list(cols[1]), list(cols[2]), _ordinals(cols[3]), _ordinals(cols[4])
+        np.array(cols[0], dtype=np.int64), list(cols[1]), list(cols[2]),
+        np.array(cols[3], dtype=np.int64), np.array(cols[4], dtype=np.int64),
     )
 
 
