@@ -175,3 +175,20 @@ def test_a_password_in_the_database_url_is_never_printed():
     assert proc.returncode == 1
     assert "s3cret" not in proc.stderr + proc.stdout
     assert "***" in proc.stderr
+
+
+def test_whatif_lists_the_movers_of_a_scenario(levelled, tmp_path):
+    tiertui(*levelled, "level")
+    scenario = tmp_path / "stricter.toml"
+    scenario.write_text(PROGRAM.replace("[requirements.Silver]\nmin_score = 20", "[requirements.Silver]\nmin_score = 55"))
+    out = tiertui(*levelled, "whatif", str(scenario), "--period", "2026-Q2", "--format", "csv").stdout
+    rows = list(csv.reader(io.StringIO(out)))
+    # Only D4 moves: its 51 points no longer reach Silver (55). A1 (52) would not qualify either, but it is
+    # Gold in its one grace period under both programs, so its effective tier does not change.
+    assert rows[0] == ["partner_id", "from_tier", "to_tier", "reason"]
+    assert [r[:3] for r in rows[1:]] == [["D4", "Silver", "Authorized"]]
+    assert "55" in rows[1][3]
+    text = tiertui(*levelled, "whatif", str(scenario), "--period", "2026-Q2").stdout
+    assert "D4" in text
+    bad = tiertui(*levelled, "whatif", str(tmp_path / "missing.toml"), check=False)
+    assert bad.returncode == 1 and "missing.toml" in bad.stderr and "Traceback" not in bad.stderr

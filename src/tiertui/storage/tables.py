@@ -31,7 +31,7 @@ class Partner(SQLModel, table=True):
     __tablename__ = "partner"
     key: int | None = Field(default=None, primary_key=True)  # compact surrogate for bulk reads
     partner_id: str = Field(unique=True, index=True)
-    name: str
+    name: str = Field(index=True)
     region: str = ""
     country: str = ""
     partner_type: str = ""
