@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -207,45 +208,77 @@ def summarize(program: Program, version: int, partners: int, results: list[Perio
 
 
 def _result_rows(program: Program, keys: np.ndarray, results: list[PeriodResult]):
-    """(period, rows) for each period, rows in ``queries.RESULT_COLUMNS`` order."""
+    """A :class:`queries.PeriodRows` per period: digests now, row tuples only when asked for."""
     tiers = np.array(program.tiers, dtype=object)
     events = np.array(EVENTS, dtype=object)
     metrics = program.used_metrics()
     names = [b.name for b in program.badges]
-    key_list = keys.tolist()
+    seed = int.from_bytes(hashlib.sha256((program.source + json.dumps(metrics)).encode()).digest()[:8], "little")
     for r in results:
-        n = len(key_list)
-        badges = _badge_labels(names, r.badges) if names else [""] * n
+        n = len(keys)
         matrix = np.stack([r.values[m] for m in metrics], axis=1) if metrics else np.zeros((n, 0))
-        group_values = queries.pack_group_values(matrix)
-        override = [None if o < 0 else o for o in r.override.tolist()]
-        yield r.period.label, list(zip(
-            [r.period.label] * n,
-            key_list,
-            r.score.tolist(),
-            tiers[r.qualified].tolist(),
-            tiers[r.earned].tolist(),
-            tiers[r.effective].tolist(),
-            override,
-            events[r.event].tolist(),
-            r.below.tolist(),
-            r.at_risk.tolist(),
-            badges,
-            group_values,
-        ))
+        badge_code = _badge_code(r.badges)
+        digest = _digest(seed, matrix, r, badge_code)
+
+        def build(positions: np.ndarray, r=r, matrix=matrix, badge_code=badge_code, digest=digest) -> list[tuple]:
+            label = r.period.label
+            override = [None if o < 0 else o for o in r.override[positions].tolist()]
+            badges = _badge_labels(names, badge_code[positions]) if names else [""] * len(positions)
+            return list(zip(
+                [label] * len(positions),
+                keys[positions].tolist(),
+                r.score[positions].tolist(),
+                tiers[r.qualified[positions]].tolist(),
+                tiers[r.earned[positions]].tolist(),
+                tiers[r.effective[positions]].tolist(),
+                override,
+                events[r.event[positions]].tolist(),
+                r.below[positions].tolist(),
+                r.at_risk[positions].tolist(),
+                badges,
+                queries.pack_group_values(matrix[positions]),
+                digest[positions].tolist(),
+            ))
+
+        yield queries.PeriodRows(r.period.label, keys, digest, build)
 
 
-def _badge_labels(names: list[str], flags: np.ndarray) -> list[str]:
-    """Each partner's badges, sorted by name and joined by ";" (one label per distinct set)."""
+def _badge_code(flags: np.ndarray) -> np.ndarray:
+    """Each partner's badges as a bit set (bit i: the program's badge i)."""
     code = np.zeros(flags.shape[1], dtype=np.int64)
     for i, row in enumerate(flags):
         code |= row.astype(np.int64) << i
+    return code
+
+
+_MIX = np.uint64(0x100000001B3)
+
+
+def _digest(seed: int, matrix: np.ndarray, r: PeriodResult, badge_code: np.ndarray) -> np.ndarray:
+    """A 64-bit fingerprint of every stored field of each row, so unchanged rows are never rewritten.
+
+    ``seed`` covers the program text and metric order: another program rewrites everything.
+    """
+    h = np.full(len(badge_code), np.uint64(seed), dtype=np.uint64)
+    columns = [np.ascontiguousarray(r.score).view(np.uint64), r.qualified, r.earned, r.effective, r.override,
+               r.event, r.below, r.at_risk, badge_code]
+    columns += [np.ascontiguousarray(matrix[:, j]).view(np.uint64) for j in range(matrix.shape[1])]
+    with np.errstate(over="ignore"):
+        for column in columns:
+            h ^= column.astype(np.int64).view(np.uint64) if column.dtype != np.uint64 else column
+            h *= _MIX
+            h ^= h >> np.uint64(29)
+    return h.view(np.int64)
+
+
+def _badge_labels(names: list[str], code: np.ndarray) -> list[str]:
+    """Each partner's badges, sorted by name and joined by ";" (one label per distinct set)."""
     distinct, position = np.unique(code, return_inverse=True)
     labels = np.array(
         [";".join(sorted(nm for i, nm in enumerate(names) if c >> i & 1)) for c in distinct.tolist()],
         dtype=object,
     )
-    return labels[position].tolist()
+    return labels[position.reshape(-1)].tolist()
 
 
 def results_version(engine: Engine) -> ProgramVersion | None:
@@ -282,6 +315,7 @@ def refresh_effective(session: Session, partner_key: int, program: Program) -> N
         effective, chosen = apply_overrides(overrides, end, earned)
         queries.execute(
             conn,
-            "UPDATE level_result SET effective_tier = ?, override_id = ? WHERE partner_key = ? AND period = ?",
+            "UPDATE level_result SET effective_tier = ?, override_id = ?, digest = NULL "
+            "WHERE partner_key = ? AND period = ?",
             (program.tiers[int(effective[0])], None if chosen[0] < 0 else int(chosen[0]), partner_key, period),
         )

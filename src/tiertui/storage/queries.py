@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import chain
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from sqlalchemy.engine import Connection
@@ -153,7 +153,7 @@ def result_metrics(conn: Connection) -> list[str]:
 
 RESULT_COLUMNS = (
     "period", "partner_key", "score", "qualified_tier", "earned_tier", "effective_tier",
-    "override_id", "event", "below", "at_risk", "badges", "group_values",
+    "override_id", "event", "below", "at_risk", "badges", "group_values", "digest",
 )
 
 
@@ -170,40 +170,64 @@ def lock_results(conn: Connection) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({RESULTS_LOCK})")
 
 
-def store_results(conn: Connection, periods: Iterable[tuple[str, list[tuple]]]) -> int:
-    """Make the stored results equal the given rows (RESULT_COLUMNS order), period by period.
+@dataclass
+class PeriodRows:
+    """One period's results: keys and digests as arrays; ``build(positions)`` makes row tuples."""
 
-    Inside the caller's transaction; returns how many rows were written. Re-levelling mostly
-    reproduces what is stored, so only changed, new and vanished rows are written. Into an empty
-    table everything is bulk-inserted with the indexes built afterwards; a period whose rows mostly
-    changed is replaced whole. One period is held in memory at a time.
+    period: str
+    keys: np.ndarray
+    digests: np.ndarray
+    build: Callable[[np.ndarray], list[tuple]]
+
+    def all(self) -> list[tuple]:
+        return self.build(np.arange(len(self.keys)))
+
+
+def store_results(conn: Connection, periods: Iterable[PeriodRows]) -> int:
+    """Make the stored results equal the given ones, period by period; returns rows written.
+
+    Inside the caller's transaction. Re-levelling mostly reproduces what is stored, so each period
+    compares 64-bit digests (arrays, no Python object per row) and writes only changed, new and
+    vanished rows. Into an empty table everything is bulk-inserted with indexes built afterwards;
+    a period whose rows mostly changed is replaced whole. One period is in memory at a time.
     """
     stored = dict(fetchall(conn, "SELECT period, COUNT(*) FROM level_result GROUP BY period"))
     if not stored:
-        _swap_results(conn, (row for _, rows in periods for row in rows))
+        _swap_results(conn, (row for p in periods for row in p.all()))
         return -1
     written = 0
     cur = raw_cursor(conn)
     mark = placeholder(conn)
     columns = ", ".join(f'"{c}"' for c in RESULT_COLUMNS)
     insert = f"INSERT INTO level_result ({columns}) VALUES ({', '.join([mark] * len(RESULT_COLUMNS))})"
-    for period, rows in periods:
-        if stored.pop(period, 0):
-            old = {
-                r[1]: r for r in fetchall(conn, f"SELECT {columns} FROM level_result WHERE period = ?", (period,))
-            }
-            changed = [row for row in rows if old.pop(row[1], None) != row]
-            if len(changed) > len(rows) // 2:
-                cur.execute(f"DELETE FROM level_result WHERE period = {mark}", (period,))
-                changed = rows
-            else:
-                gone = [(period, row[1]) for row in changed] + [(period, key) for key in old]
-                cur.executemany(f"DELETE FROM level_result WHERE period = {mark} AND partner_key = {mark}", gone)
-                written += len(old)
+    for p in periods:
+        if stored.pop(p.period, 0):
+            old = fetchall(conn, "SELECT partner_key, digest FROM level_result WHERE period = ?", (p.period,))
+            old_keys = np.array([r[0] for r in old], dtype=np.int64)
+            old_digests = np.array([r[1] if r[1] is not None else 0 for r in old], dtype=np.int64)
+            known = np.array([r[1] is not None for r in old], dtype=bool)
+            order = np.argsort(old_keys)
+            old_keys, old_digests, known = old_keys[order], old_digests[order], known[order]
+            at = np.clip(np.searchsorted(old_keys, p.keys), 0, max(len(old_keys) - 1, 0))
+            found = (old_keys[at] == p.keys) if len(old_keys) else np.zeros(len(p.keys), dtype=bool)
+            same = found & known[at] & (old_digests[at] == p.digests) if len(old_keys) else found
+            changed = np.flatnonzero(~same)
+            if len(changed) > len(p.keys) // 2:
+                cur.execute(f"DELETE FROM level_result WHERE period = {mark}", (p.period,))
+                cur.executemany(insert, p.all())
+                written += len(p.keys)
+                continue
+            gone = old_keys[~np.isin(old_keys, p.keys)]
+            stale = np.concatenate([p.keys[changed[found[changed]]], gone])
+            cur.executemany(
+                f"DELETE FROM level_result WHERE period = {mark} AND partner_key = {mark}",
+                [(p.period, k) for k in stale.tolist()],
+            )
+            cur.executemany(insert, p.build(changed))
+            written += len(changed) + len(gone)
         else:
-            changed = rows
-        cur.executemany(insert, changed)
-        written += len(changed)
+            cur.executemany(insert, p.all())
+            written += len(p.keys)
     for period in stored:  # periods no longer in the metrics
         cur.execute(f"DELETE FROM level_result WHERE period = {mark}", (period,))
     cur.close()

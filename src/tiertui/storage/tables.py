@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -120,6 +120,8 @@ class LevelResult(SQLModel, table=True):
     # The group value of each metric the run's program uses, packed as little-endian float64 in
     # the order of ``LevelRun.metrics`` (see ``storage.queries.unpack_group_values``).
     group_values: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # 64-bit fingerprint of the row's fields (NULL: unknown), so re-levelling skips unchanged rows.
+    digest: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class AuditEntry(SQLModel, table=True):
