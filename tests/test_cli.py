@@ -192,3 +192,19 @@ def test_whatif_lists_the_movers_of_a_scenario(levelled, tmp_path):
     assert "D4" in text
     bad = tiertui(*levelled, "whatif", str(tmp_path / "missing.toml"), check=False)
     assert bad.returncode == 1 and "missing.toml" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_an_older_database_is_refused_until_db_upgrade_which_backs_it_up_first(tmp_path):
+    import shutil
+
+    old = tmp_path / "old.db"
+    shutil.copy(Path(__file__).parent.parent / "fixtures" / "databases" / "first-schema.db", old)
+    db = ["--db", f"sqlite:///{old}"]
+    refused = tiertui(*db, "level", check=False)
+    assert refused.returncode == 1 and "tiertui db upgrade" in refused.stderr
+    assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    upgraded = tiertui(*db, "db", "upgrade").stdout
+    assert "from revision 0001 to" in upgraded and "Backup copy:" in upgraded
+    assert len(list(tmp_path.glob("old.backup-*.db"))) == 1
+    assert "Levelled 20 partners" in tiertui(*db, "level").stdout
+    assert "already at schema revision" in tiertui(*db, "db", "upgrade").stdout

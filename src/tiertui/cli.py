@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-open", action="store_true", help="build it, print where it is, do not open the app")
     demo.add_argument("--replace", action="store_true", help="replace the data of a database that has partners")
 
+    db = commands.add_parser("db", parents=[common], help="database maintenance")
+    db_cmds = db.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    upgrade = db_cmds.add_parser("upgrade", parents=[common], help="upgrade the database's schema to this tiertui")
+    upgrade.add_argument("--no-backup", action="store_true", help="SQLite: do not copy the file first")
+
     program = commands.add_parser("program", parents=[common], help="load or list program files")
     program_cmds = program.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
     load = program_cmds.add_parser("load", parents=[common], help="validate a program file and make it active")
@@ -154,6 +159,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     url = resolve_url(explicit)
     if args.command is None:
         return _open_app(url, user)
+    if args.command == "db":
+        return _db_upgrade(args, url)
     engine = open_engine(url)
     try:
         handler = {
@@ -169,6 +176,23 @@ def _dispatch(args: argparse.Namespace) -> int:
         engine.dispose()
 
 
+def _db_upgrade(args, url: str) -> int:
+    from .storage import open_engine, redact, schema
+
+    engine = open_engine(url, create=False)
+    try:
+        status = schema.status(engine)
+        if not status.needs_upgrade:
+            print(f"{redact(url)} is already at schema revision {status.head}.")
+            return 0
+        backup = schema.upgrade(engine, backup=not args.no_backup)
+    finally:
+        engine.dispose()
+    print(f"Upgraded {redact(url)} from revision {status.current or 'none'} to {status.head}."
+          + (f" Backup copy: {backup}" if backup else ""))
+    return 0
+
+
 def _open_app(url: str, user: str) -> int:
     from .app import run
 
@@ -181,8 +205,11 @@ def _demo(args, explicit: str | None, user: str) -> int:
 
     url = explicit or os.environ.get("TIERTUI_DATABASE_URL") or demo_url()
     replace = args.replace
-    if url == demo_url():
-        replace = True  # the dedicated demo file is always made fresh
+    if url == demo_url():  # the dedicated demo file is always made fresh, whatever made it before
+        replace = True
+        demo_file = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{demo_file}{suffix}").unlink(missing_ok=True)
     engine = open_engine(url)
     try:
         report = build_demo(engine, partners=args.partners, seed=args.seed, user=user, replace=replace)

@@ -9,7 +9,7 @@ import platformdirs
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from . import tables  # noqa: F401  (registers the tables)
 
@@ -54,9 +54,15 @@ def open_engine(url: str | None = None, *, create: bool = True) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     if create:
+        from . import schema
+
         try:
-            SQLModel.metadata.create_all(engine)
+            schema.ensure(engine)  # a new database gets the schema; an older one raises SchemaOutdated
+        except DatabaseError:
+            engine.dispose()
+            raise
         except Exception as exc:  # noqa: BLE001 - turned into a message for a person
+            engine.dispose()
             raise DatabaseError(f"cannot open {redact(url)}: {exc.__class__.__name__}: {_first_line(exc)}") from None
     return engine
 
