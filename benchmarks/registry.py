@@ -7,7 +7,7 @@ Add one by writing ``benchmarks/bench_<topic>.py`` with a function decorated by
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 

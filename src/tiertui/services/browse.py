@@ -8,7 +8,6 @@ the ordered keys of every matching row (one narrow query, run off the UI thread)
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Sequence

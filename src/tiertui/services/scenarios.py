@@ -283,10 +283,7 @@ class ScenarioSession:
         for m, v in values.items():
             self._group[_cache_key(self.base, m)] = v
         # partners grouped by (region, partner_type): variants resolve once per combination
-        combos: dict[tuple[str, str], int] = {}
-        self._combo = np.fromiter(
-            (combos.setdefault(key, len(combos)) for key in zip(self.regions, self.types)), dtype=np.int64, count=self.n
-        )
+        combos, self._combo = ev.kinds_of_partner(self.regions, self.types)
         self._combo_regions = [r for r, _ in combos]
         self._combo_types = [t for _, t in combos]
         self._cost_cache: dict[tuple, Cost] = {}
