@@ -2,11 +2,13 @@
 
 from .database import DatabaseError, default_url, is_sqlite, open_engine, redact, resolve_url
 from .tables import (
+    AppUser,
     AuditEntry,
     Certification,
     LevelResult,
     LevelRun,
     MetricValue,
+    OfflineCopy,
     Override,
     Partner,
     ProgramVersion,
@@ -14,7 +16,7 @@ from .tables import (
 )
 
 __all__ = [
-    "AuditEntry", "Certification", "DatabaseError", "LevelResult", "LevelRun", "MetricValue",
-    "Override", "Partner", "ProgramVersion", "Scenario", "default_url", "is_sqlite", "open_engine", "redact",
+    "AppUser", "AuditEntry", "Certification", "DatabaseError", "LevelResult", "LevelRun", "MetricValue",
+    "OfflineCopy", "Override", "Partner", "ProgramVersion", "Scenario", "default_url", "is_sqlite", "open_engine", "redact",
     "resolve_url",
 ]

@@ -148,3 +148,31 @@ class Scenario(SQLModel, table=True):
     created_by: str
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AppUser(SQLModel, table=True):
+    """A person who may use this database, and what they may do (see ``services.roles``)."""
+
+    __tablename__ = "app_user"
+    name: str = Field(primary_key=True)
+    role: str  # viewer | manager | approver | admin
+    added_by: str
+    added_at: datetime = Field(default_factory=utcnow)
+
+
+class OfflineCopy(SQLModel, table=True):
+    """An offline copy taken of this database, or (in the copy) the copy this file is.
+
+    The team database keeps one row per copy taken, so a copy is synced back at most once; the
+    copy holds the same row, which marks it as a copy and says where its own changes begin.
+    """
+
+    __tablename__ = "offline_copy"
+    id: str = Field(primary_key=True)  # a random hex token
+    source: str  # the team database's URL, password hidden
+    copied_at: datetime = Field(default_factory=utcnow)
+    copied_by: str
+    last_override_id: int = 0  # the highest override id when the copy was taken
+    last_audit_id: int = 0  # the highest audit entry id when the copy was taken
+    synced_at: datetime | None = None
+    synced_by: str | None = None
