@@ -8,6 +8,8 @@ import pytest
 
 from tiertui.storage import open_engine
 
+from db_builder import seat_team
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 
@@ -20,6 +22,7 @@ def db_url(tmp_path: Path) -> str:
 @pytest.fixture
 def engine(db_url: str):
     engine = open_engine(db_url)
+    seat_team(engine)
     yield engine
     engine.dispose()
 
@@ -62,5 +65,6 @@ def any_engine(request, tmp_path):
     else:
         url = request.getfixturevalue("postgres_url")
     engine = open_engine(url)
+    seat_team(engine)
     yield engine
     engine.dispose()

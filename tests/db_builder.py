@@ -7,12 +7,28 @@ from datetime import date
 from sqlmodel import Session
 
 from tiertui.scoring import parse_program
-from tiertui.services import programs
+from tiertui.services import programs, roles
 from tiertui.storage.tables import Certification, MetricValue, Partner
 
 from scoring_builder import BASE_PROGRAM
 
 PROGRAM = BASE_PROGRAM.format(frequency="quarterly", grace=1, margin=0.1)
+
+# The people of the test databases made by the ``engine`` and ``any_engine`` fixtures, and their
+# roles (services.roles). Tests of roles themselves start from databases with nobody in them.
+TEAM = {
+    "admin": "admin", "setup": "admin", "ann": "admin", "ana": "admin",
+    "bo": "admin", "tester": "admin", "carol": "admin",
+    "dave": "admin", "loose": "manager", "mia": "manager", "mo": "manager",
+    "alice": "approver", "bob": "approver", "cy": "approver", "eve": "approver",
+    "viv": "viewer",
+}
+
+
+def seat_team(engine, team: dict[str, str] = TEAM) -> None:
+    """Give the test cast their roles in ``engine``'s database (no role check: this is setup)."""
+    with Session(engine) as session, session.begin():
+        roles.add_missing(session, "setup", team)
 
 
 def seed(engine, partners=None, metrics=None, certs=()):

@@ -26,6 +26,8 @@ from tiertui.services.levelling import _result_rows, evaluate, load_inputs
 from tiertui.services.programs import active_program
 from tiertui.storage import open_engine
 
+from db_builder import seat_team
+
 from workers.forkserver import ForkServer
 
 POSTGRES_ENV = "TIERTUI_TEST_POSTGRES_URL"  # as in conftest.py
@@ -67,6 +69,7 @@ def demo(request, tmp_path_factory):
 def _demo(url: str):
     engine = open_engine(url)
     build_demo(engine, partners=PARTNERS, seed=5)
+    seat_team(engine)
     try:
         yield url, engine
     finally:

@@ -491,7 +491,8 @@ def test_command_line_override_changes_only_the_effective_tier(tmp_path, capsys)
         assert code == 0, f"tiertui {' '.join(args)} failed: {err}"
         return out
 
-    run("carol", "program", "load", str(PROGRAMS / "mitel_2014_na.toml"))
+    run("carol", "program", "load", str(PROGRAMS / "mitel_2014_na.toml"))  # the first user: admin
+    run("carol", "users", "add", "dave", "--role", "approver")
     for kind in ("partners", "metrics", "certifications"):
         run("carol", "import", kind, str(folder / f"{kind}.csv"))
     override_id = run("carol", "override", "request", "M5", "Gold", "--reason", "strategic cloud launch",

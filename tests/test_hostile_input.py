@@ -24,7 +24,7 @@ from tiertui.services.levelling import run_levelling
 
 from tiertui.storage import open_engine
 
-from db_builder import seed
+from db_builder import seat_team, seed
 
 POSTGRES_ENV = "TIERTUI_TEST_POSTGRES_URL"  # as in conftest.py
 
@@ -74,6 +74,7 @@ def module_db(request, tmp_path_factory):
 
 
 def _seeded(engine):
+    seat_team(engine)
     seed(engine, partners=PARTNERS, metrics=METRICS)
     run_levelling(engine, "ann")
     return engine

@@ -18,6 +18,8 @@ from tiertui.services.errors import ServiceError
 from tiertui.services.imports import KINDS, ImportRejected, ImportReport, RowProblem, import_file
 from tiertui.storage import open_engine
 
+from db_builder import seat_team
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "imports"
 PROGRAM = FIXTURES / "program.toml"
 PARTNER_HEADER = "partner_id,name,region,country,partner_type,parent_id,account_manager,tier,tier_since"
@@ -588,6 +590,7 @@ def pg_engine():
     engine = open_engine(url, create=False)
     SQLModel.metadata.drop_all(engine)
     SQLModel.metadata.create_all(engine)
+    seat_team(engine)
     yield engine
     SQLModel.metadata.drop_all(engine)
     engine.dispose()

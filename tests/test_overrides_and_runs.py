@@ -12,7 +12,7 @@ from tiertui.services.levelling import run_levelling
 from tiertui.storage import queries
 from tiertui.storage.tables import AuditEntry, LevelResult, Override
 
-from db_builder import FOUR_UC, seed
+from db_builder import FOUR_UC, TEAM, seat_team, seed
 
 
 def results(engine, period="2026-Q2"):
@@ -116,6 +116,9 @@ def test_every_write_is_audited_with_who_and_what(any_engine):
     run_levelling(engine, "cy")
     with Session(any_engine) as s:
         entries = [(e.actor, e.action) for e in s.exec(select(AuditEntry).order_by(AuditEntry.id))]
+    seated = [(actor, action) for actor, action in entries if action == "user.add"]
+    assert seated == [("setup", "user.add")] * len(TEAM)  # the fixture's cast, also audited
+    entries = [entry for entry in entries if entry[1] != "user.add"]
     assert entries == [
         ("admin", "program.activate"), ("ann", "override.request"), ("bob", "override.approve"), ("cy", "level.run"),
     ]
@@ -151,6 +154,7 @@ def test_relevelling_after_a_change_rewrites_it_and_matches_a_fresh_run(any_engi
     b2 = results(any_engine)["B2"]
     assert (b2.score, b2.qualified_tier, b2.event) == (57.0, "Silver", "promoted")  # 60 * 0.95 = 57
     fresh = open_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    seat_team(fresh)
     seed(fresh, certs=FOUR_UC)
     with Session(fresh) as s, s.begin():
         s.exec(update(MetricValue).where(MetricValue.partner_key == keys["B2"], MetricValue.period == "2026-Q2")

@@ -22,6 +22,8 @@ from tiertui.services.errors import ServiceError
 from tiertui.storage import open_engine, queries
 from tiertui.storage.tables import AuditEntry, MetricValue, Override, Partner
 
+from db_builder import seat_team
+
 MITEL = Path(__file__).resolve().parent.parent / "fixtures" / "programs" / "mitel_2014_na"
 
 # ------------------------------------------------------------------------- hand-computed fixture
@@ -314,6 +316,8 @@ def test_whatif_equals_a_levelling_run_with_the_scenario(tmp_path):
     tier `tiertui level` stores with the scenario loaded as the program (another database)."""
     live = open_engine(f"sqlite:///{tmp_path / 'live.db'}")
     copy = open_engine(f"sqlite:///{tmp_path / 'copy.db'}")
+    seat_team(live)
+    seat_team(copy)
     _load_mitel(live)
     _load_mitel(copy)
     session = scenarios.ScenarioSession.open(live)

@@ -20,6 +20,8 @@ from tiertui.services.levelling import run_levelling
 from tiertui.services.programs import store_program
 from tiertui.storage import Certification, MetricValue, Partner, open_engine
 
+from db_builder import seat_team
+
 HERE = Path(__file__).resolve().parent
 TODAY = date(2026, 1, 15)
 PERIODS = ("2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4")
@@ -34,6 +36,7 @@ SUFFIX = ("Systems", "Networks", "Solutions", "IT", "Partners", "Cloud", "Digita
 def build(url: str, partners: int = 120, seed: int = 7) -> None:
     rng = random.Random(seed)
     engine = open_engine(url)
+    seat_team(engine)  # dave (the default user here) is an admin, alice and bob approvers, ...
     program = parse_program((HERE / "program.toml").read_text(), "program.toml")
     store_program(engine, program, "setup", "program.toml")
     with Session(engine) as session, session.begin():

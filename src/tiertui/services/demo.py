@@ -22,7 +22,7 @@ from sqlmodel import Session
 from ..scoring import Inputs, Partners, Period, Program, level, next_period, parse_period, parse_program
 from ..scoring import Certifications as CertColumns
 from ..storage import queries
-from . import audit, levelling, overrides, programs
+from . import audit, levelling, overrides, programs, roles
 from .errors import ServiceError
 
 Progress = Callable[[float, str], None]
@@ -105,6 +105,9 @@ ACCOUNT_MANAGERS = {  # ten per region
     "APAC": ("Haruto Sato", "Mei Lin Tan", "Arjun Mehta", "Chloe Wilson", "Ji-ho Park", "Priya Nair",
              "Liam O'Connor", "Yuki Tanaka", "Wei Zhang", "Aroha Ngata"),
 }
+
+# the demo's people: every account manager may request overrides; the director decides them
+DEMO_PEOPLE = {**{name: "manager" for names in ACCOUNT_MANAGERS.values() for name in names}, DIRECTOR: "approver"}
 
 PERSON_FIRST = (
     "Ana", "Ben", "Carla", "David", "Elena", "Felix", "Grace", "Hugo", "Ines", "Jonas", "Kara", "Leo",
@@ -222,6 +225,9 @@ def build_demo(
         raise ServiceError("a demo needs at least 1 partner")
     progress = progress or (lambda _f, _m: None)
     started = time.perf_counter()
+    with Session(engine) as session, session.begin():  # the builder of a new database is its admin
+        roles.claim_new_database(session, user, "building a demo")
+        roles.add_missing(session, user, DEMO_PEOPLE)
     existing = _partner_count(engine)
     if existing and not replace:
         raise ServiceError(

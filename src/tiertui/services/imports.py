@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from ..scoring import Period, PeriodError, Program, parse_period, suggest
 from ..storage import queries
-from . import audit, programs
+from . import audit, programs, roles
 from .errors import ServiceError
 
 KINDS = ("partners", "metrics", "certifications")
@@ -706,7 +706,11 @@ _IMPORTERS = {
 
 def import_file(engine: Engine, kind: str, path: str | Path, user: str,
                 progress: Progress | None = None) -> ImportReport:
-    """Validate ``path`` whole, then write it in one transaction; :class:`ImportRejected` if any row is bad."""
+    """Validate ``path`` whole, then write it in one transaction; :class:`ImportRejected` if any row is bad.
+
+    Needs the admin role.
+    """
+    roles.check(engine, user, "admin", "importing data")
     if kind not in KINDS:
         raise ServiceError(f"cannot import {kind!r}{suggest(kind, KINDS)}: use one of {', '.join(KINDS)}")
     progress = progress or _quiet

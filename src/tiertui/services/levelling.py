@@ -30,7 +30,7 @@ from ..scoring.evaluate import apply_overrides
 from ..scoring.program import CERT_PREFIX
 from ..storage import queries
 from ..storage.tables import LevelRun, ProgramVersion, utcnow
-from . import audit
+from . import audit, roles
 from .errors import ServiceError
 from .programs import active_program, active_version
 
@@ -167,7 +167,8 @@ def evaluate(loaded: LoadedInputs) -> list[PeriodResult]:
 
 
 def run_levelling(engine: Engine, user: str, progress: Progress = _quiet) -> LevelSummary:
-    """Evaluate every period and replace the stored results, all or nothing."""
+    """Evaluate every period and replace the stored results, all or nothing (managers and up)."""
+    roles.check(engine, user, "manager", "running levelling")
     version = active_version(engine)
     program = active_program(engine)
     loaded = load_inputs(engine, program, progress)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from ..scoring import suggest
 from ..storage.tables import Override, Partner, utcnow
-from . import audit
+from . import audit, roles
 from .errors import ServiceError
 from .levelling import refresh_effective
 from .programs import active_program
@@ -64,7 +64,8 @@ def validate_request(engine: Engine, partner_id: str, tier: str, reason: str, st
 
 def request(engine: Engine, user: str, partner_id: str, tier: str, reason: str, starts_on: date,
             expires_on: date | None = None) -> int:
-    """File a pending override; returns its id."""
+    """File a pending override; returns its id. Needs the manager role."""
+    roles.check(engine, user, "manager", "requesting overrides")
     problems = validate_request(engine, partner_id, tier, reason, starts_on, expires_on)
     if problems:
         raise ServiceError("; ".join(problems))
@@ -81,8 +82,9 @@ def request(engine: Engine, user: str, partner_id: str, tier: str, reason: str, 
 
 def edit(engine: Engine, user: str, override_id: int, tier: str, reason: str, starts_on: date,
          expires_on: date | None) -> None:
-    """Change a pending request; only its requester may."""
+    """Change a pending request; only its requester may, and only while they are a manager."""
     with Session(engine) as session, session.begin():
+        roles.require(session, user, "manager", "editing overrides")
         row = _get(session, override_id)
         if row.status != "pending":
             raise ServiceError(f"override {override_id} is already {row.status}; file a new request instead")
@@ -102,16 +104,20 @@ def edit(engine: Engine, user: str, override_id: int, tier: str, reason: str, st
         ).rowcount
         if changed != 1:
             raise ServiceError(f"override {override_id} was decided meanwhile; file a new request instead")
-        audit.record(session, user, "override.edit", "override", override_id, before=before,
+        audit.record(session, user, "override.edit", "override", override_id, partner_id=partner_id, before=before,
                      after=dict(tier=tier, reason=reason.strip(), starts_on=starts_on, expires_on=expires_on))
 
 
 def decide(engine: Engine, user: str, override_id: int, approve: bool, note: str = "") -> OverrideView:
-    """Approve or reject a pending override, never one's own; exactly one decision lands."""
+    """Approve or reject a pending override, never one's own; exactly one decision lands.
+
+    Needs the approver role.
+    """
     status = "approved" if approve else "rejected"
     program = active_program(engine)
     try:
         with Session(engine) as session, session.begin():
+            roles.require(session, user, "approver", f"{'approving' if approve else 'rejecting'} overrides")
             row = _get(session, override_id)
             if row.status != "pending":
                 raise ServiceError(
@@ -130,6 +136,7 @@ def decide(engine: Engine, user: str, override_id: int, approve: bool, note: str
             if changed != 1:
                 raise _DecidedMeanwhile  # leaves the transaction, which rolls back
             audit.record(session, user, f"override.{'approve' if approve else 'reject'}", "override", override_id,
+                         partner_id=session.get(Partner, row.partner_key).partner_id, tier=row.tier,
                          before={"status": "pending"}, after={"status": status, "note": note.strip()})
             if approve:
                 refresh_effective(session, row.partner_key, program)

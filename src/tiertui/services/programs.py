@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from ..scoring import Program, ProgramError, parse_program, program_hash
 from ..storage.tables import ProgramVersion
-from . import audit
+from . import audit, roles
 from .errors import ServiceError
 
 
@@ -29,9 +29,10 @@ def read_program_file(path: str | Path) -> Program:
 
 
 def store_program(engine: Engine, program: Program, user: str, source_name: str = "") -> ProgramVersion:
-    """Keep ``program`` as a version (reusing an identical earlier one) and make it active."""
+    """Keep ``program`` as a version (reusing an identical earlier one) and make it active (admins)."""
     digest = program_hash(program.source)
     with Session(engine) as session, session.begin():
+        roles.require(session, user, "admin", "loading programs")
         existing = session.exec(select(ProgramVersion).where(ProgramVersion.content_hash == digest)).first()
         session.exec(update(ProgramVersion).values(active=False))
         if existing is None:

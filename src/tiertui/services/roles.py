@@ -99,6 +99,26 @@ def check(engine: Engine, user: str, role: str, doing: str) -> str:
         return require(session, user, role, doing)
 
 
+def claim_new_database(session: Session, user: str, doing: str) -> None:
+    """For work that makes a database (the demo): with no people yet, on any backend, ``user``
+    becomes its admin; otherwise ``user`` must already be an admin."""
+    if _count(session) == 0:
+        session.add(AppUser(name=user, role="admin", added_by=user))
+        audit.record(session, user, "user.add", "user", user, role="admin", why=doing)
+        session.flush()
+    else:
+        require(session, user, "admin", doing)
+
+
+def add_missing(session: Session, user: str, wanted: dict[str, str]) -> None:
+    """Give each name in ``wanted`` its role unless it already has one (the demo's cast)."""
+    for name, role in wanted.items():
+        if session.get(AppUser, name) is None:
+            session.add(AppUser(name=_valid_name(name), role=_valid_role(role), added_by=user))
+            audit.record(session, user, "user.add", "user", name, role=role)
+    session.flush()
+
+
 def current_role(engine: Engine, user: str) -> str | None:
     """``user``'s role (claiming a SQLite database that has no people yet), or None."""
     with Session(engine) as session, session.begin():

@@ -55,7 +55,7 @@ from ..scoring import fmt, parse_period, parse_program
 from ..scoring.program import BENEFIT_KINDS, CERT_PREFIX, Benefits
 from ..storage import queries
 from ..storage.tables import ProgramVersion, Scenario, utcnow
-from . import audit
+from . import audit, roles
 from .errors import ServiceError
 from .levelling import LoadedInputs, load_inputs
 from .programs import active_program, active_version, read_program_file, store_program
@@ -1059,6 +1059,7 @@ def save_scenario(engine: Engine, user: str, name: str, text: str) -> SavedScena
     program = _parse(text, name)
     version = active_version(engine)
     with Session(engine) as session, session.begin():
+        roles.require(session, user, "manager", "saving scenarios")
         row = session.exec(select(Scenario).where(Scenario.name == name)).first()
         created = row is None
         if row is None:
@@ -1110,6 +1111,7 @@ def activate_scenario(engine: Engine, user: str, name: str) -> ProgramVersion:
 
     Results are not re-levelled here, as with ``tiertui program load``: run levelling next.
     """
+    roles.check(engine, user, "admin", "activating scenarios")
     saved = open_scenario(engine, name)
     version = store_program(engine, saved.program, user, f"scenario {name}")
     with Session(engine) as session, session.begin():
@@ -1121,6 +1123,7 @@ def activate_scenario(engine: Engine, user: str, name: str) -> ProgramVersion:
 def delete_scenario(engine: Engine, user: str, name: str) -> None:
     saved = open_scenario(engine, name)
     with Session(engine) as session, session.begin():
+        roles.require(session, user, "manager", "deleting scenarios")
         row = session.get(Scenario, saved.id)
         session.delete(row)
         audit.record(session, user, "scenario.delete", "scenario", saved.id, name=name)

@@ -1,0 +1,188 @@
+"""Roles (viewer < manager < approver < admin), enforced in the services for the CLI and the app."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session
+
+from tiertui.services import overrides, programs, roles, scenarios
+from tiertui.services.demo import DEMO_PEOPLE, DIRECTOR, build_demo
+from tiertui.services.errors import ServiceError
+from tiertui.services.imports import import_file
+from tiertui.services.levelling import run_levelling
+from tiertui.services.roles import RoleRefused
+from tiertui.storage import open_engine
+
+from db_builder import PROGRAM, seat_team, seed
+from test_cli import tiertui
+
+CAST = {"ada": "admin", "pam": "approver", "quinn": "approver", "max": "manager", "val": "viewer"}
+
+
+def counts(engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+                for t in ("tier_override", "audit_entry", "program_version", "partner", "level_result", "app_user")}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def team(request, tmp_path):
+    """A seeded database on either backend whose people are exactly ``CAST``."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'team.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = open_engine(url)
+    seat_team(engine, {"admin": "admin", **CAST})  # db_builder.seed loads the program as "admin"
+    seed(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_the_first_person_to_use_a_new_sqlite_database_is_its_admin(db_url, tmp_path):
+    engine = open_engine(db_url)
+    assert roles.people(engine) == []
+    seed(engine)  # "admin" loads the program: the first write claims the file
+    assert [(p.name, p.role, p.added_by) for p in roles.people(engine)] == [("admin", "admin", "admin")]
+    with pytest.raises(RoleRefused, match="zed is not a user of this database; loading programs needs the admin role"):
+        programs.store_program(engine, programs.parse_program(PROGRAM, "again.toml"), "zed", "again.toml")
+    with Session(engine) as s:
+        assert s.exec(text("SELECT actor, action, detail FROM audit_entry ORDER BY id LIMIT 1")).one() == (
+            "admin", "user.add", '{"role": "admin", "why": "first person to use this database"}')
+    engine.dispose()
+
+
+def test_each_role_does_its_own_work_and_no_more(team):
+    engine = team
+    with pytest.raises(RoleRefused, match="val is a viewer; requesting overrides needs the manager role"):
+        overrides.request(engine, "val", "B2", "Gold", "x", date(2026, 1, 1))
+    with pytest.raises(RoleRefused, match="val is a viewer; running levelling needs the manager role"):
+        run_levelling(engine, "val")
+    oid = overrides.request(engine, "max", "B2", "Gold", "launch", date(2026, 1, 1))
+    run_levelling(engine, "max")
+    with pytest.raises(RoleRefused, match="max is a manager; approving overrides needs the approver role "
+                                          r"\(an admin can grant it: tiertui users set max approver\)"):
+        overrides.decide(engine, "max", oid, approve=True)
+    with pytest.raises(RoleRefused, match="pam is an approver; loading programs needs the admin role"):
+        programs.store_program(engine, programs.parse_program(PROGRAM, "b.toml"), "pam", "b.toml")
+    with pytest.raises(RoleRefused, match="pam is an approver; activating scenarios needs the admin role"):
+        scenarios.activate_scenario(engine, "pam", "anything")
+    assert overrides.decide(engine, "pam", oid, approve=True).status == "approved"
+    # the four-eyes rule still holds for approvers and admins
+    own = overrides.request(engine, "ada", "C3", "Silver", "keep", date(2026, 1, 1))
+    with pytest.raises(ServiceError, match=f"you requested override {own}; someone else must approve it"):
+        overrides.decide(engine, "ada", own, approve=True)
+    assert overrides.decide(engine, "quinn", own, approve=False, note="no").status == "rejected"
+
+
+def test_a_refused_write_changes_nothing(team, tmp_path):
+    engine = team
+    oid = overrides.request(engine, "max", "B2", "Gold", "launch", date(2026, 1, 1))
+    before = counts(engine)
+    partners = tmp_path / "p.csv"
+    partners.write_text("partner_id,name\nZ9,Zed\n")
+    for refused in (
+        lambda: import_file(engine, "partners", partners, "pam"),
+        lambda: overrides.decide(engine, "val", oid, approve=True),
+        lambda: overrides.edit(engine, "val", oid, "Gold", "changed", date(2026, 1, 1), None),
+        lambda: run_levelling(engine, "nobody"),
+        lambda: roles.add(engine, "pam", "eve", "admin"),
+        lambda: roles.set_role(engine, "max", "max", "admin"),
+        lambda: roles.remove(engine, "quinn", "ada"),
+    ):
+        with pytest.raises(RoleRefused):
+            refused()
+    assert counts(engine) == before
+    assert overrides.get(engine, oid).status == "pending"
+
+
+def test_admins_manage_people_and_every_change_is_audited(team):
+    engine = team
+    roles.add(engine, "ada", "eve", "viewer")
+    assert roles.set_role(engine, "ada", "eve", "approver").role == "approver"
+    roles.remove(engine, "ada", "eve")
+    assert "eve" not in {p.name for p in roles.people(engine)}
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT actor, action, entity_id, detail FROM audit_entry WHERE entity_id = 'eve' ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [
+        ("ada", "user.add", "eve", '{"role": "viewer"}'),
+        ("ada", "user.set_role", "eve", '{"after": "approver", "before": "viewer"}'),
+        ("ada", "user.remove", "eve", '{"before": "approver"}'),
+    ]
+    with pytest.raises(ServiceError, match="unknown role 'boss': use one of viewer, manager, approver, admin"):
+        roles.add(engine, "ada", "eve", "boss")
+    with pytest.raises(ServiceError, match="pam is already a user"):
+        roles.add(engine, "ada", "pam", "viewer")
+    with pytest.raises(ServiceError, match="nobody is not a user"):
+        roles.set_role(engine, "ada", "nobody", "viewer")
+
+
+def test_the_last_admin_cannot_step_down_or_be_removed(team):
+    engine = team
+    roles.remove(engine, "ada", "admin")  # the seeding admin; ada stays
+    with pytest.raises(ServiceError, match="ada is the last admin: make someone else admin first"):
+        roles.set_role(engine, "ada", "ada", "viewer")
+    with pytest.raises(ServiceError, match="ada is the last admin"):
+        roles.remove(engine, "ada", "ada")
+    roles.set_role(engine, "ada", "pam", "admin")
+    roles.set_role(engine, "pam", "ada", "viewer")
+    assert {p.name: p.role for p in roles.people(engine)}["ada"] == "viewer"
+
+
+def test_a_team_database_starts_with_no_one_until_its_first_admin_adds_themself(postgres_url):
+    engine = open_engine(postgres_url)
+    try:
+        with pytest.raises(RoleRefused, match="this team database has no users yet: its first admin runs "
+                                              r"`tiertui users add THEIR_NAME --role admin`"):
+            programs.store_program(engine, programs.parse_program(PROGRAM, "p.toml"), "ada", "p.toml")
+        with pytest.raises(RoleRefused, match="its first admin adds themself"):
+            roles.add(engine, "ada", "bob", "admin")  # not themself
+        with pytest.raises(RoleRefused, match="its first admin adds themself"):
+            roles.add(engine, "ada", "ada", "viewer")  # not as admin
+        assert roles.people(engine) == []
+        roles.add(engine, "ada", "ada", "admin")
+        programs.store_program(engine, programs.parse_program(PROGRAM, "p.toml"), "ada", "p.toml")
+        with pytest.raises(RoleRefused, match="zed is not a user of this database"):
+            roles.add(engine, "zed", "zed", "admin")  # the door closes once someone is in
+    finally:
+        engine.dispose()
+
+
+def test_the_demo_makes_its_builder_admin_and_gives_its_cast_roles(db_url):
+    engine = open_engine(db_url)
+    build_demo(engine, partners=30, seed=3, user="me")
+    people = {p.name: p.role for p in roles.people(engine)}
+    assert people == {"me": "admin", **DEMO_PEOPLE}
+    assert people[DIRECTOR] == "approver"
+    with pytest.raises(RoleRefused, match=f"{DIRECTOR} is an approver; building a demo needs the admin role"):
+        build_demo(engine, partners=30, seed=3, user=DIRECTOR, replace=True)
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_users_command_line(tmp_path):
+    db = ["--db", f"sqlite:///{tmp_path / 'cli.db'}"]
+    (tmp_path / "program.toml").write_text(PROGRAM)
+    first = tiertui(*db, "users", user="ann").stdout  # the first person to open a new file owns it
+    assert first.split()[:3] == ["*", "ann", "admin"]
+    tiertui(*db, "program", "load", str(tmp_path / "program.toml"), user="ann")
+    assert tiertui(*db, "users", "add", "bob", "--role", "manager", user="ann").stdout == "Added bob as manager.\n"
+    listing = tiertui(*db, "users", "list", user="bob").stdout.splitlines()
+    assert [line.split()[:3] for line in listing] == [["ann", "admin", "added"], ["*", "bob", "manager"]]
+    refused = tiertui(*db, "users", "set", "bob", "admin", user="bob", check=False)
+    assert (refused.returncode, refused.stderr) == (
+        1, "tiertui: error: bob is a manager; changing roles needs the admin role "
+           "(an admin can grant it: tiertui users set bob admin)\n")
+    stranger = tiertui(*db, "override", "list", user="zed", check=False)
+    assert stranger.returncode == 1
+    assert stranger.stderr.startswith("tiertui: error: zed is not a user of this database; listing overrides needs")
+    bad = tiertui(*db, "users", "add", "carl", "--role", "boss", user="ann", check=False)
+    assert bad.returncode == 2 and "invalid choice: 'boss'" in bad.stderr
+    assert tiertui(*db, "users", "set", "bob", "approver", user="ann").stdout == "bob is now approver.\n"
+    assert tiertui(*db, "users", "remove", "bob", user="ann").stdout == "Removed bob.\n"
