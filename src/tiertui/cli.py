@@ -15,6 +15,7 @@ import platformdirs
 from . import __version__
 
 ENV_USER = "TIERTUI_USER"
+ROLES = ("viewer", "manager", "approver", "admin")  # as services.roles.ROLES, without importing it here
 ENV_DEBUG = "TIERTUI_DEBUG"
 
 
@@ -117,8 +118,44 @@ def build_parser() -> argparse.ArgumentParser:
         decide = ov.add_parser(verb, parents=[common], help=f"{verb} a pending override (not your own)")
         decide.add_argument("override_id", type=positive_int)
         decide.add_argument("--note", default="")
+    users = commands.add_parser("users", parents=[common], help="who may use this database, and their roles")
+    users_cmds = users.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    users_cmds.add_parser("list", parents=[common], help="list people and roles (the default)")
+    add_user = users_cmds.add_parser("add", parents=[common], help="add a person (admins)")
+    add_user.add_argument("name")
+    add_user.add_argument("--role", required=True, choices=ROLES)
+    set_user = users_cmds.add_parser("set", parents=[common], help="change a person's role (admins)")
+    set_user.add_argument("name")
+    set_user.add_argument("role", choices=ROLES)
+    remove_user = users_cmds.add_parser("remove", parents=[common], help="take a person off (admins)")
+    remove_user.add_argument("name")
+
     listing = ov.add_parser("list", parents=[common], help="list overrides")
     listing.add_argument("--status", choices=["pending", "approved", "rejected"])
+
+    audit = commands.add_parser("audit", parents=[common], help="who changed what and when, newest first")
+    audit.add_argument("--partner", metavar="ID", help="only entries about this partner (its overrides included)")
+    audit.add_argument("--since", type=iso_date, metavar="YYYY-MM-DD", help="entries on or after this day (UTC)")
+    audit.add_argument("--limit", type=positive_int, metavar="N", help="only the newest N entries")
+    audit.add_argument("--format", choices=["text", "csv", "json"], default="text")
+
+    offline = commands.add_parser("offline", parents=[common], help="take a SQLite copy for a trip, sync it back")
+    offline_cmds = offline.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    take = offline_cmds.add_parser(
+        "copy", parents=[common], help="write a SQLite copy of the database (--db) to FILE",
+        description="Write a SQLite copy of the database (--db) to FILE, to work on with "
+                    "`tiertui --db sqlite:///FILE` where the team database cannot be reached.")
+    take.add_argument("--to", required=True, metavar="FILE", help="the copy's file (refused if it exists)")
+    take.add_argument("--replace", action="store_true", help="overwrite FILE if it exists")
+    back = offline_cmds.add_parser(
+        "sync", parents=[common], help="bring override requests and decisions made in a copy back (once)",
+        description="Apply the override requests, edits, approvals and rejections made in the offline copy "
+                    "FILE to the database (--db) it was taken from, in one transaction; other offline changes "
+                    "are listed, not synced. A change to an override decided or edited in the team database "
+                    "meanwhile is reported as a conflict and never overwrites it. Exit status: 0 when every "
+                    "override change was applied, 3 when some were reported as conflicts or refused, "
+                    "1 on an error (then nothing was applied).")
+    back.add_argument("file", metavar="FILE", help="the offline copy")
     return parser
 
 
@@ -163,6 +200,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _db_upgrade(args, url)
     engine = open_engine(url)
     try:
+        reading = _reading(args)
+        if reading:
+            from .services import roles
+
+            roles.check(engine, user, "viewer", reading)
         handler = {
             "program": _program,
             "import": _import,
@@ -170,10 +212,55 @@ def _dispatch(args: argparse.Namespace) -> int:
             "export": _export,
             "override": _override,
             "whatif": _whatif,
+            "users": _users,
+            "audit": _audit,
+            "offline": _offline,
         }[args.command]
         return handler(args, engine, user)
     finally:
         engine.dispose()
+
+
+def _reading(args: argparse.Namespace) -> str:
+    """What a command that only reads is doing (it needs the viewer role), or "" for a write.
+
+    Writes check their own role in the services.
+    """
+    action = getattr(args, "action", None)
+    if args.command == "export":
+        return "exporting scorecards"
+    if args.command == "whatif":
+        return "what-if scenarios"
+    if args.command in ("users", "program", "override") and action in (None, "list"):
+        return f"listing {'people' if args.command == 'users' else args.command + 's'}"
+    return ""
+
+
+def _users(args, engine, user: str) -> int:
+    from .services import roles
+
+    if args.action == "add":
+        person = roles.add(engine, user, args.name, args.role)
+        print(f"Added {person.name} as {person.role}.")
+    elif args.action == "set":
+        person = roles.set_role(engine, user, args.name, args.role)
+        print(f"{person.name} is now {person.role}.")
+    elif args.action == "remove":
+        roles.remove(engine, user, args.name)
+        print(f"Removed {args.name}.")
+    else:
+        for person in roles.people(engine):
+            mark = "*" if person.name == user else " "
+            print(f"{mark} {person.name:<24} {person.role:<9} added by {person.added_by} {person.added_at:%Y-%m-%d}")
+    return 0
+
+
+def _audit(args, engine, user: str) -> int:
+    from .services import audit
+
+    lines = audit.entries(engine, user, partner_id=args.partner, since=args.since, limit=args.limit)
+    audit.write_entries(lines, args.format, sys.stdout)
+    return 0
 
 
 def _db_upgrade(args, url: str) -> int:
@@ -295,3 +382,24 @@ def _override(args, engine, user: str) -> int:
         print(f"{o.id:>5}  {o.status:<8}  {o.partner_id:<10} {o.tier:<12} {o.starts_on} to {expires}  "
               f"by {o.requested_by}: {o.reason}")
     return 0
+
+
+SYNC_INCOMPLETE = 3  # `tiertui offline sync`: some offline changes were conflicts or refused
+
+
+def _offline(args, engine, user: str) -> int:
+    from .services import offline
+
+    if args.action == "copy":
+        def progress(fraction: float, message: str) -> None:  # a big copy takes a while: say how far
+            print(f"\r{message[:60]:<60} {fraction:4.0%}", end="", file=sys.stderr, flush=True)
+
+        report = offline.take_copy(engine, user, args.to, progress if sys.stderr.isatty() else None,
+                                   replace=args.replace)
+        if sys.stderr.isatty():
+            print("\r" + " " * 66 + "\r", end="", file=sys.stderr, flush=True)
+        print(report.text())
+        return 0
+    report = offline.sync(engine, user, args.file)
+    print(report.text())
+    return 0 if report.complete else SYNC_INCOMPLETE

@@ -47,6 +47,7 @@ class NavigationCommands(Provider):
         ("Overrides queue", "action_overrides", "Approve or reject pending tier overrides"),
         ("Certifications", "action_certifications", "Certifications and lapse risk"),
         ("What-if scenarios", "action_whatif", "Edit the program's numbers and see who moves and the cost"),
+        ("Audit log", "action_audit", "Who changed what and when, newest first"),
         ("Run levelling", "action_level", "Evaluate every period again"),
         ("Import a file", "action_import_file", "Partners, metrics or certifications (CSV/XLSX)"),
     )

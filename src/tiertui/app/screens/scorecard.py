@@ -48,6 +48,7 @@ class ScorecardScreen(DataScreen):
         Binding("r", "request_override", "Request override", id="scorecard.request_override"),
         Binding("e", "edit_override", "Edit override", id="scorecard.edit_override"),
         Binding("u", "parent", "Parent", id="scorecard.parent"),
+        Binding("h", "audit", "Audit history", id="scorecard.audit", show=False),
     ]
 
     def __init__(self, partner_id: str, period: str | None = None) -> None:
@@ -279,6 +280,11 @@ class ScorecardScreen(DataScreen):
         if message:
             self.notify(message, title="Override")
             self.app.data_changed()
+
+    def action_audit(self) -> None:
+        from .audit import AuditScreen
+
+        self.app.push_screen(AuditScreen(self.partner_id))
 
     def action_parent(self) -> None:
         if self.data and self.data.info.parent_id:
