@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import platformdirs
@@ -30,12 +31,75 @@ def resolve_url(url: str | None = None) -> str:
     return url or os.environ.get(ENV_URL) or default_url()
 
 
-def redact(url: str) -> str:
-    """The URL with any password hidden, for messages and logs."""
+# scheme://user:SECRET@...: everything from the first ":" after the user name to the LAST "@" on the
+# line, so that a password holding an unencoded "@", ":" or "/" is hidden whole
+_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][\w+.-]*://[^:/@?#\s]*):[^\n]*@")
+
+
+def redact(text: str) -> str:
+    """``text`` (a URL, or a message that holds URLs) with every URL's password hidden as ***."""
+    return _PASSWORD.sub(r"\g<head>:***@", text)
+
+
+UNKNOWN_DATABASE = "unknown database"
+
+
+def display_name(url: str | None = None) -> str:
+    """A short name of the database at ``url`` for a status line; never any part of a password.
+
+    A SQLite file: its name ("tiertui.db"); a memory database: "in memory"; a server:
+    "user@host:port/database", with the parts the URL has. None: the database tiertui opens by
+    default. Anything that is not a database URL: "unknown database".
+
+    Whatever a URL's password holds (an unencoded ``@``, ``:``, ``/`` or ``?``), only the user
+    name before it and the text after the last ``@`` are ever read for a server's name.
+    """
+    import re
+    from urllib.parse import unquote
+
+    text = resolve_url(url).strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][\w+.-]*", scheme):
+        return UNKNOWN_DATABASE
+    if scheme.split("+", 1)[0].lower() == "sqlite":
+        return _printable(_sqlite_name(text))
+    user = ""
+    head = re.match(r"[^:/@?]*", rest).group(0)
+    if rest[len(head):len(head) + 1] == ":" and "@" in rest:  # user:password@...: read past the last @
+        user, rest = head, rest.rpartition("@")[2]
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+        parsed = make_url(f"{scheme}://{rest}")
+    except Exception:  # noqa: BLE001 - ArgumentError, ValueError (a bad port), ...
+        return UNKNOWN_DATABASE
+    user = unquote(user) if user else (parsed.username or parsed.query.get("user") or "")
+    host = parsed.host or parsed.query.get("host") or "localhost"
+    if not isinstance(host, str):  # several hosts: ?host=a&host=b
+        host = ",".join(host)
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    if isinstance(user, tuple):
+        user = user[0]
+    name = (f"{user}@" if user else "") + host + (f":{parsed.port}" if parsed.port else "")
+    return _printable(name + (f"/{parsed.database}" if parsed.database else ""))
+
+
+def _sqlite_name(url: str) -> str:
+    from urllib.parse import unquote
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001
+        return UNKNOWN_DATABASE
+    database = parsed.database or ""
+    if database.startswith("file:"):  # a SQLite URI filename (uri=true)
+        database = unquote(database[len("file:"):].split("?", 1)[0])
+    if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
+        return "in memory"
+    return Path(database).name or database
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text) or UNKNOWN_DATABASE
 
 
 def open_engine(url: str | None = None, *, create: bool = True) -> Engine:
@@ -43,8 +107,15 @@ def open_engine(url: str | None = None, *, create: bool = True) -> Engine:
     url = resolve_url(url)
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise DatabaseError(f"not a database URL: {redact(url)!r}") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number (maybe a password)
+        scheme = url.partition("://")[0] if "://" in url else ""
+        raise DatabaseError(
+            "not a database URL" + (f" ({scheme}://…)" if scheme else "")
+            + ": use sqlite:///PATH or dialect+driver://user:password@host:port/database"
+        ) from None
+    if parsed.get_backend_name() != "sqlite" and url.partition("://")[2].count("@") > 1:
+        # user:p@ss@host: the driver would take "ss@host" for the host and echo it in its errors
+        raise DatabaseError("the database URL has more than one @: write an @ in a user name or password as %40")
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
