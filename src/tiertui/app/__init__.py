@@ -12,8 +12,13 @@ def run(url: str | None, user: str, today: date | None = None) -> int:
 
     Returns the app's exit status: non-zero after an unhandled error, so scripts can tell.
     """
+    from .upgrade import offer_upgrade
+
+    offer_upgrade(url)  # an older database: the upgrade is offered first; raises if it stays older
     app = TiertuiApp(url, user, today=today)
     app.run()
+    if app.startup_error is not None:  # the database failed to open after the first frame: say why, as before
+        raise app.startup_error
     return app.return_code or 0
 
 

@@ -8,7 +8,7 @@ the ordered keys of every matching row (one narrow query, run off the UI thread)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Sequence
 
@@ -19,8 +19,17 @@ from ..scoring import EVENTS, Program, Scorecard, explain, next_period, parse_pe
 from ..scoring import evaluate as ev
 from ..scoring.program import CERT_PREFIX
 from ..storage import queries
+from . import listing
 from .errors import ServiceError
 from .levelling import results_version
+from .listing import (  # the list types live in listing, which the app loads before the engine
+    PARTNER_SORTS,
+    CertificationQuery,
+    Dashboard,
+    FilterChoices,
+    PartnerQuery,
+    PartnerRow,
+)
 from .programs import active_program, active_version
 
 CERT_STATUSES = ("all", "active", "expiring30", "expiring60", "expiring90", "expired")
@@ -58,7 +67,7 @@ def results_program_or_none(engine: Engine) -> Program | None:
 
 
 def _iso(conn, value: date):
-    return value.isoformat() if conn.dialect.name == "sqlite" else value
+    return listing.iso(conn.dialect.name, value)
 
 
 def _date(value) -> date | None:
@@ -68,27 +77,20 @@ def _date(value) -> date | None:
 
 
 def _unsearchable(text: str) -> bool:
-    """A search text with a NUL character matches nothing: SQLite's LIKE ends the pattern at the NUL
-    (so ``a\x00b`` would act as ``a``), PostgreSQL refuses it, and NUL separates id from name in
-    :func:`partner_search_texts`."""
-    return "\x00" in text
+    return listing.unsearchable(text)
 
 
 def _contains(conn, text: str) -> tuple[str, list]:
-    """SQL that a partner ``p``'s id or name contains ``text`` (case-insensitive), with its parameters.
-
-    A literal substring search (``instr``/``strpos``), not ``LIKE``: no wildcards to escape, and
-    no pattern length limit (SQLite refuses ``LIKE`` patterns over 50,000 bytes).
-    """
-    needle = text.strip().casefold()
-    position = _position(conn)
-    return (f"({position.format('LOWER(p.partner_id)')} > 0 OR {position.format('LOWER(p.name)')} > 0)",
-            [needle, needle])
+    return listing.contains(conn.dialect.name, text)
 
 
 def _position(conn) -> str:
-    """The 1-based position of parameter ``?`` in ``{}`` (0: absent)."""
-    return "instr({}, ?)" if conn.dialect.name == "sqlite" else "strpos({}, ?)"
+    return listing.position(conn.dialect.name)
+
+
+def _fetch(conn):
+    """``listing``'s way to run a statement, on ``conn``."""
+    return lambda sql, params=(): queries.fetchall(conn, sql, params)
 
 
 # --------------------------------------------------------------------------- periods
@@ -97,7 +99,7 @@ def _position(conn) -> str:
 def levelled_periods(engine: Engine) -> list[str]:
     """Every levelled period, oldest first."""
     with engine.connect() as conn:
-        labels = [r[0] for r in queries.fetchall(conn, "SELECT DISTINCT period FROM level_result")]
+        labels = listing.period_labels(_fetch(conn))
     return [p.label for p in sorted(parse_period(label) for label in labels)]
 
 
@@ -109,165 +111,34 @@ def latest_period(engine: Engine) -> str | None:
 # --------------------------------------------------------------------------- dashboard
 
 
-@dataclass
-class Dashboard:
-    period: str | None
-    program: str | None
-    tiers: list[tuple[str, int]]  # lowest first, every tier of the program
-    partners: int
-    promoted: int = 0
-    demoted: int = 0
-    grace: int = 0
-    at_risk: int = 0
-    overridden: int = 0
-    pending_overrides: int = 0
-    expiring_certifications: int = 0  # within 90 days of today
-    today: date = field(default_factory=date.today)
-
-
 def dashboard(engine: Engine, today: date) -> Dashboard:
     program = program_or_none(engine)
     period = latest_period(engine)
     with engine.connect() as conn:
-        partners = queries.fetchall(conn, "SELECT COUNT(*) FROM partner")[0][0]
-        pending = queries.fetchall(conn, "SELECT COUNT(*) FROM tier_override WHERE status = 'pending'")[0][0]
-        expiring = queries.fetchall(
-            conn,
-            "SELECT COUNT(*) FROM certification WHERE expires_on >= ? AND expires_on <= ?",
-            (_iso(conn, today), _iso(conn, today + timedelta(days=90))),
-        )[0][0]
-        tiers: dict[str, int] = {t: 0 for t in (program.tiers if program else ())}
-        events: dict[str, int] = {}
-        at_risk = overridden = 0
-        if period:
-            for tier, count in queries.fetchall(
-                conn, "SELECT effective_tier, COUNT(*) FROM level_result WHERE period = ? GROUP BY effective_tier",
-                (period,),
-            ):
-                tiers[tier] = tiers.get(tier, 0) + count
-            events = dict(queries.fetchall(
-                conn, "SELECT event, COUNT(*) FROM level_result WHERE period = ? GROUP BY event", (period,)
-            ))
-            risky, over = queries.fetchall(
-                conn,
-                "SELECT SUM(CASE WHEN at_risk THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN override_id IS NULL THEN 0 ELSE 1 END) FROM level_result WHERE period = ?",
-                (period,),
-            )[0]
-            at_risk, overridden = int(risky or 0), int(over or 0)
-    return Dashboard(
-        period=period,
-        program=program.name if program else None,
-        tiers=list(tiers.items()),
-        partners=int(partners),
-        promoted=int(events.get("promoted", 0)),
-        demoted=int(events.get("demoted", 0)),
-        grace=int(events.get("grace", 0)),
-        at_risk=at_risk,
-        overridden=overridden,
-        pending_overrides=int(pending),
-        expiring_certifications=int(expiring),
-        today=today,
-    )
+        return listing.dashboard(_fetch(conn), conn.dialect.name, program.name if program else None,
+                                 program.tiers if program else (), period, today)
 
 
 # --------------------------------------------------------------------------- partner list
 
-PARTNER_SORTS = {
-    "partner_id": "p.partner_id",
-    "name": "LOWER(p.name)",
-    "region": "p.region",
-    "partner_type": "p.partner_type",
-    "account_manager": "p.account_manager",
-    "tier": None,  # by tier rank, built per program
-    "score": "r.score",
-    "event": "r.event",
-    "at_risk": "r.at_risk",
-    "badges": "r.badges",
-}
-
-
-@dataclass(frozen=True)
-class PartnerQuery:
-    """What the partner list shows: filters, sort and the period the results are from."""
-
-    text: str = ""
-    tier: str | None = None
-    region: str | None = None
-    partner_type: str | None = None
-    manager: str | None = None
-    at_risk: bool | None = None
-    event: str | None = None
-    overridden: bool | None = None
-    period: str | None = None
-    sort: str = "partner_id"
-    descending: bool = False
-
-
-@dataclass(frozen=True)
-class PartnerRow:
-    key: int
-    partner_id: str
-    name: str
-    region: str
-    partner_type: str
-    account_manager: str
-    tier: str | None
-    score: float | None
-    event: str | None
-    at_risk: bool
-    badges: tuple[str, ...]
-    overridden: bool
-    earned_tier: str | None
-
-
 def _partner_where(conn, q: PartnerQuery) -> tuple[str, list]:
-    clauses, params = [], []
-    if _unsearchable(q.text):
-        clauses.append("1 = 0")
-    elif q.text.strip():
-        clause, values = _contains(conn, q.text)
-        clauses.append(clause)
-        params += values
-    for column, value in (
-        ("r.effective_tier", q.tier), ("p.region", q.region), ("p.partner_type", q.partner_type),
-        ("p.account_manager", q.manager), ("r.event", q.event),
-    ):
-        if value is not None and _unsearchable(value):
-            clauses.append("1 = 0")  # nothing stored holds a NUL (PostgreSQL refuses one in a parameter)
-        elif value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if q.at_risk is not None:
-        clauses.append("r.at_risk = ?" if q.at_risk else "(r.at_risk = ? OR r.at_risk IS NULL)")
-        params.append(bool(q.at_risk) if conn.dialect.name != "sqlite" else int(bool(q.at_risk)))
-    if q.overridden is not None:
-        clauses.append("r.override_id IS NOT NULL" if q.overridden else "r.override_id IS NULL")
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+    return listing.partner_where(conn.dialect.name, q)
 
 
-def partner_keys(engine: Engine, q: PartnerQuery, program: Program | None = None) -> np.ndarray:
-    """The keys of every partner that matches ``q``, in the order of ``q``'s sort."""
+def partner_keys(engine: Engine, q: PartnerQuery, program: Program | None = None, limit: int | None = None, *,
+                 tiers: Sequence[str] | None = None) -> np.ndarray:
+    """The keys of every partner that matches ``q``, in the order of ``q``'s sort (the first ``limit``).
+
+    A sort by tier follows the tiers of ``program`` (or ``tiers``), lowest first.
+    """
     if q.sort not in PARTNER_SORTS:
         raise ServiceError(f"cannot sort by {q.sort!r}")
+    if tiers is None:
+        tiers = program.tiers if program else ()
     period = q.period or latest_period(engine) or ""
     with engine.connect() as conn:
-        where, params = _partner_where(conn, q)
-        order = PARTNER_SORTS[q.sort]
-        order_params: list = []
-        if order is None:
-            tiers = program.tiers if program else ()
-            order = "CASE r.effective_tier " + " ".join("WHEN ? THEN ?" for _ in tiers) + " ELSE -1 END" if tiers \
-                else "r.effective_tier"
-            for i, t in enumerate(tiers):
-                order_params += [t, i]
-        direction = "DESC" if q.descending else "ASC"
-        sql = (
-            "SELECT p.key FROM partner p LEFT JOIN level_result r ON r.partner_key = p.key AND r.period = ?"
-            f"{where} ORDER BY {order} {direction}, p.partner_id {direction}"
-        )
-        rows = queries.fetchall(conn, sql, [period, *params, *order_params])
-    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        keys = listing.partner_keys(_fetch(conn), conn.dialect.name, q, period, tiers, limit)
+    return np.fromiter(keys, dtype=np.int64, count=len(keys))
 
 
 def partner_search_texts(engine: Engine) -> dict[int, str]:
@@ -277,16 +148,12 @@ def partner_search_texts(engine: Engine) -> dict[int, str]:
     scan of the whole table per keystroke (about 0.1 s at 100,000 partners).
     """
     with engine.connect() as conn:
-        rows = queries.fetchall(conn, "SELECT key, partner_id, name FROM partner")
-    return {int(key): f"{pid}\x00{name}".casefold() for key, pid, name in rows}
+        return listing.search_texts(_fetch(conn))
 
 
 def text_matches(texts: Sequence[str], text: str) -> np.ndarray:
     """A mask over ``texts`` (from :func:`partner_search_texts`): which contain ``text``."""
-    needle = text.strip().casefold()
-    if _unsearchable(needle):
-        return np.zeros(len(texts), dtype=bool)
-    return np.fromiter((needle in t for t in texts), dtype=bool, count=len(texts))
+    return np.fromiter(listing.matching(texts, text), dtype=bool, count=len(texts))
 
 
 def partner_rows(engine: Engine, keys: Sequence[int], period: str | None) -> list[PartnerRow]:
@@ -294,52 +161,17 @@ def partner_rows(engine: Engine, keys: Sequence[int], period: str | None) -> lis
     keys = [int(k) for k in keys]
     if not keys:
         return []
-    marks = ",".join("?" * len(keys))
     with engine.connect() as conn:
-        rows = queries.fetchall(
-            conn,
-            "SELECT p.key, p.partner_id, p.name, p.region, p.partner_type, p.account_manager, r.effective_tier, "
-            "r.score, r.event, r.at_risk, r.badges, r.override_id, r.earned_tier FROM partner p "
-            "LEFT JOIN level_result r ON r.partner_key = p.key AND r.period = ? "
-            f"WHERE p.key IN ({marks})",
-            [period or "", *keys],
-        )
-    by_key = {
-        r[0]: PartnerRow(
-            r[0], r[1], r[2], r[3] or "", r[4] or "", r[5] or "", r[6], None if r[7] is None else float(r[7]),
-            r[8], bool(r[9]), tuple(r[10].split(";")) if r[10] else (), r[11] is not None, r[12],
-        )
-        for r in rows
-    }
-    return [by_key[k] for k in keys if k in by_key]
-
-
-@dataclass(frozen=True)
-class FilterChoices:
-    tiers: tuple[str, ...]
-    regions: tuple[str, ...]
-    types: tuple[str, ...]
-    managers: tuple[str, ...]
-    tracks: tuple[str, ...]
+        return listing.partner_rows(_fetch(conn), keys, period)
 
 
 def filter_choices(engine: Engine, *, tracks: bool = True) -> FilterChoices:
     """The values the filters offer; ``tracks=False`` skips a scan of every certification."""
     program = program_or_none(engine)
     with engine.connect() as conn:
-        # one scan of the partners for the three columns (a scan each costs ~0.08 s at 100,000)
-        combos = queries.fetchall(conn, "SELECT DISTINCT region, partner_type, account_manager FROM partner")
-        track_rows = queries.fetchall(
-            conn, "SELECT DISTINCT track FROM certification WHERE track IS NOT NULL AND track <> ''"
-        ) if tracks else []
-
-    def values(rows, i: int) -> tuple[str, ...]:
-        return tuple(sorted({r[i] for r in rows if r[i] is not None and r[i] != ""}))
-
-    return FilterChoices(
-        tuple(program.tiers) if program else (),
-        values(combos, 0), values(combos, 1), values(combos, 2), values(track_rows, 0),
-    )
+        regions, types, managers = listing.partner_choices(_fetch(conn))
+        track_values = listing.certification_tracks(_fetch(conn)) if tracks else ()
+    return FilterChoices(tuple(program.tiers) if program else (), regions, types, managers, track_values)
 
 
 @dataclass(frozen=True)
@@ -554,13 +386,6 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
 
 
 # --------------------------------------------------------------------------- certifications
-
-
-@dataclass(frozen=True)
-class CertificationQuery:
-    track: str | None = None
-    partner: str = ""  # id or name contains, case-insensitive
-    status: str = "all"
 
 
 def _cert_where(conn, q: CertificationQuery, today: date) -> tuple[str, list]:

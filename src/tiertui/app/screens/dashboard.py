@@ -1,15 +1,21 @@
-"""Home: partners per tier for the latest period, changes, and what needs attention."""
+"""Home: partners per tier for the latest period, changes, and what needs attention.
+
+The figures are counted in a thread worker (about half a second at 100,000 partners), so the
+screen is up at once and says it is loading until they arrive.
+"""
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
+from textual.worker import get_current_worker
 
-from ...services import browse
-from ...services.browse import CertificationQuery, PartnerQuery
-from ..widgets import Figure
+from ...services.listing import CertificationQuery, Dashboard, PartnerQuery
+from ..widgets.figure import Figure
+from ..widgets.footer import KeysFooter
 from ..widgets.marks import EVENT_MARKS
 from .base import DataScreen
 
@@ -24,25 +30,46 @@ class DashboardScreen(DataScreen):
         Binding("w", "app.whatif", "What-if", id="dashboard.whatif"),
     ]
 
+    _waiting: Dashboard | None = None  # figures that came in while another screen was on top
+
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="dashboard"):
-            yield Static(id="dashboard-title")
+            yield Static("Loading the figures…", id="dashboard-title")
             yield Static("Partners per tier (effective)", classes="section-title")
             yield Grid(id="tier-figures", classes="figures")
             yield Static("Changes and attention", classes="section-title")
             yield Grid(id="attention-figures", classes="figures")
             yield Static(id="dashboard-hint", classes="hint")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = "Dashboard"
+
+    def on_screen_resume(self) -> None:  # DataScreen's handler runs too (Textual calls each class's)
+        self.refresh_bindings()  # the footer skips its updates while hidden
+        if self._waiting is not None:
+            data, self._waiting = self._waiting, None
+            self._show(data)
 
     def action_refresh(self) -> None:
         self.reload()
 
     def reload(self) -> None:
-        data = browse.dashboard(self.app.engine, self.app.today)
+        self._load()  # the figures on screen stay until the new ones are in
+
+    @work(thread=True, exclusive=True, group="dashboard-load")
+    def _load(self) -> None:
+        data = self.app.reader.dashboard(self.app.today)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, data)
+
+    def _show(self, data: Dashboard) -> None:
+        self.app.data_shown()
+        if self.app.screen is not self:  # built when the dashboard is shown again, not behind another screen
+            self._waiting = data
+            return
+        self._waiting = None
         title = self.query_one("#dashboard-title", Static)
         if data.program is None:
             title.update("No program is loaded yet: run [b]tiertui program load FILE.toml[/b] "
@@ -58,7 +85,7 @@ class DashboardScreen(DataScreen):
         )
         self.run_worker(self._rebuild(data), exclusive=True, group="dashboard")
 
-    async def _rebuild(self, data: browse.Dashboard) -> None:
+    async def _rebuild(self, data: Dashboard) -> None:
         focused_id = self.focused.id if self.focused else None
         tiers = self.query_one("#tier-figures", Grid)
         await tiers.remove_children()

@@ -1,25 +1,44 @@
 """The partner list: type-to-filter, filters, sort on any column, Enter opens the scorecard.
 
-Only the visible rows are fetched (see :class:`VirtualTable`); the filtering query runs in a
-thread worker, the newest keystroke cancelling the search before it.
+Only the visible rows are fetched (see :class:`VirtualTable`). Everything else is read in thread
+workers, through the app's reader (see :mod:`tiertui.services.fastread`):
+
+* a search (a change of filter or sort) streams the matching keys: the first page shows as soon as
+  the database has it (read at once on the UI thread when it takes a few milliseconds, as the ID
+  order does, so the first frame has rows), the rest follows; the newest search cancels the one
+  before it;
+* the filter choices and the partners' search texts load after the first list is up; the six
+  filter Selects are drawn as stubs that look the same until the list is complete (a Select is six
+  widgets for Textual to style and lay out: together they were a third of the screen's cost), and
+  the footer's keys wait for it too;
+* type-to-filter works in memory on the search texts of the current filter's keys, narrowing the
+  previous result while the typed text only grows; once those are loaded, a search over up to
+  150,000 texts (~10 ms) runs at once in the key's handler, so the list is redrawn in the same
+  frame as the search box (a thread's answer comes a frame or two later).
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from dataclasses import replace
+from itertools import compress
+from typing import Sequence
 
-import numpy as np
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
-from textual.widgets import Footer, Header, Input, Select, Static
+from textual.widgets import Header, Input, Select, Static
 from textual.worker import get_current_worker
 
-from ...services import browse
-from ...services.browse import PartnerQuery, PartnerRow
+from ...services import listing
+from ...services.listing import FilterChoices, PartnerQuery, PartnerRow
 from ..widgets import Column, VirtualTable, event_text, risk_text, tier_text
+from ..widgets.footer import KeysFooter
+from ..widgets.search_box import SearchBox
+from ..widgets.select_stub import SelectStub
 from .base import DataScreen, fix_blink
 
 COLUMNS = [
@@ -37,6 +56,12 @@ COLUMNS = [
 SORTABLE = [c.key for c in COLUMNS]
 RISK_CHOICES = [("At risk", "yes"), ("Not at risk", "no")]
 EVENT_CHOICES = [("▲ promoted", "promoted"), ("▼ demoted", "demoted"), ("◆ grace", "grace"), ("· held", "held")]
+PAGE = 100  # rows per fetch; also the first helping of keys of a search
+# the filter Selects: id, prompt, the query's field
+FILTERS = (("tier", "Any tier", "tier"), ("region", "Any region", "region"), ("type", "Any type", "partner_type"),
+           ("manager", "Any manager", "manager"), ("risk", "Any risk", "at_risk"), ("event", "Any event", "event"))
+FIXED_CHOICES = {"risk": RISK_CHOICES, "event": EVENT_CHOICES}
+AT_ONCE = 150_000  # search texts a keystroke searches in its handler (~10 ms); more go to a thread
 
 
 def render_cell(row: PartnerRow, key: str) -> Text:
@@ -53,6 +78,21 @@ def render_cell(row: PartnerRow, key: str) -> Text:
     return Text(str(getattr(row, key) or ""))
 
 
+class _Cache:
+    """What the searches of one loading of the data share (a reload starts a new one)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # reading the database for one of the fields below
+        self.period: str | None = None
+        self.period_read = False
+        self.tiers: tuple[str, ...] = ()  # the program's, lowest first (a sort by tier)
+        self.tiers_read = False
+        self.base: tuple[PartnerQuery, list[int]] | None = None  # the keys of a query without its text
+        self.texts: dict[int, str] | None = None  # every partner's search text
+        self.base_texts: tuple[PartnerQuery, list[str]] | None = None  # the texts of ``base``'s keys
+        self.narrow: tuple[PartnerQuery, str, list[int], list[str]] | None = None  # the last text search
+
+
 class PartnersScreen(DataScreen):
     BINDINGS = [
         Binding("slash", "search", "Search", id="partners.search"),
@@ -67,105 +107,286 @@ class PartnersScreen(DataScreen):
         self.initial = query or PartnerQuery()
         self.partner_query = self.initial
         self.heading = title
-        self.program = None
         self.period: str | None = None
-        # type-to-filter works in memory: the keys of the query without its text, and their search texts
-        self._texts: dict[int, str] | None = None
-        self._base: tuple[PartnerQuery, np.ndarray, list[str] | None] | None = None
+        self.counting = False  # the first page is up, the rest of the keys are on their way
+        self._cache = _Cache()
+        self._extras: _Cache | None = None  # the cache whose choices and texts are loading or loaded
+        self._shown: PartnerQuery | None = None  # the query whose keys the table holds
+        self._choices: FilterChoices | None = None
+        self._filters = "stubs"  # the filter Selects: "stubs", "mounting", "mounted"
+        self._filters_mounted = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         q = self.initial
         yield Header()
         with Grid(id="partner-filters", classes="filters"):
-            yield Input(q.text, placeholder="Filter id or name  /", id="search", compact=True)
-            yield Select([], prompt="Any tier", id="tier", compact=True)
-            yield Select([], prompt="Any region", id="region", compact=True)
-            yield Select([], prompt="Any type", id="type", compact=True)
-            yield Select([], prompt="Any manager", id="manager", compact=True)
-            yield Select(RISK_CHOICES, prompt="Any risk", id="risk", compact=True)
-            yield Select(EVENT_CHOICES, prompt="Any event", id="event", compact=True)
+            yield SearchBox(q.text, placeholder="Filter id or name  /", id="search", compact=True)
+            for widget_id, prompt, _field in FILTERS:  # the real Selects come when the list is complete
+                value = self._filter_value(widget_id, q)
+                label = dict((v, p) for p, v in FIXED_CHOICES.get(widget_id, ())).get(value, value)
+                yield SelectStub(prompt if value is None else label, has_value=value is not None,
+                                 stands_for=widget_id)
         yield Static(id="partner-status", classes="status")
-        yield VirtualTable(COLUMNS, self._fetch, render_cell, empty_message="No partners match.", id="partners")
-        yield Footer()
+        yield VirtualTable(COLUMNS, self._fetch, render_cell, page_size=PAGE, empty_message="No partners match.",
+                           id="partners")
+        yield KeysFooter(hold=True)  # the keys once the list is complete
 
     def on_mount(self) -> None:
         self.title = "Partners" + (f" · {self.heading}" if self.heading else "")
         fix_blink(self)
-        choices = browse.filter_choices(self.app.engine, tracks=False)
-        self.program = browse.program_or_none(self.app.engine)
-        for widget_id, options in (("tier", choices.tiers), ("region", choices.regions),
-                                   ("type", choices.types), ("manager", choices.managers)):
-            self.query_one(f"#{widget_id}", Select).set_options((o, o) for o in options)
         q = self.initial
-        for widget_id, value in (("tier", q.tier), ("region", q.region), ("type", q.partner_type),
-                                 ("manager", q.manager), ("event", q.event),
-                                 ("risk", None if q.at_risk is None else ("yes" if q.at_risk else "no"))):
-            if value is not None:
-                self.query_one(f"#{widget_id}", Select).value = value
         table = self.query_one(VirtualTable)
         table.sort_key, table.descending = q.sort, q.descending
+        table.loading_rows = True
         table.focus()
+        # Searched as the value changes, not on Input.Changed: that message reaches the screen after
+        # the frame with the new text is drawn, so the new list would wait for the next frame.
+        self.watch(self.query_one("#search", Input), "value", self._text_changed, init=False)
+
+    def on_screen_resume(self) -> None:  # DataScreen's handler (reload when stale) runs too
+        self.refresh_bindings()  # the footer skips its updates while hidden
 
     # ------------------------------------------------------------------ data
 
     def reload(self) -> None:
-        self.period = browse.latest_period(self.app.engine)
-        self._texts = self._base = None  # the data changed: names, results
+        self._cache = _Cache()  # the data changed: period, program, keys and search texts are read again
         self.run_query(self.partner_query, keep_cursor=True)
 
     def _fetch(self, keys) -> list[PartnerRow]:
-        return browse.partner_rows(self.app.engine, keys, self.period)
+        return self.app.reader.partner_rows(keys, self.period)
 
     def run_query(self, query: PartnerQuery, keep_cursor: bool = False) -> None:
         self.partner_query = query
         table = self.query_one(VirtualTable)
         table.sort_key, table.descending = query.sort, query.descending
-        table.loading_rows = True
-        self._update_status(searching=True)
-        self._search(query, keep_cursor)
+        keys = self._in_memory(query)
+        if keys is not None:
+            self.workers.cancel_group(self, "partner-search")  # the newest query wins
+            self._show(query, self._cache.period, keys, keep_cursor, False)
+            return
+        first_drawn = self._first_page_at_once(query, keep_cursor)
+        if first_drawn is True:
+            self.workers.cancel_group(self, "partner-search")  # the whole list was that page
+            return
+        if first_drawn is None:
+            table.loading_rows = True
+            self._update_status(searching=True)
+        self._search(query, keep_cursor, self._cache, first_drawn)
+
+    def _first_page_at_once(self, query: PartnerQuery, keep_cursor: bool) -> threading.Event | bool | None:
+        """Show the first page of a new list in the next frame if the database has it within a few
+        milliseconds (the ID order is an index); the rest comes from the search thread. Returns the
+        event set once that page is drawn, True if that page was the whole list, or None (the thread
+        shows the first page too)."""
+        if query.text.strip():
+            return None
+        found = self.app.reader.first_partner_keys(query, PAGE, within=0.005)
+        if found is None:
+            return None
+        period, keys = found
+        cache = self._cache
+        with cache.lock:
+            if not cache.period_read:
+                cache.period, cache.period_read = period, True
+        if len(keys) < PAGE:  # all of it
+            cache.base = (replace(query, text="", period=query.period or cache.period), keys)
+            self._show(query, cache.period, keys, keep_cursor, False)
+            return True
+        drawn = threading.Event()
+        self._show(query, cache.period, keys, keep_cursor, True, drawn)
+        return drawn
 
     @work(exclusive=True, thread=True, group="partner-search")
-    def _search(self, query: PartnerQuery, keep_cursor: bool) -> None:
+    def _search(self, query: PartnerQuery, keep_cursor: bool, cache: _Cache,
+                first_drawn: threading.Event | None = None) -> None:
         worker = get_current_worker()
-        keys = self._keys(query)
+        period = self._period(cache)
+        base_query = replace(query, text="", period=query.period or period)
+        base = cache.base
+        if base is not None and base[0] == base_query:
+            keys = base[1]
+        else:
+            tiers = self._tiers(cache) if base_query.sort == "tier" else ()
+            chunks = self.app.reader.partner_key_chunks(base_query, tiers, first=PAGE)
+            keys = next(chunks)
+            drawn = first_drawn
+            more_to_come = len(keys) == PAGE  # (the engine's path gives all of them at once)
+            if drawn is None and more_to_come and not query.text.strip() and not worker.is_cancelled:
+                drawn = threading.Event()
+                self.app.call_from_thread(self._show, query, period, keys, keep_cursor, True, drawn)
+            if drawn is not None:
+                # The rest once that page is on screen: reading it (100,000 rows, the GIL passed back
+                # and forth for each) would slow the drawing and the page's own read on the UI thread.
+                drawn.wait(0.5)
+            for more in chunks:
+                if worker.is_cancelled:
+                    chunks.close()
+                    return
+                keys = keys + more
+            cache.base = (base_query, keys)
+        if query.text.strip():
+            keys = self._matching(cache, base_query, keys, query.text)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show, query, keys, keep_cursor)
-        if self._texts is None and not worker.is_cancelled:
-            self._search_texts(keys[:0])  # ready for the first keystroke, after the rows are up
+            self.app.call_from_thread(self._show, query, period, keys, keep_cursor, False)
 
-    def _keys(self, query: PartnerQuery) -> np.ndarray:
-        """The keys ``query`` selects; only a change of filter or sort goes to the database."""
-        base_query = replace(query, text="", period=query.period or self.period)
-        base = self._base
-        if base is None or base[0] != base_query:
-            keys = browse.partner_keys(self.app.engine, base_query, self.program)
-            base = self._base = (base_query, keys, None)
+    def _in_memory(self, query: PartnerQuery) -> list[int] | None:
+        """The keys of ``query`` if they are at hand: its filter's keys are loaded and its text (if any)
+        means a search over few enough loaded search texts. None: ask a thread."""
+        cache = self._cache
+        base = cache.base
+        if not cache.period_read or base is None:
+            return None
+        base_query = replace(query, text="", period=query.period or cache.period)
+        if base[0] != base_query:
+            return None
         if not query.text.strip():
             return base[1]
-        if base[2] is None:  # the first search over these keys
-            base = self._base = (base_query, base[1], self._search_texts(base[1]))
-        return base[1][browse.text_matches(base[2], query.text)]
+        if cache.texts is None:
+            return None
+        narrow = cache.narrow
+        needle = listing.needle_of(query.text)
+        narrowing = narrow is not None and narrow[0] == base_query and narrow[1] in needle
+        if len(narrow[2] if narrowing else base[1]) > AT_ONCE:
+            return None
+        return self._matching(cache, base_query, base[1], query.text)
 
-    def _search_texts(self, keys: np.ndarray) -> list[str]:
-        texts = self._texts
-        if texts is None:
-            texts = self._texts = browse.partner_search_texts(self.app.engine)
-        return [texts.get(k, "") for k in keys.tolist()]
+    def _period(self, cache: _Cache) -> str | None:
+        with cache.lock:
+            if not cache.period_read:
+                cache.period = self.app.reader.latest_period()
+                cache.period_read = True
+        return cache.period
 
-    def _show(self, query: PartnerQuery, keys: np.ndarray, keep_cursor: bool) -> None:
+    def _tiers(self, cache: _Cache) -> tuple[str, ...]:
+        with cache.lock:
+            if not cache.tiers_read:
+                heading = self.app.reader.program_heading()
+                cache.tiers = heading.tiers if heading else ()
+                cache.tiers_read = True
+        return cache.tiers
+
+    def _texts(self, cache: _Cache) -> dict[int, str]:
+        with cache.lock:
+            if cache.texts is None:
+                cache.texts = self.app.reader.partner_search_texts()
+        return cache.texts
+
+    def _matching(self, cache: _Cache, base_query: PartnerQuery, keys: list[int], text: str) -> list[int]:
+        """The keys among ``keys`` (those of ``base_query``) whose search text contains ``text``."""
+        needle = listing.needle_of(text)
+        if listing.unsearchable(needle):
+            return []
+        narrow = cache.narrow
+        if narrow is not None and narrow[0] == base_query and narrow[1] in needle:
+            keys, texts = narrow[2], narrow[3]  # the text grew: only the last matches can still match
+        else:
+            base_texts = cache.base_texts
+            if base_texts is None or base_texts[0] != base_query:
+                everyone = self._texts(cache)
+                base_texts = cache.base_texts = (base_query, [everyone.get(k, "") for k in keys])
+            texts = base_texts[1]
+        mask = [needle in t for t in texts]
+        found, found_texts = list(compress(keys, mask)), list(compress(texts, mask))
+        cache.narrow = (base_query, needle, found, found_texts)
+        return found
+
+    def _show(self, query: PartnerQuery, period: str | None, keys: Sequence[int], keep_cursor: bool,
+              partial: bool, drawn: threading.Event | None = None) -> None:
+        if drawn is not None:
+            self.call_after_refresh(drawn.set)
         if query != self.partner_query:
             return  # a newer search is on its way
         table = self.query_one(VirtualTable)
+        more = self.counting and self._shown == query  # the rest of the keys whose first page is up
+        self.period = period
+        self.counting = partial
+        self._shown = query
         table.loading_rows = False
-        table.set_ids(keys, keep_cursor=keep_cursor)
+        table.set_ids(keys, keep_cursor=keep_cursor or more, keep_rows=more)
         self._update_status()
+        if self._filters == "stubs" and not partial:  # the list is complete: the rest of the screen
+            self.call_after_refresh(self.query_one(KeysFooter).release)
+            self.call_after_refresh(self._mount_filters)
+        if not partial:
+            self.app.data_shown()
+        if not partial and self._extras is not self._cache:
+            self._extras = self._cache
+            self._load_extras(self._cache)
+
+    @work(thread=True, group="partner-extras")
+    def _load_extras(self, cache: _Cache) -> None:
+        """The filter choices, then the search texts (ready for the first keystroke)."""
+        choices = self.app.reader.filter_choices(tracks=False)
+        if cache is self._cache:
+            self.app.call_from_thread(self._show_choices, choices)
+        self._texts(cache)
+
+    @staticmethod
+    def _filter_value(widget_id: str, q: PartnerQuery):
+        """What the Select ``widget_id`` shows for ``q`` (None: its prompt)."""
+        if widget_id == "risk":
+            return None if q.at_risk is None else ("yes" if q.at_risk else "no")
+        return getattr(q, next(field for wid, _prompt, field in FILTERS if wid == widget_id))
+
+    @staticmethod
+    def _options(widget_id: str, choices: FilterChoices | None) -> list[tuple[str, str]]:
+        if widget_id in FIXED_CHOICES:
+            return FIXED_CHOICES[widget_id]
+        if choices is None:
+            return []
+        values = {"tier": choices.tiers, "region": choices.regions, "type": choices.types,
+                  "manager": choices.managers}[widget_id]
+        return [(v, v) for v in values]
+
+    async def _mount_filters(self) -> None:
+        """Put the real Selects where their stubs are (the first rows are on screen)."""
+        if self._filters == "stubs":
+            self._filters = "mounting"
+            q = self.partner_query
+            selects = []
+            for stub in self.query(SelectStub):
+                widget_id = stub.stands_for
+                options = self._options(widget_id, self._choices)
+                value = self._filter_value(widget_id, q)
+                if value is not None and value not in {v for _p, v in options}:
+                    options = [*options, (value, value)]  # the choices are not in yet: it shows meanwhile
+                prompt = next(p for wid, p, _field in FILTERS if wid == widget_id)
+                selects.append(Select(options, prompt=prompt, id=widget_id, compact=True,
+                                      value=Select.NULL if value is None else value))
+            await self.query_one("#partner-filters", Grid).mount(*selects, after="#search")
+            await self.query(SelectStub).remove()
+            self._filters = "mounted"
+            self._filters_mounted.set()
+            if self._choices is not None:  # they came while the Selects were being mounted
+                self._show_choices(self._choices)
+        await self._filters_mounted.wait()
+
+    def _show_choices(self, choices: FilterChoices) -> None:
+        self._choices = choices
+        if self._filters != "mounted":
+            return  # the Selects get them when they are mounted
+        q = self.partner_query
+        for widget_id in ("tier", "region", "type", "manager"):
+            select = self.query_one(f"#{widget_id}", Select)
+            options = self._options(widget_id, choices)
+            current = select.selection if select.selection is not None else self._filter_value(widget_id, q)
+            with self.prevent(Select.Changed):  # the query already says what they show
+                select.set_options(options)
+                if current is not None and current in {v for _p, v in options}:
+                    select.value = current
 
     def _update_status(self, searching: bool = False) -> None:
         table = self.query_one(VirtualTable)
         q = self.partner_query
         label = next(c.label for c in COLUMNS if c.key == q.sort)
+        if searching:
+            count = "searching…"
+        elif self.counting:
+            count = "counting partners…"
+        else:
+            count = f"{table.row_count:,} partner{'s' if table.row_count != 1 else ''}"
         parts = [
-            "searching…" if searching else f"{table.row_count:,} partner{'s' if table.row_count != 1 else ''}",
+            count,
             f"period {self.period}" if self.period else "not levelled yet",
             f"sorted by {label} {'▼' if q.descending else '▲'}",
         ]
@@ -176,15 +397,14 @@ class PartnersScreen(DataScreen):
         ) if value]
         if active:
             parts.append("filters: " + ", ".join(active))
-        self.query_one("#partner-status", Static).update(" · ".join(parts))
+        self.query_one("#partner-status", Static).update(" · ".join(parts), layout=False)  # one line, always
 
     # ------------------------------------------------------------------ events
 
-    @on(Input.Changed, "#search")
-    def _text_changed(self, event: Input.Changed) -> None:
-        if event.value == self.partner_query.text:
+    def _text_changed(self, value: str) -> None:
+        if value == self.partner_query.text:
             return
-        self.run_query(replace(self.partner_query, text=event.value))
+        self.run_query(replace(self.partner_query, text=value))
 
     @on(Input.Submitted, "#search")
     def _text_submitted(self) -> None:
@@ -217,6 +437,13 @@ class PartnersScreen(DataScreen):
         self.query_one("#search", Input).focus()
 
     def action_filters(self) -> None:
+        if self._filters == "mounted":
+            self.query_one("#tier", Select).focus()
+        else:  # the first moments: the Selects are still stubs
+            self.run_worker(self._focus_filters(), group="partner-filters")
+
+    async def _focus_filters(self) -> None:
+        await self._mount_filters()
         self.query_one("#tier", Select).focus()
 
     def action_sort_next(self) -> None:

@@ -11,15 +11,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-import numpy as np
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -71,6 +71,9 @@ class VirtualTable(ScrollView, can_focus=True):
     """
 
     cursor = reactive(0, always_update=True)
+    # A new number of rows (every keystroke of a search) repaints the table and its scrollbar; it does
+    # not lay the screen out again, as Textual's virtual size would (see _update_virtual_size).
+    virtual_size = Reactive(Size(0, 0), layout=False)
 
     class Selected(Message):
         """Enter (or a click on the highlighted row) on a row."""
@@ -113,12 +116,16 @@ class VirtualTable(ScrollView, can_focus=True):
         self.render_cell = render_cell
         self.page_size = page_size
         self.empty_message = empty_message
-        self.ids: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.ids: Sequence[int] = ()
         self.sort_key: str | None = None
         self.descending = False
         self.loading_rows = False
         self._pages: OrderedDict[int, list[Any]] = OrderedDict()
         self.fetch_count = 0  # pages fetched, for tests
+        # a row's line without the line's own style (stripe, cursor), by (row, column widths): a row
+        # that is drawn again (scrolling back, the next keystroke's list) is not laid out again
+        self._cells: OrderedDict[tuple, tuple[list[tuple[str, Style | None]], int, dict]] = OrderedDict()
+        self._pass: tuple | None = None  # what every line of one drawing shares (see render_lines)
 
     # ------------------------------------------------------------------ data
 
@@ -126,10 +133,19 @@ class VirtualTable(ScrollView, can_focus=True):
     def row_count(self) -> int:
         return len(self.ids)
 
-    def set_ids(self, ids: np.ndarray, *, keep_cursor: bool = False) -> None:
-        """Show the rows ``ids``, in order; drops cached pages."""
-        self.ids = np.asarray(ids, dtype=np.int64)
-        self._pages.clear()
+    def set_ids(self, ids: Sequence[int], *, keep_cursor: bool = False, keep_rows: bool = False) -> None:
+        """Show the rows ``ids`` (a list, an array: any sequence of ints), in order.
+
+        Cached pages are dropped, unless ``keep_rows`` says the rows are unchanged: then a page whose
+        ids are the same stays (the rest of a list whose first page is up).
+        """
+        old = self.ids
+        self.ids = ids if hasattr(ids, "__getitem__") else list(ids)
+        if keep_rows:
+            for page in [p for p in self._pages if not self._same_ids(old, p)]:
+                del self._pages[page]
+        else:
+            self._pages.clear()
         self._update_virtual_size()
         if keep_cursor:
             self.cursor = min(self.cursor, max(0, self.row_count - 1))
@@ -137,6 +153,10 @@ class VirtualTable(ScrollView, can_focus=True):
             self.cursor = 0
             self.scroll_to(0, 0, animate=False, immediate=True)
         self.refresh()
+
+    def _same_ids(self, old: Sequence[int], page: int) -> bool:
+        start, stop = page * self.page_size, (page + 1) * self.page_size
+        return _ints(old[start:stop]) == _ints(self.ids[start:stop])
 
     def invalidate(self) -> None:
         """Forget cached rows (the data changed); visible rows are fetched again."""
@@ -150,7 +170,7 @@ class VirtualTable(ScrollView, can_focus=True):
         rows = self._pages.get(page)
         if rows is None:
             start = page * self.page_size
-            rows = self.fetch(self.ids[start:start + self.page_size].tolist())
+            rows = self.fetch(_ints(self.ids[start:start + self.page_size]))
             self.fetch_count += 1
             self._pages[page] = rows
             while len(self._pages) > 12:
@@ -169,7 +189,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def _widths(self) -> list[int]:
         widths = [c.width for c in self.columns]
         total = sum(widths) + len(widths) - 1
-        spare = self.scrollable_content_region.width - total
+        spare = self._scrollable_size.width - total
         if spare > 0:
             for i, c in enumerate(self.columns):
                 if c.flex:
@@ -177,9 +197,19 @@ class VirtualTable(ScrollView, can_focus=True):
                     break
         return widths
 
+    @property
+    def _scrollable_size(self) -> Size:
+        """``scrollable_content_region.size`` from the size the last layout gave (that property looks the
+        widget up in the screen's map, which costs a full map of the screen when it is not at hand)."""
+        return self._size - self.styles.gutter.totals - self.scrollbar_gutter.totals
+
     def _update_virtual_size(self) -> None:
         width = sum(c.width for c in self.columns) + len(self.columns) - 1
-        self.virtual_size = Size(width, self.row_count + 1)
+        size = Size(width, self.row_count + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
+            if self.is_mounted:
+                self._scroll_update(size)  # the scrollbars and the scroll limits, as a layout would
 
     def on_resize(self) -> None:
         self._update_virtual_size()
@@ -187,14 +217,50 @@ class VirtualTable(ScrollView, can_focus=True):
 
     @property
     def _body_height(self) -> int:
-        return max(1, self.scrollable_content_region.height - 1)
+        return max(1, self._scrollable_size.height - 1)
 
     # ------------------------------------------------------------------ rendering
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._pass = None  # styles and widths are read again for each drawing
+        styles = self.styles
+        if (any(edge for edge, _color in styles.border) or any(edge for edge, _color in styles.outline)
+                or any(styles.padding) or styles.tint.a or self.opacity != 1.0 or styles.text_opacity != 1.0
+                or (styles.has_rule("hatch") and styles.hatch != "none")):
+            return super().render_lines(crop)
+        # What Textual's styles cache makes of a plain box (no border, outline, padding, tint, opacity,
+        # hatch): each content line at the content width, then the app's line filters. Done here so
+        # that a row's cached Strip keeps its padded and filtered forms (Strip caches them), where the
+        # styles cache wraps every line in a new Strip: half a keystroke's drawing time.
+        base_background, background = self.background_colors
+        inner = self._styles_cache.get_inner_outer(base_background, background)[0].rich_style
+        content_width = self._size.width - styles.gutter.width
+        filters = self.get_line_filters()
+        strips = []
+        for y in crop.line_range:
+            strip = self.render_line(y).adjust_cell_length(content_width, inner)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            strips.append(strip)
+        if crop.column_span != (0, self._size.width):
+            x1, x2 = crop.column_span
+            strips = [strip.crop(x1, x2) for strip in strips]
+        return strips
+
+    def _drawing(self) -> tuple:
+        """(base style, row styles by (odd, cursor), column widths, width): the same for every line."""
+        if self._pass is None:
+            base = self.rich_style
+            odd = base + self.get_component_rich_style("virtual-table--odd")
+            cursor = self.get_component_rich_style("virtual-table--cursor")
+            styles = {(False, False): base, (True, False): odd, (False, True): base + cursor,
+                      (True, True): odd + cursor}
+            self._pass = (base, styles, tuple(self._widths()), self._scrollable_size.width)
+        return self._pass
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        base, styles, widths, width = self._drawing()
         scroll_x, scroll_y = self.scroll_offset
-        base = self.rich_style
         if y == 0:
             style = base + self.get_component_rich_style("virtual-table--header")
             line = self._header_text()
@@ -209,17 +275,56 @@ class VirtualTable(ScrollView, can_focus=True):
         row = self.row_at(index)
         if row is None:
             return Strip.blank(width, base)
-        style = base
-        if index % 2:
-            style = style + self.get_component_rich_style("virtual-table--odd")
-        if index == self.cursor:
-            style = style + self.get_component_rich_style("virtual-table--cursor")
-        line = Text(no_wrap=True, overflow="crop")
-        for i, (column, w) in enumerate(zip(self.columns, self._widths())):
+        style = styles[(bool(index % 2), index == self.cursor)]
+        cells, length, strips = self._row_cells(row, widths)
+        strip = strips.get(style)
+        if strip is None:
+            strip = strips[style] = Strip([Segment(text, style + cell if cell else style) for text, cell in cells],
+                                          length)
+        if scroll_x == 0 and length == width:
+            return strip
+        return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+    def _row_cells(self, row: Any, widths: tuple[int, ...]) -> tuple[list[tuple[str, Style | None]], int, dict]:
+        """The text of ``row``'s line in pieces, each with its own style (None: the line's), its length,
+        and the row's lines drawn so far, by line style."""
+        try:
+            key = (row, widths)
+            found = self._cells.get(key)
+        except TypeError:  # a row that cannot be a key: laid out each time
+            key = found = None
+        if found is not None:
+            self._cells.move_to_end(key)
+            return found
+        console = self.app.console
+        cells: list[tuple[str, Style | None]] = [(" ", None)]  # a little air at the left edge
+        for i, (column, w) in enumerate(zip(self.columns, widths)):
             if i:
-                line.append(" ")
-            line.append_text(self._fit(self.render_cell(row, column.key), w, column.align))
-        return self._strip(line, style, scroll_x, width)
+                cells.append((" ", None))
+            text = self.render_cell(row, column.key)
+            if text.spans:  # several styles: as Rich renders the fitted cell
+                fitted = self._fit(text, w, column.align)
+                line = Text()
+                line.append_text(fitted)
+                cells.extend((s.text, s.style or None) for s in line.render(console))
+                continue
+            # one style, as _fit and Text.render make it (faster: most cells are one plain string)
+            plain = text.plain
+            if cell_len(plain) > w:
+                plain = set_cell_size(plain, w - 1) + "…"
+            pad = w - cell_len(plain)
+            style = console.get_style(text.style) if text.style else None
+            if pad > 0 and column.align == "right":  # the padding is not styled, the text is
+                cells.extend(((" " * pad, None), (plain, style)))
+            else:  # the padding is part of the styled text
+                cells.append((plain + " " * max(0, pad), style))
+        cells = [(text, style) for text, style in cells if text]
+        found = (cells, sum(cell_len(text) for text, _style in cells), {})
+        if key is not None:
+            self._cells[key] = found
+            while len(self._cells) > 1000:
+                self._cells.popitem(last=False)
+        return found
 
     def _header_text(self) -> Text:
         line = Text(no_wrap=True)
@@ -324,3 +429,9 @@ class VirtualTable(ScrollView, can_focus=True):
                 self.action_select()
             else:
                 self.cursor = index
+
+
+def _ints(ids: Sequence[int]) -> list[int]:
+    """A slice of ids as a list of ints (a numpy array's too)."""
+    tolist = getattr(ids, "tolist", None)
+    return tolist() if tolist is not None else [int(i) for i in ids]

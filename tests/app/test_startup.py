@@ -1,0 +1,126 @@
+"""Start-up: what the app loads before its first frame, when it opens the engine, and how a failure
+to open the database still reaches the person (one line, non-zero exit)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+
+from helpers import settle
+from tiertui.app import TiertuiApp
+from tiertui.app.screens.dashboard import DashboardScreen
+from tiertui.app.screens.partners import PartnersScreen
+from tiertui.app.widgets import VirtualTable
+from tiertui.app.widgets.select_stub import SelectStub
+from tiertui.services import browse
+from tiertui.services.fastread import EngineReader, FastReader
+from tiertui.storage import DatabaseError
+
+SIZE = (120, 40)
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("sqlalchemy", "sqlmodel", "numpy", "alembic", "pydantic")
+
+
+def test_the_first_screens_load_no_database_library():
+    """The app, its dashboard and partner list import without SQLAlchemy, SQLModel or numpy (about a
+    second): those load in the start-up worker, after the first frame."""
+    code = (
+        "import sys\n"
+        "import tiertui.app\n"
+        "from tiertui.app.screens import dashboard, partners\n"
+        "from tiertui.app.widgets import VirtualTable\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+async def test_a_current_sqlite_file_is_read_at_once_and_the_engine_opens_in_the_background(app_db, tmp_path):
+    app = TiertuiApp(app_db, "dave", blink=False, config_dir=tmp_path / "config")
+    assert isinstance(app.reader, FastReader)
+    assert app._engine is None  # nothing opened yet: no SQLAlchemy on the way to the first frame
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert app._engine is not None  # opened once the dashboard had its figures
+        assert app.startup_error is None
+        assert browse.dashboard(app.engine, app.today) == app.reader.dashboard(app.today)
+        await pilot.press("l")
+        await settle(pilot)
+        table = app.screen.query_one(VirtualTable)
+        assert table.row_count == 120
+        assert not app.screen.query(SelectStub)  # the real filter Selects replaced their stand-ins
+
+
+async def test_the_engine_opens_on_first_use_if_the_worker_has_not(app_db, tmp_path):
+    app = TiertuiApp(app_db, "dave", blink=False, config_dir=tmp_path / "config")
+    assert app._engine is None
+    engine = app.engine  # e.g. a screen that needs it before the start-up worker ran
+    assert engine is app.engine and app._engine is engine
+    engine.dispose()
+
+
+def test_other_databases_open_before_the_app_as_before(tmp_path):
+    """No fast path (a new file, another backend): the engine opens in the constructor, so a bad URL or
+    an outdated schema is refused before the app starts, with the one-line message as before."""
+    with pytest.raises(DatabaseError, match="not a database URL"):
+        TiertuiApp("this is not a url", "dave", config_dir=tmp_path / "config")
+    old = tmp_path / "old.db"
+    shutil.copy(ROOT / "fixtures" / "databases" / "first-schema.db", old)
+    with pytest.raises(DatabaseError, match="tiertui db upgrade"):
+        TiertuiApp(f"sqlite:///{old}", "dave", config_dir=tmp_path / "config")
+    fresh = TiertuiApp(f"sqlite:///{tmp_path / 'new.db'}", "dave", config_dir=tmp_path / "config")
+    assert isinstance(fresh.reader, EngineReader) and fresh._engine is not None
+    fresh._engine.dispose()
+
+
+async def test_a_failure_to_open_in_the_background_ends_the_app_with_the_error(app_db, tmp_path, monkeypatch):
+    import tiertui.storage
+
+    def refuse(url=None, **_):
+        raise DatabaseError("cannot open the test database: the disk is on fire")
+
+    monkeypatch.setattr(tiertui.storage, "open_engine", refuse)
+    app = TiertuiApp(app_db, "dave", blink=False, config_dir=tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+    assert app.return_code == 1
+    assert isinstance(app.startup_error, DatabaseError) and "on fire" in str(app.startup_error)
+
+
+def test_run_raises_the_start_up_error_so_the_command_line_prints_it(monkeypatch):
+    import tiertui.app as app_package
+
+    class Failing:
+        def __init__(self, *args, **kwargs):
+            self.startup_error = DatabaseError("cannot open it")
+            self.return_code = 1
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr(app_package, "TiertuiApp", Failing)
+    monkeypatch.setattr("tiertui.app.upgrade.offer_upgrade", lambda url: None, raising=False)
+    with pytest.raises(DatabaseError, match="cannot open it"):
+        app_package.run("sqlite:///x.db", "dave")
+
+
+async def test_the_partner_list_shows_its_first_page_then_the_rest(app_db, tmp_path):
+    """The first page of keys is shown as soon as the database has it, the rest follows; in between
+    the status says it is counting, and the list is the same as the engine's."""
+    app = TiertuiApp(app_db, "dave", blink=False, config_dir=tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = PartnersScreen()
+        await app.push_screen(screen)
+        await settle(pilot)
+        table = screen.query_one(VirtualTable)
+        expected = browse.partner_keys(app.engine, screen.partner_query).tolist()
+        assert list(table.ids) == expected
+        assert not screen.counting
+        assert "120 partners" in str(screen.query_one("#partner-status", Static).content)
