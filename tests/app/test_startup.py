@@ -124,3 +124,24 @@ async def test_the_partner_list_shows_its_first_page_then_the_rest(app_db, tmp_p
         assert list(table.ids) == expected
         assert not screen.counting
         assert "120 partners" in str(screen.query_one("#partner-status", Static).content)
+
+
+@pytest.mark.parametrize("user, role", [("viv", "viewer"), ("alice", "approver"), ("dave", "admin")])
+async def test_the_app_knows_the_role_of_whoever_opens_it(app_db, tmp_path, user, role):
+    app = TiertuiApp(app_db, user, blink=False, config_dir=tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert (app.role, app.startup_error, app.is_running) == (role, None, True)
+
+
+async def test_someone_who_is_not_a_user_of_the_database_is_told_who_can_add_them(app_db, tmp_path):
+    from tiertui.services.roles import RoleRefused, people
+
+    app = TiertuiApp(app_db, "zed", blink=False, config_dir=tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+    assert app.return_code == 1
+    assert isinstance(app.startup_error, RoleRefused)
+    assert str(app.startup_error) == ("zed is not a user of this database; opening tiertui needs the viewer role "
+                                      "(an admin can add you: tiertui users add zed --role viewer)")
+    assert "zed" not in {p.name for p in people(app.engine)}  # and nothing was written for them

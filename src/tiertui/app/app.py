@@ -103,6 +103,7 @@ class TiertuiApp(App):
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
         self._started = False
+        self.role: str | None = None  # the acting person's role, once the start-up worker has checked it
         self.startup_error: BaseException | None = None  # the start-up worker's; run() raises it after the app
         # A SQLite file at this tiertui's schema revision is read with sqlite3 at once and the engine opens
         # after the first frame; anything else opens now, as before: a bad URL or an outdated schema is
@@ -183,7 +184,14 @@ class TiertuiApp(App):
         """Start-up work that needs the engine, in the start-up worker (a thread, after the first
         screen has its data): the place for the acting person's role, e.g.
         ``tiertui.services.roles.current_role(engine, self.user)`` (use ``call_from_thread`` to
-        change the UI from here). An exception ends the app with its message (see ``run``)."""
+        change the UI from here). An exception ends the app with its message (see ``run``).
+
+        The acting person must be a user of the database (viewer or above; on a SQLite file with
+        no people yet they become its admin): otherwise the app closes saying who can add them.
+        """
+        from ..services import roles
+
+        self.role = roles.check(engine, self.user, "viewer", "opening tiertui")
 
     def _start_up_failed(self, exc: BaseException) -> None:
         self.startup_error = exc

@@ -76,8 +76,8 @@ def require(session: Session, user: str, role: str, doing: str) -> str:
     if held is None:
         if _count(session) == 0:
             raise RoleRefused(
-                f"this team database has no users yet: its first admin runs "
-                f"`tiertui users add THEIR_NAME --role admin` as themself"
+                "this team database has no users yet: its first admin runs "
+                "`tiertui users add THEIR_NAME --role admin` as themself"
             )
         raise RoleRefused(
             f"{user} is not a user of this database; {doing} needs the {role} role "

@@ -113,7 +113,7 @@ class ScorecardScreen(DataScreen):
             ident.append(value)
         if d.periods:
             index = d.periods.index(d.period) + 1
-            ident.append(f"\nPeriod ", style="dim")
+            ident.append("\nPeriod ", style="dim")
             ident.append(d.period, style="bold")
             ident.append(f" ({index} of {len(d.periods)}; ← → change)", style="dim")
         self.query_one("#identity", Static).update(ident)
