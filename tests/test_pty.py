@@ -144,7 +144,7 @@ def test_real_app_lookup_scorecard_and_quit(tmp_path):
     url = f"sqlite:///{tmp_path / 'pty.db'}"
     engine = open_engine(url)
     try:
-        build_demo(engine, partners=200, seed=7)
+        build_demo(engine, partners=200, seed=7, user="pty-tester")  # its builder: its admin
     finally:
         engine.dispose()
     partner_id, name, tier, period = _pick_partner(url)

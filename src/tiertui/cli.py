@@ -187,7 +187,7 @@ def _message(exc: Exception) -> str:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from .storage import open_engine, resolve_url
+    from .locations import resolve_url  # not tiertui.storage: opening the app need not load SQLAlchemy first
 
     user = current_user(getattr(args, "user", None))
     explicit = getattr(args, "db", None)
@@ -198,6 +198,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _open_app(url, user)
     if args.command == "db":
         return _db_upgrade(args, url)
+    from .storage import open_engine
+
     engine = open_engine(url)
     try:
         reading = _reading(args)

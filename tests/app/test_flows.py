@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 from textual.app import App
-from textual.widgets import DataTable, Input, Select
+from textual.widgets import DataTable, Input, Select, Static
 
 from helpers import settle
 from tiertui.app.screens.certifications import CertificationsScreen
@@ -608,3 +608,46 @@ async def test_virtual_table_fetches_only_visible_pages():
         await pilot.press("pageup")
         await pilot.pause()
         assert table.current_row == (table.cursor, f"Partner {table.cursor}")
+
+
+async def test_a_yes_no_requirement_reads_yes_or_no_on_the_scorecard(tmp_path):
+    """The demo's "Joint business plan on file" is a flag (unit "yes/no"): the requirements table
+    says yes or no, and "missing" when it is not met; never 0, 1 or the unit's name."""
+    import io
+
+    from rich.console import Console
+
+    from tiertui.app import TiertuiApp
+    from tiertui.services.demo import build_demo
+    from tiertui.storage import open_engine
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    engine = open_engine(url)
+    try:
+        build_demo(engine, partners=80, seed=3, user="dave")
+    finally:
+        engine.dispose()
+    app = TiertuiApp(url, "dave", blink=False, config_dir=tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        seen = {True: 0, False: 0}
+        for number in range(1, 81):
+            app.open_scorecard(f"P{number:06d}")
+            await settle(pilot)
+            screen = app.screen
+            flags = [c for c in screen.data.card.checks if c.metric == "business_plan"]
+            console = Console(width=160, record=True, file=io.StringIO())
+            console.print(screen.query_one("#requirements", Static).content)
+            lines = [line.split() for line in console.export_text().splitlines() if "Joint business plan" in line]
+            assert len(lines) == len(flags)
+            for check, words in zip(flags, lines):
+                value = "yes" if check.value >= 1 else "no"
+                met = ["✔", "met,", "close"] if check.close else ["✔", "met"]
+                tail = [value, "yes", *met] if check.met else [value, "yes", "✘", "not", "met", "missing"]
+                assert words[-len(tail):] == tail, words
+                seen[check.met] += 1
+            app.pop_screen()
+            await settle(pilot)
+            if seen[True] and seen[False]:
+                break
+        assert seen[True] and seen[False]  # both a met and an unmet flag were read off the screen

@@ -145,3 +145,19 @@ async def test_someone_who_is_not_a_user_of_the_database_is_told_who_can_add_the
     assert str(app.startup_error) == ("zed is not a user of this database; opening tiertui needs the viewer role "
                                       "(an admin can add you: tiertui users add zed --role viewer)")
     assert "zed" not in {p.name for p in people(app.engine)}  # and nothing was written for them
+
+
+def test_on_a_database_read_through_the_engine_the_role_is_settled_before_the_first_frame(app_db, tmp_path):
+    """A team database (anything the sqlite3 fast path does not read) opens its engine in the
+    constructor: a stranger is refused there, before any of its data is on screen."""
+    from tiertui.services.roles import RoleRefused
+
+    fresh = TiertuiApp(f"sqlite:///{tmp_path / 'new.db'}", "dave", config_dir=tmp_path / "config")
+    assert fresh.role == "admin"  # the first person to open a new SQLite file
+    fresh._engine.dispose()
+    through_engine = f"{app_db}?timeout=30"  # options in the URL: read through the engine, as a server is
+    known = TiertuiApp(through_engine, "alice", config_dir=tmp_path / "config")
+    assert isinstance(known.reader, EngineReader) and known.role == "approver"
+    known._engine.dispose()
+    with pytest.raises(RoleRefused, match="^zed is not a user of this database; opening tiertui needs the viewer"):
+        TiertuiApp(through_engine, "zed", config_dir=tmp_path / "config")

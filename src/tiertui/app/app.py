@@ -108,11 +108,17 @@ class TiertuiApp(App):
         # A SQLite file at this tiertui's schema revision is read with sqlite3 at once and the engine opens
         # after the first frame; anything else opens now, as before: a bad URL or an outdated schema is
         # refused before the app starts.
+        self.user = user
         self.reader: FastReader | EngineReader | None = FastReader.open(engine_url)
         if self.reader is None:
             self._engine = self._open_engine()
             self.reader = EngineReader(lambda: self.engine)
-        self.user = user
+            # a team database: whether this person may open it is settled before anything of it is shown
+            try:
+                self._engine_opened(self._engine)
+            except BaseException:
+                self._engine.dispose()
+                raise
         self.today = today or date.today()
         self.blink = blink
         self.data_version = 0
@@ -187,11 +193,14 @@ class TiertuiApp(App):
         change the UI from here). An exception ends the app with its message (see ``run``).
 
         The acting person must be a user of the database (viewer or above; on a SQLite file with
-        no people yet they become its admin): otherwise the app closes saying who can add them.
+        no people yet they become its admin): otherwise the app closes saying who can add them. On
+        any database the fast path does not read (a team database, a new file) this runs in
+        ``__init__`` instead, so a stranger is refused before the first frame.
         """
         from ..services import roles
 
-        self.role = roles.check(engine, self.user, "viewer", "opening tiertui")
+        if self.role is None:
+            self.role = roles.check(engine, self.user, "viewer", "opening tiertui")
 
     def _start_up_failed(self, exc: BaseException) -> None:
         self.startup_error = exc

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-import platformdirs
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import create_engine
 
+from ..locations import ENV_URL, default_url, resolve_url  # noqa: F401  (re-exported)
 from . import tables  # noqa: F401  (registers the tables)
-
-ENV_URL = "TIERTUI_DATABASE_URL"
 
 
 class DatabaseError(RuntimeError):
     """The database cannot be opened or used; the message is for a person."""
-
-
-def default_url() -> str:
-    folder = Path(platformdirs.user_data_dir("tiertui", appauthor=False))
-    return f"sqlite:///{folder / 'tiertui.db'}"
-
-
-def resolve_url(url: str | None = None) -> str:
-    """``--db`` first, then ``TIERTUI_DATABASE_URL``, then the file in the user data dir."""
-    return url or os.environ.get(ENV_URL) or default_url()
 
 
 # scheme://user:SECRET@...: everything from the first ":" after the user name to the LAST "@" on the

@@ -28,10 +28,24 @@ def _table(*columns: str, right: tuple[int, ...] = ()) -> Table:
     return table
 
 
+FLAG_UNITS = ("yes/no", "yes=1")  # a flag: 1 is yes, 0 is no (see docs/program-format.md)
+
+
 def _unit(value: float, unit: str) -> str:
     if unit == "USD":
         return f"${fmt(value)}"
+    if unit in FLAG_UNITS:
+        return "yes" if value >= 1 else "no"
     return fmt(value) + (f" {unit}" if unit and unit != "people" else "")
+
+
+def _threshold(need: str, value: float, unit: str) -> str:
+    """A requirement's threshold: "≥ $75,000", "≤ 20 tickets"; a flag's just "yes" or "no"."""
+    return _unit(value, unit) if unit in FLAG_UNITS else f"{need} {_unit(value, unit)}"
+
+
+def _shortfall(value: float, unit: str) -> str:
+    return "missing" if unit in FLAG_UNITS else _unit(value, unit)
 
 
 def _bar(fraction: float, width: int) -> str:
@@ -158,8 +172,8 @@ class ScorecardScreen(DataScreen):
                     met = Text("✔ met, close", style="yellow")
                 unit = program.unit_of(c.metric) if program and c.kind != "min_score" else ""
                 tier_label = c.tier + (f" ({card.variant[c.tier]})" if c.tier in card.variant else "")
-                req.add_row(tier_label, c.label, _unit(c.value, unit), f"{need} {_unit(c.threshold, unit)}", met,
-                            "" if c.met else _unit(c.shortfall, unit))
+                req.add_row(tier_label, c.label, _unit(c.value, unit), _threshold(need, c.threshold, unit), met,
+                            "" if c.met else _shortfall(c.shortfall, unit))
         self.query_one("#requirements", Static).update(
             req if card and card.checks else Text("No requirements above this tier.", style="dim"))
 
