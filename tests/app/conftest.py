@@ -89,7 +89,15 @@ def template_db(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def app_db(template_db: Path, tmp_path: Path) -> str:
+def app_db(request) -> str:
+    """The database the app tests run on: a SQLite file, or with
+    ``@pytest.mark.parametrize("app_db", ["sqlite", "postgresql"], indirect=True)`` both."""
+    kind = getattr(request, "param", "sqlite")
+    return request.getfixturevalue({"sqlite": "sqlite_app_db", "postgresql": "pg_app_db"}[kind])
+
+
+@pytest.fixture
+def sqlite_app_db(template_db: Path, tmp_path: Path) -> str:
     target = tmp_path / "app.db"
     shutil.copy(template_db, target)
     for suffix in ("-wal", "-shm"):
@@ -97,6 +105,57 @@ def app_db(template_db: Path, tmp_path: Path) -> str:
         if extra.exists():
             shutil.copy(extra, Path(str(target) + suffix))
     return f"sqlite:///{target}"
+
+
+@pytest.fixture(scope="session")
+def pg_template():
+    """The same test database on PostgreSQL, built once per session (per xdist worker) as a template
+    database; None when no server URL is given (TIERTUI_TEST_POSTGRES_URL)."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get("TIERTUI_TEST_POSTGRES_URL")
+    if not base:
+        yield None
+        return
+    name = f"tiertui_app_template_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        build(make_url(base).set(database=name).render_as_string(hide_password=False))
+        yield base, name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_app_db(pg_template) -> str:
+    """A private copy of the app test database on PostgreSQL (CREATE DATABASE ... TEMPLATE); skips
+    only when no server URL is given, and fails when one is given but unreachable."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if pg_template is None:
+        pytest.skip("TIERTUI_TEST_POSTGRES_URL is not set")
+    base, template = pg_template
+    name = f"tiertui_app_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

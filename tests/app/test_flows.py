@@ -26,6 +26,12 @@ from tiertui.services.browse import PartnerQuery
 SIZE = (120, 40)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app_db(request) -> str:
+    """Every flow here on a SQLite file (the fast sqlite3 read path) and on PostgreSQL (the engine)."""
+    return request.getfixturevalue({"sqlite": "sqlite_app_db", "postgresql": "pg_app_db"}[request.param])
+
+
 def rows(table: VirtualTable) -> list:
     return [table.row_at(i) for i in range(table.row_count)]
 
@@ -608,6 +614,33 @@ async def test_virtual_table_fetches_only_visible_pages():
         await pilot.press("pageup")
         await pilot.pause()
         assert table.current_row == (table.cursor, f"Partner {table.cursor}")
+
+
+async def test_the_audit_log_shows_every_write_and_a_decision_at_once(make_app):
+    from tiertui.app.screens.audit import AuditDetailScreen, AuditScreen
+
+    app = make_app(user="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pending = overrides.list_overrides(app.engine, status="pending")
+        bob = next(o for o in pending if o.requested_by == "bob")
+        overrides.decide(app.engine, "alice", bob.id, True, "Agreed")
+        await pilot.press("h")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, AuditScreen)
+        table = screen.query_one("#audit-table", VirtualTable)
+        lines = rows(table)
+        assert [line.at for line in lines] == sorted((line.at for line in lines), reverse=True)
+        assert lines[0].action == "override.approve" and lines[0].actor == "alice"
+        assert lines[0].partner_id == bob.partner_id
+        assert [line.action for line in lines].count("override.request") == 3
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AuditDetailScreen) and app.screen.line.id == lines[0].id
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
 
 
 async def test_a_yes_no_requirement_reads_yes_or_no_on_the_scorecard(tmp_path):

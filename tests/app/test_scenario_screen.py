@@ -30,6 +30,7 @@ NARROW = (80, 24)
 CERT_GATE = "Gold gate cert:sales"  # 13th value in the list: 12 downs from the first
 TO_CERT_GATE = ["down"] * 12
 EDIT_CERT_GATE = ("w", *TO_CERT_GATE, "enter", "backspace", "type:1", "enter")
+BOTH = pytest.mark.parametrize("app_db", ["sqlite", "postgresql"], indirect=True)  # the Pilot tests
 
 
 # ------------------------------------------------------------------ snapshots
@@ -104,6 +105,7 @@ def movers(screen: ScenarioScreen) -> list:
 # ------------------------------------------------------------------ opening and editing
 
 
+@BOTH
 async def test_opens_from_dashboard_and_palette_with_no_edits(make_app):
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -126,6 +128,7 @@ async def test_opens_from_dashboard_and_palette_with_no_edits(make_app):
         assert isinstance(app.screen, ScenarioScreen)
 
 
+@BOTH
 async def test_edit_a_gate_and_see_the_movers(make_app):
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -155,6 +158,7 @@ async def test_edit_a_gate_and_see_the_movers(make_app):
         assert isinstance(app.screen, ScorecardScreen) and app.screen.partner_id == shown[0].partner_id
 
 
+@BOTH
 async def test_typing_a_digit_starts_an_edit(make_app):
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -167,6 +171,7 @@ async def test_typing_a_digit_starts_an_edit(make_app):
         assert all(m.to_tier == "Authorized" for m in movers(screen))
 
 
+@BOTH
 async def test_invalid_values_are_refused_with_a_message(make_app):
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -190,6 +195,7 @@ async def test_invalid_values_are_refused_with_a_message(make_app):
         assert screen.result.moved_up == screen.result.moved_down == 0
 
 
+@BOTH
 async def test_escape_cancels_an_edit(make_app):
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -207,6 +213,7 @@ async def test_escape_cancels_an_edit(make_app):
         assert "cancelled" in message(screen)
 
 
+@BOTH
 async def test_switch_a_gate_off_and_on_again(make_app):
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -226,6 +233,7 @@ async def test_switch_a_gate_off_and_on_again(make_app):
         assert screen.result.moved_up == 0
 
 
+@BOTH
 async def test_filter_movers(make_app):
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -257,6 +265,7 @@ async def test_filter_movers(make_app):
         assert movers(screen) and all(m.partner_type == "Reseller" for m in movers(screen))
 
 
+@BOTH
 async def test_period_keys(make_app):
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -280,6 +289,7 @@ async def test_period_keys(make_app):
         assert screen.result.moved_up == q4
 
 
+@BOTH
 async def test_reset_all_edits(make_app):
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -304,6 +314,7 @@ async def save_as(pilot, name: str) -> None:
     await settle(pilot)
 
 
+@BOTH
 async def test_save_then_reopen(make_app):
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -329,6 +340,7 @@ async def test_save_then_reopen(make_app):
         assert screen.result.moved_up == 23 and row(screen, CERT_GATE).entry.value == 1
 
 
+@BOTH
 async def test_export_writes_a_program_file(make_app, tmp_path):
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -357,6 +369,7 @@ async def test_export_writes_a_program_file(make_app, tmp_path):
         assert target.read_text() == screen.text
 
 
+@BOTH
 async def test_activate_creates_a_new_program_version(make_app):
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
