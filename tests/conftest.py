@@ -8,7 +8,7 @@ import pytest
 
 from tiertui.storage import open_engine
 
-from db_builder import seat_team
+from db_builder import postgres_database, seat_team
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -37,24 +37,12 @@ def postgres_url():
     Skips only when no server URL is given; a given but unreachable server fails the test.
     """
     import os
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
 
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(f"{POSTGRES_ENV} is not set")
-    name = f"tiertui_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database(base) as (url, _name):
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

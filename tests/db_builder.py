@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 from sqlmodel import Session
@@ -64,3 +66,24 @@ def seed(engine, partners=None, metrics=None, certs=()):
 
 
 FOUR_UC = [("A1", f"p{i}", "uc", date(2020, 1, 1), None) for i in range(4)]
+
+
+@contextmanager
+def postgres_database(base: str, prefix: str = "tiertui", template: str | None = None) -> Iterator[tuple[str, str]]:
+    """A new, uniquely named database on the PostgreSQL server of ``base`` (a copy of ``template``
+    if given): ``(url, name)``; dropped afterwards, even with connections still open."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False), name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -20,7 +20,7 @@ from tiertui.services.levelling import run_levelling
 from tiertui.services.programs import store_program
 from tiertui.storage import Certification, MetricValue, Partner, open_engine
 
-from db_builder import seat_team
+from db_builder import postgres_database, seat_team
 
 HERE = Path(__file__).resolve().parent
 TODAY = date(2026, 1, 15)
@@ -110,52 +110,27 @@ def sqlite_app_db(template_db: Path, tmp_path: Path) -> str:
 @pytest.fixture(scope="session")
 def pg_template():
     """The same test database on PostgreSQL, built once per session (per xdist worker) as a template
-    database; None when no server URL is given (TIERTUI_TEST_POSTGRES_URL)."""
+    database: (server URL, its name); None when no server URL is given (TIERTUI_TEST_POSTGRES_URL)."""
     import os
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
 
     base = os.environ.get("TIERTUI_TEST_POSTGRES_URL")
     if not base:
         yield None
         return
-    name = f"tiertui_app_template_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        build(make_url(base).set(database=name).render_as_string(hide_password=False))
+    with postgres_database(base, "tiertui_app_template") as (url, name):
+        build(url)
         yield base, name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture
 def pg_app_db(pg_template) -> str:
     """A private copy of the app test database on PostgreSQL (CREATE DATABASE ... TEMPLATE); skips
     only when no server URL is given, and fails when one is given but unreachable."""
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     if pg_template is None:
         pytest.skip("TIERTUI_TEST_POSTGRES_URL is not set")
     base, template = pg_template
-    name = f"tiertui_app_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database(base, "tiertui_app", template=template) as (url, _name):
+        yield url
 
 
 @pytest.fixture
