@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime, timezone
+
 import pytest
 from rich.console import Console
 from sqlmodel import Session, select
@@ -24,6 +26,7 @@ from tiertui.scoring import parse_program
 from tiertui.services import scenarios
 from tiertui.services.programs import program_versions
 from tiertui.storage.tables import AuditEntry
+from tiertui.storage.tables import Scenario as SavedScenario
 
 WIDE = (120, 40)
 NARROW = (80, 24)
@@ -50,6 +53,28 @@ def test_scenario_screen_after_edit(snap_compare, make_app):
 
 def test_scenario_screen_after_edit_narrow(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=NARROW, run_before=keys(*EDIT_CERT_GATE))
+
+
+SAVE_AS_LOOSE = (*EDIT_CERT_GATE, "ctrl+s", "type:loose")
+
+
+def test_scenario_save_asks_for_a_name(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys(*SAVE_AS_LOOSE))
+
+
+def test_scenario_open_lists_the_saved_ones(snap_compare, make_app):
+    async def run(pilot):
+        await keys(*SAVE_AS_LOOSE, "enter", "r", "ctrl+s", "type:as is", "enter")(pilot)
+        with Session(pilot.app.engine) as session, session.begin():  # fixed times: the list shows them
+            for n, saved in enumerate(session.exec(select(SavedScenario).order_by(SavedScenario.id)).all()):
+                saved.created_at = saved.updated_at = datetime(2026, 1, 14, 9, 30 + n, tzinfo=timezone.utc)
+        await keys("ctrl+o")(pilot)
+
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=run)
+
+
+def test_scenario_activate_asks_to_confirm(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys(*SAVE_AS_LOOSE, "enter", "A"))
 
 
 # ------------------------------------------------------------------ helpers

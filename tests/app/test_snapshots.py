@@ -108,3 +108,8 @@ def test_help(snap_compare, make_app):
 
 def test_levelling_job(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys("L"))
+
+
+def test_import_dialog_with_a_missing_file(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE,
+                        run_before=keys("I", "type:no-such-file.csv", "enter"))
