@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -217,3 +218,71 @@ def test_an_older_database_is_refused_until_db_upgrade_which_backs_it_up_first(t
     assert len(list(tmp_path.glob("old.backup-*.db"))) == 1
     assert "Levelled 20 partners" in tiertui(*db, "level").stdout
     assert "already at schema revision" in tiertui(*db, "db", "upgrade").stdout
+
+
+def _session_of_commands(url: str, folder: Path, trip: Path) -> list[str]:
+    """Every command, as a team would run them, on the database at ``url``: what each printed."""
+    db = ["--db", url]
+    said = []
+
+    def run(*args, user="ann", code=0):
+        proc = tiertui(*db, *args, user=user, check=False)
+        assert proc.returncode == code, (args, proc.stderr)
+        said.append((proc.stdout + proc.stderr).replace(url, "URL"))
+        return proc.stdout
+
+    # the first admin of a team database adds themself; a SQLite file made ann its admin when she first used it
+    run("users", "add", "ann", "--role", "admin", code=1 if url.startswith("sqlite") else 0)
+    said.pop()
+    run("users", "add", "bob", "--role", "approver")
+    run("users", "add", "viv", "--role", "viewer")
+    run("program", "load", str(folder / "program.toml"))
+    for kind, name in [("partners", "partners.csv"), ("metrics", "metrics.csv"), ("certifications", "certs.csv")]:
+        run("import", kind, str(folder / name))
+    run("level")
+    run("program", "list")
+    run("export", "scorecards", "--period", "2026-Q2", user="viv")
+    run("export", "scorecards", "--period", "2026-Q1", "--format", "json", user="viv")
+    oid = run("override", "request", "B2", "Gold", "--reason", "launch partner", "--starts", "2026-04-01").strip()
+    run("override", "approve", oid, code=1)  # four eyes
+    run("override", "approve", oid, "--note", "agreed", user="bob")
+    run("override", "reject", oid, "--note", "late", user="bob", code=1)  # already approved by bob
+    run("override", "request", "C3", "Silver", "--reason", "viewer tries", "--starts", "2026-04-01", user="viv", code=1)
+    run("override", "list")
+    run("export", "scorecards", "--period", "2026-Q2", user="viv")
+    scenario = folder / "stricter.toml"
+    scenario.write_text(PROGRAM.replace("[requirements.Silver]\nmin_score = 20", "[requirements.Silver]\nmin_score = 55"))
+    run("whatif", str(scenario), "--period", "2026-Q2", "--format", "csv", user="viv")
+    run("users", "set", "viv", "manager")
+    run("users", "remove", "viv", user="bob", code=1)  # an approver is no admin
+    run("offline", "copy", "--to", str(trip))
+    trip_db = ["--db", f"sqlite:///{trip}"]
+    offline_id = tiertui(*trip_db, "override", "request", "C3", "Silver", "--reason", "on the road",
+                         "--starts", "2026-04-01", user="viv").stdout.strip()
+    tiertui(*trip_db, "override", "approve", offline_id, "--note", "fine", user="bob")
+    run("offline", "sync", str(trip))
+    run("override", "list")
+    run("level")
+    run("export", "scorecards", "--period", "2026-Q2", user="viv")
+    run("db", "upgrade")
+    audit = run("audit", "--format", "csv", user="viv")
+    rows = list(csv.reader(io.StringIO(audit)))
+    assert "added ann as admin" in ",".join(rows[-1])  # the oldest: said apart, as ann became admin apart
+    said[-1] = "\n".join(",".join(row[1:]) for row in rows[:-1])  # without the times
+    run("users")
+    moments = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?(\+00:00|Z)?|\bin \d+(\.\d+)? s\b")
+    copy_ids = re.compile(r"\b[0-9a-f]{16}\b")  # an offline copy's random id
+    days = re.compile(r"(added by \S+ )\d{4}-\d\d-\d\d")  # tiertui users
+    return [days.sub(r"\1DAY", copy_ids.sub("COPY", moments.sub("TIME", text))) for text in said]
+
+
+def test_every_command_says_the_same_on_postgresql_as_on_sqlite(tmp_path, postgres_url):
+    """The whole command line on a team database (PostgreSQL) and on a SQLite file: the same output,
+    line for line (times and the database's own name aside)."""
+    folder = _write_inputs(tmp_path)
+    on_sqlite = _session_of_commands(f"sqlite:///{tmp_path / 'team.db'}", folder, tmp_path / "trip-a.db")
+    on_postgres = _session_of_commands(postgres_url, folder, tmp_path / "trip-b.db")
+    assert len(on_sqlite) == len(on_postgres) == 28
+    for mine, theirs in zip(on_sqlite, on_postgres):
+        assert mine.replace("trip-a.db", "TRIP") == theirs.replace("trip-b.db", "TRIP")
+    assert "C3,2026-Q2,6.00,Authorized,Authorized,Silver,held,false," in on_postgres[-4]  # the trip's approval came home
