@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from tiertui.services import browse, overrides
 from tiertui.services.browse import PartnerQuery
 
 SIZE = (120, 40)
+TODAY_REQUEST = date(2025, 10, 1)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -104,6 +106,38 @@ async def test_dashboard_pending_and_expiring_figures(make_app):
         table = app.screen.query_one("#certs", VirtualTable)
         assert table.row_count == browse.dashboard(app.engine, app.today).expiring_certifications
         assert all(r.status == "expiring" and 0 <= r.days_left <= 90 for r in rows(table))
+
+
+async def test_dashboard_r_refreshes_the_figures_and_space_opens_one(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pending = app.screen.query_one("#fig-pending")
+        before = pending.value
+        assert before == 3
+        overrides.request(app.engine, "bob", "P00020", "Gold", "Another team member asked", TODAY_REQUEST)
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.screen.query_one("#fig-pending").value == before + 1
+        app.screen.query_one("#fig-pending").focus()
+        await pilot.press("space")
+        await settle(pilot)
+        assert isinstance(app.screen, OverridesScreen)
+        assert app.screen.query_one("#override-table", DataTable).row_count == before + 1
+
+
+async def test_page_keys_move_the_cursor_a_screenful(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        table = app.screen.query_one(VirtualTable)
+        visible = table.size.height - 1  # below its header row
+        await pilot.press("pagedown")
+        assert visible - 2 <= table.cursor <= visible + 1 and table.scroll_offset.y > 0
+        await pilot.press("pagedown", "pageup")
+        assert visible - 2 <= table.cursor <= visible + 1
 
 
 async def test_type_to_filter_is_case_insensitive_on_id_and_name(make_app):

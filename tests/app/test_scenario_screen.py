@@ -288,6 +288,10 @@ async def test_filter_movers(make_app):
         screen.query_one("#mover-type", Select).value = "Reseller"
         await settle(pilot)
         assert movers(screen) and all(m.partner_type == "Reseller" for m in movers(screen))
+        await pilot.press("m")  # to the movers
+        assert app.focused is screen.query_one("#movers", VirtualTable)
+        await pilot.press("k")  # back to the values, at the first
+        assert isinstance(app.focused, KnobRow) and app.focused.entry.label == "grace periods"
 
 
 @BOTH
