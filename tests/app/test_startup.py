@@ -161,3 +161,24 @@ def test_on_a_database_read_through_the_engine_the_role_is_settled_before_the_fi
     known._engine.dispose()
     with pytest.raises(RoleRefused, match="^zed is not a user of this database; opening tiertui needs the viewer"):
         TiertuiApp(through_engine, "zed", config_dir=tmp_path / "config")
+
+
+async def test_the_header_names_the_person_and_the_database_file(app_db, tmp_path):
+    app = TiertuiApp(app_db, "alice", blink=False, config_dir=tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.sub_title == "alice · app.db"
+        assert "alice · app.db" in str(app.screen.query_one("HeaderTitle").render())
+
+
+async def test_the_header_names_a_team_database_without_its_password(pg_app_db, tmp_path):
+    from sqlalchemy.engine import make_url
+
+    with_password = make_url(pg_app_db).set(password="s3cr:t@x").render_as_string(hide_password=False)
+    team = TiertuiApp(with_password, "alice", blink=False, config_dir=tmp_path / "config")
+    url = make_url(pg_app_db)
+    assert team.sub_title == f"alice · {url.username}@{url.host}:{url.port}/{url.database}"
+    async with team.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        shown = str(team.screen.query_one("HeaderTitle").render())
+        assert f"alice · {url.username}@{url.host}" in shown and "s3cr" not in shown

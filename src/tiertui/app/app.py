@@ -122,9 +122,18 @@ class TiertuiApp(App):
         self.today = today or date.today()
         self.blink = blink
         self.data_version = 0
-        self.sub_title = f"{user}"
+        self.sub_title = f"{user} · {self.database_name()}"
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
+
+    def database_name(self) -> str:
+        """The database as the header shows it beside the person: a SQLite file's name ("tiertui.db",
+        "trip.db" for an offline copy), or a server's "user@host:port/database"; never a password."""
+        if isinstance(self.reader, FastReader):
+            return self.reader.path.name  # no SQLAlchemy on this path
+        from ..storage.database import display_name  # the engine is open: SQLAlchemy is loaded already
+
+        return display_name(self.engine_url)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -25,6 +26,18 @@ def _table(*columns: str, right: tuple[int, ...] = ()) -> Table:
     table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False, show_edge=False, header_style="bold")
     for i, name in enumerate(columns):
         table.add_column(name, justify="right" if i in right else "left", no_wrap=i == 0)
+    return table
+
+
+def _numbers_whole(table: Table) -> Table:
+    """Never cut or wrap a number: on a narrow terminal the words and bars give way instead
+    ("$3,734,…" or a threshold over two lines reads wrong)."""
+    for column in table.columns:
+        if column.justify == "right":
+            column.no_wrap = True
+            column.min_width = max([1] + [cell_len(str(cell)) for cell in column.cells])  # a header may wrap
+        elif not str(column.header):  # a bar: the first to give way, cropped
+            column.no_wrap, column.overflow = False, "crop"
     return table
 
 
@@ -161,7 +174,7 @@ class ScorecardScreen(DataScreen):
                 unit = program.unit_of(c.metric) if program else ""
                 comp.add_row(c.label, _unit(c.value, unit), f"{c.points:.2f}", fmt(c.max_points), _unit(c.target, unit),
                              Text(_bar(c.points / c.max_points if c.max_points else 0, 16), style="green"))
-        self.query_one("#components", Static).update(comp if card else Text("—", style="dim"))
+        self.query_one("#components", Static).update(_numbers_whole(comp) if card else Text("—", style="dim"))
 
         req = _table("Tier", "Requirement", "Value", "Threshold", "Met", "Shortfall", right=(2, 3, 5))
         if card:
@@ -175,7 +188,7 @@ class ScorecardScreen(DataScreen):
                 req.add_row(tier_label, c.label, _unit(c.value, unit), _threshold(need, c.threshold, unit), met,
                             "" if c.met else _shortfall(c.shortfall, unit))
         self.query_one("#requirements", Static).update(
-            req if card and card.checks else Text("No requirements above this tier.", style="dim"))
+            _numbers_whole(req) if card and card.checks else Text("No requirements above this tier.", style="dim"))
 
         gap = Text()
         if card:
