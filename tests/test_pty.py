@@ -108,6 +108,15 @@ class Terminal:
                                  f"{self.screen_text()[-3000:]}")
         return self.process.returncode
 
+    def quit(self) -> str:
+        """ctrl+q: the app must exit cleanly (status 0, no traceback); everything it printed."""
+        self.press(CTRL_Q, 0.1)
+        status = self.finish(timeout=30)
+        output = self.screen_text()
+        assert "Traceback" not in output, output[-3000:]
+        assert status == 0
+        return output
+
     def kill(self) -> None:
         if self.process.poll() is None:
             try:
@@ -172,10 +181,6 @@ def test_real_app_lookup_scorecard_and_quit(tmp_path):
         assert partner_id in term.screen_text(mark)
         assert period in term.screen_text(mark)
 
-        term.press(CTRL_Q, 0.1)
-        status = term.finish(timeout=30)
-        output = term.screen_text()
-        assert "Traceback" not in output, output[-3000:]
-        assert status == 0
+        term.quit()
     finally:
         term.close()

@@ -26,3 +26,18 @@ def keys(*presses):
             await settle(pilot)
 
     return run
+
+
+async def palette_pick(pilot, words: str) -> None:
+    """ctrl+p, type ``words``, wait (up to 2 s) for the palette's hits, and take the first."""
+    import asyncio
+
+    await pilot.press("ctrl+p", *words)
+    for _ in range(40):
+        await asyncio.sleep(0.05)
+        await pilot.pause()
+        options = pilot.app.screen.query("CommandList")
+        if options and options.first().option_count:
+            break
+    await pilot.press("down", "enter")
+    await settle(pilot)

@@ -7,7 +7,6 @@ then set to fixed minutes (the log records the wall clock): snapshots never show
 
 from __future__ import annotations
 
-import asyncio
 import io
 import shutil
 from datetime import date, datetime, timedelta, timezone
@@ -18,7 +17,7 @@ from rich.console import Console
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from helpers import keys, settle
+from helpers import keys, palette_pick, settle
 from tiertui.app.screens import audit as audit_screen
 from tiertui.app.screens.audit import AuditDetailScreen, AuditScreen
 from tiertui.app.screens.dashboard import DashboardScreen
@@ -157,15 +156,7 @@ async def test_the_command_palette_opens_the_log(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("ctrl+p", *"audit log")
-        for _ in range(40):
-            await asyncio.sleep(0.05)
-            await pilot.pause()
-            options = app.screen.query("CommandList")
-            if options and options.first().option_count:
-                break
-        await pilot.press("down", "enter")
-        await settle(pilot)
+        await palette_pick(pilot, "audit log")
         assert isinstance(app.screen, AuditScreen) and app.screen.partner_id is None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 from textual.app import App
 from textual.widgets import DataTable, Input, Select, Static
 
-from helpers import settle
+from helpers import palette_pick, settle
 from tiertui.app.screens.certifications import CertificationsScreen
 from tiertui.app.screens.dashboard import DashboardScreen
 from tiertui.app.screens.help import HelpScreen
@@ -282,17 +281,7 @@ async def test_palette_finds_partner_by_name_in_three_keys(make_app):
         await settle(pilot)
         await pilot.press("o")  # from any screen
         await settle(pilot)
-        await pilot.press("ctrl+p")
-        await pilot.press(*"harbor it 7")
-        for _ in range(40):
-            await asyncio.sleep(0.05)
-            await pilot.pause()
-            palette = app.screen
-            options = palette.query("CommandList")
-            if options and options.first().option_count:
-                break
-        await pilot.press("down", "enter")
-        await settle(pilot)
+        await palette_pick(pilot, "harbor it 7")  # ctrl+p, the name, down, enter
         assert isinstance(app.screen, ScorecardScreen)
         assert app.screen.partner_id == "P00007"
 
@@ -301,15 +290,7 @@ async def test_palette_finds_partner_by_id(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("ctrl+p", *"P00042")
-        for _ in range(40):
-            await asyncio.sleep(0.05)
-            await pilot.pause()
-            options = app.screen.query("CommandList")
-            if options and options.first().option_count:
-                break
-        await pilot.press("down", "enter")
-        await settle(pilot)
+        await palette_pick(pilot, "P00042")
         assert isinstance(app.screen, ScorecardScreen) and app.screen.partner_id == "P00042"
 
 
