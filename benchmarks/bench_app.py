@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 
-from registry import Context, Figure, benchmark, median
+from registry import BUILDER, Context, Figure, benchmark, median
 
 SIZE = (120, 40)
 # typed one character at a time; each word is cleared (ctrl+u) before the next
@@ -129,7 +129,7 @@ async def _app(spawned: float, url: str) -> None:
         table = tables.first() if tables else None
         return table if table is not None and table.row_count > 0 and table.fetch_count > 0 else None
 
-    tui = TiertuiApp(url, "benchmark", blink=False)
+    tui = TiertuiApp(url, BUILDER, blink=False)
     async with tui.run_test(size=SIZE) as pilot:
         pressing = asyncio.create_task(pilot.press("l"))  # polled beside: see the docstring
         await _until(lambda: partner_table() is not None)

@@ -18,7 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from registry import BENCHMARKS, Context, Figure  # noqa: E402
+from registry import BENCHMARKS, BUILDER, Context, Figure  # noqa: E402
 
 
 def demo_database(partners: int, seed: int, out: Path, rebuild: bool = False) -> Path:
@@ -38,7 +38,7 @@ def demo_database(partners: int, seed: int, out: Path, rebuild: bool = False) ->
     started = time.perf_counter()
     engine = open_engine(f"sqlite:///{building}")
     try:
-        report = build_demo(engine, partners=partners, seed=seed, user="benchmark")
+        report = build_demo(engine, partners=partners, seed=seed, user=BUILDER)
     finally:
         engine.dispose()
     with sqlite3.connect(building) as connection:  # fold the WAL in, so one file is the whole database
