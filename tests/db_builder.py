@@ -87,3 +87,14 @@ def postgres_database(base: str, prefix: str = "tiertui", template: str | None =
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def sqlite_revision(path) -> str:
+    """The schema revision (Alembic's) recorded in the SQLite file at ``path``, read with sqlite3."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    finally:
+        conn.close()

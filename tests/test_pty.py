@@ -130,6 +130,15 @@ class Terminal:
         os.close(self.master)
 
 
+def terminal_env(tmp_path: Path) -> dict[str, str]:
+    """This environment without any TEXTUAL_/TIERTUI_ settings, as a 120x40 truecolor xterm, with
+    config and data folders of the test's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXTUAL", "TIERTUI"))}
+    env.update(TERM="xterm-256color", COLUMNS=str(COLUMNS), LINES=str(ROWS), COLORTERM="truecolor",
+               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"))
+    return env
+
+
 def _pick_partner(url: str) -> tuple[str, str, str, str]:
     """A partner whose name no other name contains, so typing it finds exactly that one."""
     engine = open_engine(url)
@@ -158,10 +167,7 @@ def test_real_app_lookup_scorecard_and_quit(tmp_path):
         engine.dispose()
     partner_id, name, tier, period = _pick_partner(url)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXTUAL", "TIERTUI"))}
-    env.update(TERM="xterm-256color", COLUMNS=str(COLUMNS), LINES=str(ROWS), COLORTERM="truecolor",
-               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"))
-    term = Terminal([str(TIERTUI), "--db", url, "--user", "pty-tester"], env)
+    term = Terminal([str(TIERTUI), "--db", url, "--user", "pty-tester"], terminal_env(tmp_path))
     try:
         term.wait_for(r"Partners per tier", timeout=60)
         term.wait_for(r"pending overrides", timeout=30)  # the figures are in: the dashboard is drawn

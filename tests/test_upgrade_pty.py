@@ -6,15 +6,14 @@ Uses :class:`test_pty.Terminal` (the installed console script on a 120x40 pty, n
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import sqlite3
 import sys
 from pathlib import Path
 
 import pytest
-from test_pty import COLUMNS, ROWS, TIERTUI, Terminal
+from test_pty import TIERTUI, Terminal, terminal_env
 
+from db_builder import sqlite_revision as revision
 from tiertui.storage import schema
 
 FIRST_SCHEMA_DB = Path(__file__).resolve().parent.parent / "fixtures" / "databases" / "first-schema.db"
@@ -26,18 +25,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX p
 def start(tmp_path: Path) -> tuple[Path, Terminal]:
     db = tmp_path / "old.db"
     shutil.copyfile(FIRST_SCHEMA_DB, db)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXTUAL", "TIERTUI"))}
-    env.update(TERM="xterm-256color", COLUMNS=str(COLUMNS), LINES=str(ROWS), COLORTERM="truecolor",
-               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"))
-    return db, Terminal([str(TIERTUI), "--db", f"sqlite:///{db}", "--user", "pty-tester"], env)
-
-
-def revision(path: Path) -> str:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-    finally:
-        conn.close()
+    return db, Terminal([str(TIERTUI), "--db", f"sqlite:///{db}", "--user", "pty-tester"], terminal_env(tmp_path))
 
 
 def test_u_upgrades_and_the_app_opens(tmp_path):

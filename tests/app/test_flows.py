@@ -27,10 +27,10 @@ SIZE = (120, 40)
 TODAY_REQUEST = date(2025, 10, 1)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app_db(request) -> str:
+def pytest_generate_tests(metafunc):
     """Every flow here on a SQLite file (the fast sqlite3 read path) and on PostgreSQL (the engine)."""
-    return request.getfixturevalue({"sqlite": "sqlite_app_db", "postgresql": "pg_app_db"}[request.param])
+    if "app_db" in metafunc.fixturenames:
+        metafunc.parametrize("app_db", ["sqlite", "postgresql"], indirect=True)
 
 
 def rows(table: VirtualTable) -> list:

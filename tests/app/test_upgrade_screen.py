@@ -24,6 +24,7 @@ from tiertui.app.upgrade import (
     offer_upgrade,
     outdated,
 )
+from db_builder import sqlite_revision as revision
 from tiertui.storage import DatabaseError, open_engine, schema
 from tiertui.storage.schema import SchemaOutdated
 
@@ -58,14 +59,6 @@ def rows(path: Path) -> dict[str, Counter]:
             table: Counter(conn.execute(f'SELECT {", ".join(sorted(columns))} FROM "{table}"').fetchall())
             for table, columns in schema.FIRST_SCHEMA.items()
         }
-    finally:
-        conn.close()
-
-
-def revision(path: Path) -> str:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
     finally:
         conn.close()
 

@@ -103,7 +103,7 @@ class TiertuiApp(App):
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
         self._started = False
-        self.role: str | None = None  # the acting person's role, once the start-up worker has checked it
+        self.role: str | None = None  # the acting person's role, once checked (see _engine_opened)
         self.startup_error: BaseException | None = None  # the start-up worker's; run() raises it after the app
         # A SQLite file at this tiertui's schema revision is read with sqlite3 at once and the engine opens
         # after the first frame; anything else opens now, as before: a bad URL or an outdated schema is
@@ -196,15 +196,14 @@ class TiertuiApp(App):
             self.call_from_thread(self._start_up_failed, exc)
 
     def _engine_opened(self, engine: Engine) -> None:
-        """Start-up work that needs the engine, in the start-up worker (a thread, after the first
-        screen has its data): the place for the acting person's role, e.g.
-        ``tiertui.services.roles.current_role(engine, self.user)`` (use ``call_from_thread`` to
-        change the UI from here). An exception ends the app with its message (see ``run``).
+        """Start-up work that needs the engine: the acting person's role.
 
-        The acting person must be a user of the database (viewer or above; on a SQLite file with
-        no people yet they become its admin): otherwise the app closes saying who can add them. On
-        any database the fast path does not read (a team database, a new file) this runs in
-        ``__init__`` instead, so a stranger is refused before the first frame.
+        The person must be a user of the database (viewer or above; on a SQLite file with no people
+        yet they become its admin), else the app closes saying who can add them. On a current
+        SQLite file this runs in the start-up worker (a thread, after the first screen has its
+        data), where an exception ends the app with its message (see ``run``); on any database the
+        fast path does not read (a team database, a new file) it runs in ``__init__``, so a
+        stranger is refused before the first frame, and the worker finds the role known.
         """
         from ..services import roles
 

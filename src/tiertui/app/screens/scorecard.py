@@ -41,7 +41,9 @@ def _numbers_whole(table: Table) -> Table:
     return table
 
 
-FLAG_UNITS = ("yes/no", "yes=1")  # a flag: 1 is yes, 0 is no (see docs/program-format.md)
+# a flag: 1 is yes, 0 is no (see docs/program-format.md); "yes=1" is what demo databases built before
+# "yes/no" store in their program
+FLAG_UNITS = ("yes/no", "yes=1")
 
 
 def _unit(value: float, unit: str) -> str:
