@@ -74,13 +74,24 @@ def app(ctx: Context) -> list[Figure]:
     return [
         Figure("app: start to partner list (tiertui)", median(app_s), "s", samples=tuple(app_s)),
         Figure("app: start to Label drawn (bare Textual)", median(bare_s), "s", samples=tuple(bare_s)),
-        Figure("app: ratio start tiertui / bare Textual", median(app_s) / median(bare_s), "x", target=1.5,
-               samples=tuple(ratios)),
-        Figure(f"app: type-to-filter, key to list (median of {len(keys_ms)})", median(keys_ms), "ms", target=30,
-               samples=()),
+        Figure(
+            "app: ratio start tiertui / bare Textual",
+            median(app_s) / median(bare_s),
+            "x",
+            target=1.5,
+            samples=tuple(ratios),
+        ),
+        Figure(
+            f"app: type-to-filter, key to list (median of {len(keys_ms)})", median(keys_ms), "ms", target=30, samples=()
+        ),
         Figure("app: type-to-filter, key to list (90th pct)", _percentile(keys_ms, 0.9), "ms"),
-        Figure("app: peak memory of the app process", median(memory) / 2**20, "MiB", target=300,
-               samples=tuple(m / 2**20 for m in memory)),
+        Figure(
+            "app: peak memory of the app process",
+            median(memory) / 2**20,
+            "MiB",
+            target=300,
+            samples=tuple(m / 2**20 for m in memory),
+        ),
     ]
 
 
@@ -148,8 +159,13 @@ async def _app(spawned: float, url: str) -> None:
                 started = time.perf_counter()
                 # the Pilot's press waits for the app to go idle (~100 ms of its own): poll beside it
                 pressing = asyncio.create_task(pilot.press(char))
-                await _until(lambda: screen.partner_query.text == typed and not table.loading_rows
-                             and (table.fetch_count > fetched or table.row_count == 0))
+                await _until(
+                    lambda typed=typed, fetched=fetched: (
+                        screen.partner_query.text == typed
+                        and not table.loading_rows
+                        and (table.fetch_count > fetched or table.row_count == 0)
+                    )
+                )
                 print(f"BENCH key {(time.perf_counter() - started) * 1000:.3f}", flush=True)
                 await pressing
             await pilot.press("ctrl+u")

@@ -58,23 +58,36 @@ def measure(url: str, edits: int = 20, seed: int = 1, level_runs: int = 1) -> li
             started = time.perf_counter()
             moved.append(len(result.movers))
             movers_ms.append((time.perf_counter() - started) * 1000)
-            print(f"  {knob.label} -> {value:g}: {evaluate_ms[-1]:.1f} ms, "
-                  f"{moved[-1]:,} movers with reasons in {movers_ms[-1]:.1f} ms", flush=True)
+            print(
+                f"  {knob.label} -> {value:g}: {evaluate_ms[-1]:.1f} ms, "
+                f"{moved[-1]:,} movers with reasons in {movers_ms[-1]:.1f} ms",
+                flush=True,
+            )
     finally:
         engine.dispose()
     figures = [
-        Figure(f"whatif: re-evaluate {period} after an edit ({n:,} partners)", median(evaluate_ms), "ms",
-               target=TARGET_MS, samples=tuple(evaluate_ms)),
-        Figure(f"whatif: movers with reasons (median {median(moved):,.0f} movers)", median(movers_ms), "ms",
-               samples=tuple(movers_ms)),
+        Figure(
+            f"whatif: re-evaluate {period} after an edit ({n:,} partners)",
+            median(evaluate_ms),
+            "ms",
+            target=TARGET_MS,
+            samples=tuple(evaluate_ms),
+        ),
+        Figure(
+            f"whatif: movers with reasons (median {median(moved):,.0f} movers)",
+            median(movers_ms),
+            "ms",
+            samples=tuple(movers_ms),
+        ),
         Figure("whatif: open a session (read inputs once, baseline)", open_s, "s", samples=(open_s,)),
     ]
     if level_runs:
         from bench_level import level_once
 
         level_s = [level_once(url)[0] for _ in range(level_runs)]
-        figures.append(Figure("whatif: for comparison, a full `tiertui level`", median(level_s), "s",
-                              samples=tuple(level_s)))
+        figures.append(
+            Figure("whatif: for comparison, a full `tiertui level`", median(level_s), "s", samples=tuple(level_s))
+        )
     return figures
 
 

@@ -7,9 +7,9 @@ Add one by writing ``benchmarks/bench_<topic>.py`` with a function decorated by
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 BUILDER = "benchmark"  # who builds the cached demo database: its admin, so every benchmark acts as them
 

@@ -46,8 +46,10 @@ def demo_database(partners: int, seed: int, out: Path, rebuild: bool = False) ->
     for sidecar in _sidecars(building):
         sidecar.unlink(missing_ok=True)
     building.rename(path)
-    print(f"Built in {time.perf_counter() - started:.1f} s: {report.metric_values:,} metric values, "
-          f"{report.certifications:,} certifications")
+    print(
+        f"Built in {time.perf_counter() - started:.1f} s: {report.metric_values:,} metric values, "
+        f"{report.certifications:,} certifications"
+    )
     return path
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from db_builder import postgres_database, seat_team
 
 from tiertui.storage import open_engine
-
-from db_builder import postgres_database, seat_team
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -56,3 +55,27 @@ def any_engine(request, tmp_path):
     seat_team(engine)
     yield engine
     engine.dispose()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Markers by kind, so that ``pytest -m "not slow"`` is the quick loop.
+
+    - ``slow``: everything under ``tests/system`` (real processes: the CLI, PTYs, SIGKILL,
+      concurrency, benchmarks);
+    - ``pty``: tests that drive a real pseudo-terminal;
+    - ``postgres``: tests that use a PostgreSQL database (through ``postgres_url`` or
+      ``any_engine``'s PostgreSQL side).
+    """
+    for item in items:
+        path = Path(str(item.fspath))
+        if "system" in path.parent.parts[-1:]:
+            item.add_marker(pytest.mark.slow)
+        if "pty" in path.stem:
+            item.add_marker(pytest.mark.pty)
+        fixtures = getattr(item, "fixturenames", ())
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and any(
+            v == "postgresql" for v in callspec.params.values() if isinstance(v, str)
+        )
+        if "postgres_url" in fixtures or on_postgres:
+            item.add_marker(pytest.mark.postgres)

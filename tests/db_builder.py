@@ -6,23 +6,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
+from scoring_builder import BASE_PROGRAM
 from sqlmodel import Session
 
 from tiertui.scoring import parse_program
 from tiertui.services import programs, roles
 from tiertui.storage.tables import Certification, MetricValue, Partner
 
-from scoring_builder import BASE_PROGRAM
-
 PROGRAM = BASE_PROGRAM.format(frequency="quarterly", grace=1, margin=0.1)
 
 # The people of the test databases made by the ``engine`` and ``any_engine`` fixtures, and their
 # roles (services.roles). Tests of roles themselves start from databases with nobody in them.
 TEAM = {
-    "admin": "admin", "setup": "admin", "ann": "admin", "ana": "admin",
-    "bo": "admin", "tester": "admin", "carol": "admin",
-    "dave": "admin", "loose": "manager", "mia": "manager", "mo": "manager",
-    "alice": "approver", "bob": "approver", "cy": "approver", "eve": "approver",
+    "admin": "admin",
+    "setup": "admin",
+    "ann": "admin",
+    "ana": "admin",
+    "bo": "admin",
+    "tester": "admin",
+    "carol": "admin",
+    "dave": "admin",
+    "loose": "manager",
+    "mia": "manager",
+    "mo": "manager",
+    "alice": "approver",
+    "bob": "approver",
+    "cy": "approver",
+    "eve": "approver",
     "viv": "viewer",
 }
 
@@ -46,9 +56,12 @@ def seed(engine, partners=None, metrics=None, certs=()):
         ("C3", "Cirrus", "EMEA", "MSP", "A1", None),
     ]
     metrics = metrics or [
-        ("A1", "2026-Q1", "revenue", 400), ("C3", "2026-Q1", "revenue", 200),  # A1 group: 600
-        ("A1", "2026-Q2", "revenue", 100), ("C3", "2026-Q2", "revenue", 100),  # A1 group: 200
-        ("B2", "2026-Q1", "revenue", 300), ("B2", "2026-Q2", "revenue", 300),
+        ("A1", "2026-Q1", "revenue", 400),
+        ("C3", "2026-Q1", "revenue", 200),  # A1 group: 600
+        ("A1", "2026-Q2", "revenue", 100),
+        ("C3", "2026-Q2", "revenue", 100),  # A1 group: 200
+        ("B2", "2026-Q1", "revenue", 300),
+        ("B2", "2026-Q2", "revenue", 300),
     ]
     with Session(engine) as session, session.begin():
         keys = {}
@@ -60,8 +73,16 @@ def seed(engine, partners=None, metrics=None, certs=()):
         for pid, period, metric, value in metrics:
             session.add(MetricValue(partner_key=keys[pid], period=period, metric=metric, value=value))
         for i, (pid, person, track, earned, expires) in enumerate(certs):
-            session.add(Certification(partner_key=keys[pid], person=person, certification=f"C{i}", track=track,
-                                      earned_on=earned, expires_on=expires))
+            session.add(
+                Certification(
+                    partner_key=keys[pid],
+                    person=person,
+                    certification=f"C{i}",
+                    track=track,
+                    earned_on=earned,
+                    expires_on=expires,
+                )
+            )
     return keys
 
 

@@ -6,9 +6,9 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Sequence
 
 import platformdirs
 
@@ -63,10 +63,18 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
-                        help="database URL (default: $TIERTUI_DATABASE_URL, else a SQLite file in your data folder)")
-    common.add_argument("--user", metavar="NAME", default=argparse.SUPPRESS,
-                        help="who is acting (default: $TIERTUI_USER, else your login name)")
+    common.add_argument(
+        "--db",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="database URL (default: $TIERTUI_DATABASE_URL, else a SQLite file in your data folder)",
+    )
+    common.add_argument(
+        "--user",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="who is acting (default: $TIERTUI_USER, else your login name)",
+    )
     parser = _Parser(prog="tiertui", description="Partner levelling for channel managers.", parents=[common])
     parser.add_argument("--version", action="version", version=f"tiertui {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -100,8 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv", "json", "xlsx"], default="csv")
     export.add_argument("-o", "--output", metavar="FILE", default="-", help="file to write (- or none: stdout)")
 
-    whatif = commands.add_parser("whatif", parents=[common],
-                                 help="compare a scenario program file with the active program for one period")
+    whatif = commands.add_parser(
+        "whatif", parents=[common], help="compare a scenario program file with the active program for one period"
+    )
     whatif.add_argument("scenario", metavar="SCENARIO.toml")
     whatif.add_argument("--period", metavar="P", help="default: the latest levelled period")
     whatif.add_argument("--format", choices=["text", "csv", "json"], default="text")
@@ -142,19 +151,25 @@ def build_parser() -> argparse.ArgumentParser:
     offline = commands.add_parser("offline", parents=[common], help="take a SQLite copy for a trip, sync it back")
     offline_cmds = offline.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
     take = offline_cmds.add_parser(
-        "copy", parents=[common], help="write a SQLite copy of the database (--db) to FILE",
+        "copy",
+        parents=[common],
+        help="write a SQLite copy of the database (--db) to FILE",
         description="Write a SQLite copy of the database (--db) to FILE, to work on with "
-                    "`tiertui --db sqlite:///FILE` where the team database cannot be reached.")
+        "`tiertui --db sqlite:///FILE` where the team database cannot be reached.",
+    )
     take.add_argument("--to", required=True, metavar="FILE", help="the copy's file (refused if it exists)")
     take.add_argument("--replace", action="store_true", help="overwrite FILE if it exists")
     back = offline_cmds.add_parser(
-        "sync", parents=[common], help="bring override requests and decisions made in a copy back (once)",
+        "sync",
+        parents=[common],
+        help="bring override requests and decisions made in a copy back (once)",
         description="Apply the override requests, edits, approvals and rejections made in the offline copy "
-                    "FILE to the database (--db) it was taken from, in one transaction; other offline changes "
-                    "are listed, not synced. A change to an override decided or edited in the team database "
-                    "meanwhile is reported as a conflict and never overwrites it. Exit status: 0 when every "
-                    "override change was applied, 3 when some were reported as conflicts or refused, "
-                    "1 on an error (then nothing was applied).")
+        "FILE to the database (--db) it was taken from, in one transaction; other offline changes "
+        "are listed, not synced. A change to an override decided or edited in the team database "
+        "meanwhile is reported as a conflict and never overwrites it. Exit status: 0 when every "
+        "override change was applied, 3 when some were reported as conflicts or refused, "
+        "1 on an error (then nothing was applied).",
+    )
     back.add_argument("file", metavar="FILE", help="the offline copy")
     return parser
 
@@ -277,8 +292,10 @@ def _db_upgrade(args, url: str) -> int:
         backup = schema.upgrade(engine, backup=not args.no_backup)
     finally:
         engine.dispose()
-    print(f"Upgraded {redact(url)} from revision {status.current or 'none'} to {status.head}."
-          + (f" Backup copy: {backup}" if backup else ""))
+    print(
+        f"Upgraded {redact(url)} from revision {status.current or 'none'} to {status.head}."
+        + (f" Backup copy: {backup}" if backup else "")
+    )
     return 0
 
 
@@ -381,8 +398,10 @@ def _override(args, engine, user: str) -> int:
         return 0
     for o in overrides.list_overrides(engine, args.status):
         expires = o.expires_on or "open-ended"
-        print(f"{o.id:>5}  {o.status:<8}  {o.partner_id:<10} {o.tier:<12} {o.starts_on} to {expires}  "
-              f"by {o.requested_by}: {o.reason}")
+        print(
+            f"{o.id:>5}  {o.status:<8}  {o.partner_id:<10} {o.tier:<12} {o.starts_on} to {expires}  "
+            f"by {o.requested_by}: {o.reason}"
+        )
     return 0
 
 
@@ -393,11 +412,13 @@ def _offline(args, engine, user: str) -> int:
     from .services import offline
 
     if args.action == "copy":
+
         def progress(fraction: float, message: str) -> None:  # a big copy takes a while: say how far
             print(f"\r{message[:60]:<60} {fraction:4.0%}", end="", file=sys.stderr, flush=True)
 
-        report = offline.take_copy(engine, user, args.to, progress if sys.stderr.isatty() else None,
-                                   replace=args.replace)
+        report = offline.take_copy(
+            engine, user, args.to, progress if sys.stderr.isatty() else None, replace=args.replace
+        )
         if sys.stderr.isatty():
             print("\r" + " " * 66 + "\r", end="", file=sys.stderr, flush=True)
         print(report.text())

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from db_builder import postgres_database, seat_team
 from sqlmodel import Session
 
 from tiertui.scoring import parse_program
@@ -20,16 +21,32 @@ from tiertui.services.levelling import run_levelling
 from tiertui.services.programs import store_program
 from tiertui.storage import Certification, MetricValue, Partner, open_engine
 
-from db_builder import postgres_database, seat_team
-
 HERE = Path(__file__).resolve().parent
 TODAY = date(2026, 1, 15)
 PERIODS = ("2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4")
 REGIONS = ("EMEA", "NA", "LATAM", "APAC")
 TYPES = ("Reseller", "MSP", "Distributor")
 MANAGERS = ("Ana Ruiz", "Ben Okafor", "Chloe Martin", "Dev Patel")
-WORDS = ("Acme", "Blue", "Cedar", "Delta", "Echo", "Falcon", "Granite", "Harbor", "Iris", "Juniper",
-         "Kestrel", "Lumen", "Meridian", "Nimbus", "Orion", "Pioneer", "Quartz", "Summit")
+WORDS = (
+    "Acme",
+    "Blue",
+    "Cedar",
+    "Delta",
+    "Echo",
+    "Falcon",
+    "Granite",
+    "Harbor",
+    "Iris",
+    "Juniper",
+    "Kestrel",
+    "Lumen",
+    "Meridian",
+    "Nimbus",
+    "Orion",
+    "Pioneer",
+    "Quartz",
+    "Summit",
+)
 SUFFIX = ("Systems", "Networks", "Solutions", "IT", "Partners", "Cloud", "Digital")
 
 
@@ -48,35 +65,62 @@ def build(url: str, partners: int = 120, seed: int = 7) -> None:
                 parent = f"P{rng.randint(1, 10):05d}"
             name = f"{WORDS[i % len(WORDS)]} {SUFFIX[(i // 2) % len(SUFFIX)]} {i}"
             tier = rng.choice(("Authorized", "Authorized", "Silver", "Gold", "Platinum"))
-            rows.append(Partner(partner_id=pid, name=name, region=REGIONS[i % 4], country="",
-                                partner_type=TYPES[i % 3], parent_id=parent,
-                                account_manager=MANAGERS[(i // 3) % 4], tier=tier,
-                                tier_since=date(2024, 1, 1)))
+            rows.append(
+                Partner(
+                    partner_id=pid,
+                    name=name,
+                    region=REGIONS[i % 4],
+                    country="",
+                    partner_type=TYPES[i % 3],
+                    parent_id=parent,
+                    account_manager=MANAGERS[(i // 3) % 4],
+                    tier=tier,
+                    tier_since=date(2024, 1, 1),
+                )
+            )
         session.add_all(rows)
         session.flush()
         keys = [p.key for p in rows]
         for k, key in enumerate(keys):
             base = rng.uniform(0.05, 1.1)
-            for j, period in enumerate(PERIODS):
+            for _j, period in enumerate(PERIODS):
                 drift = base * (1 + rng.uniform(-0.25, 0.25))
-                session.add(MetricValue(period=period, metric="revenue", partner_key=key,
-                                        value=round(2_000_000 * drift * 0.9, 0)))
-                session.add(MetricValue(period=period, metric="deals", partner_key=key,
-                                        value=float(int(45 * drift))))
-                session.add(MetricValue(period=period, metric="csat", partner_key=key,
-                                        value=float(min(100, int(60 + 40 * rng.random())))))
-                session.add(MetricValue(period=period, metric="escalations", partner_key=key,
-                                        value=float(rng.randint(0, 14))))
+                session.add(
+                    MetricValue(
+                        period=period, metric="revenue", partner_key=key, value=round(2_000_000 * drift * 0.9, 0)
+                    )
+                )
+                session.add(MetricValue(period=period, metric="deals", partner_key=key, value=float(int(45 * drift))))
+                session.add(
+                    MetricValue(
+                        period=period,
+                        metric="csat",
+                        partner_key=key,
+                        value=float(min(100, int(60 + 40 * rng.random()))),
+                    )
+                )
+                session.add(
+                    MetricValue(period=period, metric="escalations", partner_key=key, value=float(rng.randint(0, 14)))
+                )
             for c in range(rng.randint(0, 5)):
                 track = rng.choice(("sales", "sales", "tech"))
                 earned = date(2023, 1, 1) + timedelta(days=rng.randint(0, 900))
                 expires = None if rng.random() < 0.2 else earned + timedelta(days=rng.choice((365, 540, 730)))
-                session.add(Certification(partner_key=key, person=f"person{k}-{c}", certification=f"{track.title()} Pro",
-                                          track=track, earned_on=earned, expires_on=expires))
+                session.add(
+                    Certification(
+                        partner_key=key,
+                        person=f"person{k}-{c}",
+                        certification=f"{track.title()} Pro",
+                        track=track,
+                        earned_on=earned,
+                        expires_on=expires,
+                    )
+                )
     run_levelling(engine, "setup")
     overrides.request(engine, "alice", "P00003", "Gold", "Strategic launch partner", date(2025, 10, 1))
-    overrides.request(engine, "bob", "P00007", "Platinum", "Signed enterprise agreement", date(2025, 10, 1),
-                      date(2026, 12, 31))
+    overrides.request(
+        engine, "bob", "P00007", "Platinum", "Signed enterprise agreement", date(2025, 10, 1), date(2026, 12, 31)
+    )
     overrides.request(engine, "carol", "P00012", "Silver", "Merger pending", date(2025, 7, 1))
     engine.dispose()
 

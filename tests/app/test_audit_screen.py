@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import io
 import shutil
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import keys, palette_pick, settle
 from rich.console import Console
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from helpers import keys, palette_pick, settle
 from tiertui.app.screens import audit as audit_screen
 from tiertui.app.screens.audit import AuditDetailScreen, AuditScreen
 from tiertui.app.screens.dashboard import DashboardScreen
@@ -34,12 +34,24 @@ HERE = Path(__file__).resolve().parent
 TODAY = date(2026, 1, 15)  # as the other app tests
 SIZE = WIDE = (120, 40)
 NARROW = (80, 24)
-FIRST_ENTRY = datetime(2026, 1, 14, 8, 30, tzinfo=timezone.utc)
+FIRST_ENTRY = datetime(2026, 1, 14, 8, 30, tzinfo=UTC)
 CAST = {"alice": "manager", "bob": "manager", "carol": "approver", "dave": "approver", "vic": "viewer"}
 
 REGIONS = ("EMEA", "NA", "LATAM", "APAC")
-NAMES = ("Acme Systems", "Blue Networks", "Cedar Solutions", "Delta IT", "Echo Partners", "Falcon Cloud",
-         "Granite Digital", "Harbor Systems", "Iris Networks", "Juniper Solutions", "Kestrel IT", "Lumen Partners")
+NAMES = (
+    "Acme Systems",
+    "Blue Networks",
+    "Cedar Solutions",
+    "Delta IT",
+    "Echo Partners",
+    "Falcon Cloud",
+    "Granite Digital",
+    "Harbor Systems",
+    "Iris Networks",
+    "Juniper Solutions",
+    "Kestrel IT",
+    "Lumen Partners",
+)
 
 
 def build(folder: Path) -> str:
@@ -55,29 +67,49 @@ def build(folder: Path) -> str:
                 roles.add(engine, "setup", name, role)
         programs.load_program_file(engine, HERE / "program.toml", "setup")
         partners = folder / "partners.csv"
-        partners.write_text("partner_id,name,region,country,partner_type,parent_id,account_manager,tier,tier_since\n"
-                            + "".join(f"P{i:05d},{name},{REGIONS[i % 4]},,Reseller,,Ana Ruiz,Silver,2024-01-01\n"
-                                      for i, name in enumerate(NAMES, start=1)))
+        partners.write_text(
+            "partner_id,name,region,country,partner_type,parent_id,account_manager,tier,tier_since\n"
+            + "".join(
+                f"P{i:05d},{name},{REGIONS[i % 4]},,Reseller,,Ana Ruiz,Silver,2024-01-01\n"
+                for i, name in enumerate(NAMES, start=1)
+            )
+        )
         metrics = folder / "metrics.csv"
-        metrics.write_text("partner_id,period,revenue,deals,csat,escalations\n" + "".join(
-            f"P{i:05d},{period},{200_000 * i + 50_000 * q},{3 * i + q},{70 + 2 * i},{i % 5}\n"
-            for i in range(1, len(NAMES) + 1) for q, period in enumerate(("2025-Q3", "2025-Q4"))))
+        metrics.write_text(
+            "partner_id,period,revenue,deals,csat,escalations\n"
+            + "".join(
+                f"P{i:05d},{period},{200_000 * i + 50_000 * q},{3 * i + q},{70 + 2 * i},{i % 5}\n"
+                for i in range(1, len(NAMES) + 1)
+                for q, period in enumerate(("2025-Q3", "2025-Q4"))
+            )
+        )
         import_file(engine, "partners", partners, "setup")
         import_file(engine, "metrics", metrics, "setup")
         run_levelling(engine, "setup")
         gold = overrides.request(engine, "alice", "P00003", "Gold", "Strategic launch partner", date(2025, 10, 1))
         overrides.decide(engine, "dave", gold, True, "Agreed at the quarterly review")
-        platinum = overrides.request(engine, "bob", "P00007", "Platinum", "Signed enterprise agreement",
-                                     date(2025, 10, 1))
-        overrides.edit(engine, "bob", platinum, "Gold", "Signed enterprise agreement; Gold first",
-                       date(2025, 10, 1), date(2026, 12, 31))
+        platinum = overrides.request(
+            engine, "bob", "P00007", "Platinum", "Signed enterprise agreement", date(2025, 10, 1)
+        )
+        overrides.edit(
+            engine,
+            "bob",
+            platinum,
+            "Gold",
+            "Signed enterprise agreement; Gold first",
+            date(2025, 10, 1),
+            date(2026, 12, 31),
+        )
         overrides.decide(engine, "carol", platinum, False, "No contract yet")
         overrides.request(engine, "alice", "P00012", "Silver", "Merger pending", date(2025, 7, 1))
         with Session(engine) as session, session.begin():  # the log's times: fixed, 7 minutes apart
             ids = session.exec(select(AuditEntry.id).order_by(AuditEntry.id)).all()
             for n, entry_id in enumerate(ids):
-                session.exec(update(AuditEntry).where(AuditEntry.id == entry_id)
-                             .values(at=FIRST_ENTRY + timedelta(minutes=7 * n)))
+                session.exec(
+                    update(AuditEntry)
+                    .where(AuditEntry.id == entry_id)
+                    .values(at=FIRST_ENTRY + timedelta(minutes=7 * n))
+                )
     finally:
         engine.dispose()
     return url
@@ -192,7 +224,10 @@ async def test_slash_filters_by_who_action_or_words_and_x_clears(make_app):
         await pilot.press("slash", *["backspace"] * 6, *"alice")  # who
         await settle(pilot)
         assert [(line.actor, line.action) for line in shown(screen)] == [
-            ("alice", "override.request"), ("alice", "override.request"), ("setup", "user.add")]  # added alice
+            ("alice", "override.request"),
+            ("alice", "override.request"),
+            ("setup", "user.add"),
+        ]  # added alice
         await pilot.press("enter", "x")
         await settle(pilot)
         assert len(shown(screen)) == 16 and screen.query_one("#audit-text").value == ""
@@ -224,8 +259,17 @@ async def test_enter_shows_one_entry_in_full_and_s_opens_its_partner(make_app):
         detail = app.screen
         assert isinstance(detail, AuditDetailScreen) and detail.line.action == "override.edit"
         body = plain(detail.query_one("#audit-detail-body").content)
-        for text in ("Before", "After", "Platinum", "Gold", "2026-12-31", "Signed enterprise agreement; Gold first",
-                     "2026-01-14 10:01:00 UTC", "override 2", "P00007"):
+        for text in (
+            "Before",
+            "After",
+            "Platinum",
+            "Gold",
+            "2026-12-31",
+            "Signed enterprise agreement; Gold first",
+            "2026-01-14 10:01:00 UTC",
+            "override 2",
+            "P00007",
+        ):
             assert text in body
         await pilot.press("escape")
         await settle(pilot)

@@ -6,10 +6,10 @@ from datetime import date
 
 import numpy as np
 import pytest
+from helpers import palette_pick, settle
 from textual.app import App
 from textual.widgets import DataTable, Input, Select, Static
 
-from helpers import palette_pick, settle
 from tiertui.app.screens.certifications import CertificationsScreen
 from tiertui.app.screens.dashboard import DashboardScreen
 from tiertui.app.screens.help import HelpScreen
@@ -81,8 +81,11 @@ async def test_dashboard_figures_open_filtered_lists(make_app, figure, expected)
         assert isinstance(app.screen, PartnersScreen)
         table = app.screen.query_one(VirtualTable)
         key = next(iter(expected))
-        counts = {"event": {"demoted": data.demoted, "grace": data.grace}, "at_risk": {True: data.at_risk},
-                  "tier": dict(data.tiers)}
+        counts = {
+            "event": {"demoted": data.demoted, "grace": data.grace},
+            "at_risk": {True: data.at_risk},
+            "tier": dict(data.tiers),
+        }
         assert table.row_count == counts[key][expected[key]] > 0
         for row in rows(table):
             value = {"event": row.event, "at_risk": row.at_risk, "tier": row.tier}[key]
@@ -193,8 +196,11 @@ async def test_filters_by_select(make_app):
         assert tier in ("Authorized", "Silver", "Gold", "Platinum")
         table = screen.query_one(VirtualTable)
         assert table.row_count and all(r.tier == tier for r in rows(table))
-        for widget_id, value, attr in (("region", "LATAM", "region"), ("type", "MSP", "partner_type"),
-                                       ("manager", "Ana Ruiz", "account_manager")):
+        for widget_id, value, attr in (
+            ("region", "LATAM", "region"),
+            ("type", "MSP", "partner_type"),
+            ("manager", "Ana Ruiz", "account_manager"),
+        ):
             screen.query_one(f"#{widget_id}", Select).value = value
             await settle(pilot)
             assert all(getattr(r, attr) == value for r in rows(table))
@@ -607,8 +613,11 @@ class TableApp(App):
             self.fetched.append((ids[0], len(ids)))
             return [(i, f"Partner {i}") for i in ids]
 
-        yield VirtualTable([Column("id", "ID", 8), Column("name", "Name", 20, flex=True)], fetch,
-                           lambda row, key: __import__("rich.text").text.Text(str(row[0] if key == "id" else row[1])))
+        yield VirtualTable(
+            [Column("id", "ID", 8), Column("name", "Name", 20, flex=True)],
+            fetch,
+            lambda row, key: __import__("rich.text").text.Text(str(row[0] if key == "id" else row[1])),
+        )
 
     def on_mount(self):
         self.query_one(VirtualTable).set_ids(np.arange(100_000))
@@ -692,7 +701,7 @@ async def test_a_yes_no_requirement_reads_yes_or_no_on_the_scorecard(tmp_path):
                 value = "yes" if check.value >= 1 else "no"
                 met = ["✔", "met,", "close"] if check.close else ["✔", "met"]
                 tail = [value, "yes", *met] if check.met else [value, "yes", "✘", "not", "met", "missing"]
-                assert words[-len(tail):] == tail, words
+                assert words[-len(tail) :] == tail, words
                 seen[check.met] += 1
             app.pop_screen()
             await settle(pilot)

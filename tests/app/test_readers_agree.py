@@ -16,8 +16,11 @@ TODAY = date(2026, 1, 15)  # as the other app tests
 
 QUERIES = [
     listing.PartnerQuery(),
-    *(listing.PartnerQuery(sort=key, descending=descending)
-      for key in listing.PARTNER_SORTS for descending in (False, True)),
+    *(
+        listing.PartnerQuery(sort=key, descending=descending)
+        for key in listing.PARTNER_SORTS
+        for descending in (False, True)
+    ),
     listing.PartnerQuery(text="harbor"),
     listing.PartnerQuery(text="  NeT ", sort="name"),
     listing.PartnerQuery(text="p0001"),

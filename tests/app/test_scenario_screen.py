@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+from helpers import keys, settle
 from rich.console import Console
 from sqlmodel import Session, select
 
-from helpers import keys, settle
 from tiertui.app.screens.dashboard import DashboardScreen
 from tiertui.app.screens.scenario import (
     ConfirmScreen,
@@ -67,7 +67,7 @@ def test_scenario_open_lists_the_saved_ones(snap_compare, make_app):
         await keys(*SAVE_AS_LOOSE, "enter", "r", "ctrl+s", "type:as is", "enter")(pilot)
         with Session(pilot.app.engine) as session, session.begin():  # fixed times: the list shows them
             for n, saved in enumerate(session.exec(select(SavedScenario).order_by(SavedScenario.id)).all()):
-                saved.created_at = saved.updated_at = datetime(2026, 1, 14, 9, 30 + n, tzinfo=timezone.utc)
+                saved.created_at = saved.updated_at = datetime(2026, 1, 14, 9, 30 + n, tzinfo=UTC)
         await keys("ctrl+o")(pilot)
 
     assert snap_compare(make_app(), terminal_size=WIDE, run_before=run)

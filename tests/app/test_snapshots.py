@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from helpers import keys
 
 WIDE = (120, 40)
@@ -26,8 +25,11 @@ def test_partner_list_narrow(snap_compare, make_app):
 
 
 def test_partner_list_search_and_sort(snap_compare, make_app):
-    assert snap_compare(make_app(), terminal_size=WIDE,
-                        run_before=keys("l", "slash", "type:net", "enter", "s", "s", "s", "s", "s", "s", "S"))
+    assert snap_compare(
+        make_app(),
+        terminal_size=WIDE,
+        run_before=keys("l", "slash", "type:net", "enter", "s", "s", "s", "s", "s", "s", "S"),
+    )
 
 
 def test_partner_list_from_dashboard_figure(snap_compare, make_app):
@@ -111,5 +113,4 @@ def test_levelling_job(snap_compare, make_app):
 
 
 def test_import_dialog_with_a_missing_file(snap_compare, make_app):
-    assert snap_compare(make_app(), terminal_size=WIDE,
-                        run_before=keys("I", "type:no-such-file.csv", "enter"))
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys("I", "type:no-such-file.csv", "enter"))

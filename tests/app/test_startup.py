@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import settle
 from textual.widgets import Static
 
-from helpers import settle
 from tiertui.app import TiertuiApp
 from tiertui.app.screens.dashboard import DashboardScreen
 from tiertui.app.screens.partners import PartnersScreen
@@ -142,8 +142,10 @@ async def test_someone_who_is_not_a_user_of_the_database_is_told_who_can_add_the
         await settle(pilot)
     assert app.return_code == 1
     assert isinstance(app.startup_error, RoleRefused)
-    assert str(app.startup_error) == ("zed is not a user of this database; opening tiertui needs the viewer role "
-                                      "(an admin can add you: tiertui users add zed --role viewer)")
+    assert str(app.startup_error) == (
+        "zed is not a user of this database; opening tiertui needs the viewer role "
+        "(an admin can add you: tiertui users add zed --role viewer)"
+    )
     assert "zed" not in {p.name for p in people(app.engine)}  # and nothing was written for them
 
 

@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from db_builder import sqlite_revision as revision
 
 import tiertui.app
 from tiertui.app import TiertuiApp, upgrade
@@ -24,7 +25,6 @@ from tiertui.app.upgrade import (
     offer_upgrade,
     outdated,
 )
-from db_builder import sqlite_revision as revision
 from tiertui.storage import DatabaseError, open_engine, schema
 from tiertui.storage.schema import SchemaOutdated
 
@@ -123,8 +123,10 @@ def test_the_pg_dump_reminder_names_the_database_never_the_password():
     from sqlalchemy.engine import make_url
 
     command = upgrade._pg_dump(make_url("postgresql+psycopg://ann:s3cr%40t@db.example.com:5433/team db"))
-    assert command == ("pg_dump --format=custom --file='team db-before-upgrade.dump' --host=db.example.com "
-                       "--port=5433 --username=ann 'team db'")
+    assert command == (
+        "pg_dump --format=custom --file='team db-before-upgrade.dump' --host=db.example.com "
+        "--port=5433 --username=ann 'team db'"
+    )
 
 
 # ------------------------------------------------------------------------------ upgrading
@@ -186,7 +188,9 @@ def test_after_the_upgrade_the_app_opens_on_the_dashboard(old_db, monkeypatch, c
     after = rows(old_db)
     assert revision(old_db) == schema.HEAD
     # every row survived; the one new row: dave, the first person to open the upgraded file, became its admin
-    assert {t: c for t, c in after.items() if t != "audit_entry"} == {t: c for t, c in before.items() if t != "audit_entry"}
+    assert {t: c for t, c in after.items() if t != "audit_entry"} == {
+        t: c for t, c in before.items() if t != "audit_entry"
+    }
     added = after["audit_entry"] - before["audit_entry"]
     assert before["audit_entry"] <= after["audit_entry"] and len(added) == 1
     assert "first person to use this database" in str(next(iter(added)))
@@ -289,8 +293,20 @@ def test_a_failed_upgrade_ends_with_the_error(old_db, monkeypatch):
 async def test_postgresql_reminds_to_pg_dump_and_upgrades(postgres_url):
     engine = open_engine(postgres_url)
     with engine.begin() as conn:  # back to revision 0001: empty, then the first schema only
-        for table in ("alembic_version", "app_user", "offline_copy", "tier_override", "scenario", "metric_value",
-                      "level_run", "certification", "program_version", "partner", "level_result", "audit_entry"):
+        for table in (
+            "alembic_version",
+            "app_user",
+            "offline_copy",
+            "tier_override",
+            "scenario",
+            "metric_value",
+            "level_run",
+            "certification",
+            "program_version",
+            "partner",
+            "level_result",
+            "audit_entry",
+        ):
             conn.exec_driver_sql(f'DROP TABLE "{table}"')
     schema._migrate(engine, "0001")
     engine.dispose()

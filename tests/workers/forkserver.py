@@ -116,7 +116,11 @@ class ForkServer:
         import subprocess
 
         self.proc = subprocess.Popen(
-            [sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=cwd,
+            [sys.executable, __file__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=cwd,
         )
         assert json.loads(self.proc.stdout.readline()) == {"ready": True}
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
@@ -276,7 +277,9 @@ class TiertuiApp(App):
     def action_level(self) -> None:
         from ..services.levelling import run_levelling
 
-        self.start_job("Levelling every period", lambda progress: run_levelling(self.engine, self.user, progress).text())
+        self.start_job(
+            "Levelling every period", lambda progress: run_levelling(self.engine, self.user, progress).text()
+        )
 
     def action_import_file(self) -> None:
         from .screens.jobs import ImportScreen
@@ -284,7 +287,9 @@ class TiertuiApp(App):
         def chosen(result: tuple[str, str] | None) -> None:
             if result:
                 kind, path = result
-                self.start_job(f"Importing {kind} from {Path(path).name}", lambda progress: _import(self, kind, path, progress))
+                self.start_job(
+                    f"Importing {kind} from {Path(path).name}", lambda progress: _import(self, kind, path, progress)
+                )
 
         self.push_screen(ImportScreen(), chosen)
 

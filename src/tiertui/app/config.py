@@ -53,7 +53,7 @@ def load_config(folder: Path | None = None) -> Config:
         if isinstance(key, list) and all(isinstance(k, str) for k in key):
             key = ",".join(key)
         if not isinstance(key, str) or not key.strip():
-            config.problems.append(f"{path}: keys.{binding_id} must be a key name such as \"y\" or \"ctrl+y\"")
+            config.problems.append(f'{path}: keys.{binding_id} must be a key name such as "y" or "ctrl+y"')
             continue
         config.keymap[str(binding_id)] = key.strip()
     app = data.get("app", {})

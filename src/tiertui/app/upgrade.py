@@ -195,13 +195,17 @@ class UpgradeScreen(Screen[Outcome]):
             yield Static("This database needs an upgrade", id="upgrade-title")
             yield Static(t.shown, id="upgrade-database", markup=False)
             yield Static(
-                f"It was made by an older tiertui: schema revision {t.current}. "
-                f"This tiertui needs revision {t.head}.",
-                id="upgrade-revisions", markup=False,
+                f"It was made by an older tiertui: schema revision {t.current}. This tiertui needs revision {t.head}.",
+                id="upgrade-revisions",
+                markup=False,
             )
             yield Static("What the upgrade changes", classes="upgrade-heading")
-            yield Static("\n".join(f"{rev}  {what}" for rev, what in t.steps), id="upgrade-steps",
-                         classes="upgrade-indented", markup=False)
+            yield Static(
+                "\n".join(f"{rev}  {what}" for rev, what in t.steps),
+                id="upgrade-steps",
+                classes="upgrade-indented",
+                markup=False,
+            )
             yield Static("Backup", classes="upgrade-heading")
             if t.backup_name is not None and t.sqlite_file is not None:
                 folder = str(t.sqlite_file.parent)
@@ -215,10 +219,14 @@ class UpgradeScreen(Screen[Outcome]):
             yield Static(
                 "The upgrade runs in one transaction: it is complete, or nothing changes. "
                 "Older tiertui versions cannot open the upgraded database.",
-                id="upgrade-note", markup=False,
+                id="upgrade-note",
+                markup=False,
             )
-            yield Static("u or Enter: upgrade now.  Escape or q: quit without changing anything.",
-                         id="upgrade-status", markup=False)
+            yield Static(
+                "u or Enter: upgrade now.  Escape or q: quit without changing anything.",
+                id="upgrade-status",
+                markup=False,
+            )
         yield Footer()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -306,8 +314,10 @@ def offer_upgrade(url: str | None) -> None:
         return
     outcome = UpgradeApp(target).run()
     if outcome is not None and outcome.upgraded:
-        print(f"Upgraded {target.shown} from revision {target.current} to {target.head}."
-              + (f" Backup copy: {outcome.backup}" if outcome.backup else ""))
+        print(
+            f"Upgraded {target.shown} from revision {target.current} to {target.head}."
+            + (f" Backup copy: {outcome.backup}" if outcome.backup else "")
+        )
         return
     from ..storage import DatabaseError
     from ..storage.schema import SchemaOutdated

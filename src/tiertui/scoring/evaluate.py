@@ -6,9 +6,9 @@ The same functions explain a single partner (a batch of one), so the rules exist
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -50,7 +50,7 @@ class Certifications:
     expires: np.ndarray  # date ordinals, NEVER for no expiry
 
     @classmethod
-    def empty(cls) -> "Certifications":
+    def empty(cls) -> Certifications:
         z = np.zeros(0, dtype=np.int64)
         return cls(z, z, [], z, z)
 
@@ -173,7 +173,7 @@ def group_values(program: Program, inputs: Inputs) -> dict[str, np.ndarray]:
     for m in used:
         if not m.startswith(CERT_PREFIX) and m not in values:
             values[m] = _own(inputs, m, k, n)
-    tracks = [m[len(CERT_PREFIX):] for m in used if m.startswith(CERT_PREFIX)]
+    tracks = [m[len(CERT_PREFIX) :] for m in used if m.startswith(CERT_PREFIX)]
     cert = certified_people(inputs.certifications, tracks, [p.end for p in inputs.periods], partners.parent, n)
     values.update({CERT_PREFIX + t: v for t, v in cert.items()})
     return {m: values[m] for m in used}
@@ -229,8 +229,10 @@ def resolve(program: Program, regions: Sequence[str], types: Sequence[str]) -> d
     result = {}
     for tier, req in program.requirements.items():
         options = req.options()
-        variant = np.array([req.variant_index(r, t) for r, t in kinds], dtype=np.int64)[kind_of] if kinds else (
-            np.zeros(0, dtype=np.int64)
+        variant = (
+            np.array([req.variant_index(r, t) for r, t in kinds], dtype=np.int64)[kind_of]
+            if kinds
+            else (np.zeros(0, dtype=np.int64))
         )
         gate_metrics = {m: None for rule in options for m in rule.gates}
         max_metrics = {m: None for rule in options for m in rule.maxima}

@@ -12,8 +12,9 @@ import hashlib
 import math
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, NoReturn
 
 from .periods import FREQUENCIES
 
@@ -58,7 +59,7 @@ class Rule:
     gates: Mapping[str, float] = field(default_factory=dict)
     maxima: Mapping[str, float] = field(default_factory=dict)
 
-    def merged(self, other: "Rule") -> "Rule":
+    def merged(self, other: Rule) -> Rule:
         """This rule with ``other``'s keys replacing its own (variant merging, §1)."""
         return Rule(
             other.min_score if other.min_score is not None else self.min_score,
@@ -176,7 +177,7 @@ class Program:
 
     def label_of(self, metric: str) -> str:
         if metric.startswith(CERT_PREFIX):
-            return f"Certified people ({metric[len(CERT_PREFIX):]})"
+            return f"Certified people ({metric[len(CERT_PREFIX) :]})"
         return self.metrics[metric].label if metric in self.metrics else metric
 
     def unit_of(self, metric: str) -> str:
@@ -235,7 +236,7 @@ class _Builder:
         self.loc = _Locator(text)
 
     # -- errors
-    def fail(self, key: str, message: str, *needles: str) -> None:
+    def fail(self, key: str, message: str, *needles: str) -> NoReturn:
         line = self.loc.line(*needles) if needles else None
         where = f"{self.filename}, line {line}" if line else self.filename
         raise ProgramError(f"{where}: {key}: {message}")
@@ -264,13 +265,14 @@ class _Builder:
 
     def metric_name(self, name: str, key: str, *needles: str) -> str:
         if name.startswith(CERT_PREFIX):
-            if not name[len(CERT_PREFIX):].strip():
+            if not name[len(CERT_PREFIX) :].strip():
                 self.fail(key, f"{name!r} names no certification track", *needles)
             return name
         if name not in self.metrics:
             self.fail(
                 key,
-                f"undeclared metric {name!r}" + suggest(name, self.metrics)
+                f"undeclared metric {name!r}"
+                + suggest(name, self.metrics)
                 + f"; declare it as [metrics.{name}] or use cert:<track>",
                 *needles,
             )
@@ -317,7 +319,8 @@ class _Builder:
         if revenue_metric is not None:
             revenue_metric = self.metric_name(
                 self.text_value(revenue_metric, "program.revenue_metric", "revenue_metric"),
-                "program.revenue_metric", "revenue_metric",
+                "program.revenue_metric",
+                "revenue_metric",
             )
         benefits = self.build_benefits(revenue_metric)
         return Program(
@@ -349,7 +352,8 @@ class _Builder:
                 self.fail(
                     f"{needle}.rollup",
                     f"unknown rollup {rollup!r}{suggest(str(rollup), ROLLUPS)}; use sum or none",
-                    needle, "rollup",
+                    needle,
+                    "rollup",
                 )
             label = spec.get("label", name)
             unit = spec.get("unit", "")
@@ -452,8 +456,9 @@ class _Builder:
             if name in names:
                 self.fail(f"{key}.name", f"duplicate badge {name!r}", *at, "name")
             names.add(name)
-            metric = self.metric_name(self.text_value(spec["metric"], f"{key}.metric", *at, "metric"),
-                                      f"{key}.metric", *at, "metric")
+            metric = self.metric_name(
+                self.text_value(spec["metric"], f"{key}.metric", *at, "metric"), f"{key}.metric", *at, "metric"
+            )
             result.append(Badge(name, metric, self.number(spec["min"], f"{key}.min", *at, "min")))
         return tuple(result)
 
@@ -475,5 +480,9 @@ class _Builder:
                     values[kind] = value
             result[tier] = Benefits(**values)
         if result and revenue_metric is None:
-            self.fail("program.revenue_metric", "benefits need [program] revenue_metric to name the revenue metric", "[benefits")
+            self.fail(
+                "program.revenue_metric",
+                "benefits need [program] revenue_metric to name the revenue metric",
+                "[benefits",
+            )
         return result

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 
@@ -108,19 +108,13 @@ def explain(
     thresholds = ev.resolve(program, [region], [partner_type])
     qualified = int(ev.qualified_tier(thresholds, score_arr, arrays)[0])
     earned_arr = np.array([earned])
-    risky = bool(
-        ev.at_risk(thresholds, score_arr, arrays, earned_arr, np.array([event]), program.at_risk_margin)[0]
-    )
+    risky = bool(ev.at_risk(thresholds, score_arr, arrays, earned_arr, np.array([event]), program.at_risk_margin)[0])
     components = tuple(
         ComponentLine(c.metric, program.label_of(c.metric), float(arrays[c.metric][0]), float(p[0]), c.points, c.target)
         for c, p in zip(program.score, points)
     )
     tiers_shown = [t for t in (earned, earned + 1) if t in thresholds]
-    checks = tuple(
-        line
-        for t in tiers_shown
-        for line in _checks(program, t, thresholds[t], score_arr, arrays)
-    )
+    checks = tuple(line for t in tiers_shown for line in _checks(program, t, thresholds[t], score_arr, arrays))
     gap = None
     if earned + 1 < len(program.tiers):
         nxt = [c for c in checks if c.tier == program.tiers[earned + 1]]
@@ -170,21 +164,45 @@ def _checks(program: Program, t: int, th: ev.Thresholds, score, values) -> list[
     lines = []
     if not np.isnan(th.min_score[0]):
         lines.append(
-            CheckLine(tier, "min_score", "score", "Score", float(score[0]), float(th.min_score[0]),
-                      bool(ev.score_met(score, th.min_score)[0]), bool(ev.score_close(score, th.min_score, m)[0]))
+            CheckLine(
+                tier,
+                "min_score",
+                "score",
+                "Score",
+                float(score[0]),
+                float(th.min_score[0]),
+                bool(ev.score_met(score, th.min_score)[0]),
+                bool(ev.score_close(score, th.min_score, m)[0]),
+            )
         )
     for metric, gate in th.gates.items():
         if not np.isnan(gate[0]):
             v = values[metric]
             lines.append(
-                CheckLine(tier, "gate", metric, program.label_of(metric), float(v[0]), float(gate[0]),
-                          bool(ev.gate_met(v, gate)[0]), bool(ev.gate_close(v, gate, m)[0]))
+                CheckLine(
+                    tier,
+                    "gate",
+                    metric,
+                    program.label_of(metric),
+                    float(v[0]),
+                    float(gate[0]),
+                    bool(ev.gate_met(v, gate)[0]),
+                    bool(ev.gate_close(v, gate, m)[0]),
+                )
             )
     for metric, maximum in th.maxima.items():
         if not np.isnan(maximum[0]):
             v = values[metric]
             lines.append(
-                CheckLine(tier, "maximum", metric, program.label_of(metric), float(v[0]), float(maximum[0]),
-                          bool(ev.maximum_met(v, maximum)[0]), bool(ev.maximum_close(v, maximum, m)[0]))
+                CheckLine(
+                    tier,
+                    "maximum",
+                    metric,
+                    program.label_of(metric),
+                    float(v[0]),
+                    float(maximum[0]),
+                    bool(ev.maximum_met(v, maximum)[0]),
+                    bool(ev.maximum_close(v, maximum, m)[0]),
+                )
             )
     return lines

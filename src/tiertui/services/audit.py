@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable, TextIO
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TextIO
 
 from sqlalchemy import and_, func, or_
 from sqlalchemy.engine import Engine
@@ -63,14 +64,20 @@ class AuditLine:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "at": iso_utc(self.at), "actor": self.actor, "action": self.action,
-            "entity": self.entity, "entity_id": self.entity_id, "partner_id": self.partner_id,
-            "summary": self.summary, "detail": self.detail,
+            "id": self.id,
+            "at": iso_utc(self.at),
+            "actor": self.actor,
+            "action": self.action,
+            "entity": self.entity,
+            "entity_id": self.entity_id,
+            "partner_id": self.partner_id,
+            "summary": self.summary,
+            "detail": self.detail,
         }
 
 
 def iso_utc(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def entries(
@@ -93,8 +100,15 @@ def entries(
 
     roles.check(engine, user, "viewer", "reading the audit log")
     with Session(engine) as session:
-        stmt = select(AuditEntry.id, AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.entity,
-                      AuditEntry.entity_id, AuditEntry.detail)  # plain rows, not ORM objects: cheaper for a long log
+        stmt = select(
+            AuditEntry.id,
+            AuditEntry.at,
+            AuditEntry.actor,
+            AuditEntry.action,
+            AuditEntry.entity,
+            AuditEntry.entity_id,
+            AuditEntry.detail,
+        )  # plain rows, not ORM objects: cheaper for a long log
         if since is not None:
             stmt = stmt.where(AuditEntry.at >= start_of(since))
         if actions is not None:
@@ -119,8 +133,8 @@ def entries(
 def start_of(since: date | datetime) -> datetime:
     """The UTC moment ``since`` begins (a date: its midnight in UTC)."""
     if isinstance(since, datetime):
-        return since.replace(tzinfo=timezone.utc) if since.tzinfo is None else since.astimezone(timezone.utc)
-    return datetime.combine(since, time(0, 0), tzinfo=timezone.utc)
+        return since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
+    return datetime.combine(since, time(0, 0), tzinfo=UTC)
 
 
 def _action_clauses(actions: Iterable[str]) -> list:
@@ -178,7 +192,7 @@ def _overrides_of(session: Session, rows) -> dict[int, _OverrideNow]:
     ids = sorted({int(r.entity_id) for r in rows if r.entity == "override" and r.entity_id.isdigit()})
     found = {}
     for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
+        chunk = ids[start : start + _CHUNK]
         for oid, tier, requested_at, pid in session.exec(
             select(Override.id, Override.tier, Override.requested_at, Partner.partner_id)
             .join(Partner, Partner.key == Override.partner_key)
@@ -189,7 +203,7 @@ def _overrides_of(session: Session, rows) -> dict[int, _OverrideNow]:
 
 
 def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _detail(text: str) -> dict:
@@ -253,8 +267,10 @@ def _summary(action: str, entity: str, entity_id: str, d: dict, pid: str | None,
         return f"activated program {d.get('name', '?')!r} version {d.get('version', '?')}{source}"
     if family == "import":
         kind = verb or entity
-        text = (f"imported {kind} from {d.get('file') or entity_id}: {_count(d.get('rows', '?'))} rows "
-                f"({_count(d.get('inserted', 0))} new, {_count(d.get('updated', 0))} updated)")
+        text = (
+            f"imported {kind} from {d.get('file') or entity_id}: {_count(d.get('rows', '?'))} rows "
+            f"({_count(d.get('inserted', 0))} new, {_count(d.get('updated', 0))} updated)"
+        )
         return text + (f"; {_clip(d['detail'], 60)}" if d.get("detail") else "")
     if action == "level.run":
         return _level_summary(str(d.get("summary", "")), entity_id)
@@ -290,8 +306,11 @@ def _override_summary(verb: str, oid: str, d: dict, pid: str | None, now: _Overr
         return f"requested {who}: {d.get('tier', '?')} {window}; reason: {_clip(d.get('reason', ''), 60)}"
     if verb == "edit":
         before, after = d.get("before") or {}, d.get("after") or {}
-        changes = [f"{k} {before.get(k) or '–'} -> {after.get(k) or '–'}"
-                   for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+        changes = [
+            f"{k} {before.get(k) or '–'} -> {after.get(k) or '–'}"
+            for k in sorted(set(before) | set(after))
+            if before.get(k) != after.get(k)
+        ]
         return f"edited {who}: " + ("; ".join(_clip(c, 50) for c in changes) if changes else "no change")
     if verb in ("approve", "reject"):
         tier = d.get("tier") or (now.tier if now else None)

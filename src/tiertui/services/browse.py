@@ -8,9 +8,9 @@ the ordered keys of every matching row (one narrow query, run off the UI thread)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Sequence
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -115,18 +115,31 @@ def dashboard(engine: Engine, today: date) -> Dashboard:
     program = program_or_none(engine)
     period = latest_period(engine)
     with engine.connect() as conn:
-        return listing.dashboard(_fetch(conn), conn.dialect.name, program.name if program else None,
-                                 program.tiers if program else (), period, today)
+        return listing.dashboard(
+            _fetch(conn),
+            conn.dialect.name,
+            program.name if program else None,
+            program.tiers if program else (),
+            period,
+            today,
+        )
 
 
 # --------------------------------------------------------------------------- partner list
+
 
 def _partner_where(conn, q: PartnerQuery) -> tuple[str, list]:
     return listing.partner_where(conn.dialect.name, q)
 
 
-def partner_keys(engine: Engine, q: PartnerQuery, program: Program | None = None, limit: int | None = None, *,
-                 tiers: Sequence[str] | None = None) -> np.ndarray:
+def partner_keys(
+    engine: Engine,
+    q: PartnerQuery,
+    program: Program | None = None,
+    limit: int | None = None,
+    *,
+    tiers: Sequence[str] | None = None,
+) -> np.ndarray:
     """The keys of every partner that matches ``q``, in the order of ``q``'s sort (the first ``limit``).
 
     A sort by tier follows the tiers of ``program`` (or ``tiers``), lowest first.
@@ -340,7 +353,8 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
         if children and period:
             marks = ",".join("?" * len(children))
             child_results = {
-                r[0]: r for r in queries.fetchall(
+                r[0]: r
+                for r in queries.fetchall(
                     conn,
                     f"SELECT partner_key, effective_tier, group_values FROM level_result "
                     f"WHERE period = ? AND partner_key IN ({marks})",
@@ -356,33 +370,45 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
         tiers = program.tiers
         if all(t in tiers for t in (r[3], r[4])) and r[6] in EVENTS:
             card = explain(
-                program, info.region, info.partner_type, values, period, tiers.index(r[3]), EVENTS.index(r[6]),
-                int(r[7]), tiers.index(r[4]), r[5],
+                program,
+                info.region,
+                info.partner_type,
+                values,
+                period,
+                tiers.index(r[3]),
+                EVENTS.index(r[6]),
+                int(r[7]),
+                tiers.index(r[4]),
+                r[5],
             )
-    trend = [
-        TrendPoint(p, float(by_period[p][1]), by_period[p][4], by_period[p][6]) for p in periods
-    ]
+    trend = [TrendPoint(p, float(by_period[p][1]), by_period[p][4], by_period[p][6]) for p in periods]
     certs = []
     for cid, person, cert, track, earned, expires in cert_rows:
         earned, expires = _date(earned), _date(expires)
         status, days = certification_status(earned, expires, today)
-        certs.append(CertificationRow(cid, info.partner_id, info.name, person, cert, track, earned, expires, status, days))
+        certs.append(
+            CertificationRow(cid, info.partner_id, info.name, person, cert, track, earned, expires, status, days)
+        )
     metrics = []
     if program:
         metrics = [
-            m for m in program.used_metrics()
+            m
+            for m in program.used_metrics()
             if m.startswith(CERT_PREFIX) or (m in program.metrics and program.metrics[m].rollup == "sum")
         ]
     subsidiaries = []
     for key, cid, cname in children:
         res = child_results.get(key)
         vals = queries.unpack_group_values(res[2], metric_order) if res else {}
-        subsidiaries.append(Contribution(cid, cname, res[1] if res else None, {m: float(vals.get(m, 0)) for m in metrics}))
+        subsidiaries.append(
+            Contribution(cid, cname, res[1] if res else None, {m: float(vals.get(m, 0)) for m in metrics})
+        )
     overrides = [
         OverrideLine(o[0], o[1], o[2], _date(o[3]), _date(o[4]), o[5], o[6], o[7], o[8] or "") for o in override_rows
     ]
-    return PartnerScorecard(info, periods, period, card, program, trend, certs, subsidiaries, parent_values,
-                            metrics, overrides)
+    return PartnerScorecard(
+        info, periods, period, card, program, trend, certs, subsidiaries, parent_values, metrics, overrides
+    )
 
 
 # --------------------------------------------------------------------------- certifications
@@ -408,7 +434,7 @@ def _cert_where(conn, q: CertificationQuery, today: date) -> tuple[str, list]:
         clauses.append("c.expires_on < ?")
         params.append(_iso(conn, today))
     elif q.status.startswith("expiring"):
-        days = int(q.status[len("expiring"):])
+        days = int(q.status[len("expiring") :])
         clauses.append("c.expires_on >= ? AND c.expires_on <= ?")
         params += [_iso(conn, today), _iso(conn, today + timedelta(days=days))]
     elif q.status != "all":
@@ -421,11 +447,13 @@ def certification_ids(engine: Engine, q: CertificationQuery, today: date) -> np.
     with engine.connect() as conn:
         where, params = _cert_where(conn, q, today)
         order = (
-            "c.expires_on, p.partner_id" if q.status.startswith("expir")
+            "c.expires_on, p.partner_id"
+            if q.status.startswith("expir")
             else "p.partner_id, c.track, c.person, c.certification"
         )
         rows = queries.fetchall(
-            conn, f"SELECT c.id FROM certification c JOIN partner p ON p.key = c.partner_key{where} ORDER BY {order}",
+            conn,
+            f"SELECT c.id FROM certification c JOIN partner p ON p.key = c.partner_key{where} ORDER BY {order}",
             params,
         )
     return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -482,8 +510,13 @@ def lapse_risk(engine: Engine, today: date) -> LapseReport:
     upcoming = next_period(parse_period(latest))
     end = upcoming.end
     tracks = sorted(
-        {m[len(CERT_PREFIX):] for req in program.requirements.values() for rule in req.options()
-         for m in rule.gates if m.startswith(CERT_PREFIX)}
+        {
+            m[len(CERT_PREFIX) :]
+            for req in program.requirements.values()
+            for rule in req.options()
+            for m in rule.gates
+            if m.startswith(CERT_PREFIX)
+        }
     )
     if not tracks:
         return LapseReport(upcoming.label, end, [])
@@ -525,8 +558,18 @@ def lapse_risk(engine: Engine, today: date) -> LapseReport:
             now, later = counts[t][0], counts[t][1]
             hit = np.flatnonzero(members & ~np.isnan(gate) & (now >= gate) & (later < gate))
             for i in hit.tolist():
-                found.append(LapseRisk(cols.partner_id[i], cols.name[i], program.tiers[tier_index], t,
-                                       float(gate[i]), int(now[i]), int(later[i]), int(lapsing[t][i])))
+                found.append(
+                    LapseRisk(
+                        cols.partner_id[i],
+                        cols.name[i],
+                        program.tiers[tier_index],
+                        t,
+                        float(gate[i]),
+                        int(now[i]),
+                        int(later[i]),
+                        int(lapsing[t][i]),
+                    )
+                )
     found.sort(key=lambda r: (r.partner_id, r.track))
     return LapseReport(upcoming.label, end, found)
 

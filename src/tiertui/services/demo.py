@@ -9,18 +9,18 @@ written through the raw DB-API cursor in one transaction (COPY on PostgreSQL): b
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
 from itertools import repeat
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from ..scoring import Inputs, Partners, Period, Program, level, next_period, parse_period, parse_program
 from ..scoring import Certifications as CertColumns
+from ..scoring import Inputs, Partners, Period, Program, level, next_period, parse_period, parse_program
 from ..storage import queries
 from . import audit, levelling, overrides, programs, roles
 from .errors import ServiceError
@@ -37,29 +37,127 @@ DIRECTOR = "Priya Raman"  # decides the demo's overrides (never their requester)
 # ------------------------------------------------------------------------------ word lists
 
 NAME_FIRST = (
-    "Northwind", "Bluepeak", "Silverline", "Redwood", "Ironbridge", "Clearwater", "Summit", "Brightpath",
-    "Cobalt", "Granite", "Harbor", "Keystone", "Lakeside", "Meridian", "Nimbus", "Oakridge", "Pinnacle",
-    "Quantum", "Riverbend", "Skyline", "Sterling", "Stonegate", "Sunrise", "Tidewater", "Trident",
-    "Vanguard", "Westgate", "Zenith", "Alpine", "Apex", "Beacon", "Blackstone", "Cascade", "Cedar",
-    "Crescent", "Crossroads", "Evergreen", "Falcon", "Fjord", "Frontier", "Gateway", "Highland", "Horizon",
-    "Juniper", "Kestrel", "Lighthouse", "Maple", "Mosaic", "Nordic", "Orbit", "Pacific", "Pioneer",
-    "Polaris", "Prairie", "Redline", "Sapphire", "Sequoia", "Signal", "Solstice", "Spectrum", "Starling",
-    "Tandem", "Timber", "True North", "Unity", "Vertex", "Vista", "Willow", "Atlas", "Bluewater",
-    "Copperfield", "Driftwood",
+    "Northwind",
+    "Bluepeak",
+    "Silverline",
+    "Redwood",
+    "Ironbridge",
+    "Clearwater",
+    "Summit",
+    "Brightpath",
+    "Cobalt",
+    "Granite",
+    "Harbor",
+    "Keystone",
+    "Lakeside",
+    "Meridian",
+    "Nimbus",
+    "Oakridge",
+    "Pinnacle",
+    "Quantum",
+    "Riverbend",
+    "Skyline",
+    "Sterling",
+    "Stonegate",
+    "Sunrise",
+    "Tidewater",
+    "Trident",
+    "Vanguard",
+    "Westgate",
+    "Zenith",
+    "Alpine",
+    "Apex",
+    "Beacon",
+    "Blackstone",
+    "Cascade",
+    "Cedar",
+    "Crescent",
+    "Crossroads",
+    "Evergreen",
+    "Falcon",
+    "Fjord",
+    "Frontier",
+    "Gateway",
+    "Highland",
+    "Horizon",
+    "Juniper",
+    "Kestrel",
+    "Lighthouse",
+    "Maple",
+    "Mosaic",
+    "Nordic",
+    "Orbit",
+    "Pacific",
+    "Pioneer",
+    "Polaris",
+    "Prairie",
+    "Redline",
+    "Sapphire",
+    "Sequoia",
+    "Signal",
+    "Solstice",
+    "Spectrum",
+    "Starling",
+    "Tandem",
+    "Timber",
+    "True North",
+    "Unity",
+    "Vertex",
+    "Vista",
+    "Willow",
+    "Atlas",
+    "Bluewater",
+    "Copperfield",
+    "Driftwood",
 )
 NAME_SECOND = (
-    "Networks", "Systems", "Communications", "Telecom", "Technologies", "Solutions", "Connect", "Voice",
-    "Data", "Integration", "IT Services", "Digital", "Cloud", "Unified", "Infotech", "Telephony", "Datacom",
-    "Netcom", "Consulting", "Partners", "Group", "Labs", "Works", "Computing", "Interactive", "Connections",
-    "Voice & Data", "Link", "Comms", "Tech", "Infrastructure", "Managed Services", "Telesystems",
-    "Engineering", "Wireless", "Secure",
+    "Networks",
+    "Systems",
+    "Communications",
+    "Telecom",
+    "Technologies",
+    "Solutions",
+    "Connect",
+    "Voice",
+    "Data",
+    "Integration",
+    "IT Services",
+    "Digital",
+    "Cloud",
+    "Unified",
+    "Infotech",
+    "Telephony",
+    "Datacom",
+    "Netcom",
+    "Consulting",
+    "Partners",
+    "Group",
+    "Labs",
+    "Works",
+    "Computing",
+    "Interactive",
+    "Connections",
+    "Voice & Data",
+    "Link",
+    "Comms",
+    "Tech",
+    "Infrastructure",
+    "Managed Services",
+    "Telesystems",
+    "Engineering",
+    "Wireless",
+    "Secure",
 )
 
 # region -> [(country, weight, legal forms, cities)]
 COUNTRIES: dict[str, list[tuple[str, float, tuple[str, ...], tuple[str, ...]]]] = {
     "NA": [
-        ("United States", 0.8, (" Inc.", " LLC", " Corp."),
-         ("Chicago", "Denver", "Austin", "Atlanta", "Seattle", "Boston", "Phoenix", "Columbus")),
+        (
+            "United States",
+            0.8,
+            (" Inc.", " LLC", " Corp."),
+            ("Chicago", "Denver", "Austin", "Atlanta", "Seattle", "Boston", "Phoenix", "Columbus"),
+        ),
         ("Canada", 0.2, (" Inc.", " Ltd."), ("Toronto", "Ottawa", "Vancouver", "Calgary", "Montreal")),
     ],
     "EMEA": [
@@ -96,34 +194,187 @@ PARTNER_TYPES = ("VAR", "Service Provider", "MSP", "Distributor")
 TYPE_WEIGHTS = (0.56, 0.14, 0.24, 0.06)
 
 ACCOUNT_MANAGERS = {  # ten per region
-    "NA": ("Dana Whitfield", "Marcus Bell", "Jenna Ortiz", "Tyler Brooks", "Rachel Kim", "Owen Gallagher",
-           "Sofia Ramirez", "Derek Chen", "Hannah Morris", "Victor Nguyen"),
-    "EMEA": ("Lukas Berger", "Claire Dubois", "Marco Rossi", "Emma Lindqvist", "James Whitaker",
-             "Anna Kowalska", "Pieter de Vries", "Lucia Fernandez", "Thabo Nkosi", "Omar Haddad"),
-    "LATAM": ("Camila Souza", "Diego Hernandez", "Valentina Rojas", "Mateo Gomez", "Isabela Costa",
-              "Santiago Perez", "Lucia Morales", "Rafael Lima", "Gabriela Vargas", "Tomas Silva"),
-    "APAC": ("Haruto Sato", "Mei Lin Tan", "Arjun Mehta", "Chloe Wilson", "Ji-ho Park", "Priya Nair",
-             "Liam O'Connor", "Yuki Tanaka", "Wei Zhang", "Aroha Ngata"),
+    "NA": (
+        "Dana Whitfield",
+        "Marcus Bell",
+        "Jenna Ortiz",
+        "Tyler Brooks",
+        "Rachel Kim",
+        "Owen Gallagher",
+        "Sofia Ramirez",
+        "Derek Chen",
+        "Hannah Morris",
+        "Victor Nguyen",
+    ),
+    "EMEA": (
+        "Lukas Berger",
+        "Claire Dubois",
+        "Marco Rossi",
+        "Emma Lindqvist",
+        "James Whitaker",
+        "Anna Kowalska",
+        "Pieter de Vries",
+        "Lucia Fernandez",
+        "Thabo Nkosi",
+        "Omar Haddad",
+    ),
+    "LATAM": (
+        "Camila Souza",
+        "Diego Hernandez",
+        "Valentina Rojas",
+        "Mateo Gomez",
+        "Isabela Costa",
+        "Santiago Perez",
+        "Lucia Morales",
+        "Rafael Lima",
+        "Gabriela Vargas",
+        "Tomas Silva",
+    ),
+    "APAC": (
+        "Haruto Sato",
+        "Mei Lin Tan",
+        "Arjun Mehta",
+        "Chloe Wilson",
+        "Ji-ho Park",
+        "Priya Nair",
+        "Liam O'Connor",
+        "Yuki Tanaka",
+        "Wei Zhang",
+        "Aroha Ngata",
+    ),
 }
 
 # the demo's people: every account manager may request overrides; the director decides them
 DEMO_PEOPLE = {**{name: "manager" for names in ACCOUNT_MANAGERS.values() for name in names}, DIRECTOR: "approver"}
 
 PERSON_FIRST = (
-    "Ana", "Ben", "Carla", "David", "Elena", "Felix", "Grace", "Hugo", "Ines", "Jonas", "Kara", "Leo",
-    "Maya", "Nils", "Olga", "Pablo", "Quinn", "Rosa", "Sam", "Tara", "Umar", "Vera", "Wes", "Xena",
-    "Yusuf", "Zoe", "Amir", "Bianca", "Chris", "Dina", "Emil", "Fatima", "Gabriel", "Helena", "Ivan",
-    "Julia", "Kenji", "Lena", "Mateus", "Nora", "Oscar", "Paula", "Ravi", "Sara", "Tomas", "Ulla",
-    "Viktor", "Wendy", "Aisha", "Bruno", "Chloe", "Dmitri", "Eva", "Farah", "Georg", "Hana", "Igor",
-    "Jade", "Karl", "Lucia", "Marek", "Nadia", "Omar", "Priya",
+    "Ana",
+    "Ben",
+    "Carla",
+    "David",
+    "Elena",
+    "Felix",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kara",
+    "Leo",
+    "Maya",
+    "Nils",
+    "Olga",
+    "Pablo",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wes",
+    "Xena",
+    "Yusuf",
+    "Zoe",
+    "Amir",
+    "Bianca",
+    "Chris",
+    "Dina",
+    "Emil",
+    "Fatima",
+    "Gabriel",
+    "Helena",
+    "Ivan",
+    "Julia",
+    "Kenji",
+    "Lena",
+    "Mateus",
+    "Nora",
+    "Oscar",
+    "Paula",
+    "Ravi",
+    "Sara",
+    "Tomas",
+    "Ulla",
+    "Viktor",
+    "Wendy",
+    "Aisha",
+    "Bruno",
+    "Chloe",
+    "Dmitri",
+    "Eva",
+    "Farah",
+    "Georg",
+    "Hana",
+    "Igor",
+    "Jade",
+    "Karl",
+    "Lucia",
+    "Marek",
+    "Nadia",
+    "Omar",
+    "Priya",
 )  # 64 names: a step coprime with 64 gives distinct first names within a partner
 PERSON_LAST = (
-    "Adams", "Baker", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Hughes", "Ito", "Jensen",
-    "Kowalski", "Larsen", "Moreau", "Novak", "Okafor", "Petrov", "Quintero", "Rossi", "Schmidt", "Tanaka",
-    "Umarov", "Varga", "Weber", "Xu", "Yilmaz", "Zimmer", "Alvarez", "Brown", "Chen", "Dias", "Evans",
-    "Ferreira", "Gupta", "Horvat", "Ivanova", "Johnson", "Kim", "Lopez", "Martin", "Nguyen", "Olsen",
-    "Patel", "Reyes", "Silva", "Taylor", "Usman", "Vogel", "Walsh", "Young", "Zhang", "Andersen", "Bauer",
-    "Carter", "Dahl", "Engel", "Fox", "Gomez", "Hansen", "Jovanovic", "Khan", "Lindgren",
+    "Adams",
+    "Baker",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Larsen",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Quintero",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Umarov",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zimmer",
+    "Alvarez",
+    "Brown",
+    "Chen",
+    "Dias",
+    "Evans",
+    "Ferreira",
+    "Gupta",
+    "Horvat",
+    "Ivanova",
+    "Johnson",
+    "Kim",
+    "Lopez",
+    "Martin",
+    "Nguyen",
+    "Olsen",
+    "Patel",
+    "Reyes",
+    "Silva",
+    "Taylor",
+    "Usman",
+    "Vogel",
+    "Walsh",
+    "Young",
+    "Zhang",
+    "Andersen",
+    "Bauer",
+    "Carter",
+    "Dahl",
+    "Engel",
+    "Fox",
+    "Gomez",
+    "Hansen",
+    "Jovanovic",
+    "Khan",
+    "Lindgren",
 )
 INITIALS = "ABCDEFGHJKLMNPRSTVW"
 
@@ -202,7 +453,7 @@ def demo_periods(as_of: date = DEMO_AS_OF, count: int = QUARTERS) -> list[Period
     grid = [first]
     while grid[-1].start < current.start:
         grid.append(next_period(grid[-1]))
-    return grid[-1 - count:-1]
+    return grid[-1 - count : -1]
 
 
 def build_demo(
@@ -246,8 +497,17 @@ def build_demo(
             _clear(conn)
         metric_rows, cert_rows = _write(conn, data)
         audit.record(
-            session, user, "demo.build", "database", "", partners=partners, seed=seed, replace=bool(existing),
-            periods=[p.label for p in periods], metric_values=metric_rows, certifications=cert_rows,
+            session,
+            user,
+            "demo.build",
+            "database",
+            "",
+            partners=partners,
+            seed=seed,
+            replace=bool(existing),
+            periods=[p.label for p in periods],
+            metric_values=metric_rows,
+            certifications=cert_rows,
         )
     progress(0.5, "filing overrides")
     pending, approved, rejected = _file_overrides(engine, data, seed, periods)
@@ -332,7 +592,8 @@ def generate(program: Program, n: int, seed: int, periods: Sequence[Period]) -> 
     quality = 0.3 * (log_size - mu) + 0.95 * rng.normal(0, 1, n)
     trend = rng.choice([-1, 0, 1], n, p=[0.25, 0.47, 0.28])
     growth = np.select(
-        [trend > 0, trend < 0], [rng.uniform(0.03, 0.10, n), rng.uniform(-0.15, -0.05, n)],
+        [trend > 0, trend < 0],
+        [rng.uniform(0.03, 0.10, n), rng.uniform(-0.15, -0.05, n)],
         rng.normal(0.0, 0.015, n),
     )
     k = len(periods) + 1
@@ -372,9 +633,18 @@ def generate(program: Program, n: int, seed: int, periods: Sequence[Period]) -> 
     certs = _certifications(rng, n, log_size, mu, ptype, trend, periods)
     data = DemoData(
         ids=[f"P{i:0{max(6, len(str(n)))}d}" for i in range(1, n + 1)],
-        names=names, region=region, country=country, ptype=ptype, parent=parent, manager=manager,
-        tier=[None] * n, tier_since=[None] * n, trend=trend,
-        metrics={m: v[1:] for m, v in metrics.items()}, periods=list(periods), **certs,
+        names=names,
+        region=region,
+        country=country,
+        ptype=ptype,
+        parent=parent,
+        manager=manager,
+        tier=[None] * n,
+        tier_since=[None] * n,
+        trend=trend,
+        metrics={m: v[1:] for m, v in metrics.items()},
+        periods=list(periods),
+        **certs,
     )
     _tiers_on_record(rng, program, data, {m: v[:1] for m, v in metrics.items()}, start, periods)
     return data
@@ -418,8 +688,9 @@ def _names(rng: np.random.Generator, region: np.ndarray, parent: np.ndarray) -> 
     cumulative = {r: np.cumsum([c[1] for c in COUNTRIES[r]]) for r in REGIONS}
     for i, r in enumerate(region.tolist()):
         options = COUNTRIES[REGIONS[r]]
-        pick = min(int(np.searchsorted(cumulative[REGIONS[r]], u_country[i] * cumulative[REGIONS[r]][-1])),
-                   len(options) - 1)
+        pick = min(
+            int(np.searchsorted(cumulative[REGIONS[r]], u_country[i] * cumulative[REGIONS[r]][-1])), len(options) - 1
+        )
         name, _w, forms, cities = options[pick]
         countries.append(name)
         legal.append(forms[int(u_legal[i] * len(forms))])
@@ -434,9 +705,7 @@ def _names(rng: np.random.Generator, region: np.ndarray, parent: np.ndarray) -> 
     for d in range(1, int(depth.max(initial=0)) + 1):
         for i in np.flatnonzero(depth == d).tolist():
             base[i] = base[parent[i]]
-    names = [
-        f"{b} {c}{lf}" if p >= 0 else f"{b}{lf}" for b, c, lf, p in zip(base, city, legal, parent.tolist())
-    ]
+    names = [f"{b} {c}{lf}" if p >= 0 else f"{b}{lf}" for b, c, lf, p in zip(base, city, legal, parent.tolist())]
     return countries, names
 
 
@@ -453,8 +722,9 @@ def _certifications(rng, n, log_size, mu, ptype, trend, periods) -> dict:
     fi = (off_first[owner] + 5 * j) % len(PERSON_FIRST)
     li = (off_last[owner] + 7 * j) % len(PERSON_LAST)
     ii = (off_init[owner] + j) % len(INITIALS)
-    person = [f"{PERSON_FIRST[a]} {INITIALS[c]}. {PERSON_LAST[b]}" for a, b, c in zip(fi.tolist(), li.tolist(),
-                                                                                    ii.tolist())]
+    person = [
+        f"{PERSON_FIRST[a]} {INITIALS[c]}. {PERSON_LAST[b]}" for a, b, c in zip(fi.tolist(), li.tolist(), ii.tolist())
+    ]
     tracks = list(TRACKS)
     weights = np.array([TRACKS[t][1] for t in tracks])
     # service providers and MSPs train more cloud people
@@ -499,12 +769,18 @@ def _tiers_on_record(rng, program: Program, data: DemoData, before: dict[str, np
     n = len(data.ids)
     previous = _with_previous(periods)[0]
     inputs = Inputs(
-        partners=Partners(data.ids, [REGIONS[r] for r in data.region.tolist()],
-                          [PARTNER_TYPES[t] for t in data.ptype.tolist()], data.parent, np.zeros(n, np.int64)),
+        partners=Partners(
+            data.ids,
+            [REGIONS[r] for r in data.region.tolist()],
+            [PARTNER_TYPES[t] for t in data.ptype.tolist()],
+            data.parent,
+            np.zeros(n, np.int64),
+        ),
         periods=[previous],
         metrics={m: np.nan_to_num(v) for m, v in before.items()},
-        certifications=CertColumns(data.cert_partner, _codes(data.cert_person),
-                                   data.cert_track, data.cert_earned, data.cert_expires),
+        certifications=CertColumns(
+            data.cert_partner, _codes(data.cert_person), data.cert_track, data.cert_earned, data.cert_expires
+        ),
     )
     qualified = level(program, inputs)[0].qualified
     drift = rng.random(n)
@@ -547,11 +823,32 @@ def _write(conn: Connection, data: DemoData) -> tuple[int, int]:
     keys = list(range(1, n + 1))
     parent_ids = [data.ids[p] if p >= 0 else None for p in data.parent.tolist()]
     _insert(
-        conn, "partner",
-        ("key", "partner_id", "name", "region", "country", "partner_type", "parent_id", "account_manager",
-         "tier", "tier_since"),
-        zip(keys, data.ids, data.names, [REGIONS[r] for r in data.region.tolist()], data.country,
-            [PARTNER_TYPES[t] for t in data.ptype.tolist()], parent_ids, data.manager, data.tier, data.tier_since),
+        conn,
+        "partner",
+        (
+            "key",
+            "partner_id",
+            "name",
+            "region",
+            "country",
+            "partner_type",
+            "parent_id",
+            "account_manager",
+            "tier",
+            "tier_since",
+        ),
+        zip(
+            keys,
+            data.ids,
+            data.names,
+            [REGIONS[r] for r in data.region.tolist()],
+            data.country,
+            [PARTNER_TYPES[t] for t in data.ptype.tolist()],
+            parent_ids,
+            data.manager,
+            data.tier,
+            data.tier_since,
+        ),
     )
     metric_rows = 0
     for k, period in enumerate(data.periods):
@@ -559,13 +856,20 @@ def _write(conn: Connection, data: DemoData) -> tuple[int, int]:
             values = data.metrics[metric][k]
             stored = np.flatnonzero(~np.isnan(values) & (values != 0))
             metric_rows += len(stored)
-            _insert(conn, "metric_value", ("period", "metric", "partner_key", "value"),
-                    zip(repeat(period.label), repeat(metric), (stored + 1).tolist(), values[stored].tolist()))
+            _insert(
+                conn,
+                "metric_value",
+                ("period", "metric", "partner_key", "value"),
+                zip(repeat(period.label), repeat(metric), (stored + 1).tolist(), values[stored].tolist()),
+            )
     earned = [date.fromordinal(d).isoformat() for d in data.cert_earned.tolist()]
     expires = [None if d == NEVER else date.fromordinal(d).isoformat() for d in data.cert_expires.tolist()]
-    _insert(conn, "certification", ("partner_key", "person", "certification", "track", "earned_on", "expires_on"),
-            zip((data.cert_partner + 1).tolist(), data.cert_person, data.cert_name, data.cert_track, earned,
-                expires))
+    _insert(
+        conn,
+        "certification",
+        ("partner_key", "person", "certification", "track", "earned_on", "expires_on"),
+        zip((data.cert_partner + 1).tolist(), data.cert_person, data.cert_name, data.cert_track, earned, expires),
+    )
     if conn.dialect.name == "postgresql":
         queries.execute(conn, "SELECT setval(pg_get_serial_sequence('partner', 'key'), ?)", (n,))
     return metric_rows, len(earned)
@@ -597,11 +901,17 @@ def _file_overrides(engine: Engine, data: DemoData, seed: int, periods: Sequence
         tier = tiers[on_record[i]] if kind == "keep" else tiers[on_record[i] + 1]
         reason = (KEEP_REASONS if kind == "keep" else RAISE_REASONS)[number % 5]
         decision = "approve" if number % 6 == 0 else "reject" if number % 13 == 5 else None
-        starts, expires = (approved_window if decision else (current_start, None if number % 3 else last.end
-                                                                          + timedelta(days=365)))
+        starts, expires = (
+            approved_window if decision else (current_start, None if number % 3 else last.end + timedelta(days=365))
+        )
         oid = overrides.request(engine, requesters[number % 2], data.ids[i], tier, reason, starts, expires)
         if decision:
-            overrides.decide(engine, DIRECTOR, oid, decision == "approve",
-                             "Agreed at the quarterly review" if decision == "approve" else "Numbers do not support it")
+            overrides.decide(
+                engine,
+                DIRECTOR,
+                oid,
+                decision == "approve",
+                "Agreed at the quarterly review" if decision == "approve" else "Numbers do not support it",
+            )
         counts[0 if decision is None else 1 if decision == "approve" else 2] += 1
     return counts[0], counts[1], counts[2]

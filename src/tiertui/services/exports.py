@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, Sequence
+from typing import IO
 
 from sqlalchemy.engine import Engine
 
@@ -14,7 +15,14 @@ from ..storage import queries
 from .errors import ServiceError
 
 COLUMNS = (
-    "partner_id", "period", "score", "qualified_tier", "earned_tier", "effective_tier", "event", "at_risk",
+    "partner_id",
+    "period",
+    "score",
+    "qualified_tier",
+    "earned_tier",
+    "effective_tier",
+    "event",
+    "at_risk",
     "badges",
 )
 FORMATS = ("csv", "json", "xlsx")
@@ -35,8 +43,15 @@ class ScorecardRow:
     def cells(self) -> list[str]:
         """The row as §4 prints it: two-decimal score, true/false, badges joined by ';'."""
         return [
-            self.partner_id, self.period, f"{self.score:.2f}", self.qualified_tier, self.earned_tier,
-            self.effective_tier, self.event, "true" if self.at_risk else "false", ";".join(self.badges),
+            self.partner_id,
+            self.period,
+            f"{self.score:.2f}",
+            self.qualified_tier,
+            self.earned_tier,
+            self.effective_tier,
+            self.event,
+            "true" if self.at_risk else "false",
+            ";".join(self.badges),
         ]
 
 
@@ -79,9 +94,15 @@ def write_csv(rows: Sequence[ScorecardRow], out: IO[str]) -> None:
 def write_json(rows: Sequence[ScorecardRow], out: IO[str]) -> None:
     data = [
         {
-            "partner_id": r.partner_id, "period": r.period, "score": round(r.score, 2),
-            "qualified_tier": r.qualified_tier, "earned_tier": r.earned_tier,
-            "effective_tier": r.effective_tier, "event": r.event, "at_risk": r.at_risk, "badges": list(r.badges),
+            "partner_id": r.partner_id,
+            "period": r.period,
+            "score": round(r.score, 2),
+            "qualified_tier": r.qualified_tier,
+            "earned_tier": r.earned_tier,
+            "effective_tier": r.effective_tier,
+            "event": r.event,
+            "at_risk": r.at_risk,
+            "badges": list(r.badges),
         }
         for r in rows
     ]

@@ -16,10 +16,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from . import listing
@@ -44,7 +45,7 @@ def sqlite_file(url: str | None) -> Path | None:
         return None
     for prefix in ("sqlite:///", "sqlite+pysqlite:///"):
         if url.startswith(prefix):
-            path = url[len(prefix):]
+            path = url[len(prefix) :]
             break
     else:
         return None
@@ -213,13 +214,24 @@ class FastReader:
     def filter_choices(self, *, tracks: bool = True) -> FilterChoices:
         heading = self.program_heading()
         regions, types, managers = listing.partner_choices(self.fetch)
-        return FilterChoices(heading.tiers if heading else (), regions, types, managers,
-                             listing.certification_tracks(self.fetch) if tracks else ())
+        return FilterChoices(
+            heading.tiers if heading else (),
+            regions,
+            types,
+            managers,
+            listing.certification_tracks(self.fetch) if tracks else (),
+        )
 
     def dashboard(self, today: date) -> Dashboard:
         heading = self.program_heading()
-        return listing.dashboard(self.fetch, self.dialect, heading.name if heading else None,
-                                 heading.tiers if heading else (), self.latest_period(), today)
+        return listing.dashboard(
+            self.fetch,
+            self.dialect,
+            heading.name if heading else None,
+            heading.tiers if heading else (),
+            self.latest_period(),
+            today,
+        )
 
 
 class EngineReader:
@@ -275,4 +287,3 @@ class EngineReader:
 
     def close(self) -> None:
         pass
-

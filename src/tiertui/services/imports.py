@@ -13,11 +13,11 @@ import io
 import math
 import re
 from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice, repeat
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 from sqlalchemy.engine import Connection, Engine
@@ -31,7 +31,14 @@ from .errors import ServiceError
 KINDS = ("partners", "metrics", "certifications")
 
 PARTNER_COLUMNS = (
-    "partner_id", "name", "region", "country", "partner_type", "parent_id", "account_manager", "tier",
+    "partner_id",
+    "name",
+    "region",
+    "country",
+    "partner_type",
+    "parent_id",
+    "account_manager",
+    "tier",
     "tier_since",
 )
 METRIC_KEY_COLUMNS = ("partner_id", "period")
@@ -243,8 +250,13 @@ def _cell_text(value: object) -> str:
 # ---------------------------------------------------------------------------- header and cells
 
 
-def _read_header(source: _Source, known: tuple[str, ...] | None, required: tuple[str, ...],
-                 problems: _Problems, fixed: tuple[str, ...] = ()) -> dict[str, int]:
+def _read_header(
+    source: _Source,
+    known: tuple[str, ...] | None,
+    required: tuple[str, ...],
+    problems: _Problems,
+    fixed: tuple[str, ...] = (),
+) -> dict[str, int]:
     """Column name -> index. ``known`` None: columns other than ``fixed`` are free (metric names).
 
     Fixed column names match case-insensitively and are stored lower-case.
@@ -268,8 +280,7 @@ def _read_header(source: _Source, known: tuple[str, ...] | None, required: tuple
     return columns
 
 
-def _cells(source: _Source, width: int, problems: _Problems,
-           progress: Progress) -> Iterator[tuple[int, list[str]]]:
+def _cells(source: _Source, width: int, problems: _Problems, progress: Progress) -> Iterator[tuple[int, list[str]]]:
     """Data rows padded to ``width``; a row with extra non-empty cells is a problem."""
     total = max(1, source.lines_estimate)
     for count, (line, cells) in enumerate(source.rows, start=1):
@@ -376,8 +387,17 @@ def _count(conn: Connection, table: str) -> int:
     return int(queries.fetchall(conn, f"SELECT COUNT(*) FROM {table}")[0][0])
 
 
-def _upsert(conn: Connection, table: str, columns: tuple[str, ...], keys: tuple[str, ...],
-            updated: Iterable[str], rows: Iterable[tuple], total: int, progress: Progress, what: str) -> None:
+def _upsert(
+    conn: Connection,
+    table: str,
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+    updated: Iterable[str],
+    rows: Iterable[tuple],
+    total: int,
+    progress: Progress,
+    what: str,
+) -> None:
     """Insert ``rows``, updating the ``updated`` columns of rows whose ``keys`` already exist.
 
     SQLite: ``executemany`` in chunks. PostgreSQL: ``COPY`` into a temporary table, then one
@@ -413,8 +433,9 @@ def _upsert(conn: Connection, table: str, columns: tuple[str, ...], keys: tuple[
 # ---------------------------------------------------------------------------- partners
 
 
-def _import_partners(conn: Connection, source: _Source, program: Program | None, stored: _Stored,
-                     problems: _Problems, progress: Progress) -> ImportReport:
+def _import_partners(
+    conn: Connection, source: _Source, program: Program | None, stored: _Stored, problems: _Problems, progress: Progress
+) -> ImportReport:
     columns = _read_header(source, PARTNER_COLUMNS, REQUIRED["partners"], problems)
     problems.reject_if_any(source.name)
     index = [columns.get(c) for c in PARTNER_COLUMNS]
@@ -436,7 +457,8 @@ def _import_partners(conn: Connection, source: _Source, program: Program | None,
             problems.add(line, "name", "name is empty")
         if tier and tiers is not None and tier not in tiers:
             problems.add(
-                line, "tier",
+                line,
+                "tier",
                 f"{tier!r} is not a tier of program {program.name!r}{suggest(tier, program.tiers)}; "
                 f"tiers: {', '.join(program.tiers)}",
             )
@@ -450,9 +472,10 @@ def _import_partners(conn: Connection, source: _Source, program: Program | None,
                 problems.add(line, "parent_id", f"partner {pid!r} cannot be its own parent")
             else:
                 parents.append((line, pid, parent))
-        rows.append((pid, name, region, country, ptype, parent or None, manager, tier or None,
-                     _date_param(conn, since)))
-    for line, pid, parent in parents:
+        rows.append(
+            (pid, name, region, country, ptype, parent or None, manager, tier or None, _date_param(conn, since))
+        )
+    for line, _pid, parent in parents:
         if parent not in seen and parent not in stored.key:
             problems.add(line, "parent_id", f"parent {parent!r} is neither in this file nor a stored partner")
     if "parent_id" in columns:
@@ -467,8 +490,9 @@ def _import_partners(conn: Connection, source: _Source, program: Program | None,
     return ImportReport("partners", "", len(rows), len(rows) - updated, updated, detail)
 
 
-def _check_cycles(file_name: str, seen: dict[str, int], stored: _Stored,
-                  parents: list[tuple[int, str, str]], problems: _Problems) -> None:
+def _check_cycles(
+    file_name: str, seen: dict[str, int], stored: _Stored, parents: list[tuple[int, str, str]], problems: _Problems
+) -> None:
     """Report every parent cycle through a partner of this file, stored partners included."""
     parent_of = dict(stored.parent)
     for pid in seen:  # the file's parent_id column replaces the stored parent
@@ -485,15 +509,16 @@ def _check_cycles(file_name: str, seen: dict[str, int], stored: _Stored,
             path.append(node)
             node = parent_of.get(node)
         if node is not None and node in on_path:
-            cycle = path[on_path[node]:]
+            cycle = path[on_path[node] :]
             if len(cycle) > 1:  # a self-parent is reported on its own row
                 in_file = [p for p in cycle if p in seen]
                 first = min(in_file, key=seen.__getitem__)
-                ring = cycle[cycle.index(first):] + cycle[: cycle.index(first)]
+                ring = cycle[cycle.index(first) :] + cycle[: cycle.index(first)]
                 stored_only = [p for p in ring if p not in seen]
                 note = f" ({', '.join(map(repr, stored_only))} stored, not in this file)" if stored_only else ""
                 problems.add(
-                    seen[first], "parent_id",
+                    seen[first],
+                    "parent_id",
                     "parents form a cycle: " + " -> ".join([*ring, ring[0]]) + note,
                 )
         done.update(path)
@@ -502,8 +527,9 @@ def _check_cycles(file_name: str, seen: dict[str, int], stored: _Stored,
 # ---------------------------------------------------------------------------- metrics
 
 
-def _import_metrics(conn: Connection, source: _Source, program: Program | None, stored: _Stored,
-                    problems: _Problems, progress: Progress) -> ImportReport:
+def _import_metrics(
+    conn: Connection, source: _Source, program: Program | None, stored: _Stored, problems: _Problems, progress: Progress
+) -> ImportReport:
     if [h.lower() for h in source.header] == list(LONG_METRIC_COLUMNS):
         return _import_long_metrics(conn, source, program, stored, problems, progress)
     columns = _read_header(source, None, METRIC_KEY_COLUMNS, problems, fixed=METRIC_KEY_COLUMNS)
@@ -550,8 +576,9 @@ def _import_metrics(conn: Connection, source: _Source, program: Program | None, 
         if code >= 0 and pid:
             earlier = first_row.setdefault((pid, period.label), row)
             if earlier != row:
-                _wide_duplicates(values, len(metrics), earlier, row, metrics, lines[earlier], line, pid,
-                                 period.label, problems)
+                _wide_duplicates(
+                    values, len(metrics), earlier, row, metrics, lines[earlier], line, pid, period.label, problems
+                )
         keys.append(key)
         codes.append(code)
         lines.append(line)
@@ -571,22 +598,32 @@ def _import_metrics(conn: Connection, source: _Source, program: Program | None, 
             in_period = in_period[np.argsort(key_arr[in_period], kind="stable")]
             for j in sorted(range(width), key=metrics.__getitem__):
                 chosen = in_period[filled[in_period, j]]
-                yield from zip(repeat(label), repeat(metrics[j]), key_arr[chosen].tolist(),
-                               matrix[chosen, j].tolist())
+                yield from zip(repeat(label), repeat(metrics[j]), key_arr[chosen].tolist(), matrix[chosen, j].tolist())
 
     inserted = _write_values(conn, value_rows(), total, progress)
     return ImportReport("metrics", "", len(lines), inserted, total - inserted, f"wide metrics: {', '.join(metrics)}")
 
 
-def _wide_duplicates(values: array, width: int, earlier: int, row: int, metrics: list[str], earlier_line: int,
-                     line: int, pid: str, label: str, problems: _Problems) -> None:
+def _wide_duplicates(
+    values: array,
+    width: int,
+    earlier: int,
+    row: int,
+    metrics: list[str],
+    earlier_line: int,
+    line: int,
+    pid: str,
+    label: str,
+    problems: _Problems,
+) -> None:
     for j, name in enumerate(metrics):
         if not math.isnan(values[earlier * width + j]) and not math.isnan(values[row * width + j]):
             problems.add(line, name, f"{pid} {label} {name} is already given on line {earlier_line}")
 
 
-def _import_long_metrics(conn: Connection, source: _Source, program: Program | None, stored: _Stored,
-                         problems: _Problems, progress: Progress) -> ImportReport:
+def _import_long_metrics(
+    conn: Connection, source: _Source, program: Program | None, stored: _Stored, problems: _Problems, progress: Progress
+) -> ImportReport:
     periods = _Periods(program)
     metric_ok: dict[str, str] = {}  # metric name -> "" or the problem with it
     seen: dict[tuple[str, str, str], int] = {}
@@ -618,16 +655,12 @@ def _import_long_metrics(conn: Connection, source: _Source, program: Program | N
     rows.sort(key=lambda r: r[:3])
     inserted = _write_values(conn, rows, len(rows), progress)
     names = sorted({r[1] for r in rows})
-    return ImportReport("metrics", "", len(rows), inserted, len(rows) - inserted,
-                        f"long metrics: {', '.join(names)}")
+    return ImportReport("metrics", "", len(rows), inserted, len(rows) - inserted, f"long metrics: {', '.join(names)}")
 
 
 def _unknown_metric(name: str, program: Program) -> str:
     declared = ", ".join(program.metrics) or "none"
-    return (
-        f"{name!r} is not a metric of program {program.name!r}{suggest(name, program.metrics)}; "
-        f"declared: {declared}"
-    )
+    return f"{name!r} is not a metric of program {program.name!r}{suggest(name, program.metrics)}; declared: {declared}"
 
 
 def _partner_key(pid: str, stored: _Stored, line: int, problems: _Problems) -> int:
@@ -644,16 +677,26 @@ def _partner_key(pid: str, stored: _Stored, line: int, problems: _Problems) -> i
 def _write_values(conn: Connection, rows: Iterable[tuple], total: int, progress: Progress) -> int:
     """Upsert metric values; returns how many were new."""
     before = _count(conn, "metric_value")
-    _upsert(conn, "metric_value", ("period", "metric", "partner_key", "value"), ("period", "metric", "partner_key"),
-            ("value",), rows, total, progress, "metric values")
+    _upsert(
+        conn,
+        "metric_value",
+        ("period", "metric", "partner_key", "value"),
+        ("period", "metric", "partner_key"),
+        ("value",),
+        rows,
+        total,
+        progress,
+        "metric values",
+    )
     return _count(conn, "metric_value") - before
 
 
 # ---------------------------------------------------------------------------- certifications
 
 
-def _import_certifications(conn: Connection, source: _Source, program: Program | None, stored: _Stored,
-                           problems: _Problems, progress: Progress) -> ImportReport:
+def _import_certifications(
+    conn: Connection, source: _Source, program: Program | None, stored: _Stored, problems: _Problems, progress: Progress
+) -> ImportReport:
     columns = _read_header(source, CERTIFICATION_COLUMNS, REQUIRED["certifications"], problems)
     problems.reject_if_any(source.name)
     index = [columns.get(c) for c in CERTIFICATION_COLUMNS]
@@ -679,16 +722,26 @@ def _import_certifications(conn: Connection, source: _Source, program: Program |
         if pid and person and cert:
             earlier = seen.setdefault((pid, person, cert), line)
             if earlier != line:
-                problems.add(line, "certification",
-                             f"{person!r} of partner {pid!r} already has {cert!r} on line {earlier}")
+                problems.add(
+                    line, "certification", f"{person!r} of partner {pid!r} already has {cert!r} on line {earlier}"
+                )
         tracks.add(track)
         rows.append((key, person, cert, track, _date_param(conn, earned), _date_param(conn, expires)))
     problems.reject_if_any(source.name)
 
     updates = ["track", "earned_on"] + (["expires_on"] if "expires_on" in columns else [])
     before = _count(conn, "certification")
-    _upsert(conn, "certification", ("partner_key", "person", "certification", "track", "earned_on", "expires_on"),
-            ("partner_key", "person", "certification"), updates, rows, len(rows), progress, "certifications")
+    _upsert(
+        conn,
+        "certification",
+        ("partner_key", "person", "certification", "track", "earned_on", "expires_on"),
+        ("partner_key", "person", "certification"),
+        updates,
+        rows,
+        len(rows),
+        progress,
+        "certifications",
+    )
     inserted = _count(conn, "certification") - before
     detail = f"tracks: {', '.join(sorted(tracks))}" if tracks else ""
     return ImportReport("certifications", "", len(rows), inserted, len(rows) - inserted, detail)
@@ -704,8 +757,9 @@ _IMPORTERS = {
 # ---------------------------------------------------------------------------- the entry point
 
 
-def import_file(engine: Engine, kind: str, path: str | Path, user: str,
-                progress: Progress | None = None) -> ImportReport:
+def import_file(
+    engine: Engine, kind: str, path: str | Path, user: str, progress: Progress | None = None
+) -> ImportReport:
     """Validate ``path`` whole, then write it in one transaction; :class:`ImportRejected` if any row is bad.
 
     Needs the admin role.
@@ -724,8 +778,15 @@ def import_file(engine: Engine, kind: str, path: str | Path, user: str,
         report = _IMPORTERS[kind](conn, source, program, stored, _Problems(), progress)
         report = ImportReport(kind, str(path), report.rows, report.inserted, report.updated, report.detail)
         audit.record(
-            session, user, f"import.{kind}", kind, path.name,
-            file=path.name, rows=report.rows, inserted=report.inserted, updated=report.updated,
+            session,
+            user,
+            f"import.{kind}",
+            kind,
+            path.name,
+            file=path.name,
+            rows=report.rows,
+            inserted=report.inserted,
+            updated=report.updated,
             detail=report.detail,
         )
     progress(1.0, report.text())

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -74,7 +74,7 @@ def load_inputs(engine: Engine, program: Program, progress: Progress = _quiet) -
         progress(0.05, "reading metrics")
         columns = queries.read_metrics(conn, used)
         progress(0.5, "reading certifications")
-        tracks = [m[len(CERT_PREFIX):] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
+        tracks = [m[len(CERT_PREFIX) :] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
         certs = queries.read_certifications(conn, tracks)
         person_codes: dict[str, int] = {}
         person = np.array(
@@ -100,10 +100,7 @@ def load_inputs(engine: Engine, program: Program, progress: Progress = _quiet) -
 def _approved_overrides(
     conn, program: Program, lookup: np.ndarray, partner_key: int | None = None
 ) -> list[ApprovedOverride]:
-    sql = (
-        "SELECT id, partner_key, tier, starts_on, expires_on, decided_at FROM tier_override "
-        "WHERE status = 'approved'"
-    )
+    sql = "SELECT id, partner_key, tier, starts_on, expires_on, decided_at FROM tier_override WHERE status = 'approved'"
     params: tuple = ()
     if partner_key is not None:
         sql, params = sql + " AND partner_key = ?", (partner_key,)
@@ -225,21 +222,23 @@ def _result_rows(program: Program, keys: np.ndarray, results: list[PeriodResult]
             label = r.period.label
             override = [None if o < 0 else o for o in r.override[positions].tolist()]
             badges = _badge_labels(names, badge_code[positions]) if names else [""] * len(positions)
-            return list(zip(
-                [label] * len(positions),
-                keys[positions].tolist(),
-                r.score[positions].tolist(),
-                tiers[r.qualified[positions]].tolist(),
-                tiers[r.earned[positions]].tolist(),
-                tiers[r.effective[positions]].tolist(),
-                override,
-                events[r.event[positions]].tolist(),
-                r.below[positions].tolist(),
-                r.at_risk[positions].tolist(),
-                badges,
-                queries.pack_group_values(matrix[positions]),
-                digest[positions].tolist(),
-            ))
+            return list(
+                zip(
+                    [label] * len(positions),
+                    keys[positions].tolist(),
+                    r.score[positions].tolist(),
+                    tiers[r.qualified[positions]].tolist(),
+                    tiers[r.earned[positions]].tolist(),
+                    tiers[r.effective[positions]].tolist(),
+                    override,
+                    events[r.event[positions]].tolist(),
+                    r.below[positions].tolist(),
+                    r.at_risk[positions].tolist(),
+                    badges,
+                    queries.pack_group_values(matrix[positions]),
+                    digest[positions].tolist(),
+                )
+            )
 
         yield queries.PeriodRows(r.period.label, keys, digest, build)
 
@@ -261,8 +260,17 @@ def _digest(seed: int, matrix: np.ndarray, r: PeriodResult, badge_code: np.ndarr
     ``seed`` covers the program text and metric order: another program rewrites everything.
     """
     h = np.full(len(badge_code), np.uint64(seed), dtype=np.uint64)
-    columns = [np.ascontiguousarray(r.score).view(np.uint64), r.qualified, r.earned, r.effective, r.override,
-               r.event, r.below, r.at_risk, badge_code]
+    columns = [
+        np.ascontiguousarray(r.score).view(np.uint64),
+        r.qualified,
+        r.earned,
+        r.effective,
+        r.override,
+        r.event,
+        r.below,
+        r.at_risk,
+        badge_code,
+    ]
     columns += [np.ascontiguousarray(matrix[:, j]).view(np.uint64) for j in range(matrix.shape[1])]
     with np.errstate(over="ignore"):
         for column in columns:
@@ -300,9 +308,7 @@ def refresh_effective(session: Session, partner_key: int, program: Program) -> N
     without a full levelling run. Earned tiers and grace counters are untouched (§3.7).
     """
     conn = session.connection()
-    rows = queries.fetchall(
-        conn, "SELECT period, earned_tier FROM level_result WHERE partner_key = ?", (partner_key,)
-    )
+    rows = queries.fetchall(conn, "SELECT period, earned_tier FROM level_result WHERE partner_key = ?", (partner_key,))
     if not rows:
         return
     lookup = np.full(partner_key + 1, -1, dtype=np.int64)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Callable, Sequence
 
 from .errors import ServiceError
 
@@ -203,8 +203,13 @@ def program_heading(content: str) -> ProgramHeading | None:
     if not isinstance(head, dict):
         return None
     name, tiers = head.get("name"), head.get("tiers")
-    if not isinstance(name, str) or not name.strip() or not isinstance(tiers, list) or not tiers \
-            or not all(isinstance(t, str) and t.strip() for t in tiers):
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or not isinstance(tiers, list)
+        or not tiers
+        or not all(isinstance(t, str) and t.strip() for t in tiers)
+    ):
         return None
     return ProgramHeading(name.strip(), tuple(t.strip() for t in tiers))
 
@@ -221,8 +226,11 @@ def partner_where(dialect: str, q: PartnerQuery) -> tuple[str, list]:
         clauses.append(clause)
         params += values
     for column, value in (
-        ("r.effective_tier", q.tier), ("p.region", q.region), ("p.partner_type", q.partner_type),
-        ("p.account_manager", q.manager), ("r.event", q.event),
+        ("r.effective_tier", q.tier),
+        ("p.region", q.region),
+        ("p.partner_type", q.partner_type),
+        ("p.account_manager", q.manager),
+        ("r.event", q.event),
     ):
         if value is not None and unsearchable(value):
             clauses.append("1 = 0")  # nothing stored holds a NUL (PostgreSQL refuses one in a parameter)
@@ -249,8 +257,11 @@ def partner_keys_sql(dialect: str, q: PartnerQuery, period: str, tiers: Sequence
     order = PARTNER_SORTS[q.sort]
     order_params: list = []
     if order is None:
-        order = "CASE r.effective_tier " + " ".join("WHEN ? THEN ?" for _ in tiers) + " ELSE -1 END" if tiers \
+        order = (
+            "CASE r.effective_tier " + " ".join("WHEN ? THEN ?" for _ in tiers) + " ELSE -1 END"
+            if tiers
             else "r.effective_tier"
+        )
         for i, t in enumerate(tiers):
             order_params += [t, i]
     direction = "DESC" if q.descending else "ASC"
@@ -261,8 +272,9 @@ def partner_keys_sql(dialect: str, q: PartnerQuery, period: str, tiers: Sequence
     return sql, [period, *params, *order_params]
 
 
-def partner_keys(fetch: Fetch, dialect: str, q: PartnerQuery, period: str, tiers: Sequence[str] = (),
-                 limit: int | None = None) -> list[int]:
+def partner_keys(
+    fetch: Fetch, dialect: str, q: PartnerQuery, period: str, tiers: Sequence[str] = (), limit: int | None = None
+) -> list[int]:
     """The keys of the partners that match ``q`` in the order of its sort (the first ``limit``)."""
     sql, params = partner_keys_sql(dialect, q, period, tiers)
     if limit is not None:
@@ -286,8 +298,19 @@ def partner_rows(fetch: Fetch, keys: Sequence[int], period: str | None) -> list[
     )
     by_key = {
         r[0]: PartnerRow(
-            r[0], r[1], r[2], r[3] or "", r[4] or "", r[5] or "", r[6], None if r[7] is None else float(r[7]),
-            r[8], bool(r[9]), tuple(r[10].split(";")) if r[10] else (), r[11] is not None, r[12],
+            r[0],
+            r[1],
+            r[2],
+            r[3] or "",
+            r[4] or "",
+            r[5] or "",
+            r[6],
+            None if r[7] is None else float(r[7]),
+            r[8],
+            bool(r[9]),
+            tuple(r[10].split(";")) if r[10] else (),
+            r[11] is not None,
+            r[12],
         )
         for r in rows
     }
@@ -316,8 +339,9 @@ def iso(dialect: str, value: date):
     return value.isoformat() if dialect == "sqlite" else value
 
 
-def dashboard(fetch: Fetch, dialect: str, program_name: str | None, tiers: Sequence[str], period: str | None,
-              today: date) -> Dashboard:
+def dashboard(
+    fetch: Fetch, dialect: str, program_name: str | None, tiers: Sequence[str], period: str | None, today: date
+) -> Dashboard:
     """The dashboard's figures for ``period`` (the latest levelled one), ``tiers`` lowest first."""
     partners = fetch("SELECT COUNT(*) FROM partner")[0][0]
     pending = fetch("SELECT COUNT(*) FROM tier_override WHERE status = 'pending'")[0][0]
@@ -354,4 +378,3 @@ def dashboard(fetch: Fetch, dialect: str, program_name: str | None, tiers: Seque
         expiring_certifications=int(expiring),
         today=today,
     )
-

@@ -153,9 +153,14 @@ class CopyReport:
         total = sum(self.rows.values())
         shown = ", ".join(
             f"{self.rows.get(table, 0):,} {label}"
-            for table, label in (("partner", "partners"), ("metric_value", "metric values"),
-                                 ("certification", "certifications"), ("tier_override", "overrides"),
-                                 ("level_result", "results"), ("app_user", "users"))
+            for table, label in (
+                ("partner", "partners"),
+                ("metric_value", "metric values"),
+                ("certification", "certifications"),
+                ("tier_override", "overrides"),
+                ("level_result", "results"),
+                ("app_user", "users"),
+            )
         )
         return (
             f"Offline copy {self.copy_id} of {self.source} written to {self.path}\n"
@@ -166,8 +171,14 @@ class CopyReport:
         )
 
 
-def take_copy(engine: Engine, user: str, target_path: str | os.PathLike, progress: Progress | None = None,
-              *, replace: bool = False) -> CopyReport:
+def take_copy(
+    engine: Engine,
+    user: str,
+    target_path: str | os.PathLike,
+    progress: Progress | None = None,
+    *,
+    replace: bool = False,
+) -> CopyReport:
     """Write a SQLite copy of the database behind ``engine`` to ``target_path``; needs the viewer role.
 
     An existing file is refused unless ``replace``. The copy is written under a temporary name
@@ -203,7 +214,9 @@ def take_copy(engine: Engine, user: str, target_path: str | os.PathLike, progres
             progress(0.97, "recording the copy")
             with Session(target) as session, session.begin():
                 record = OfflineCopy(
-                    id=copy_id, source=source_url, copied_by=user,
+                    id=copy_id,
+                    source=source_url,
+                    copied_by=user,
                     last_override_id=session.exec(select(func.max(Override.id))).one() or 0,
                     last_audit_id=session.exec(select(func.max(AuditEntry.id))).one() or 0,
                 )
@@ -215,16 +228,23 @@ def take_copy(engine: Engine, user: str, target_path: str | os.PathLike, progres
         _seal(partial)
         with Session(engine) as session, session.begin():
             session.add(OfflineCopy(**values))
-            audit.record(session, user, "offline.copy", "offline_copy", copy_id, file=str(path),
-                         last_override_id=values["last_override_id"], last_audit_id=values["last_audit_id"],
-                         rows=sum(rows.values()))
+            audit.record(
+                session,
+                user,
+                "offline.copy",
+                "offline_copy",
+                copy_id,
+                file=str(path),
+                last_override_id=values["last_override_id"],
+                last_audit_id=values["last_audit_id"],
+                rows=sum(rows.values()),
+            )
         _put_in_place(partial, path, replace)
     except BaseException:
         _remove(partial)
         raise
     progress(1.0, "done")
-    return CopyReport(path, copy_id, source_url, user, _aware(values["copied_at"]), rows,
-                      time.perf_counter() - started)
+    return CopyReport(path, copy_id, source_url, user, _aware(values["copied_at"]), rows, time.perf_counter() - started)
 
 
 def _put_in_place(partial: Path, path: Path, replace: bool) -> None:
@@ -256,8 +276,10 @@ def _require_head(engine: Engine) -> None:
 
     current = schema.current_revision(engine)  # one query; Alembic itself is not loaded
     if current != schema.HEAD:
-        raise ServiceError(f"the database has schema revision {current}, not this tiertui's {schema.HEAD}: "
-                           "run `tiertui db upgrade` before taking an offline copy")
+        raise ServiceError(
+            f"the database has schema revision {current}, not this tiertui's {schema.HEAD}: "
+            "run `tiertui db upgrade` before taking an offline copy"
+        )
 
 
 def _open_partial(partial: Path, path: Path) -> Engine:
@@ -318,7 +340,9 @@ def _copy_streamed(source: Engine, target_file: Path, tables: list[Table], progr
             total, done = max(sum(counts.values()), 1), 0
             rows = {}
             dst.execute("BEGIN")
-            indexes = dst.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").fetchall()
+            indexes = dst.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            ).fetchall()
             for name, _sql in indexes:
                 dst.execute(f'DROP INDEX "{name}"')
             raw = src.connection.dbapi_connection
@@ -445,9 +469,11 @@ class SyncReport:
         lines = [f"Synced offline copy {self.copy_id} ({self.file}), {taken}."]
         if not (self.applied or self.conflicts or self.refused):
             lines.append("No override requests or decisions were made offline: nothing to apply.")
-        for title, items in (("Applied", self.applied),
-                             ("Conflicts, not applied", self.conflicts),
-                             ("Refused, not applied", self.refused)):
+        for title, items in (
+            ("Applied", self.applied),
+            ("Conflicts, not applied", self.conflicts),
+            ("Refused, not applied", self.refused),
+        ):
             if items:
                 lines.append(f"{title} ({len(items)}):")
                 lines.extend(f"  {item}" for item in items)
@@ -455,8 +481,10 @@ class SyncReport:
             counted = Counter(self.ignored)
             names = ", ".join(label if n == 1 else f"{label} ({n} times)" for label, n in counted.items())
             n = len(self.ignored)
-            lines.append(f"{n} other change{'s' if n != 1 else ''} made offline {'were' if n != 1 else 'was'} "
-                         f"not synced: {names} (only override requests and decisions are synced).")
+            lines.append(
+                f"{n} other change{'s' if n != 1 else ''} made offline {'were' if n != 1 else 'was'} "
+                f"not synced: {names} (only override requests and decisions are synced)."
+            )
         return "\n".join(lines)
 
 
@@ -549,17 +577,33 @@ def sync(engine: Engine, user: str, copy_path: str | os.PathLike) -> SyncReport:
         roles.require(session, user, "viewer", "syncing an offline copy")
         team = _team_record(session, engine, path, offline)
         replayed = {e.audit_id for e in offline.events}
-        report = SyncReport(team.id, path, team.source, team.copied_by, team.copied_at, user,
-                            ignored=[_label(a) for i, a in offline.entries if i not in replayed])
+        report = SyncReport(
+            team.id,
+            path,
+            team.source,
+            team.copied_by,
+            team.copied_at,
+            user,
+            ignored=[_label(a) for i, a in offline.entries if i not in replayed],
+        )
         replay = _Replay(session, user, team, offline, program, report)
         for event in offline.events:
             replay.apply(event)
         now = utcnow()
         _mark_synced(session, team, user, now)
         report.synced_at = now
-        audit.record(session, user, "offline.sync", "offline_copy", team.id, file=str(path),
-                     applied=report.applied, conflicts=report.conflicts, refused=report.refused,
-                     ignored=report.ignored)
+        audit.record(
+            session,
+            user,
+            "offline.sync",
+            "offline_copy",
+            team.id,
+            file=str(path),
+            applied=report.applied,
+            conflicts=report.conflicts,
+            refused=report.refused,
+            ignored=report.ignored,
+        )
     return report
 
 
@@ -574,8 +618,7 @@ def _read_copy(path: Path) -> _Offline:
             header = handle.read(100)
     except OSError as exc:
         raise ServiceError(f"cannot read {path}: {exc.strerror or exc}") from None
-    not_a_copy = (f"{path} is not an offline copy of a tiertui database "
-                  f"(make one with: tiertui offline copy --to FILE)")
+    not_a_copy = f"{path} is not an offline copy of a tiertui database (make one with: tiertui offline copy --to FILE)"
     if len(header) < 100 or not header.startswith(SQLITE_HEADER):
         raise ServiceError(not_a_copy)
     if int.from_bytes(header[68:72], "big") != MARKER:
@@ -605,8 +648,17 @@ def _read_copy(path: Path) -> _Offline:
                 select(Override, Partner.partner_id).join(Partner, Partner.key == Override.partner_key)
             ).all()
             overrides = {
-                o.id: _CopyRow(o.id, pid, _Content(o.tier, o.reason, o.starts_on, o.expires_on), o.status,
-                               o.requested_by, o.requested_at, o.decided_by, o.decided_at, o.note)
+                o.id: _CopyRow(
+                    o.id,
+                    pid,
+                    _Content(o.tier, o.reason, o.starts_on, o.expires_on),
+                    o.status,
+                    o.requested_by,
+                    o.requested_at,
+                    o.decided_by,
+                    o.decided_at,
+                    o.note,
+                )
                 for o, pid in rows
             }
     finally:
@@ -625,8 +677,9 @@ def _events_of(entries: list[dict]) -> list[_Event]:
             detail = json.loads(e["detail"] or "{}")
         except (TypeError, ValueError):
             continue
-        events.append(_Event(e["id"], e["at"], e["actor"], e["action"], override_id,
-                             detail if isinstance(detail, dict) else {}))
+        events.append(
+            _Event(e["id"], e["at"], e["actor"], e["action"], override_id, detail if isinstance(detail, dict) else {})
+        )
     return events
 
 
@@ -644,8 +697,10 @@ def _team_record(session: Session, engine: Engine, path: Path, offline: _Offline
     team = found[0]
     mine = next(r for r in offline.identities if r["id"] == team.id)
     if (mine["last_override_id"], mine["last_audit_id"]) != (team.last_override_id, team.last_audit_id):
-        raise ServiceError(f"{path} does not match this database's record of offline copy {team.id}: "
-                           "it was altered; it cannot be synced")
+        raise ServiceError(
+            f"{path} does not match this database's record of offline copy {team.id}: "
+            "it was altered; it cannot be synced"
+        )
     if team.synced_at is not None:
         raise ServiceError(
             f"offline copy {team.id} ({path}) was already synced at {_when(team.synced_at)} by {team.synced_by}: "
@@ -660,7 +715,8 @@ def _team_record(session: Session, engine: Engine, path: Path, offline: _Offline
 
 def _mark_synced(session: Session, team: OfflineCopy, user: str, now: datetime) -> None:
     changed = session.exec(
-        update(OfflineCopy).where(OfflineCopy.id == team.id, OfflineCopy.synced_at.is_(None))
+        update(OfflineCopy)
+        .where(OfflineCopy.id == team.id, OfflineCopy.synced_at.is_(None))
         .values(synced_at=now, synced_by=user)
     ).rowcount
     if changed != 1:
@@ -670,8 +726,9 @@ def _mark_synced(session: Session, team: OfflineCopy, user: str, now: datetime) 
 class _Replay:
     """Applies the offline changes one by one, in the order they were made, to the team database."""
 
-    def __init__(self, session: Session, user: str, team: OfflineCopy, offline: _Offline, program,
-                 report: SyncReport) -> None:
+    def __init__(
+        self, session: Session, user: str, team: OfflineCopy, offline: _Offline, program, report: SyncReport
+    ) -> None:
         self.session = session
         self.user = user
         self.team = team
@@ -775,21 +832,41 @@ class _Replay:
         self._validate(content)
         key = self.session.exec(select(Partner.key).where(Partner.partner_id == track.partner_id)).first()
         if key is None:
-            raise _Skip("refused", f"partner {track.partner_id} is not in the team database "
-                                   "(imports made offline are not synced)")
+            raise _Skip(
+                "refused",
+                f"partner {track.partner_id} is not in the team database (imports made offline are not synced)",
+            )
         requested_at = _aware(row.requested_at) or _aware(event.at)
-        new = Override(partner_key=key, tier=content.tier, reason=content.reason.strip(),
-                       starts_on=content.starts_on, expires_on=content.expires_on, requested_by=event.actor,
-                       requested_at=requested_at)
+        new = Override(
+            partner_key=key,
+            tier=content.tier,
+            reason=content.reason.strip(),
+            starts_on=content.starts_on,
+            expires_on=content.expires_on,
+            requested_by=event.actor,
+            requested_at=requested_at,
+        )
         self.session.add(new)
         self.session.flush()
         track.team_id, track.expected, track.checked = new.id, content, True
-        audit.record(self.session, event.actor, "override.request", "override", new.id,
-                     partner_id=track.partner_id, tier=content.tier, reason=content.reason.strip(),
-                     starts_on=content.starts_on, expires_on=content.expires_on,
-                     **self._offline_detail(event, track))
-        self._say("applied", track, f"requested offline by {event.actor} at {_when(event.at)} "
-                                    f"({content.describe()}): now pending")
+        audit.record(
+            self.session,
+            event.actor,
+            "override.request",
+            "override",
+            new.id,
+            partner_id=track.partner_id,
+            tier=content.tier,
+            reason=content.reason.strip(),
+            starts_on=content.starts_on,
+            expires_on=content.expires_on,
+            **self._offline_detail(event, track),
+        )
+        self._say(
+            "applied",
+            track,
+            f"requested offline by {event.actor} at {_when(event.at)} ({content.describe()}): now pending",
+        )
 
     def _check_unchanged(self, track: _Track, event: _Event) -> None:
         """An override that existed when the copy was taken: is the team's row as the copy found it?"""
@@ -803,19 +880,27 @@ class _Replay:
         if team_row is None:
             raise _Skip("conflicts", "the team database no longer has it")
         if team_row.status != "pending":
-            raise _Skip("conflicts", f"it was already {team_row.status} by {team_row.decided_by} at "
-                                     f"{_when(team_row.decided_at)}")
+            raise _Skip(
+                "conflicts",
+                f"it was already {team_row.status} by {team_row.decided_by} at {_when(team_row.decided_at)}",
+            )
         edits = self.session.exec(
-            select(AuditEntry).where(AuditEntry.entity == "override", AuditEntry.entity_id == str(track.team_id),
-                                     AuditEntry.id > self.team.last_audit_id,
-                                     AuditEntry.action.in_(OVERRIDE_ACTIONS))
+            select(AuditEntry)
+            .where(
+                AuditEntry.entity == "override",
+                AuditEntry.entity_id == str(track.team_id),
+                AuditEntry.id > self.team.last_audit_id,
+                AuditEntry.action.in_(OVERRIDE_ACTIONS),
+            )
             .order_by(AuditEntry.id)
         ).all()
         if edits or _row_content(team_row) != at_copy:
             last = edits[-1] if edits else None
             by = f" by {last.actor} at {_when(last.at)}" if last else ""
-            raise _Skip("conflicts", f"it was edited{by} in the team database meanwhile "
-                                     f"(now {_row_content(team_row).describe()})")
+            raise _Skip(
+                "conflicts",
+                f"it was edited{by} in the team database meanwhile (now {_row_content(team_row).describe()})",
+            )
         track.expected = at_copy
 
     def _content_at_copy(self, track: _Track) -> _Content:
@@ -840,11 +925,18 @@ class _Replay:
         before = track.expected
         self._conditional(track, _as_dict(content))
         track.expected = content
-        audit.record(self.session, event.actor, "override.edit", "override", track.team_id,
-                     partner_id=track.partner_id, before=_as_dict(before), after=_as_dict(content),
-                     **self._offline_detail(event, track))
-        self._say("applied", track, f"edited offline by {event.actor} at {_when(event.at)}: "
-                                    f"now {content.describe()}")
+        audit.record(
+            self.session,
+            event.actor,
+            "override.edit",
+            "override",
+            track.team_id,
+            partner_id=track.partner_id,
+            before=_as_dict(before),
+            after=_as_dict(content),
+            **self._offline_detail(event, track),
+        )
+        self._say("applied", track, f"edited offline by {event.actor} at {_when(event.at)}: now {content.describe()}")
 
     def _decide(self, track: _Track, event: _Event) -> None:
         approve = event.action == "override.approve"
@@ -852,18 +944,30 @@ class _Replay:
         self._role(event.actor, "approver", f"{'approving' if approve else 'rejecting'} overrides")
         team_row = self.session.get(Override, track.team_id)
         if team_row.requested_by == event.actor:
-            raise _Skip("refused", f"{event.actor} requested it, and someone else must "
-                                   f"{'approve' if approve else 'reject'} it (four-eyes rule)")
+            raise _Skip(
+                "refused",
+                f"{event.actor} requested it, and someone else must "
+                f"{'approve' if approve else 'reject'} it (four-eyes rule)",
+            )
         row = self.offline.overrides[track.copy_id]
         after = event.detail.get("after") if isinstance(event.detail.get("after"), dict) else {}
         note = str(after.get("note", row.note if row.status == status else "") or "").strip()
-        decided_at = (_aware(row.decided_at) if row.status == status and row.decided_by == event.actor
-                      else None) or _aware(event.at)
-        self._conditional(track, {"status": status, "decided_by": event.actor, "decided_at": decided_at,
-                                  "note": note})
-        audit.record(self.session, event.actor, event.action, "override", track.team_id,
-                     partner_id=track.partner_id, tier=track.expected.tier, before={"status": "pending"},
-                     after={"status": status, "note": note}, **self._offline_detail(event, track))
+        decided_at = (
+            _aware(row.decided_at) if row.status == status and row.decided_by == event.actor else None
+        ) or _aware(event.at)
+        self._conditional(track, {"status": status, "decided_by": event.actor, "decided_at": decided_at, "note": note})
+        audit.record(
+            self.session,
+            event.actor,
+            event.action,
+            "override",
+            track.team_id,
+            partner_id=track.partner_id,
+            tier=track.expected.tier,
+            before={"status": "pending"},
+            after={"status": status, "note": note},
+            **self._offline_detail(event, track),
+        )
         if approve:
             refresh_effective(self.session, team_row.partner_key, self.program)
         track.stop = f"it was already {status} offline"
@@ -872,17 +976,24 @@ class _Replay:
     def _conditional(self, track: _Track, values: dict) -> None:
         """Update the team row only while it is pending and holds what the offline work expects."""
         expected = track.expected
-        clauses = [Override.id == track.team_id, Override.status == "pending", Override.tier == expected.tier,
-                   Override.reason == expected.reason.strip(), Override.starts_on == expected.starts_on,
-                   Override.expires_on.is_(None) if expected.expires_on is None
-                   else Override.expires_on == expected.expires_on]
+        clauses = [
+            Override.id == track.team_id,
+            Override.status == "pending",
+            Override.tier == expected.tier,
+            Override.reason == expected.reason.strip(),
+            Override.starts_on == expected.starts_on,
+            Override.expires_on.is_(None)
+            if expected.expires_on is None
+            else Override.expires_on == expected.expires_on,
+        ]
         changed = self.session.exec(update(Override).where(*clauses).values(**values)).rowcount
         if changed != 1:  # changed by someone else since it was read (PostgreSQL: a concurrent writer)
             self.session.expire_all()
             latest = self.session.get(Override, track.team_id)
             if latest.status != "pending":
-                raise _Skip("conflicts", f"it was already {latest.status} by {latest.decided_by} at "
-                                         f"{_when(latest.decided_at)}")
+                raise _Skip(
+                    "conflicts", f"it was already {latest.status} by {latest.decided_by} at {_when(latest.decided_at)}"
+                )
             raise _Skip("conflicts", "it was edited in the team database meanwhile")
         self.session.expire_all()
 
@@ -892,8 +1003,12 @@ def _label(action: str) -> str:
 
 
 def _verb(action: str) -> str:
-    return {"override.request": "requested", "override.edit": "edited", "override.approve": "approved",
-            "override.reject": "rejected"}.get(action, action)
+    return {
+        "override.request": "requested",
+        "override.edit": "edited",
+        "override.approve": "approved",
+        "override.reject": "rejected",
+    }.get(action, action)
 
 
 def _parse_date(value) -> date | None:
@@ -922,5 +1037,9 @@ def _row_content(row: Override) -> _Content:
 
 
 def _as_dict(content: _Content) -> dict:
-    return {"tier": content.tier, "reason": content.reason.strip(), "starts_on": content.starts_on,
-            "expires_on": content.expires_on}
+    return {
+        "tier": content.tier,
+        "reason": content.reason.strip(),
+        "starts_on": content.starts_on,
+        "expires_on": content.expires_on,
+    }

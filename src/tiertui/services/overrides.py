@@ -38,8 +38,9 @@ class OverrideView:
     note: str
 
 
-def validate_request(engine: Engine, partner_id: str, tier: str, reason: str, starts_on: date | None,
-                     expires_on: date | None) -> list[str]:
+def validate_request(
+    engine: Engine, partner_id: str, tier: str, reason: str, starts_on: date | None, expires_on: date | None
+) -> list[str]:
     """Every problem with a request, as messages (empty when it can be filed)."""
     problems = []
     program = active_program(engine)
@@ -62,8 +63,9 @@ def validate_request(engine: Engine, partner_id: str, tier: str, reason: str, st
     return problems
 
 
-def request(engine: Engine, user: str, partner_id: str, tier: str, reason: str, starts_on: date,
-            expires_on: date | None = None) -> int:
+def request(
+    engine: Engine, user: str, partner_id: str, tier: str, reason: str, starts_on: date, expires_on: date | None = None
+) -> int:
     """File a pending override; returns its id. Needs the manager role."""
     roles.check(engine, user, "manager", "requesting overrides")
     problems = validate_request(engine, partner_id, tier, reason, starts_on, expires_on)
@@ -71,17 +73,34 @@ def request(engine: Engine, user: str, partner_id: str, tier: str, reason: str, 
         raise ServiceError("; ".join(problems))
     with Session(engine) as session, session.begin():
         key = session.exec(select(Partner.key).where(Partner.partner_id == partner_id)).one()
-        row = Override(partner_key=key, tier=tier, reason=reason.strip(), starts_on=starts_on,
-                       expires_on=expires_on, requested_by=user)
+        row = Override(
+            partner_key=key,
+            tier=tier,
+            reason=reason.strip(),
+            starts_on=starts_on,
+            expires_on=expires_on,
+            requested_by=user,
+        )
         session.add(row)
         session.flush()
-        audit.record(session, user, "override.request", "override", row.id, partner_id=partner_id, tier=tier,
-                     reason=reason.strip(), starts_on=starts_on, expires_on=expires_on)
+        audit.record(
+            session,
+            user,
+            "override.request",
+            "override",
+            row.id,
+            partner_id=partner_id,
+            tier=tier,
+            reason=reason.strip(),
+            starts_on=starts_on,
+            expires_on=expires_on,
+        )
         return row.id
 
 
-def edit(engine: Engine, user: str, override_id: int, tier: str, reason: str, starts_on: date,
-         expires_on: date | None) -> None:
+def edit(
+    engine: Engine, user: str, override_id: int, tier: str, reason: str, starts_on: date, expires_on: date | None
+) -> None:
     """Change a pending request; only its requester may, and only while they are a manager."""
     with Session(engine) as session, session.begin():
         roles.require(session, user, "manager", "editing overrides")
@@ -104,8 +123,16 @@ def edit(engine: Engine, user: str, override_id: int, tier: str, reason: str, st
         ).rowcount
         if changed != 1:
             raise ServiceError(f"override {override_id} was decided meanwhile; file a new request instead")
-        audit.record(session, user, "override.edit", "override", override_id, partner_id=partner_id, before=before,
-                     after=dict(tier=tier, reason=reason.strip(), starts_on=starts_on, expires_on=expires_on))
+        audit.record(
+            session,
+            user,
+            "override.edit",
+            "override",
+            override_id,
+            partner_id=partner_id,
+            before=before,
+            after=dict(tier=tier, reason=reason.strip(), starts_on=starts_on, expires_on=expires_on),
+        )
 
 
 def decide(engine: Engine, user: str, override_id: int, approve: bool, note: str = "") -> OverrideView:
@@ -135,9 +162,17 @@ def decide(engine: Engine, user: str, override_id: int, approve: bool, note: str
             ).rowcount
             if changed != 1:
                 raise _DecidedMeanwhile  # leaves the transaction, which rolls back
-            audit.record(session, user, f"override.{'approve' if approve else 'reject'}", "override", override_id,
-                         partner_id=session.get(Partner, row.partner_key).partner_id, tier=row.tier,
-                         before={"status": "pending"}, after={"status": status, "note": note.strip()})
+            audit.record(
+                session,
+                user,
+                f"override.{'approve' if approve else 'reject'}",
+                "override",
+                override_id,
+                partner_id=session.get(Partner, row.partner_key).partner_id,
+                tier=row.tier,
+                before={"status": "pending"},
+                after={"status": status, "note": note.strip()},
+            )
             if approve:
                 refresh_effective(session, row.partner_key, program)
     except _DecidedMeanwhile:
@@ -178,8 +213,21 @@ def _views(engine: Engine, *clauses) -> list[OverrideView]:
             .order_by(Override.id)
         ).all()
         return [
-            OverrideView(o.id, pid, name, o.tier, o.reason, o.starts_on, o.expires_on, o.status, o.requested_by,
-                         o.requested_at, o.decided_by, o.decided_at, o.note)
+            OverrideView(
+                o.id,
+                pid,
+                name,
+                o.tier,
+                o.reason,
+                o.starts_on,
+                o.expires_on,
+                o.status,
+                o.requested_by,
+                o.requested_at,
+                o.decided_by,
+                o.decided_at,
+                o.note,
+            )
             for o, pid, name in rows
         ]
 

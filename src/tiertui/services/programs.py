@@ -49,8 +49,15 @@ def store_program(engine: Engine, program: Program, user: str, source_name: str 
         existing.active = True
         session.flush()
         audit.record(
-            session, user, "program.activate", "program", existing.id,
-            name=program.name, version=existing.version, hash=digest, source=source_name,
+            session,
+            user,
+            "program.activate",
+            "program",
+            existing.id,
+            name=program.name,
+            version=existing.version,
+            hash=digest,
+            source=source_name,
         )
         session.expunge(existing)
     return existing

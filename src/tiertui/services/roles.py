@@ -84,8 +84,7 @@ def require(session: Session, user: str, role: str, doing: str) -> str:
             f"(an admin can add you: tiertui users add {user} --role {role})"
         )
     raise RoleRefused(
-        f"{user} is {_a(held)}; {doing} needs the {role} role "
-        f"(an admin can grant it: tiertui users set {user} {role})"
+        f"{user} is {_a(held)}; {doing} needs the {role} role (an admin can grant it: tiertui users set {user} {role})"
     )
 
 

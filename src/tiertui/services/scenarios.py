@@ -40,18 +40,27 @@ import math
 import re
 import sys
 import tomllib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from ..scoring import Certifications, EvaluationError, PeriodError, Program, ProgramError
+from ..scoring import (
+    Certifications,
+    EvaluationError,
+    PeriodError,
+    Program,
+    ProgramError,
+    fmt,
+    parse_period,
+    parse_program,
+)
 from ..scoring import evaluate as ev
-from ..scoring import fmt, parse_period, parse_program
 from ..scoring.program import BENEFIT_KINDS, CERT_PREFIX, Benefits
 from ..storage import queries
 from ..storage.tables import ProgramVersion, Scenario, utcnow
@@ -147,16 +156,23 @@ class WhatIf:
         return self._cache
 
     def filter(
-        self, region: str | None = None, partner_type: str | None = None, manager: str | None = None,
+        self,
+        region: str | None = None,
+        partner_type: str | None = None,
+        manager: str | None = None,
         direction: str | None = None,
     ) -> list[Mover]:
         """Movers matching every given attribute (case does not matter); None: any."""
+
         def same(a: str, b: str | None) -> bool:
             return b is None or a.casefold() == b.casefold()
 
         return [
-            m for m in self.movers
-            if same(m.region, region) and same(m.partner_type, partner_type) and same(m.manager, manager)
+            m
+            for m in self.movers
+            if same(m.region, region)
+            and same(m.partner_type, partner_type)
+            and same(m.manager, manager)
             and same(m.direction, direction)
         ]
 
@@ -271,8 +287,11 @@ class ScenarioSession:
         self.n = len(self.partner_ids)
         self._lookup = cols.index_of_keys()
         region_labels = [r or NO_REGION for r in self.regions]
-        self._region_names, self._region_code = np.unique(np.asarray(region_labels, dtype=object), return_inverse=True) \
-            if self.n else (np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64))
+        self._region_names, self._region_code = (
+            np.unique(np.asarray(region_labels, dtype=object), return_inverse=True)
+            if self.n
+            else (np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64))
+        )
         self._own: dict[str, np.ndarray] = {m: np.asarray(v, dtype=np.float64) for m, v in self.inputs.metrics.items()}
         self._group: dict[tuple[str, str], np.ndarray] = {}
         try:
@@ -293,7 +312,7 @@ class ScenarioSession:
         self.baseline = self.run(self.base, len(self.periods))
 
     @classmethod
-    def open(cls, engine: Engine, progress: Progress = _quiet) -> "ScenarioSession":
+    def open(cls, engine: Engine, progress: Progress = _quiet) -> ScenarioSession:
         """Read the active program's inputs once and evaluate the baseline."""
         version = active_version(engine)
         if version is None:
@@ -350,7 +369,7 @@ class ScenarioSession:
 
     def _load(self, program: Program, metrics: list[str]) -> None:
         declared = [m for m in metrics if not m.startswith(CERT_PREFIX)]
-        tracks = [m[len(CERT_PREFIX):] for m in metrics if m.startswith(CERT_PREFIX)]
+        tracks = [m[len(CERT_PREFIX) :] for m in metrics if m.startswith(CERT_PREFIX)]
         parent = self.inputs.partners.parent
         with self.engine.connect() as conn:
             unread = [m for m in declared if m not in self._own]
@@ -363,8 +382,9 @@ class ScenarioSession:
             self._group[_cache_key(program, m)] = rolled
         if tracks:
             codes: dict[str, int] = {}
-            person = np.array([codes.setdefault(p.strip().casefold(), len(codes)) for p in certs.person],
-                              dtype=np.int64)
+            person = np.array(
+                [codes.setdefault(p.strip().casefold(), len(codes)) for p in certs.person], dtype=np.int64
+            )
             columns = Certifications(self._lookup[certs.partner_key], person, certs.track, certs.earned, certs.expires)
             ends = [p.end for p in self.inputs.periods]
             counted = ev.certified_people(columns, tracks, ends, parent, self.n)
@@ -381,9 +401,7 @@ class ScenarioSession:
         except PeriodError as exc:
             raise ServiceError(str(exc)) from None
         if label not in self.periods:
-            raise ServiceError(
-                f"period {label} has no metrics; the periods are {', '.join(self.periods)}"
-            )
+            raise ServiceError(f"period {label} has no metrics; the periods are {', '.join(self.periods)}")
         return self.periods.index(label)
 
     # ---------------------------------------------------------------- evaluation
@@ -457,13 +475,15 @@ class ScenarioSession:
         c = self._combo
         return {
             t: ev.Thresholds(
-                th.min_score[c], {m: g[c] for m, g in th.gates.items()}, {m: x[c] for m, x in th.maxima.items()},
+                th.min_score[c],
+                {m: g[c] for m, g in th.gates.items()},
+                {m: x[c] for m, x in th.maxima.items()},
                 th.variant[c],
             )
             for t, th in small.items()
         }
 
-    def run(self, program: Program, upto: int) -> "_Run":
+    def run(self, program: Program, upto: int) -> _Run:
         """Periods ``0 .. upto-1`` of §3.3 to §3.7 with ``program``, on the cached group values.
 
         The steps of ``evaluate.level_values`` (score, tiers met, qualified tier, earned tier with
@@ -518,9 +538,12 @@ class ScenarioSession:
         req = program.requirements[program.tiers[t]]
         key = (
             t,
-            tuple(req.base.gates.items()), tuple(req.base.maxima.items()),
-            tuple((v.region, v.partner_type, tuple(v.rule.gates.items()), tuple(v.rule.maxima.items()))
-                  for v in req.variants),
+            tuple(req.base.gates.items()),
+            tuple(req.base.maxima.items()),
+            tuple(
+                (v.region, v.partner_type, tuple(v.rule.gates.items()), tuple(v.rule.maxima.items()))
+                for v in req.variants
+            ),
             tuple(_cache_key(program, m) for m in (*th.gates, *th.maxima)),
         )
         hit = _lru_get(self._limits, key)
@@ -533,7 +556,7 @@ class ScenarioSession:
             _lru_put(self._limits, key, hit, 48)
         return hit
 
-    def _movers(self, history: "_Run", k: int) -> list[Mover]:
+    def _movers(self, history: _Run, k: int) -> list[Mover]:
         before, after = self.baseline.steps[k], history.steps[k]
         idx = np.flatnonzero(before.effective != after.effective)
         if not len(idx):
@@ -545,8 +568,15 @@ class ScenarioSession:
             a, b = int(before.effective[i]), int(after.effective[i])
             result.append(
                 Mover(
-                    self.partner_ids[i], self.names[i], self.regions[i], self.types[i], self.managers[i],
-                    tiers[a], tiers[b], UP if b > a else DOWN, reasons[j],
+                    self.partner_ids[i],
+                    self.names[i],
+                    self.regions[i],
+                    self.types[i],
+                    self.managers[i],
+                    tiers[a],
+                    tiers[b],
+                    UP if b > a else DOWN,
+                    reasons[j],
                 )
             )
         return result
@@ -670,8 +700,18 @@ class _Reasons:
             tb, ts = self.b.thresholds[t], self.sc.thresholds[t]
             sb, ss = rb.score[at], rs.score[at]
             nan = np.full(len(rows), np.nan)
-            checks = [_Check("min_score", "score", sb, ss, tb.min_score[at], ts.min_score[at],
-                             ev.score_met(sb, tb.min_score[at]), ev.score_met(ss, ts.min_score[at]))]
+            checks = [
+                _Check(
+                    "min_score",
+                    "score",
+                    sb,
+                    ss,
+                    tb.min_score[at],
+                    ts.min_score[at],
+                    ev.score_met(sb, tb.min_score[at]),
+                    ev.score_met(ss, ts.min_score[at]),
+                )
+            ]
             for kind, met, table in (("gate", ev.gate_met, "gates"), ("maximum", ev.maximum_met, "maxima")):
                 gates_b, gates_s = getattr(tb, table), getattr(ts, table)
                 for m in dict.fromkeys([*gates_b, *gates_s]):
@@ -798,10 +838,23 @@ def editable_values(program: Program | str) -> list[Knob]:
     doc = _document(program)
     head = doc.get("program", {})
     knobs = [
-        _knob(("program", "grace_periods"), "grace_periods", "Program", "grace periods",
-              head.get("grace_periods", 0), False, True),
-        _knob(("program", "at_risk_margin"), "at_risk_margin", "Program", "at-risk margin",
-              head.get("at_risk_margin", 0.10), False),
+        _knob(
+            ("program", "grace_periods"),
+            "grace_periods",
+            "Program",
+            "grace periods",
+            head.get("grace_periods", 0),
+            False,
+            True,
+        ),
+        _knob(
+            ("program", "at_risk_margin"),
+            "at_risk_margin",
+            "Program",
+            "at-risk margin",
+            head.get("at_risk_margin", 0.10),
+            False,
+        ),
     ]
     for i, comp in enumerate(doc.get("score", [])):
         metric = comp.get("metric", "?")
@@ -818,8 +871,16 @@ def editable_values(program: Program | str) -> list[Knob]:
         benefits = doc.get("benefits", {})
         for tier in tiers:
             for kind in BENEFIT_KINDS:
-                knobs.append(_knob(("benefits", tier, kind), "benefit", "Benefits", f"{tier} {kind}",
-                                   benefits.get(tier, {}).get(kind), True))
+                knobs.append(
+                    _knob(
+                        ("benefits", tier, kind),
+                        "benefit",
+                        "Benefits",
+                        f"{tier} {kind}",
+                        benefits.get(tier, {}).get(kind),
+                        True,
+                    )
+                )
     return knobs
 
 
@@ -852,8 +913,7 @@ def gate_knob(program: Program | str, tier: str, metric: str, kind: str = "gate"
         named = " / ".join(str(spec[k]) for k in ("region", "partner_type") if k in spec)
         label = f"{tier} ({named})"
     table = "gates" if kind == "gate" else "maxima"
-    return _knob((*path, table, metric), kind, tier, f"{label} {kind} {metric}",
-                 spec.get(table, {}).get(metric), True)
+    return _knob((*path, table, metric), kind, tier, f"{label} {kind} {metric}", spec.get(table, {}).get(metric), True)
 
 
 def apply_edit(program_text: str, knob: Knob, new_value: float | None) -> str:
@@ -1004,7 +1064,9 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return _toml_string(value)
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }" if value else "{}"
+        return (
+            "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }" if value else "{}"
+        )
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if hasattr(value, "isoformat"):
@@ -1048,8 +1110,14 @@ def _clean_name(name: str) -> str:
 def _saved(session: Session, row: Scenario) -> SavedScenario:
     version = session.get(ProgramVersion, row.base_program_id) if row.base_program_id is not None else None
     return SavedScenario(
-        row.id, row.name, row.content, row.base_program_id, version.version if version else None,
-        row.created_by, row.created_at, row.updated_at,
+        row.id,
+        row.name,
+        row.content,
+        row.base_program_id,
+        version.version if version else None,
+        row.created_by,
+        row.created_at,
+        row.updated_at,
     )
 
 
@@ -1070,8 +1138,15 @@ def save_scenario(engine: Engine, user: str, name: str, text: str) -> SavedScena
         row.base_program_id = version.id if version is not None else None
         session.flush()
         audit.record(
-            session, user, "scenario.save", "scenario", row.id, name=name, created=created,
-            program=program.name, base_version=version.version if version else None,
+            session,
+            user,
+            "scenario.save",
+            "scenario",
+            row.id,
+            name=name,
+            created=created,
+            program=program.name,
+            base_version=version.version if version else None,
         )
         return _saved(session, row)
 
@@ -1115,8 +1190,16 @@ def activate_scenario(engine: Engine, user: str, name: str) -> ProgramVersion:
     saved = open_scenario(engine, name)
     version = store_program(engine, saved.program, user, f"scenario {name}")
     with Session(engine) as session, session.begin():
-        audit.record(session, user, "scenario.activate", "scenario", saved.id, name=name,
-                     program_version=version.version, program_id=version.id)
+        audit.record(
+            session,
+            user,
+            "scenario.activate",
+            "scenario",
+            saved.id,
+            name=name,
+            program_version=version.version,
+            program_id=version.id,
+        )
     return version
 
 

@@ -16,7 +16,21 @@ from .tables import (
 )
 
 __all__ = [
-    "AppUser", "AuditEntry", "Certification", "DatabaseError", "LevelResult", "LevelRun", "MetricValue",
-    "OfflineCopy", "Override", "Partner", "ProgramVersion", "Scenario", "default_url", "is_sqlite", "open_engine", "redact",
+    "AppUser",
+    "AuditEntry",
+    "Certification",
+    "DatabaseError",
+    "LevelResult",
+    "LevelRun",
+    "MetricValue",
+    "OfflineCopy",
+    "Override",
+    "Partner",
+    "ProgramVersion",
+    "Scenario",
+    "default_url",
+    "is_sqlite",
+    "open_engine",
+    "redact",
     "resolve_url",
 ]

@@ -52,7 +52,7 @@ def display_name(url: str | None = None) -> str:
         return _printable(_sqlite_name(text))
     user = ""
     head = re.match(r"[^:/@?]*", rest).group(0)
-    if rest[len(head):len(head) + 1] == ":" and "@" in rest:  # user:password@...: read past the last @
+    if rest[len(head) : len(head) + 1] == ":" and "@" in rest:  # user:password@...: read past the last @
         user, rest = head, rest.rpartition("@")[2]
     try:
         parsed = make_url(f"{scheme}://{rest}")
@@ -79,7 +79,7 @@ def _sqlite_name(url: str) -> str:
         return UNKNOWN_DATABASE
     database = parsed.database or ""
     if database.startswith("file:"):  # a SQLite URI filename (uri=true)
-        database = unquote(database[len("file:"):].split("?", 1)[0])
+        database = unquote(database[len("file:") :].split("?", 1)[0])
     if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
         return "in memory"
     return Path(database).name or database
@@ -97,7 +97,8 @@ def open_engine(url: str | None = None, *, create: bool = True) -> Engine:
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number (maybe a password)
         scheme = url.partition("://")[0] if "://" in url else ""
         raise DatabaseError(
-            "not a database URL" + (f" ({scheme}://…)" if scheme else "")
+            "not a database URL"
+            + (f" ({scheme}://…)" if scheme else "")
             + ": use sqlite:///PATH or dialect+driver://user:password@host:port/database"
         ) from None
     if parsed.get_backend_name() != "sqlite" and url.partition("://")[2].count("@") > 1:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from sqlalchemy.engine import Connection
-
 
 
 def placeholder(conn: Connection) -> str:
@@ -125,8 +124,11 @@ def read_certifications(conn: Connection, tracks: Sequence[str]) -> Certificatio
     )
     cols = list(zip(*rows)) if rows else [()] * 5
     return CertificationColumns(
-        np.array(cols[0], dtype=np.int64), list(cols[1]), list(cols[2]),
-        np.array(cols[3], dtype=np.int64), np.array(cols[4], dtype=np.int64),
+        np.array(cols[0], dtype=np.int64),
+        list(cols[1]),
+        list(cols[2]),
+        np.array(cols[3], dtype=np.int64),
+        np.array(cols[4], dtype=np.int64),
     )
 
 
@@ -152,8 +154,19 @@ def result_metrics(conn: Connection) -> list[str]:
 
 
 RESULT_COLUMNS = (
-    "period", "partner_key", "score", "qualified_tier", "earned_tier", "effective_tier",
-    "override_id", "event", "below", "at_risk", "badges", "group_values", "digest",
+    "period",
+    "partner_key",
+    "score",
+    "qualified_tier",
+    "earned_tier",
+    "effective_tier",
+    "override_id",
+    "event",
+    "below",
+    "at_risk",
+    "badges",
+    "group_values",
+    "digest",
 )
 
 

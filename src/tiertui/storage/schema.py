@@ -36,20 +36,60 @@ HEAD = "0004"  # the newest revision in migrations/versions (a test keeps the tw
 FIRST_SCHEMA: dict[str, frozenset[str]] = {
     "audit_entry": frozenset({"id", "at", "actor", "action", "entity", "entity_id", "detail"}),
     "certification": frozenset({"id", "partner_key", "person", "certification", "track", "earned_on", "expires_on"}),
-    "level_result": frozenset({
-        "period", "partner_key", "score", "qualified_tier", "earned_tier", "effective_tier", "override_id",
-        "event", "below", "at_risk", "badges", "group_values",
-    }),
-    "level_run": frozenset({"id", "program_id", "started_at", "finished_at", "run_by", "partners", "periods",
-                            "metrics"}),
+    "level_result": frozenset(
+        {
+            "period",
+            "partner_key",
+            "score",
+            "qualified_tier",
+            "earned_tier",
+            "effective_tier",
+            "override_id",
+            "event",
+            "below",
+            "at_risk",
+            "badges",
+            "group_values",
+        }
+    ),
+    "level_run": frozenset(
+        {"id", "program_id", "started_at", "finished_at", "run_by", "partners", "periods", "metrics"}
+    ),
     "metric_value": frozenset({"period", "metric", "partner_key", "value"}),
-    "partner": frozenset({"key", "partner_id", "name", "region", "country", "partner_type", "parent_id",
-                          "account_manager", "tier", "tier_since"}),
-    "program_version": frozenset({"id", "name", "version", "content", "content_hash", "source_name", "loaded_at",
-                                  "loaded_by", "active"}),
+    "partner": frozenset(
+        {
+            "key",
+            "partner_id",
+            "name",
+            "region",
+            "country",
+            "partner_type",
+            "parent_id",
+            "account_manager",
+            "tier",
+            "tier_since",
+        }
+    ),
+    "program_version": frozenset(
+        {"id", "name", "version", "content", "content_hash", "source_name", "loaded_at", "loaded_by", "active"}
+    ),
     "scenario": frozenset({"id", "name", "content", "base_program_id", "created_by", "created_at", "updated_at"}),
-    "tier_override": frozenset({"id", "partner_key", "tier", "reason", "starts_on", "expires_on", "status",
-                                "requested_by", "requested_at", "decided_by", "decided_at", "note"}),
+    "tier_override": frozenset(
+        {
+            "id",
+            "partner_key",
+            "tier",
+            "reason",
+            "starts_on",
+            "expires_on",
+            "status",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "note",
+        }
+    ),
 }
 
 _PG_LOCK_KEY = 0x7469657274756901  # pg_advisory_xact_lock key: one migrator at a time
@@ -61,8 +101,7 @@ class SchemaOutdated(DatabaseError):
     def __init__(self, url: str, current: str, head: str, sqlite: bool) -> None:
         self.current = current
         self.head = head
-        backup = ("a backup copy of the file is made first" if sqlite
-                  else "back it up first, e.g. with pg_dump")
+        backup = "a backup copy of the file is made first" if sqlite else "back it up first, e.g. with pg_dump"
         super().__init__(
             f"the database {url} has schema revision {current}, older than this tiertui's {head}: "
             f"run `tiertui db upgrade` to upgrade it ({backup})"

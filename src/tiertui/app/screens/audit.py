@@ -63,8 +63,7 @@ class AuditScreen(DataScreen):
             yield Input(placeholder="Who, action or words  /", id="audit-text", compact=True)
             yield Input(self.partner_id or "", placeholder="Partner id, Enter  p", id="audit-partner", compact=True)
         yield Static(id="audit-status", classes="status")
-        yield VirtualTable(COLUMNS, self._fetch, render_cell, empty_message="No audit entries match.",
-                           id="audit-table")
+        yield VirtualTable(COLUMNS, self._fetch, render_cell, empty_message="No audit entries match.", id="audit-table")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -107,8 +106,11 @@ class AuditScreen(DataScreen):
     def _show(self) -> None:
         words = self.words.strip().casefold()
         if words:
-            shown = [i for i, line in enumerate(self.lines)
-                     if words in f"{line.actor}\t{line.action}\t{line.summary}".casefold()]
+            shown = [
+                i
+                for i, line in enumerate(self.lines)
+                if words in f"{line.actor}\t{line.action}\t{line.summary}".casefold()
+            ]
         else:
             shown = list(range(len(self.lines)))
         self.query_one("#audit-table", VirtualTable).set_ids(np.array(shown, dtype=np.int64))
@@ -117,8 +119,10 @@ class AuditScreen(DataScreen):
             status.update(Text(self.problem, style="bold red"))
             return
         total = len(self.lines)
-        parts = [f"{total:,} entr{'y' if total == 1 else 'ies'}" + (" (the newest)" if self.more else ""),
-                 "newest first"]
+        parts = [
+            f"{total:,} entr{'y' if total == 1 else 'ies'}" + (" (the newest)" if self.more else ""),
+            "newest first",
+        ]
         if self.partner_id:
             parts.append(f"partner {self.partner_id}")
         if words:
@@ -187,7 +191,9 @@ class AuditDetailScreen(ModalScreen[None]):
         head.add_column(style="dim", no_wrap=True)
         head.add_column()
         for label, value in [
-            ("When", f"{line.at:%Y-%m-%d %H:%M:%S} UTC"), ("Who", line.actor), ("Action", line.action),
+            ("When", f"{line.at:%Y-%m-%d %H:%M:%S} UTC"),
+            ("Who", line.actor),
+            ("Action", line.action),
             ("About", " ".join(x for x in (line.entity, line.entity_id) if x) or "–"),
             ("Partner", line.partner_id or ""),
         ]:
@@ -196,8 +202,14 @@ class AuditDetailScreen(ModalScreen[None]):
         changes, rest = audit.detail_rows(line)
         parts = [head, Text(), Text(line.summary, style="bold")]
         if changes:
-            table = Table(box=box.SIMPLE_HEAD, expand=True, header_style="bold", title="Change",
-                          title_justify="left", title_style="bold")
+            table = Table(
+                box=box.SIMPLE_HEAD,
+                expand=True,
+                header_style="bold",
+                title="Change",
+                title_justify="left",
+                title_style="bold",
+            )
             table.add_column("Field", style="cyan", no_wrap=True)
             table.add_column("Before", ratio=1)
             table.add_column("After", ratio=1)
@@ -205,8 +217,14 @@ class AuditDetailScreen(ModalScreen[None]):
                 table.add_row(name, before, Text(after, style="bold" if after != before else ""))
             parts += [Text(), table]
         if rest:
-            table = Table(box=box.SIMPLE_HEAD, expand=True, header_style="bold", title="Detail",
-                          title_justify="left", title_style="bold")
+            table = Table(
+                box=box.SIMPLE_HEAD,
+                expand=True,
+                header_style="bold",
+                title="Detail",
+                title_justify="left",
+                title_style="bold",
+            )
             table.add_column("Field", style="cyan", no_wrap=True)
             table.add_column("Value", ratio=1)
             for name, value in rest:

@@ -64,11 +64,16 @@ class CertificationsScreen(DataScreen):
                 with Grid(id="cert-filters", classes="filters"):
                     yield Input(q.partner, placeholder="Partner id or name  /", id="cert-partner", compact=True)
                     yield Select([], prompt="Any track", id="track", compact=True)
-                    yield Select([(label, key) for key, label in CERT_STATUS_LABELS.items() if key != "all"],
-                                 prompt="Any status", id="status", compact=True)
+                    yield Select(
+                        [(label, key) for key, label in CERT_STATUS_LABELS.items() if key != "all"],
+                        prompt="Any status",
+                        id="status",
+                        compact=True,
+                    )
                 yield Static(id="cert-status", classes="status")
-                yield VirtualTable(COLUMNS, self._fetch, render_cell, empty_message="No certifications match.",
-                                   id="certs")
+                yield VirtualTable(
+                    COLUMNS, self._fetch, render_cell, empty_message="No certifications match.", id="certs"
+                )
             with TabPane("Lapse risk", id="lapse"):
                 with Vertical():
                     yield Static(id="lapse-status", classes="status")
@@ -85,7 +90,8 @@ class CertificationsScreen(DataScreen):
         if self.initial.status != "all":
             self.query_one("#status", Select).value = self.initial.status
         self.query_one("#lapse-table", DataTable).add_columns(
-            "Partner", "Name", "Tier", "Track", "Gate", "Now", "At period end", "Lapsing")
+            "Partner", "Name", "Tier", "Track", "Gate", "Now", "At period end", "Lapsing"
+        )
         self.query_one("#certs", VirtualTable).focus()
 
     def reload(self) -> None:
@@ -115,11 +121,15 @@ class CertificationsScreen(DataScreen):
         table = self.query_one("#certs", VirtualTable)
         table.loading_rows = False
         table.set_ids(ids, keep_cursor=keep_cursor)
-        filters = [f for f in (
-            f"track: {query.track}" if query.track else "",
-            f"partner: {query.partner.strip()}" if query.partner.strip() else "",
-            CERT_STATUS_LABELS[query.status].lower() if query.status != "all" else "",
-        ) if f]
+        filters = [
+            f
+            for f in (
+                f"track: {query.track}" if query.track else "",
+                f"partner: {query.partner.strip()}" if query.partner.strip() else "",
+                CERT_STATUS_LABELS[query.status].lower() if query.status != "all" else "",
+            )
+            if f
+        ]
         self.query_one("#cert-status", Static).update(
             f"{len(ids):,} certification{'s' if len(ids) != 1 else ''} · today {self.app.today}"
             + (" · " + ", ".join(filters) if filters else "")
@@ -136,15 +146,25 @@ class CertificationsScreen(DataScreen):
         table = self.query_one("#lapse-table", DataTable)
         table.clear()
         for r in report.rows:
-            table.add_row(r.partner_id, r.name, r.tier, r.track, f"≥ {r.required:g}", str(r.now),
-                          Text(str(r.at_period_end), style="bold red"), str(r.lapsing),
-                          key=f"{r.partner_id}\t{r.track}")  # a partner can be at risk on several tracks
+            table.add_row(
+                r.partner_id,
+                r.name,
+                r.tier,
+                r.track,
+                f"≥ {r.required:g}",
+                str(r.now),
+                Text(str(r.at_period_end), style="bold red"),
+                str(r.lapsing),
+                key=f"{r.partner_id}\t{r.track}",
+            )  # a partner can be at risk on several tracks
         if report.period is None:
             text = "Nothing levelled yet."
         else:
-            text = (f"{len(report.rows)} partner{'s' if len(report.rows) != 1 else ''} would fall below a "
-                    f"certification gate of their tier at the end of {report.period} ({report.end}) if the "
-                    "certifications expiring before then lapse. Enter opens the partner.")
+            text = (
+                f"{len(report.rows)} partner{'s' if len(report.rows) != 1 else ''} would fall below a "
+                f"certification gate of their tier at the end of {report.period} ({report.end}) if the "
+                "certifications expiring before then lapse. Enter opens the partner."
+            )
         self.query_one("#lapse-status", Static).update(text)
 
     # ------------------------------------------------------------------ events

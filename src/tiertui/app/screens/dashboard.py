@@ -72,14 +72,19 @@ class DashboardScreen(DataScreen):
         self._waiting = None
         title = self.query_one("#dashboard-title", Static)
         if data.program is None:
-            title.update("No program is loaded yet: run [b]tiertui program load FILE.toml[/b] "
-                         "(or [b]tiertui demo[/b] for a demo database).")
+            title.update(
+                "No program is loaded yet: run [b]tiertui program load FILE.toml[/b] "
+                "(or [b]tiertui demo[/b] for a demo database)."
+            )
         elif data.period is None:
-            title.update(f"[b]{data.program}[/b] · {data.partners:,} partners · not levelled yet: press "
-                         "[b]L[/b] to level.")
+            title.update(
+                f"[b]{data.program}[/b] · {data.partners:,} partners · not levelled yet: press [b]L[/b] to level."
+            )
         else:
-            title.update(f"[b]{data.program}[/b] · latest period [b]{data.period}[/b] · "
-                         f"{data.partners:,} partners · today {data.today.isoformat()}")
+            title.update(
+                f"[b]{data.program}[/b] · latest period [b]{data.period}[/b] · "
+                f"{data.partners:,} partners · today {data.today.isoformat()}"
+            )
         self.query_one("#dashboard-hint", Static).update(
             "Arrows or Tab move between figures · Enter opens the list · ctrl+p finds a partner · ? shows every key"
         )
@@ -97,18 +102,49 @@ class DashboardScreen(DataScreen):
         attention = self.query_one("#attention-figures", Grid)
         await attention.remove_children()
         figures = [
-            Figure(data.promoted, "promoted", PartnerQuery(event="promoted"),
-                   mark=EVENT_MARKS["promoted"][0], mark_style=EVENT_MARKS["promoted"][1], id="fig-promoted"),
-            Figure(data.demoted, "demoted", PartnerQuery(event="demoted"),
-                   mark=EVENT_MARKS["demoted"][0], mark_style=EVENT_MARKS["demoted"][1], id="fig-demoted"),
-            Figure(data.grace, "in grace", PartnerQuery(event="grace"),
-                   mark=EVENT_MARKS["grace"][0], mark_style=EVENT_MARKS["grace"][1], id="fig-grace"),
-            Figure(data.at_risk, "at risk", PartnerQuery(at_risk=True), mark="!", mark_style="bold red",
-                   id="fig-at-risk"),
-            Figure(data.pending_overrides, "pending overrides", "overrides", mark="✎", mark_style="bold magenta",
-                   id="fig-pending"),
-            Figure(data.expiring_certifications, "certs expiring ≤ 90 days",
-                   CertificationQuery(status="expiring90"), mark="◔", mark_style="bold yellow", id="fig-expiring"),
+            Figure(
+                data.promoted,
+                "promoted",
+                PartnerQuery(event="promoted"),
+                mark=EVENT_MARKS["promoted"][0],
+                mark_style=EVENT_MARKS["promoted"][1],
+                id="fig-promoted",
+            ),
+            Figure(
+                data.demoted,
+                "demoted",
+                PartnerQuery(event="demoted"),
+                mark=EVENT_MARKS["demoted"][0],
+                mark_style=EVENT_MARKS["demoted"][1],
+                id="fig-demoted",
+            ),
+            Figure(
+                data.grace,
+                "in grace",
+                PartnerQuery(event="grace"),
+                mark=EVENT_MARKS["grace"][0],
+                mark_style=EVENT_MARKS["grace"][1],
+                id="fig-grace",
+            ),
+            Figure(
+                data.at_risk, "at risk", PartnerQuery(at_risk=True), mark="!", mark_style="bold red", id="fig-at-risk"
+            ),
+            Figure(
+                data.pending_overrides,
+                "pending overrides",
+                "overrides",
+                mark="✎",
+                mark_style="bold magenta",
+                id="fig-pending",
+            ),
+            Figure(
+                data.expiring_certifications,
+                "certs expiring ≤ 90 days",
+                CertificationQuery(status="expiring90"),
+                mark="◔",
+                mark_style="bold yellow",
+                id="fig-expiring",
+            ),
         ]
         await attention.mount_all(figures)
         target = self.query(f"#{focused_id}") if focused_id else None

@@ -23,7 +23,7 @@ class HelpScreen(ModalScreen[None]):
         app = self.app
         seen: dict[tuple[str, str], list[str]] = {}
         ids: dict[tuple[str, str], str] = {}
-        for key, active in self.under.active_bindings.items():
+        for _key, active in self.under.active_bindings.items():
             binding = active.binding
             if binding.action in ("app.command_palette", "command_palette"):
                 label = "Find a partner or command"
@@ -44,5 +44,8 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help", classes="dialog"):
             yield Static(f"[b]Keys: {self.under.title or self.under.__class__.__name__}[/b]", classes="dialog-title")
             yield Static(table)
-            yield Static("Remap keys in keys.toml in your config folder, e.g. [keys] \"overrides.approve\" = \"y\". "
-                         "ctrl+p → \"theme\" switches the theme. Escape closes.", classes="hint")
+            yield Static(
+                'Remap keys in keys.toml in your config folder, e.g. [keys] "overrides.approve" = "y". '
+                'ctrl+p → "theme" switches the theme. Escape closes.',
+                classes="hint",
+            )

@@ -60,8 +60,12 @@ class ImportScreen(ModalScreen[tuple[str, str] | None]):
         with Vertical(id="import", classes="dialog"):
             yield Static("[b]Import a file[/b] (CSV or XLSX)", classes="dialog-title")
             yield Label("What it holds")
-            yield Select([("Partners", "partners"), ("Metrics", "metrics"), ("Certifications", "certifications")],
-                         value="partners", allow_blank=False, id="kind")
+            yield Select(
+                [("Partners", "partners"), ("Metrics", "metrics"), ("Certifications", "certifications")],
+                value="partners",
+                allow_blank=False,
+                id="kind",
+            )
             yield Label("File")
             yield Input(placeholder="path/to/file.csv", id="path")
             yield Static("", id="import-problem")

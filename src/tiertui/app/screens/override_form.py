@@ -67,11 +67,19 @@ class OverrideForm(ModalScreen[str | None]):
             title = f"Edit override #{e.id}" if e else "Request a tier override"
             yield Static(f"[b]{title}[/b] for {self.partner_id}", classes="dialog-title")
             yield Label("Tier")
-            yield Select([(t, t) for t in reversed(self.tiers)], prompt="Choose a tier", id="tier",
-                         value=e.tier if e else Select.NULL)
+            yield Select(
+                [(t, t) for t in reversed(self.tiers)],
+                prompt="Choose a tier",
+                id="tier",
+                value=e.tier if e else Select.NULL,
+            )
             yield Label("Reason (required)")
-            yield Input(e.reason if e else "", placeholder="Why this partner should have this tier", id="reason",
-                        select_on_focus=False)
+            yield Input(
+                e.reason if e else "",
+                placeholder="Why this partner should have this tier",
+                id="reason",
+                select_on_focus=False,
+            )
             with Horizontal(classes="dates"):
                 with Vertical():
                     yield Label("Starts on")

@@ -58,9 +58,16 @@ class OverridesScreen(DataScreen):
             status_style = {"pending": "yellow", "approved": "green", "rejected": "red"}[o.status]
             mine = " (you)" if o.requested_by == self.app.user else ""
             table.add_row(
-                str(o.id), o.partner_id, _clip(o.partner_name, 28), now.tier if now and now.tier else "–", o.tier,
-                Text(o.status, style=status_style), o.requested_by + mine, _clip(o.reason, 30),
-                f"{o.starts_on} → {o.expires_on or 'open'}", key=str(o.id),
+                str(o.id),
+                o.partner_id,
+                _clip(o.partner_name, 28),
+                now.tier if now and now.tier else "–",
+                o.tier,
+                Text(o.status, style=status_style),
+                o.requested_by + mine,
+                _clip(o.reason, 30),
+                f"{o.starts_on} → {o.expires_on or 'open'}",
+                key=str(o.id),
             )
         if self.rows:
             table.move_cursor(row=min(cursor, len(self.rows) - 1))
@@ -100,8 +107,11 @@ class OverridesScreen(DataScreen):
         later = ""
         if approve and tier != view.tier:  # e.g. the window starts after the latest levelled period
             later = f" {view.tier} applies from {view.starts_on}."
-        self._say(f"Override #{view.id} {verb}: {view.partner_id} is now {tier or 'not levelled'}"
-                  + (f" in {period}." if period else ".") + later)
+        self._say(
+            f"Override #{view.id} {verb}: {view.partner_id} is now {tier or 'not levelled'}"
+            + (f" in {period}." if period else ".")
+            + later
+        )
         self.app.data_changed()
         self.loaded_version = self.app.data_version
         self.reload()

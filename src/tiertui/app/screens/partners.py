@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from itertools import compress
-from typing import Sequence
 
 from rich.text import Text
 from textual import on, work
@@ -58,8 +58,14 @@ RISK_CHOICES = [("At risk", "yes"), ("Not at risk", "no")]
 EVENT_CHOICES = [("▲ promoted", "promoted"), ("▼ demoted", "demoted"), ("◆ grace", "grace"), ("· held", "held")]
 PAGE = 100  # rows per fetch; also the first helping of keys of a search
 # the filter Selects: id, prompt, the query's field
-FILTERS = (("tier", "Any tier", "tier"), ("region", "Any region", "region"), ("type", "Any type", "partner_type"),
-           ("manager", "Any manager", "manager"), ("risk", "Any risk", "at_risk"), ("event", "Any event", "event"))
+FILTERS = (
+    ("tier", "Any tier", "tier"),
+    ("region", "Any region", "region"),
+    ("type", "Any type", "partner_type"),
+    ("manager", "Any manager", "manager"),
+    ("risk", "Any risk", "at_risk"),
+    ("event", "Any event", "event"),
+)
 FIXED_CHOICES = {"risk": RISK_CHOICES, "event": EVENT_CHOICES}
 AT_ONCE = 150_000  # search texts a keystroke searches in its handler (~10 ms); more go to a thread
 
@@ -124,11 +130,11 @@ class PartnersScreen(DataScreen):
             for widget_id, prompt, _field in FILTERS:  # the real Selects come when the list is complete
                 value = self._filter_value(widget_id, q)
                 label = dict((v, p) for p, v in FIXED_CHOICES.get(widget_id, ())).get(value, value)
-                yield SelectStub(prompt if value is None else label, has_value=value is not None,
-                                 stands_for=widget_id)
+                yield SelectStub(prompt if value is None else label, has_value=value is not None, stands_for=widget_id)
         yield Static(id="partner-status", classes="status")
-        yield VirtualTable(COLUMNS, self._fetch, render_cell, page_size=PAGE, empty_message="No partners match.",
-                           id="partners")
+        yield VirtualTable(
+            COLUMNS, self._fetch, render_cell, page_size=PAGE, empty_message="No partners match.", id="partners"
+        )
         yield KeysFooter(hold=True)  # the keys once the list is complete
 
     def on_mount(self) -> None:
@@ -197,8 +203,9 @@ class PartnersScreen(DataScreen):
         return drawn
 
     @work(exclusive=True, thread=True, group="partner-search")
-    def _search(self, query: PartnerQuery, keep_cursor: bool, cache: _Cache,
-                first_drawn: threading.Event | None = None) -> None:
+    def _search(
+        self, query: PartnerQuery, keep_cursor: bool, cache: _Cache, first_drawn: threading.Event | None = None
+    ) -> None:
         worker = get_current_worker()
         period = self._period(cache)
         base_query = replace(query, text="", period=query.period or period)
@@ -290,8 +297,15 @@ class PartnersScreen(DataScreen):
         cache.narrow = (base_query, needle, found, found_texts)
         return found
 
-    def _show(self, query: PartnerQuery, period: str | None, keys: Sequence[int], keep_cursor: bool,
-              partial: bool, drawn: threading.Event | None = None) -> None:
+    def _show(
+        self,
+        query: PartnerQuery,
+        period: str | None,
+        keys: Sequence[int],
+        keep_cursor: bool,
+        partial: bool,
+        drawn: threading.Event | None = None,
+    ) -> None:
         if drawn is not None:
             self.call_after_refresh(drawn.set)
         if query != self.partner_query:
@@ -334,8 +348,9 @@ class PartnersScreen(DataScreen):
             return FIXED_CHOICES[widget_id]
         if choices is None:
             return []
-        values = {"tier": choices.tiers, "region": choices.regions, "type": choices.types,
-                  "manager": choices.managers}[widget_id]
+        values = {"tier": choices.tiers, "region": choices.regions, "type": choices.types, "manager": choices.managers}[
+            widget_id
+        ]
         return [(v, v) for v in values]
 
     async def _mount_filters(self) -> None:
@@ -351,8 +366,15 @@ class PartnersScreen(DataScreen):
                 if value is not None and value not in {v for _p, v in options}:
                     options = [*options, (value, value)]  # the choices are not in yet: it shows meanwhile
                 prompt = next(p for wid, p, _field in FILTERS if wid == widget_id)
-                selects.append(Select(options, prompt=prompt, id=widget_id, compact=True,
-                                      value=Select.NULL if value is None else value))
+                selects.append(
+                    Select(
+                        options,
+                        prompt=prompt,
+                        id=widget_id,
+                        compact=True,
+                        value=Select.NULL if value is None else value,
+                    )
+                )
             await self.query_one("#partner-filters", Grid).mount(*selects, after="#search")
             await self.query(SelectStub).remove()
             self._filters = "mounted"
@@ -390,11 +412,19 @@ class PartnersScreen(DataScreen):
             f"period {self.period}" if self.period else "not levelled yet",
             f"sorted by {label} {'▼' if q.descending else '▲'}",
         ]
-        active = [f"{name}: {value}" for name, value in (
-            ("text", q.text.strip() or None), ("tier", q.tier), ("region", q.region), ("type", q.partner_type),
-            ("manager", q.manager), ("event", q.event),
-            ("risk", None if q.at_risk is None else ("at risk" if q.at_risk else "not at risk")),
-        ) if value]
+        active = [
+            f"{name}: {value}"
+            for name, value in (
+                ("text", q.text.strip() or None),
+                ("tier", q.tier),
+                ("region", q.region),
+                ("type", q.partner_type),
+                ("manager", q.manager),
+                ("event", q.event),
+                ("risk", None if q.at_risk is None else ("at risk" if q.at_risk else "not at risk")),
+            )
+            if value
+        ]
         if active:
             parts.append("filters: " + ", ".join(active))
         self.query_one("#partner-status", Static).update(" · ".join(parts), layout=False)  # one line, always
@@ -413,8 +443,14 @@ class PartnersScreen(DataScreen):
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
         value = None if event.value is Select.NULL else event.value
-        field = {"tier": "tier", "region": "region", "type": "partner_type", "manager": "manager",
-                 "event": "event", "risk": "at_risk"}[event.select.id]
+        field = {
+            "tier": "tier",
+            "region": "region",
+            "type": "partner_type",
+            "manager": "manager",
+            "event": "event",
+            "risk": "at_risk",
+        }[event.select.id]
         if field == "at_risk" and value is not None:
             value = value == "yes"
         if getattr(self.partner_query, field) == value:

@@ -52,8 +52,16 @@ NARROW_BELOW = 112
 
 
 def _summary_table(title: str, first: str) -> Table:
-    table = Table(box=None, padding=(0, 1), pad_edge=False, expand=False, header_style="bold",
-                  title=title, title_justify="left", title_style="bold")
+    table = Table(
+        box=None,
+        padding=(0, 1),
+        pad_edge=False,
+        expand=False,
+        header_style="bold",
+        title=title,
+        title_justify="left",
+        title_style="bold",
+    )
     table.add_column(first, no_wrap=True, max_width=12, overflow="ellipsis")
     for name in ("before", "after", "change"):
         table.add_column(name, justify="right", no_wrap=True)
@@ -78,7 +86,7 @@ def short_label(knob: Knob) -> str:
     label = knob.label
     for prefix in (f"{knob.group} ", "score "):
         if knob.group != "Benefits" and label.startswith(prefix):
-            return label[len(prefix):]
+            return label[len(prefix) :]
     return label
 
 
@@ -89,13 +97,13 @@ def knob_entries(current: list[Knob], original: list[Knob]) -> list[KnobEntry]:
     groups: dict[str, list[KnobEntry]] = {}
     for k in original:
         cur = now.get(k.label)
-        entry = KnobEntry(k.label, short_label(k), k.group, cur or k, cur.value if cur else None, k.value,
-                          cur is not None)
+        entry = KnobEntry(
+            k.label, short_label(k), k.group, cur or k, cur.value if cur else None, k.value, cur is not None
+        )
         groups.setdefault(k.group, []).append(entry)
     for k in current:
         if k.label not in before:
-            groups.setdefault(k.group, []).append(
-                KnobEntry(k.label, short_label(k), k.group, k, k.value, None, True))
+            groups.setdefault(k.group, []).append(KnobEntry(k.label, short_label(k), k.group, k, k.value, None, True))
     return [e for entries in groups.values() for e in entries]
 
 
@@ -186,8 +194,9 @@ class ScenarioScreen(DataScreen):
                     yield Select([], prompt="Manager", id="mover-manager", compact=True)
                     yield Select(DIRECTION_CHOICES, prompt="Up/down", id="mover-direction", compact=True)
                 yield Static(id="movers-status", classes="status")
-                yield VirtualTable(MOVER_COLUMNS, self._fetch_movers, render_mover,
-                                   empty_message="No partner moves.", id="movers")
+                yield VirtualTable(
+                    MOVER_COLUMNS, self._fetch_movers, render_mover, empty_message="No partner moves.", id="movers"
+                )
         yield Static(id="scenario-message", classes="message")
         yield Footer()
 
@@ -243,8 +252,11 @@ class ScenarioScreen(DataScreen):
         self.evaluate()
 
     def _fill_filters(self, session: ScenarioSession) -> None:
-        for widget_id, values in (("mover-region", session.regions), ("mover-type", session.types),
-                                  ("mover-manager", session.managers)):
+        for widget_id, values in (
+            ("mover-region", session.regions),
+            ("mover-type", session.types),
+            ("mover-manager", session.managers),
+        ):
             select = self.query_one(f"#{widget_id}", Select)
             keep = select.value
             options = sorted({v for v in values if v})
@@ -275,7 +287,13 @@ class ScenarioScreen(DataScreen):
             return
         target = next((r for r in rows if r.entry.label == label), None)
         results = self.query_one("#scenario-results")
-        if not force and target is None and label is None and self.focused is not None and results in self.focused.ancestors:
+        if (
+            not force
+            and target is None
+            and label is None
+            and self.focused is not None
+            and results in self.focused.ancestors
+        ):
             return  # focus is on the movers or their filters: leave it
         (target or rows[0]).focus()
 
@@ -304,12 +322,15 @@ class ScenarioScreen(DataScreen):
         event.stop()
         entry = event.row.entry
         if not entry.present and entry.knob.kind in ("points", "target"):
-            self._say(f"[b red]✘[/] The score component of {entry.label} is switched off: "
-                      "press [b]r[/b] to reset all edits to bring it back.")
+            self._say(
+                f"[b red]✘[/] The score component of {entry.label} is switched off: "
+                "press [b]r[/b] to reset all edits to bring it back."
+            )
             return
         event.row.start_edit(event.initial)
-        self._say(f"Editing [b]{entry.label}[/b] (active program: {_plain(entry.original)}) · "
-                  "Enter applies · Escape cancels")
+        self._say(
+            f"Editing [b]{entry.label}[/b] (active program: {_plain(entry.original)}) · Enter applies · Escape cancels"
+        )
 
     @on(Input.Submitted, ".knob-input")
     def _edit_submitted(self, event: Input.Submitted) -> None:
@@ -383,7 +404,7 @@ class ScenarioScreen(DataScreen):
                 return
             try:
                 result = session.evaluate_text(text, period, name)
-                result.movers  # the reasons, worked out here rather than on the UI thread
+                _ = result.movers  # the reasons, worked out here rather than on the UI thread
                 error = None
             except ServiceError as exc:
                 result, error = None, str(exc)
@@ -417,8 +438,9 @@ class ScenarioScreen(DataScreen):
         metric = r.cost_after.metric or r.cost_before.metric
         target = self.query_one("#costs", Static)
         if not metric:
-            target.update(Text("Benefit cost: the program names no revenue_metric, so benefits cost nothing.",
-                               style="dim"))
+            target.update(
+                Text("Benefit cost: the program names no revenue_metric, so benefits cost nothing.", style="dim")
+            )
             return
         table = _summary_table(f"Benefit cost · {metric}", "Region")
 
@@ -427,8 +449,11 @@ class ScenarioScreen(DataScreen):
 
         row("Total", r.cost_before.total.total, r.cost_after.total.total, "bold")
         for region in svc._regions_of(r.cost_before, r.cost_after):
-            row(region, r.cost_before.by_region.get(region, svc.CostSplit()).total,
-                r.cost_after.by_region.get(region, svc.CostSplit()).total)
+            row(
+                region,
+                r.cost_before.by_region.get(region, svc.CostSplit()).total,
+                r.cost_after.by_region.get(region, svc.CostSplit()).total,
+            )
         target.update(table)
 
     # ------------------------------------------------------------------ movers
@@ -441,8 +466,12 @@ class ScenarioScreen(DataScreen):
             v = self.query_one(f"#{widget_id}", Select).value
             return None if v is Select.NULL else str(v)
 
-        return {"region": value("mover-region"), "partner_type": value("mover-type"),
-                "manager": value("mover-manager"), "direction": value("mover-direction")}
+        return {
+            "region": value("mover-region"),
+            "partner_type": value("mover-type"),
+            "manager": value("mover-manager"),
+            "direction": value("mover-direction"),
+        }
 
     def _filter_movers(self) -> None:
         table = self.query_one("#movers", VirtualTable)
@@ -455,8 +484,10 @@ class ScenarioScreen(DataScreen):
         parts = [f"Movers: {r.moved_up:,} ▲ up, {r.moved_down:,} ▼ down"]
         active = {k: v for k, v in chosen.items() if v}
         if active:
-            parts.append(f"showing {len(self.movers):,}: " + ", ".join(
-                f"{k.replace('partner_type', 'type')} {v}" for k, v in active.items()))
+            parts.append(
+                f"showing {len(self.movers):,}: "
+                + ", ".join(f"{k.replace('partner_type', 'type')} {v}" for k, v in active.items())
+            )
         if self.movers:
             parts.append("Enter opens the scorecard")
         self.query_one("#movers-status", Static).update(" · ".join(parts))
@@ -545,8 +576,10 @@ class ScenarioScreen(DataScreen):
             self._say("No edits to reset.")
             return
         self.text = self.session.base_text
-        self._say(f"All edits reset: the scenario is the active program again ({self.session.base.name} "
-                  f"v{self.session.base_version}).")
+        self._say(
+            f"All edits reset: the scenario is the active program again ({self.session.base.name} "
+            f"v{self.session.base_version})."
+        )
         focused = self.focused.entry.label if isinstance(self.focused, KnobRow) else None
         self._rebuild_knobs(focused)
         self.evaluate()
@@ -565,13 +598,19 @@ class ScenarioScreen(DataScreen):
                 self._refuse(str(exc))
                 return
             self.scenario_name, self.saved_text = saved.name, saved.content
-            self._say(f"[b green]✔[/] Saved scenario [b]{_escape(saved.name)}[/b] "
-                      f"(based on {self.session.base.name} v{saved.base_version}).")
+            self._say(
+                f"[b green]✔[/] Saved scenario [b]{_escape(saved.name)}[/b] "
+                f"(based on {self.session.base.name} v{saved.base_version})."
+            )
             self._update_status()
 
         self.app.push_screen(
-            PromptScreen("Save the scenario", "Scenario name", self.scenario_name or "",
-                         "Saving under an existing name replaces that scenario."),
+            PromptScreen(
+                "Save the scenario",
+                "Scenario name",
+                self.scenario_name or "",
+                "Saving under an existing name replaces that scenario.",
+            ),
             chosen,
         )
 
@@ -606,8 +645,10 @@ class ScenarioScreen(DataScreen):
             self._refuse(f"save the scenario under a name first (ctrl+s) to {doing} it.")
             return False
         if self.dirty:
-            self._refuse(f"{self.scenario_name} has unsaved edits: save them (ctrl+s) first, so what you "
-                         f"{doing} is what was saved.")
+            self._refuse(
+                f"{self.scenario_name} has unsaved edits: save them (ctrl+s) first, so what you "
+                f"{doing} is what was saved."
+            )
             return False
         return True
 
@@ -628,8 +669,12 @@ class ScenarioScreen(DataScreen):
             self._say(f"[b green]✔[/] Exported [b]{_escape(name)}[/b] to {_escape(str(written))}.")
 
         self.app.push_screen(
-            PromptScreen(f"Export {name} as a program file", "File path", file_name(name),
-                         f"Relative paths are in {Path.cwd()}. An existing file is replaced."),
+            PromptScreen(
+                f"Export {name} as a program file",
+                "File path",
+                file_name(name),
+                f"Relative paths are in {Path.cwd()}. An existing file is replaced.",
+            ),
             chosen,
         )
 
@@ -648,19 +693,24 @@ class ScenarioScreen(DataScreen):
             except ServiceError as exc:
                 self._refuse(str(exc))
                 return
-            message = (f"Scenario {name} is now the active program: {version.name} v{version.version} "
-                       f"(v{s.base_version} stays in the history). Press L to level every period with it.")
+            message = (
+                f"Scenario {name} is now the active program: {version.name} v{version.version} "
+                f"(v{s.base_version} stays in the history). Press L to level every period with it."
+            )
             self._say(f"[b green]✔[/] {_escape(message)}")
             self.app.notify(message, title="New program version active")
             self.text = None  # the scenario is the program now: no edits against it
             self.app.data_changed()
 
-        self.app.push_screen(ConfirmScreen(
-            f"Activate scenario {name}?",
-            f"{name} becomes the active program as a new version of {s.base.name} (now v{s.base_version}). "
-            "Earlier versions stay; the change is audited. Results are not re-levelled until you run levelling (L).",
-            "Activate",
-        ), confirmed)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Activate scenario {name}?",
+                f"{name} becomes the active program as a new version of {s.base.name} (now v{s.base_version}). "
+                "Earlier versions stay; the change is audited. Results are not re-levelled until you run levelling (L).",
+                "Activate",
+            ),
+            confirmed,
+        )
 
 
 def _plain(value: float | None) -> str:
@@ -690,8 +740,11 @@ class PromptScreen(ModalScreen[str | None]):
         with Vertical(id="prompt-dialog", classes="dialog"):
             yield Static(f"[b]{_escape(self.heading)}[/b]", classes="dialog-title")
             yield Input(self.value, placeholder=self.prompt, id="prompt")
-            yield Static(_escape(self.hint) + ("\n" if self.hint else "") + "Enter confirms · Escape cancels",
-                         id="prompt-problem", classes="hint")
+            yield Static(
+                _escape(self.hint) + ("\n" if self.hint else "") + "Enter confirms · Escape cancels",
+                id="prompt-problem",
+                classes="hint",
+            )
             with Horizontal(classes="buttons"):
                 yield Button("OK", variant="primary", id="confirm")
                 yield Button("Cancel", id="cancel")

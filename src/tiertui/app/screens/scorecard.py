@@ -128,8 +128,12 @@ class ScorecardScreen(DataScreen):
         ident = Text()
         ident.append(info.name, style="bold")
         ident.append(f"  {info.partner_id}\n", style="dim")
-        pairs = [("Region", info.region), ("Country", info.country), ("Type", info.partner_type),
-                 ("Manager", info.account_manager)]
+        pairs = [
+            ("Region", info.region),
+            ("Country", info.country),
+            ("Type", info.partner_type),
+            ("Manager", info.account_manager),
+        ]
         if info.parent_id:
             pairs.append(("Parent", f"{info.parent_id} {info.parent_name or ''}".strip()))
         if info.tier_on_record:
@@ -174,8 +178,14 @@ class ScorecardScreen(DataScreen):
         if card:
             for c in card.components:
                 unit = program.unit_of(c.metric) if program else ""
-                comp.add_row(c.label, _unit(c.value, unit), f"{c.points:.2f}", fmt(c.max_points), _unit(c.target, unit),
-                             Text(_bar(c.points / c.max_points if c.max_points else 0, 16), style="green"))
+                comp.add_row(
+                    c.label,
+                    _unit(c.value, unit),
+                    f"{c.points:.2f}",
+                    fmt(c.max_points),
+                    _unit(c.target, unit),
+                    Text(_bar(c.points / c.max_points if c.max_points else 0, 16), style="green"),
+                )
         self.query_one("#components", Static).update(_numbers_whole(comp) if card else Text("—", style="dim"))
 
         req = _table("Tier", "Requirement", "Value", "Threshold", "Met", "Shortfall", right=(2, 3, 5))
@@ -187,10 +197,17 @@ class ScorecardScreen(DataScreen):
                     met = Text("✔ met, close", style="yellow")
                 unit = program.unit_of(c.metric) if program and c.kind != "min_score" else ""
                 tier_label = c.tier + (f" ({card.variant[c.tier]})" if c.tier in card.variant else "")
-                req.add_row(tier_label, c.label, _unit(c.value, unit), _threshold(need, c.threshold, unit), met,
-                            "" if c.met else _shortfall(c.shortfall, unit))
+                req.add_row(
+                    tier_label,
+                    c.label,
+                    _unit(c.value, unit),
+                    _threshold(need, c.threshold, unit),
+                    met,
+                    "" if c.met else _shortfall(c.shortfall, unit),
+                )
         self.query_one("#requirements", Static).update(
-            _numbers_whole(req) if card and card.checks else Text("No requirements above this tier.", style="dim"))
+            _numbers_whole(req) if card and card.checks else Text("No requirements above this tier.", style="dim")
+        )
 
         gap = Text()
         if card:
@@ -202,8 +219,10 @@ class ScorecardScreen(DataScreen):
                 gap.append(f"To reach {card.gap.tier}:\n", style="bold")
                 for c in card.gap.unmet:
                     if c.kind == "min_score":
-                        gap.append(f"  • score {fmt(card.gap.score_shortfall)} more points "
-                                   f"({card.score:.2f} of {fmt(c.threshold)} needed)\n")
+                        gap.append(
+                            f"  • score {fmt(card.gap.score_shortfall)} more points "
+                            f"({card.score:.2f} of {fmt(c.threshold)} needed)\n"
+                        )
                     else:
                         gap.append(f"  • {c.describe()}\n")
             if card.at_risk_reasons:
@@ -221,7 +240,9 @@ class ScorecardScreen(DataScreen):
             current = p.period == d.period
             trend.append("▸ " if current else "  ", style="bold")
             trend.append(f"{p.period:<9}", style="bold" if current else "")
-            trend.append(f"{_bar(p.score / scale, BAR_WIDTH):<{BAR_WIDTH}}", style="blue" if not current else "bold cyan")
+            trend.append(
+                f"{_bar(p.score / scale, BAR_WIDTH):<{BAR_WIDTH}}", style="blue" if not current else "bold cyan"
+            )
             trend.append(f" {p.score:6.2f}  ")
             trend.append_text(tier_text(p.effective_tier, p.event))
             trend.append("\n")
@@ -238,12 +259,16 @@ class ScorecardScreen(DataScreen):
         counts = {}
         for c in d.certifications:
             counts.setdefault(c.track, {"active": 0, "expiring": 0, "expired": 0})[c.status] += 1
-        summary = Text(" · ".join(
-            f"{t}: {v['active'] + v['expiring']} active ({v['expiring']} expiring), {v['expired']} expired"
-            for t, v in sorted(counts.items())
-        ), style="dim")
+        summary = Text(
+            " · ".join(
+                f"{t}: {v['active'] + v['expiring']} active ({v['expiring']} expiring), {v['expired']} expired"
+                for t, v in sorted(counts.items())
+            ),
+            style="dim",
+        )
         self.query_one("#certifications", Static).update(
-            Group(summary, certs) if d.certifications else Text("No certifications.", style="dim"))
+            Group(summary, certs) if d.certifications else Text("No certifications.", style="dim")
+        )
 
         subs = self.query_one("#subsidiaries", Static)
         self.query_one("#subsidiaries-title").display = bool(d.subsidiaries)
@@ -267,7 +292,8 @@ class ScorecardScreen(DataScreen):
             text = o.reason + (f" — {o.note}" if o.note else "")
             ov.add_row(str(o.id), o.tier, Text(o.status, style=style), window, o.requested_by, o.decided_by or "", text)
         self.query_one("#overrides", Static).update(
-            ov if d.overrides else Text("No overrides. Press r to request one.", style="dim"))
+            ov if d.overrides else Text("No overrides. Press r to request one.", style="dim")
+        )
 
     # ------------------------------------------------------------------ actions
 
@@ -284,8 +310,7 @@ class ScorecardScreen(DataScreen):
     def _own_pending(self):
         if not self.data:
             return None
-        return next((o for o in self.data.overrides if o.status == "pending" and o.requested_by == self.app.user),
-                    None)
+        return next((o for o in self.data.overrides if o.status == "pending" and o.requested_by == self.app.user), None)
 
     def action_request_override(self) -> None:
         from .override_form import OverrideForm
@@ -300,8 +325,9 @@ class ScorecardScreen(DataScreen):
 
         mine = self._own_pending()
         if mine is None:
-            self.notify("You have no pending override for this partner to edit; press r to request one.",
-                        severity="warning")
+            self.notify(
+                "You have no pending override for this partner to edit; press r to request one.", severity="warning"
+            )
             return
         self.app.push_screen(OverrideForm(self.partner_id, self.data.program.tiers, mine), self._after_form)
 

@@ -20,16 +20,25 @@ class Figure(Widget, can_focus=True):
     """
 
     class Opened(Message):
-        def __init__(self, figure: "Figure") -> None:
+        def __init__(self, figure: Figure) -> None:
             super().__init__()
             self.figure = figure
 
         @property
-        def control(self) -> "Figure":
+        def control(self) -> Figure:
             return self.figure
 
-    def __init__(self, value: int, label: str, target: Any, *, mark: str = "", mark_style: str = "",
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        value: int,
+        label: str,
+        target: Any,
+        *,
+        mark: str = "",
+        mark_style: str = "",
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.value = value
         self.label = label

@@ -58,9 +58,7 @@ class KeysFooter(Footer):
             return
         active_bindings = self.screen.active_bindings
         bindings = [
-            (binding, enabled, tooltip)
-            for (_, binding, enabled, tooltip) in active_bindings.values()
-            if binding.show
+            (binding, enabled, tooltip) for (_, binding, enabled, tooltip) in active_bindings.values() if binding.show
         ]
         action_to_bindings: defaultdict[str, list[tuple]] = defaultdict(list)
         for binding, enabled, tooltip in bindings:
@@ -77,16 +75,25 @@ class KeysFooter(Footer):
                     for multi_binding in multi_bindings:
                         binding, enabled, tooltip = multi_binding[0]
                         yield _Key(
-                            binding.key, self.app.get_key_display(binding), "", binding.action,
-                            disabled=not enabled, tooltip=tooltip or binding.description, classes="-grouped",
+                            binding.key,
+                            self.app.get_key_display(binding),
+                            "",
+                            binding.action,
+                            disabled=not enabled,
+                            tooltip=tooltip or binding.description,
+                            classes="-grouped",
                         ).data_bind(compact=Footer.compact)
                 yield FooterLabel(group.description)
             else:
                 for multi_binding in multi_bindings:
                     binding, enabled, tooltip = multi_binding[0]
                     yield _Key(
-                        binding.key, self.app.get_key_display(binding), binding.description, binding.action,
-                        disabled=not enabled, tooltip=tooltip,
+                        binding.key,
+                        self.app.get_key_display(binding),
+                        binding.description,
+                        binding.action,
+                        disabled=not enabled,
+                        tooltip=tooltip,
                     ).data_bind(compact=Footer.compact)
         if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
             try:
@@ -95,8 +102,12 @@ class KeysFooter(Footer):
                 pass
             else:
                 yield FooterKey(  # as Textual's: not bound to the footer's compact setting
-                    binding.key, self.app.get_key_display(binding), binding.description, binding.action,
-                    classes="-command-palette", disabled=not enabled,
+                    binding.key,
+                    self.app.get_key_display(binding),
+                    binding.description,
+                    binding.action,
+                    classes="-command-palette",
+                    disabled=not enabled,
                     tooltip=binding.tooltip or binding.description,
                 )
 
@@ -125,12 +136,22 @@ class KeysFooter(Footer):
         active = self.screen.active_bindings
 
         def look(binding, enabled, tooltip) -> tuple:
-            return (binding.key, app.get_key_display(binding), binding.description, binding.action, binding.group,
-                    binding.tooltip, enabled, tooltip)
+            return (
+                binding.key,
+                app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                binding.group,
+                binding.tooltip,
+                enabled,
+                tooltip,
+            )
 
         palette = active.get(app.COMMAND_PALETTE_BINDING)
         return (
             tuple(look(b, enabled, tooltip) for (_, b, enabled, tooltip) in active.values() if b.show),
             look(*palette[1:]) if palette else None,
-            self.show_command_palette, self.compact, app.ENABLE_COMMAND_PALETTE,
+            self.show_command_palette,
+            self.compact,
+            app.ENABLE_COMMAND_PALETTE,
         )

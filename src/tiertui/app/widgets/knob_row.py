@@ -76,7 +76,7 @@ class KnobInput(Input):
     BINDINGS = [Binding("escape", "cancel_edit", "Cancel edit", id="scenario.cancel_edit")]
 
     class Cancelled(Message):
-        def __init__(self, input: "KnobInput") -> None:
+        def __init__(self, input: KnobInput) -> None:
             super().__init__()
             self.input = input
 
@@ -95,13 +95,13 @@ class KnobRow(Horizontal, can_focus=True):
     ]
 
     class EditRequested(Message):
-        def __init__(self, row: "KnobRow", initial: str | None) -> None:
+        def __init__(self, row: KnobRow, initial: str | None) -> None:
             super().__init__()
             self.row = row
             self.initial = initial
 
     class SwitchOffRequested(Message):
-        def __init__(self, row: "KnobRow") -> None:
+        def __init__(self, row: KnobRow) -> None:
             super().__init__()
             self.row = row
 

@@ -8,8 +8,9 @@ rows of a page when a line of that page is first drawn, keeping a few pages cach
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -78,24 +79,24 @@ class VirtualTable(ScrollView, can_focus=True):
     class Selected(Message):
         """Enter (or a click on the highlighted row) on a row."""
 
-        def __init__(self, table: "VirtualTable", index: int, row: Any) -> None:
+        def __init__(self, table: VirtualTable, index: int, row: Any) -> None:
             super().__init__()
             self.table = table
             self.index = index
             self.row = row
 
         @property
-        def control(self) -> "VirtualTable":
+        def control(self) -> VirtualTable:
             return self.table
 
     class HeaderClicked(Message):
-        def __init__(self, table: "VirtualTable", column: str) -> None:
+        def __init__(self, table: VirtualTable, column: str) -> None:
             super().__init__()
             self.table = table
             self.column = column
 
         @property
-        def control(self) -> "VirtualTable":
+        def control(self) -> VirtualTable:
             return self.table
 
     def __init__(
@@ -170,7 +171,7 @@ class VirtualTable(ScrollView, can_focus=True):
         rows = self._pages.get(page)
         if rows is None:
             start = page * self.page_size
-            rows = self.fetch(_ints(self.ids[start:start + self.page_size]))
+            rows = self.fetch(_ints(self.ids[start : start + self.page_size]))
             self.fetch_count += 1
             self._pages[page] = rows
             while len(self._pages) > 12:
@@ -224,9 +225,15 @@ class VirtualTable(ScrollView, can_focus=True):
     def render_lines(self, crop: Region) -> list[Strip]:
         self._pass = None  # styles and widths are read again for each drawing
         styles = self.styles
-        if (any(edge for edge, _color in styles.border) or any(edge for edge, _color in styles.outline)
-                or any(styles.padding) or styles.tint.a or self.opacity != 1.0 or styles.text_opacity != 1.0
-                or (styles.has_rule("hatch") and styles.hatch != "none")):
+        if (
+            any(edge for edge, _color in styles.border)
+            or any(edge for edge, _color in styles.outline)
+            or any(styles.padding)
+            or styles.tint.a
+            or self.opacity != 1.0
+            or styles.text_opacity != 1.0
+            or (styles.has_rule("hatch") and styles.hatch != "none")
+        ):
             return super().render_lines(crop)
         # What Textual's styles cache makes of a plain box (no border, outline, padding, tint, opacity,
         # hatch): each content line at the content width, then the app's line filters. Done here so
@@ -253,8 +260,12 @@ class VirtualTable(ScrollView, can_focus=True):
             base = self.rich_style
             odd = base + self.get_component_rich_style("virtual-table--odd")
             cursor = self.get_component_rich_style("virtual-table--cursor")
-            styles = {(False, False): base, (True, False): odd, (False, True): base + cursor,
-                      (True, True): odd + cursor}
+            styles = {
+                (False, False): base,
+                (True, False): odd,
+                (False, True): base + cursor,
+                (True, True): odd + cursor,
+            }
             self._pass = (base, styles, tuple(self._widths()), self._scrollable_size.width)
         return self._pass
 
@@ -279,8 +290,9 @@ class VirtualTable(ScrollView, can_focus=True):
         cells, length, strips = self._row_cells(row, widths)
         strip = strips.get(style)
         if strip is None:
-            strip = strips[style] = Strip([Segment(text, style + cell if cell else style) for text, cell in cells],
-                                          length)
+            strip = strips[style] = Strip(
+                [Segment(text, style + cell if cell else style) for text, cell in cells], length
+            )
         if scroll_x == 0 and length == width:
             return strip
         return strip.crop_extend(scroll_x, scroll_x + width, style)

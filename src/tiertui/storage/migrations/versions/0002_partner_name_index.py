@@ -6,6 +6,7 @@ Create Date: 2026-01-02
 
 Matches ``Partner.name = Field(index=True)`` in ``tables.py``.
 """
+
 from __future__ import annotations
 
 from alembic import op

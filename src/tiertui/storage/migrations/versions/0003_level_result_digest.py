@@ -7,6 +7,7 @@ Create Date: 2026-01-03
 Matches ``LevelResult.digest`` in ``tables.py``. NULL means unknown: the next levelling run
 rewrites the row and fills it in, so upgraded databases need no backfill.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -7,6 +7,7 @@ Create Date: 2026-11-23
 Matches ``AppUser`` and ``OfflineCopy`` in ``tables.py``. An upgraded database has no users yet:
 on SQLite the first person to write becomes its admin, as for a new file (see ``services.roles``).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -7,11 +7,10 @@ from datetime import date
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scoring_builder import Case, Cert, P, program
 
 from tiertui.scoring import explain, level
 from tiertui.scoring.evaluate import EVENTS
-
-from scoring_builder import Case, Cert, P, program
 
 PERIODS = ["2025-Q4", "2026-Q1", "2026-Q2"]
 values = st.floats(min_value=-2000, max_value=3000, allow_nan=False, allow_infinity=False)
@@ -26,16 +25,22 @@ def cases(draw):
     partners = []
     for i in range(n):
         parent = draw(st.one_of(st.none(), st.integers(0, i - 1))) if i else None
-        partners.append(P(f"P{i}", draw(regions), draw(types), f"P{parent}" if parent is not None else None,
-                          draw(tiers)))
+        partners.append(
+            P(f"P{i}", draw(regions), draw(types), f"P{parent}" if parent is not None else None, draw(tiers))
+        )
     metrics = {
         (p.id, q): {"revenue": draw(values), "escalations": draw(st.floats(0, 30)), "csat": draw(st.floats(0, 100))}
-        for p in partners for q in PERIODS
+        for p in partners
+        for q in PERIODS
     }
     certs = [
-        Cert(f"P{draw(st.integers(0, n - 1))}", draw(st.sampled_from("abcdefg")), draw(st.sampled_from(["uc", "cx"])),
-             date(2025, draw(st.integers(1, 12)), 1),
-             draw(st.one_of(st.none(), st.dates(date(2025, 6, 1), date(2026, 12, 31)))))
+        Cert(
+            f"P{draw(st.integers(0, n - 1))}",
+            draw(st.sampled_from("abcdefg")),
+            draw(st.sampled_from(["uc", "cx"])),
+            date(2025, draw(st.integers(1, 12)), 1),
+            draw(st.one_of(st.none(), st.dates(date(2025, 6, 1), date(2026, 12, 31)))),
+        )
         for _ in range(draw(st.integers(0, 12)))
     ]
     return Case(partners, PERIODS, metrics, certs), draw(st.integers(0, 3)), draw(st.sampled_from([0.0, 0.1, 0.25]))
@@ -68,8 +73,16 @@ def test_a_single_scorecard_agrees_with_the_batch(drawn):
     prog = program(grace=grace, margin=margin)
     for r in level(prog, case.inputs(prog)):
         for i, p in enumerate(case.partners):
-            card = explain(prog, p.region, p.type, {m: float(v[i]) for m, v in r.values.items()}, r.period.label,
-                           int(r.earned[i]), int(r.event[i]), int(r.below[i]))
+            card = explain(
+                prog,
+                p.region,
+                p.type,
+                {m: float(v[i]) for m, v in r.values.items()},
+                r.period.label,
+                int(r.earned[i]),
+                int(r.event[i]),
+                int(r.below[i]),
+            )
             assert card.score == r.score[i]
             assert card.qualified == prog.tiers[int(r.qualified[i])]
             assert card.at_risk == bool(r.at_risk[i])

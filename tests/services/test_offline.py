@@ -60,8 +60,7 @@ def all_rows(engine, include_offline=True) -> dict[str, list[tuple]]:
     out = {}
     with engine.connect() as conn:
         for table in tables() + ([OfflineCopy.__table__] if include_offline else []):
-            out[table.name] = [tuple(r) for r in conn.execute(
-                core_select(table).order_by(*table.primary_key.columns))]
+            out[table.name] = [tuple(r) for r in conn.execute(core_select(table).order_by(*table.primary_key.columns))]
     return out
 
 
@@ -71,9 +70,14 @@ def effective(engine, partner_id, period="2026-Q2"):
 
 def audit_of(engine, override_id):
     with Session(engine) as s:
-        return [(e.actor, e.action, json.loads(e.detail)) for e in s.exec(
-            select(AuditEntry).where(AuditEntry.entity == "override", AuditEntry.entity_id == str(override_id))
-            .order_by(AuditEntry.id))]
+        return [
+            (e.actor, e.action, json.loads(e.detail))
+            for e in s.exec(
+                select(AuditEntry)
+                .where(AuditEntry.entity == "override", AuditEntry.entity_id == str(override_id))
+                .order_by(AuditEntry.id)
+            )
+        ]
 
 
 # ------------------------------------------------------------------------------ taking a copy
@@ -113,8 +117,10 @@ def check_copy(team, copies, tmp_path):
         flags = {r[0] for r in raw.execute("SELECT at_risk FROM level_result UNION SELECT active FROM program_version")}
     finally:
         raw.close()
-    assert [(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", at) is not None, starts, ends)
-            for at, starts, ends in stored] == [(True, "2026-04-01", "2026-12-31")]
+    assert [
+        (re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", at) is not None, starts, ends)
+        for at, starts, ends in stored
+    ] == [(True, "2026-04-01", "2026-12-31")]
     assert flags <= {0, 1}
     # the copy's record is in both files, identical
     with Session(copy) as s:
@@ -123,8 +129,12 @@ def check_copy(team, copies, tmp_path):
         [theirs] = [r.model_dump() for r in s.exec(select(OfflineCopy))]
         last = s.exec(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
     assert mine == theirs
-    assert (mine["id"], mine["copied_by"], mine["last_override_id"], mine["synced_at"]) == (report.copy_id, "viv", oid,
-                                                                                          None)
+    assert (mine["id"], mine["copied_by"], mine["last_override_id"], mine["synced_at"]) == (
+        report.copy_id,
+        "viv",
+        oid,
+        None,
+    )
     assert mine["last_audit_id"] == max(r[0] for r in before["audit_entry"])
     assert "password" not in mine["source"] and mine["source"].startswith(team.dialect.name)
     assert (last.actor, last.action, last.entity_id) == ("viv", "offline.copy", report.copy_id)
@@ -190,8 +200,9 @@ def test_a_copy_that_fails_leaves_no_file_and_no_record(team, tmp_path, monkeypa
 def test_a_request_made_offline_becomes_a_new_request(team, copies, tmp_path):
     taken = offline.take_copy(team, "viv", tmp_path / "trip.db")
     copy = copies(tmp_path / "trip.db")
-    offline_id = overrides.request(copy, "mia", "B2", "Gold", "met them on the trip", date(2026, 4, 1),
-                                   date(2026, 12, 31))
+    offline_id = overrides.request(
+        copy, "mia", "B2", "Gold", "met them on the trip", date(2026, 4, 1), date(2026, 12, 31)
+    )
     offline_row = overrides.get(copy, offline_id)
     team_id = overrides.request(team, "mo", "C3", "Silver", "meanwhile at home", date(2026, 1, 1))
     assert team_id == offline_id  # the same number, two different requests
@@ -201,17 +212,30 @@ def test_a_request_made_offline_becomes_a_new_request(team, copies, tmp_path):
     [new] = [o for o in overrides.list_overrides(team) if o.reason == "met them on the trip"]
     assert new.id not in (team_id, offline_id)
     assert (new.partner_id, new.tier, new.starts_on, new.expires_on, new.status, new.requested_by) == (
-        "B2", "Gold", date(2026, 4, 1), date(2026, 12, 31), "pending", "mia")
+        "B2",
+        "Gold",
+        date(2026, 4, 1),
+        date(2026, 12, 31),
+        "pending",
+        "mia",
+    )
     assert offline._aware(new.requested_at) == offline._aware(offline_row.requested_at)
     assert overrides.get(team, team_id).reason == "meanwhile at home"
     [(actor, action, detail)] = audit_of(team, new.id)
     assert (actor, action, detail["offline_copy"], detail["offline_override_id"], detail["synced_by"]) == (
-        "mia", "override.request", taken.copy_id, offline_id, "viv")
+        "mia",
+        "override.request",
+        taken.copy_id,
+        offline_id,
+        "viv",
+    )
     assert detail["offline_at"].startswith(str(offline._aware(offline_row.requested_at))[:16])
-    assert report.applied == [(
-        f"override {new.id} for B2 (no. {offline_id} in the copy): requested offline by mia at "
-        f"{offline._when(offline_row.requested_at)} (Gold from 2026-04-01 to 2026-12-31): now pending"
-    )]
+    assert report.applied == [
+        (
+            f"override {new.id} for B2 (no. {offline_id} in the copy): requested offline by mia at "
+            f"{offline._when(offline_row.requested_at)} (Gold from 2026-04-01 to 2026-12-31): now pending"
+        )
+    ]
     with Session(team) as s:
         record = s.get(OfflineCopy, taken.copy_id)
         assert record.synced_by == "viv" and record.synced_at is not None
@@ -254,10 +278,12 @@ def test_an_override_decided_meanwhile_is_a_conflict_and_the_team_decision_stand
 
     report = offline.sync(team, "viv", tmp_path / "trip.db")
     assert not report.complete and not report.applied
-    assert report.conflicts == [(
-        f"override {oid} for B2: bob approved it offline at {offline._when(mine.decided_at)}; it was already "
-        f"rejected by cy at {offline._when(theirs.decided_at)} — not applied"
-    )]
+    assert report.conflicts == [
+        (
+            f"override {oid} for B2: bob approved it offline at {offline._when(mine.decided_at)}; it was already "
+            f"rejected by cy at {offline._when(theirs.decided_at)} — not applied"
+        )
+    ]
     view = overrides.get(team, oid)
     assert (view.status, view.decided_by, view.note) == ("rejected", "cy", "no, at home")
     assert effective(team, "B2") == "Authorized"
@@ -277,8 +303,12 @@ def test_an_offline_edit_lands_on_an_unchanged_request_and_conflicts_with_a_chan
 
     report = offline.sync(team, "viv", tmp_path / "trip.db")
     q = overrides.get(team, quiet)
-    assert (q.tier, q.reason, q.expires_on, q.status) == ("Platinum", "launch partner, bigger", date(2026, 9, 30),
-                                                         "pending")
+    assert (q.tier, q.reason, q.expires_on, q.status) == (
+        "Platinum",
+        "launch partner, bigger",
+        date(2026, 9, 30),
+        "pending",
+    )
     b = overrides.get(team, busy)
     assert (b.tier, b.reason, b.starts_on, b.status) == ("Silver", "changed at home", date(2026, 2, 1), "pending")
     [applied] = report.applied
@@ -305,8 +335,10 @@ def test_offline_changes_by_people_without_the_role_in_the_team_database_are_ref
     report = offline.sync(team, "viv", tmp_path / "trip.db")
     assert not report.complete and not report.applied and not report.conflicts
     assert report.refused[0].startswith(f"override {oid} for B2: mo approved it offline at ")
-    assert report.refused[0].endswith(" — not applied: mo is a manager; approving overrides needs the approver role "
-                                      "(an admin can grant it: tiertui users set mo approver)")
+    assert report.refused[0].endswith(
+        " — not applied: mo is a manager; approving overrides needs the approver role "
+        "(an admin can grant it: tiertui users set mo approver)"
+    )
     assert report.refused[1].startswith(f"override {other} for C3: bob rejected it offline at ")
     assert "bob is a manager; rejecting overrides needs the approver role" in report.refused[1]
     assert report.ignored == ["change role"]
@@ -322,8 +354,15 @@ def test_a_decision_on_ones_own_request_is_refused_even_if_the_copy_holds_one(te
     with Session(copy) as s, s.begin():
         row = s.get(Override, oid)
         row.status, row.decided_by, row.decided_at = "approved", "bob", offline.utcnow()
-        s.add(AuditEntry(actor="bob", action="override.approve", entity="override", entity_id=str(oid),
-                         detail=json.dumps({"before": {"status": "pending"}, "after": {"status": "approved"}})))
+        s.add(
+            AuditEntry(
+                actor="bob",
+                action="override.approve",
+                entity="override",
+                entity_id=str(oid),
+                detail=json.dumps({"before": {"status": "pending"}, "after": {"status": "approved"}}),
+            )
+        )
 
     report = offline.sync(team, "viv", tmp_path / "trip.db")
     [refused] = report.refused
@@ -337,8 +376,11 @@ def test_a_second_sync_of_the_same_copy_is_refused(team, copies, tmp_path):
     overrides.decide(copies(tmp_path / "trip.db"), "bob", oid, approve=True)
     first = offline.sync(team, "mia", tmp_path / "trip.db")
     before = all_rows(team)
-    with pytest.raises(ServiceError, match=r"offline copy [0-9a-f]{16} \(.*trip.db\) was already synced at "
-                                           r"20\d\d-\d\d-\d\d \d\d:\d\d UTC by mia: a copy is synced once"):
+    with pytest.raises(
+        ServiceError,
+        match=r"offline copy [0-9a-f]{16} \(.*trip.db\) was already synced at "
+        r"20\d\d-\d\d-\d\d \d\d:\d\d UTC by mia: a copy is synced once",
+    ):
         offline.sync(team, "bob", tmp_path / "trip.db")
     assert all_rows(team) == before
     assert first.synced_by == "mia"
@@ -362,8 +404,11 @@ def test_files_that_are_not_a_copy_of_this_database_are_refused(team, tmp_path):
         offline.take_copy(elsewhere, "admin", tmp_path / "their_trip.db")
     finally:
         elsewhere.dispose()
-    with pytest.raises(ServiceError, match=r"their_trip.db is an offline copy of sqlite:///.*elsewhere.db, not of "
-                                           r"this database .*: sync it into the database it was taken from"):
+    with pytest.raises(
+        ServiceError,
+        match=r"their_trip.db is an offline copy of sqlite:///.*elsewhere.db, not of "
+        r"this database .*: sync it into the database it was taken from",
+    ):
         offline.sync(team, "viv", tmp_path / "their_trip.db")
     with Session(team) as s:
         assert s.exec(select(OfflineCopy)).all() == []
@@ -450,8 +495,10 @@ def test_other_offline_work_is_reported_as_not_synced(team, copies, tmp_path):
     assert report.ignored == ["level", "level", "add user"]
     text = report.text()
     assert "No override requests or decisions were made offline: nothing to apply." in text
-    assert text.endswith("3 other changes made offline were not synced: level (2 times), add user "
-                         "(only override requests and decisions are synced).")
+    assert text.endswith(
+        "3 other changes made offline were not synced: level (2 times), add user "
+        "(only override requests and decisions are synced)."
+    )
     after = all_rows(team)
     assert after["level_run"] == before["level_run"] and after["app_user"] == before["app_user"]
 
@@ -498,15 +545,18 @@ def test_cli_copy_work_offline_and_sync(tmp_path):
     lines = synced.stdout.splitlines()
     assert lines[0].startswith("Synced offline copy ") and lines[0].endswith(" UTC.")
     assert lines[1:3] == ["Applied (1):", lines[2]] and lines[2].startswith(
-        f"  override {agreed} for B2: approved offline by bob at ")
+        f"  override {agreed} for B2: approved offline by bob at "
+    )
     assert lines[3] == "Conflicts, not applied (1):"
     assert lines[4].startswith(f"  override {disputed} for C3: bob approved it offline at ")
     assert "; it was already rejected by cy at " in lines[4] and lines[4].endswith(" — not applied")
     assert len(lines) == 5
 
     listed = tiertui("--db", team_url, "override", "list", user="viv")
-    assert [line.split()[:2] for line in listed.stdout.splitlines()] == [[str(agreed), "approved"],
-                                                                         [str(disputed), "rejected"]]
+    assert [line.split()[:2] for line in listed.stdout.splitlines()] == [
+        [str(agreed), "approved"],
+        [str(disputed), "rejected"],
+    ]
     second = tiertui("--db", team_url, "offline", "sync", str(trip), user="viv")
     assert second.returncode == 1 and "was already synced at " in second.stderr and second.stdout == ""
     helptext = tiertui("offline", "sync", "--help", user="viv").stdout
@@ -523,10 +573,16 @@ def test_the_audit_log_tells_of_the_copy_the_sync_and_the_offline_decision(team,
     newest = audit.entries(team, "viv", limit=3)
     copy_id = report.copy_id
     assert [(line.actor, line.action) for line in newest] == [
-        ("viv", "offline.sync"), ("bob", "override.approve"), ("viv", "offline.copy")]
-    assert newest[0].summary == f"synced offline copy {copy_id} from {tmp_path / 'trip.db'}: " \
-                                "1 applied, 0 conflicts, 0 refused, 0 ignored"
-    assert newest[1].summary.startswith(f"approved override {oid} for B2 (Gold): pending -> approved; note: agreed "
-                                        "(offline at 20")
+        ("viv", "offline.sync"),
+        ("bob", "override.approve"),
+        ("viv", "offline.copy"),
+    ]
+    assert (
+        newest[0].summary == f"synced offline copy {copy_id} from {tmp_path / 'trip.db'}: "
+        "1 applied, 0 conflicts, 0 refused, 0 ignored"
+    )
+    assert newest[1].summary.startswith(
+        f"approved override {oid} for B2 (Gold): pending -> approved; note: agreed (offline at 20"
+    )
     assert newest[1].summary.endswith(", synced by viv)")
     assert newest[2].summary.startswith(f"took offline copy {copy_id} to {tmp_path / 'trip.db'}: ")

@@ -13,6 +13,7 @@ import uuid
 from datetime import date
 
 import pytest
+from db_builder import seat_team, seed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
@@ -21,10 +22,7 @@ from sqlalchemy.engine import make_url
 from tiertui import cli
 from tiertui.services import ServiceError, browse
 from tiertui.services.levelling import run_levelling
-
 from tiertui.storage import open_engine
-
-from db_builder import seat_team, seed
 
 POSTGRES_ENV = "TIERTUI_TEST_POSTGRES_URL"  # as in conftest.py
 
@@ -41,10 +39,41 @@ PARTNERS = [
 METRICS = [(pid, "2026-Q1", "revenue", 100.0 * i) for i, (pid, *_rest) in enumerate(PARTNERS)]
 
 HOSTILE = [
-    "'", '"', "''", "\\", "\\%", "%%", "_%_", "' OR '1'='1", "\" OR \"\"=\"", "'; DROP TABLE partner; --",
-    "1; DELETE FROM partner", "%' OR 1=1 --", "*", "[a-z]", "^P.*$", "?", ":name", "$1", "%s", "{0}",
-    "\x00", "a\x00b", "\x1b[31mred", "\n", "\r\n", "\t", "\x7f", "\u202e", "\ufeff", "😀", "ß", "İ",
-    "x" * 100_000, "%" * 100_000, "'" * 100_000,
+    "'",
+    '"',
+    "''",
+    "\\",
+    "\\%",
+    "%%",
+    "_%_",
+    "' OR '1'='1",
+    '" OR ""="',
+    "'; DROP TABLE partner; --",
+    "1; DELETE FROM partner",
+    "%' OR 1=1 --",
+    "*",
+    "[a-z]",
+    "^P.*$",
+    "?",
+    ":name",
+    "$1",
+    "%s",
+    "{0}",
+    "\x00",
+    "a\x00b",
+    "\x1b[31mred",
+    "\n",
+    "\r\n",
+    "\t",
+    "\x7f",
+    "\u202e",
+    "\ufeff",
+    "😀",
+    "ß",
+    "İ",
+    "x" * 100_000,
+    "%" * 100_000,
+    "'" * 100_000,
 ]
 
 
@@ -108,18 +137,21 @@ def table_intact(engine) -> None:
         assert conn.execute(text("SELECT COUNT(*) FROM level_result")).scalar() == len(PARTNERS)
 
 
-@pytest.mark.parametrize("needle, found", [
-    ("%", ["P%1"]),
-    ("_", ["P_2"]),
-    ("P%", ["P%1"]),
-    ("P_", ["P_2"]),
-    ("\\", ["S5"]),
-    ("'", ["Q3"]),
-    ("o'b", ["Q3"]),
-    ('"quoted"', ["R4"]),
-    ("select from", ["T6"]),
-    ("0% c", ["P%1"]),
-])
+@pytest.mark.parametrize(
+    "needle, found",
+    [
+        ("%", ["P%1"]),
+        ("_", ["P_2"]),
+        ("P%", ["P%1"]),
+        ("P_", ["P_2"]),
+        ("\\", ["S5"]),
+        ("'", ["Q3"]),
+        ("o'b", ["Q3"]),
+        ('"quoted"', ["R4"]),
+        ("select from", ["T6"]),
+        ("0% c", ["P%1"]),
+    ],
+)
 def test_wildcards_quotes_and_backslashes_match_literally(db, needle, found):
     keys = browse.partner_keys(db, browse.PartnerQuery(text=needle))
     assert by_ids(db, keys) == found
@@ -200,8 +232,16 @@ def db_url(engine) -> str:
 
 
 REASONS = [
-    "'; DROP TABLE tier_override; --", "100% sure_", 'He said "yes"', "back\\slash", "tab\there",
-    "line\nbreak", "\x1b[31mred", "\u202eevil", "r" * 100_000, "nul\x00byte",
+    "'; DROP TABLE tier_override; --",
+    "100% sure_",
+    'He said "yes"',
+    "back\\slash",
+    "tab\there",
+    "line\nbreak",
+    "\x1b[31mred",
+    "\u202eevil",
+    "r" * 100_000,
+    "nul\x00byte",
 ]
 
 
@@ -209,8 +249,9 @@ def test_override_reasons_are_stored_literally_or_refused_clearly(db, capsys):
     url = db_url(db)
     for reason in REASONS:
         shown = repr(reason[:20])
-        status, out, err = run_cli(capsys, url, "override", "request", "Q3", "Gold", "--reason", reason,
-                                   "--starts", "2026-01-01")
+        status, out, err = run_cli(
+            capsys, url, "override", "request", "Q3", "Gold", "--reason", reason, "--starts", "2026-01-01"
+        )
         if status == 0:
             oid = int(out)
             with db.connect() as conn:
@@ -224,14 +265,24 @@ def test_override_reasons_are_stored_literally_or_refused_clearly(db, capsys):
     for hostile_id in ("'1 OR 1=1'", "1;DROP TABLE tier_override", "%", "0x10"):
         status, out, err = run_cli(capsys, url, "override", "approve", hostile_id, user="bob")
         assert status == 2 and "is not a whole number" in err
-    status, out, err = run_cli(capsys, url, "override", "request", "Q3\x00", "Gold", "--reason", "x",
-                               "--starts", "2026-01-01")
+    status, out, err = run_cli(
+        capsys, url, "override", "request", "Q3\x00", "Gold", "--reason", "x", "--starts", "2026-01-01"
+    )
     assert status == 1 and "no partner" in err
 
 
 CELLS = [
-    "'; DROP TABLE partner; --", "100%_off", 'quote " inside', "O'Reilly", "back\\slash", "\x1b[2J",
-    "tab\tinside", "\u202eevil", "n" * 100_000, "nul\x00byte", "=cmd|' /C calc'!A0",
+    "'; DROP TABLE partner; --",
+    "100%_off",
+    'quote " inside',
+    "O'Reilly",
+    "back\\slash",
+    "\x1b[2J",
+    "tab\tinside",
+    "\u202eevil",
+    "n" * 100_000,
+    "nul\x00byte",
+    "=cmd|' /C calc'!A0",
 ]
 
 

@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from db_builder import sqlite_revision as revision
 from test_pty import TIERTUI, Terminal, terminal_env
 
-from db_builder import sqlite_revision as revision
 from tiertui.storage import schema
 
-FIRST_SCHEMA_DB = Path(__file__).resolve().parent.parent / "fixtures" / "databases" / "first-schema.db"
+FIRST_SCHEMA_DB = Path(__file__).resolve().parents[2] / "fixtures" / "databases" / "first-schema.db"
 ESCAPE = b"\x1b"
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")

@@ -7,11 +7,12 @@ import dataclasses
 import io
 import json
 import tomllib
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+from db_builder import seat_team
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
@@ -22,9 +23,7 @@ from tiertui.services.errors import ServiceError
 from tiertui.storage import open_engine, queries
 from tiertui.storage.tables import AuditEntry, MetricValue, Override, Partner
 
-from db_builder import seat_team
-
-MITEL = Path(__file__).resolve().parent.parent / "fixtures" / "programs" / "mitel_2014_na"
+MITEL = Path(__file__).resolve().parents[2] / "fixtures" / "programs" / "mitel_2014_na"
 
 # ------------------------------------------------------------------------- hand-computed fixture
 
@@ -89,7 +88,7 @@ HAND_PARTNERS = [
 SCENARIO_EDITS = [
     ("requirements.Gold.gates.revenue", 460),  # raised from 400
     ("requirements.Silver.min_score", 35),  # raised from 20
-    ('requirements.Gold.variants[0].gates.revenue', 250),  # LATAM lowered from 300
+    ("requirements.Gold.variants[0].gates.revenue", 250),  # LATAM lowered from 300
 ]
 # Scenario, 2026-Q2:
 #   A1 500 >= 460: Gold (no change)         B2 320 >= 250: Gold (no change)
@@ -106,8 +105,15 @@ def _seed_hand(engine, program_text: str = HAND, csat: dict | None = None) -> No
     with Session(engine) as session, session.begin():
         keys = {}
         for pid, name, region, ptype, parent, manager, tier, _q1, _q2 in HAND_PARTNERS:
-            row = Partner(partner_id=pid, name=name, region=region, partner_type=ptype, parent_id=parent,
-                          account_manager=manager, tier=tier)
+            row = Partner(
+                partner_id=pid,
+                name=name,
+                region=region,
+                partner_type=ptype,
+                parent_id=parent,
+                account_manager=manager,
+                tier=tier,
+            )
             session.add(row)
             session.flush()
             keys[pid] = row.key
@@ -118,9 +124,18 @@ def _seed_hand(engine, program_text: str = HAND, csat: dict | None = None) -> No
         for pid, value in (csat or {}).items():
             for period in ("2026-Q1", "2026-Q2"):
                 session.add(MetricValue(partner_key=keys[pid], period=period, metric="csat", value=value))
-        session.add(Override(partner_key=keys["H8"], tier="Gold", reason="strategic", starts_on=date(2026, 1, 1),
-                             status="approved", requested_by="carol", decided_by="dave",
-                             decided_at=datetime(2026, 1, 2, tzinfo=timezone.utc)))
+        session.add(
+            Override(
+                partner_key=keys["H8"],
+                tier="Gold",
+                reason="strategic",
+                starts_on=date(2026, 1, 1),
+                status="approved",
+                requested_by="carol",
+                decided_by="dave",
+                decided_at=datetime(2026, 1, 2, tzinfo=UTC),
+            )
+        )
 
 
 def _edited(text: str, edits) -> str:
@@ -148,13 +163,16 @@ def test_hand_computed_tiers_movers_and_reasons(hand):
     assert movers["C3"].reason == "score 30.00 < min_score 35 for Silver (raised from 20)"
     assert movers["D4"].reason == "Gold gate revenue 450 < 460 (raised from 400)"
     assert movers["E5"].reason == (
-        "in 2026-Q1: Gold gate revenue 450 < 460 (raised from 400); "
-        "grace over: 2 periods below Gold > grace_periods 1"
+        "in 2026-Q1: Gold gate revenue 450 < 460 (raised from 400); grace over: 2 periods below Gold > grace_periods 1"
     )
     assert (movers["G7"].from_tier, movers["G7"].to_tier, movers["G7"].direction) == ("Silver", "Gold", "up")
     assert movers["G7"].reason == "Gold gate revenue 260 >= 250 (lowered from 300)"
     assert (movers["D4"].name, movers["D4"].region, movers["D4"].partner_type, movers["D4"].manager) == (
-        "Delta", "NA", "VAR", "Dana")
+        "Delta",
+        "NA",
+        "VAR",
+        "Dana",
+    )
 
 
 def test_hand_computed_benefit_cost_uses_own_revenue(hand):
@@ -172,11 +190,9 @@ def test_hand_computed_benefit_cost_uses_own_revenue(hand):
     assert before.metric == after.metric == "revenue"
     assert (before.total.discount, before.total.rebate, before.total.mdf) == pytest.approx((431, 0, 97.5))
     assert before.total.total == pytest.approx(528.5)
-    assert {r: c.total for r, c in before.by_region.items()} == pytest.approx(
-        {"EMEA": 102.5, "LATAM": 106, "NA": 320})
+    assert {r: c.total for r, c in before.by_region.items()} == pytest.approx({"EMEA": 102.5, "LATAM": 106, "NA": 320})
     assert (after.total.discount, after.total.mdf) == pytest.approx((359, 69))
-    assert {r: c.total for r, c in after.by_region.items()} == pytest.approx(
-        {"EMEA": 87.5, "LATAM": 145, "NA": 195.5})
+    assert {r: c.total for r, c in after.by_region.items()} == pytest.approx({"EMEA": 87.5, "LATAM": 145, "NA": 195.5})
     assert after.by_region["LATAM"].mdf == pytest.approx(16 + 13)
 
 
@@ -247,8 +263,9 @@ def test_switching_a_gate_off_and_adding_one_on_an_unloaded_metric(engine):
     # Gold in grace anyway: nobody moves.
     assert result.movers == [] and result.tiers_after == result.tiers_before
 
-    variant_gate = next(k for k in scenarios.editable_values(HAND)
-                        if k.key == "requirements.Gold.variants[0].gates.revenue")
+    variant_gate = next(
+        k for k in scenarios.editable_values(HAND) if k.key == "requirements.Gold.variants[0].gates.revenue"
+    )
     result = session.evaluate_text(scenarios.apply_edit(HAND, variant_gate, None), "2026-Q2")
     # switching the LATAM gate off brings back the base gate (400) for LATAM: B2 (320) drops.
     assert [(m.partner_id, m.to_tier, m.reason) for m in result.movers] == [
@@ -408,13 +425,14 @@ def test_editable_values_and_edits_round_trip():
 
 
 def test_dumps_keeps_every_fixture_program():
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     files = sorted((root / "fixtures" / "programs").glob("*.toml")) + [root / "src/tiertui/data/demo_program.toml"]
     for path in files:
         source = path.read_text(encoding="utf-8")
         written = scenarios.dumps(tomllib.loads(source))
         assert dataclasses.replace(parse_program(written), source="") == dataclasses.replace(
-            parse_program(source), source=""), path.name
+            parse_program(source), source=""
+        ), path.name
 
 
 # ------------------------------------------------------------------------- persistence and the CLI entry
@@ -451,8 +469,11 @@ def test_save_reopen_export_activate_delete(hand, tmp_path):
     with pytest.raises(ServiceError, match="no scenario named 'Stricter gold'"):
         scenarios.open_scenario(hand, "Stricter gold")
     assert _audit(hand)[-5:] == [
-        ("ann", "scenario.save"), ("bob", "scenario.save"), ("carol", "program.activate"),
-        ("carol", "scenario.activate"), ("dave", "scenario.delete"),
+        ("ann", "scenario.save"),
+        ("bob", "scenario.save"),
+        ("carol", "program.activate"),
+        ("carol", "scenario.activate"),
+        ("dave", "scenario.delete"),
     ]
 
 
@@ -475,11 +496,15 @@ def test_whatif_file_and_its_messages(hand, tmp_path):
 
     bad = tmp_path / "bad.toml"
     bad.write_text(HAND.replace("[requirements.Gold]", "[requirements.Gould]"))
-    with pytest.raises(ServiceError, match=r"bad.toml, line \d+: requirements.Gould: unknown tier 'Gould' \(did you mean 'Gold'\?\)"):
+    with pytest.raises(
+        ServiceError, match=r"bad.toml, line \d+: requirements.Gould: unknown tier 'Gould' \(did you mean 'Gold'\?\)"
+    ):
         scenarios.whatif(hand, bad, "2026-Q2")
     renamed = tmp_path / "renamed.toml"
-    renamed.write_text(HAND.replace('"Authorized", "Silver", "Gold"', '"Authorized", "Silver", "Gold", "Platinum"')
-                       + "\n[requirements.Platinum]\nmin_score = 90\n")
+    renamed.write_text(
+        HAND.replace('"Authorized", "Silver", "Gold"', '"Authorized", "Silver", "Gold", "Platinum"')
+        + "\n[requirements.Platinum]\nmin_score = 90\n"
+    )
     with pytest.raises(ServiceError, match="scenario's tiers .* differ .* keeps the tiers"):
         scenarios.whatif(hand, renamed, "2026-Q2")
     with pytest.raises(ServiceError, match="period 2025-Q4 has no metrics; the periods are 2026-Q1, 2026-Q2"):

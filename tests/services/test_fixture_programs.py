@@ -26,7 +26,7 @@ from tiertui.cli import main
 from tiertui.scoring import Certifications, Inputs, Partners, level, parse_period, parse_program
 from tiertui.scoring.evaluate import EVENTS, NEVER
 
-PROGRAMS = Path(__file__).resolve().parent.parent / "fixtures" / "programs"
+PROGRAMS = Path(__file__).resolve().parents[2] / "fixtures" / "programs"
 
 
 @dataclass(frozen=True)
@@ -348,7 +348,9 @@ def build_inputs(program, folder: Path) -> Inputs:
         cells = [(r["partner_id"], r["period"], r["metric"], r["value"]) for r in rows]
     else:  # wide format: partner_id,period,<metric>,...
         cells = [
-            (r["partner_id"], r["period"], m, v) for r in rows for m, v in r.items()
+            (r["partner_id"], r["period"], m, v)
+            for r in rows
+            for m, v in r.items()
             if m not in ("partner_id", "period")
         ]
     periods = sorted({parse_period(c[1]) for c in cells})
@@ -363,8 +365,9 @@ def build_inputs(program, folder: Path) -> Inputs:
     people: dict[str, int] = {}
     certifications = Certifications(
         partner=np.array([index[c["partner_id"]] for c in certs], dtype=np.int64),
-        person=np.array([people.setdefault(c["person"].strip().casefold(), len(people)) for c in certs],
-                        dtype=np.int64),
+        person=np.array(
+            [people.setdefault(c["person"].strip().casefold(), len(people)) for c in certs], dtype=np.int64
+        ),
         track=[c["track"] for c in certs],
         earned=np.array([_date(c["earned_on"]) for c in certs], dtype=np.int64),
         expires=np.array([_date(c["expires_on"]) for c in certs], dtype=np.int64),
@@ -388,8 +391,19 @@ def expected_rows(name: str, period: str) -> list[list[str]]:
     rows = []
     for (pid, per), e in sorted(CASES[name].items()):
         if per == period:
-            rows.append([pid, per, f"{e.score:.2f}", e.qualified, e.earned, e.earned, e.event,
-                         "true" if e.at_risk else "false", ";".join(e.badges)])
+            rows.append(
+                [
+                    pid,
+                    per,
+                    f"{e.score:.2f}",
+                    e.qualified,
+                    e.earned,
+                    e.earned,
+                    e.event,
+                    "true" if e.at_risk else "false",
+                    ";".join(e.badges),
+                ]
+            )
     return rows
 
 
@@ -475,8 +489,17 @@ def test_command_line_exports_the_hand_computed_outcomes(name, tmp_path, capsys)
         run("export", "scorecards", "--period", period, "--format", "csv", "-o", str(out_file))
         with out_file.open(newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
-        assert rows[0] == ["partner_id", "period", "score", "qualified_tier", "earned_tier",
-                           "effective_tier", "event", "at_risk", "badges"]
+        assert rows[0] == [
+            "partner_id",
+            "period",
+            "score",
+            "qualified_tier",
+            "earned_tier",
+            "effective_tier",
+            "event",
+            "at_risk",
+            "badges",
+        ]
         assert rows[1:] == expected_rows(name, period), period
 
 
@@ -495,8 +518,9 @@ def test_command_line_override_changes_only_the_effective_tier(tmp_path, capsys)
     run("carol", "users", "add", "dave", "--role", "approver")
     for kind in ("partners", "metrics", "certifications"):
         run("carol", "import", kind, str(folder / f"{kind}.csv"))
-    override_id = run("carol", "override", "request", "M5", "Gold", "--reason", "strategic cloud launch",
-                      "--starts", "2015-01-01").strip()
+    override_id = run(
+        "carol", "override", "request", "M5", "Gold", "--reason", "strategic cloud launch", "--starts", "2015-01-01"
+    ).strip()
     # the requester cannot approve their own request
     assert main(["--db", url, "--user", "carol", "override", "approve", override_id]) != 0
     capsys.readouterr()

@@ -15,7 +15,7 @@ from tiertui.services.demo import build_demo
 from tiertui.services.fastread import SCHEMA_REVISION, EngineReader, FastReader, sqlite_file
 from tiertui.storage import open_engine, schema
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 5, 1)
 
 
@@ -62,19 +62,22 @@ def test_the_schema_revision_is_the_newest_migration():
     assert SCHEMA_REVISION == schema.HEAD == schema.head_revision()
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("sqlite:////tmp/x.db", "/tmp/x.db"),
-    ("sqlite:///relative.db", "relative.db"),
-    ("sqlite+pysqlite:////tmp/x.db", "/tmp/x.db"),
-    ("sqlite://", None),
-    ("sqlite:///:memory:", None),
-    ("sqlite:////tmp/x.db?mode=ro", None),
-    ("sqlite:///~/x.db", None),
-    ("sqlite:////tmp/a%20b.db", None),
-    ("postgresql+psycopg://u:p@host/db", None),
-    ("not a url", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("sqlite:////tmp/x.db", "/tmp/x.db"),
+        ("sqlite:///relative.db", "relative.db"),
+        ("sqlite+pysqlite:////tmp/x.db", "/tmp/x.db"),
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("sqlite:////tmp/x.db?mode=ro", None),
+        ("sqlite:///~/x.db", None),
+        ("sqlite:////tmp/a%20b.db", None),
+        ("postgresql+psycopg://u:p@host/db", None),
+        ("not a url", None),
+        (None, None),
+    ],
+)
 def test_only_plain_sqlite_file_urls_take_the_fast_path(url, expected):
     path = sqlite_file(url)
     assert (None if path is None else str(path)) == expected
@@ -139,10 +142,14 @@ def test_the_engine_reader_is_browse(demo):
     assert read.latest_period() == browse.latest_period(engine)
     assert read.program() == program
     assert read.program_heading() == listing.ProgramHeading(program.name, program.tiers)
-    assert read.partner_keys(listing.PartnerQuery(), limit=5) == \
-        browse.partner_keys(engine, listing.PartnerQuery(), program, 5).tolist()
-    assert read.partner_keys(listing.PartnerQuery(sort="tier"), program.tiers) == \
-        browse.partner_keys(engine, listing.PartnerQuery(sort="tier"), program).tolist()
+    assert (
+        read.partner_keys(listing.PartnerQuery(), limit=5)
+        == browse.partner_keys(engine, listing.PartnerQuery(), program, 5).tolist()
+    )
+    assert (
+        read.partner_keys(listing.PartnerQuery(sort="tier"), program.tiers)
+        == browse.partner_keys(engine, listing.PartnerQuery(sort="tier"), program).tolist()
+    )
     assert read.dashboard(TODAY) == browse.dashboard(engine, TODAY)
 
 
@@ -154,10 +161,14 @@ def test_mixed_period_labels_are_ordered_by_the_scoring_module(tmp_path):
         latest = browse.latest_period(engine)
         with engine.begin() as conn:  # an annual and a monthly period beside the quarterly ones
             for label in ("2019", "2031-02"):
-                conn.execute(text(
-                    "INSERT INTO level_result SELECT :label, partner_key, score, qualified_tier, earned_tier, "
-                    "effective_tier, override_id, event, below, at_risk, badges, group_values, digest "
-                    "FROM level_result WHERE period = :latest"), {"label": label, "latest": latest})
+                conn.execute(
+                    text(
+                        "INSERT INTO level_result SELECT :label, partner_key, score, qualified_tier, earned_tier, "
+                        "effective_tier, override_id, event, below, at_risk, badges, group_values, digest "
+                        "FROM level_result WHERE period = :latest"
+                    ),
+                    {"label": label, "latest": latest},
+                )
         fast = FastReader.open(url)
         assert fast is not None
         try:
@@ -194,8 +205,12 @@ def test_the_reader_sees_writes_made_through_the_engine(demo, reader):
     _, engine = demo
     before = reader.dashboard(TODAY).partners
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO partner (partner_id, name, region, country, partner_type, account_manager) "
-                          "VALUES ('ZZ-NEW', 'Brand New', 'EMEA', '', 'MSP', 'Nobody')"))
+        conn.execute(
+            text(
+                "INSERT INTO partner (partner_id, name, region, country, partner_type, account_manager) "
+                "VALUES ('ZZ-NEW', 'Brand New', 'EMEA', '', 'MSP', 'Nobody')"
+            )
+        )
     try:
         assert reader.dashboard(TODAY).partners == before + 1
         assert reader.partner_search_texts() == browse.partner_search_texts(engine)
@@ -225,9 +240,18 @@ def test_the_program_heading_is_what_parsing_the_program_says(path):
     assert listing.program_heading(padded).tiers == program.tiers
 
 
-@pytest.mark.parametrize("content", ["", "[program", "program = 1", "[program]\nname = 'x'",
-                                     "[program]\nname = ' '\ntiers = ['A']", "[program]\nname = 'x'\ntiers = []",
-                                     "[program]\nname = 'x'\ntiers = ['A', 2]"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "",
+        "[program",
+        "program = 1",
+        "[program]\nname = 'x'",
+        "[program]\nname = ' '\ntiers = ['A']",
+        "[program]\nname = 'x'\ntiers = []",
+        "[program]\nname = 'x'\ntiers = ['A', 2]",
+    ],
+)
 def test_a_heading_that_is_not_plain_is_left_to_the_full_parse(content):
     assert listing.program_heading(content) is None
 
@@ -235,12 +259,17 @@ def test_a_heading_that_is_not_plain_is_left_to_the_full_parse(content):
 def test_the_first_page_at_once_is_the_first_page_or_nothing(demo, reader):
     _, engine = demo
     period = browse.latest_period(engine)
-    for query in (listing.PartnerQuery(), listing.PartnerQuery(sort="name", descending=True),
-                  listing.PartnerQuery(event="held")):
+    for query in (
+        listing.PartnerQuery(),
+        listing.PartnerQuery(sort="name", descending=True),
+        listing.PartnerQuery(event="held"),
+    ):
         found = reader.first_partner_keys(query, 25, within=5.0)  # a generous budget: it answers
         assert found == (period, browse.partner_keys(engine, query, limit=25).tolist())
     assert reader.first_partner_keys(listing.PartnerQuery(sort="tier"), 25, within=5.0) is None  # needs tiers
     assert reader.first_partner_keys(listing.PartnerQuery(sort="score"), 25, within=0.0) is None  # no time
     assert EngineReader(lambda: engine).first_partner_keys(listing.PartnerQuery(), 25, within=5.0) is None
-    assert reader.partner_keys(listing.PartnerQuery(), limit=3) == browse.partner_keys(engine, listing.PartnerQuery(),
-                                                                                       limit=3).tolist()
+    assert (
+        reader.partner_keys(listing.PartnerQuery(), limit=3)
+        == browse.partner_keys(engine, listing.PartnerQuery(), limit=3).tolist()
+    )

@@ -29,29 +29,35 @@ PASSWORDS = [
 # ------------------------------------------------------------------------------ SQLite
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("sqlite:///tiertui.db", "tiertui.db"),
-    ("sqlite:///data/tiertui.db", "tiertui.db"),
-    ("sqlite:///./tiertui.db", "tiertui.db"),
-    ("sqlite:///../up/tiertui.db", "tiertui.db"),
-    ("sqlite:////home/ann/.local/share/tiertui/tiertui.db", "tiertui.db"),
-    ("sqlite+pysqlite:////srv/team@corp/levelling.sqlite", "levelling.sqlite"),
-    ("sqlite:///~/tiertui.db", "tiertui.db"),
-    ("sqlite:////tmp/with space/my db.db", "my db.db"),
-    ("sqlite:///file:/tmp/x.db?mode=ro&uri=true", "x.db"),
-    ("sqlite:///file:my%20file.db?uri=true", "my file.db"),
-    ("  sqlite:///padded.db  ", "padded.db"),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("sqlite:///tiertui.db", "tiertui.db"),
+        ("sqlite:///data/tiertui.db", "tiertui.db"),
+        ("sqlite:///./tiertui.db", "tiertui.db"),
+        ("sqlite:///../up/tiertui.db", "tiertui.db"),
+        ("sqlite:////home/ann/.local/share/tiertui/tiertui.db", "tiertui.db"),
+        ("sqlite+pysqlite:////srv/team@corp/levelling.sqlite", "levelling.sqlite"),
+        ("sqlite:///~/tiertui.db", "tiertui.db"),
+        ("sqlite:////tmp/with space/my db.db", "my db.db"),
+        ("sqlite:///file:/tmp/x.db?mode=ro&uri=true", "x.db"),
+        ("sqlite:///file:my%20file.db?uri=true", "my file.db"),
+        ("  sqlite:///padded.db  ", "padded.db"),
+    ],
+)
 def test_a_sqlite_file_is_shown_by_its_name(url, expected):
     assert display_name(url) == expected
 
 
-@pytest.mark.parametrize("url", [
-    "sqlite://",
-    "sqlite:///:memory:",
-    "sqlite+pysqlite:///:memory:",
-    "sqlite:///file:memdb1?mode=memory&cache=shared&uri=true",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite+pysqlite:///:memory:",
+        "sqlite:///file:memdb1?mode=memory&cache=shared&uri=true",
+    ],
+)
 def test_a_memory_database(url):
     assert display_name(url) == "in memory"
 
@@ -66,21 +72,24 @@ def test_none_is_the_database_tiertui_opens(monkeypatch, tmp_path):
 # ------------------------------------------------------------------------------ servers
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("postgresql+psycopg://ann@db.example.com:5432/tiertui", "ann@db.example.com:5432/tiertui"),
-    ("postgresql+psycopg://ann:s3cret@db.example.com:5432/tiertui", "ann@db.example.com:5432/tiertui"),
-    ("postgresql://ann@db.example.com/tiertui", "ann@db.example.com/tiertui"),
-    ("postgresql://db.example.com:6543/tiertui", "db.example.com:6543/tiertui"),
-    ("postgresql://db.example.com", "db.example.com"),
-    ("postgresql:///tiertui", "localhost/tiertui"),
-    ("postgresql:///tiertui?host=/var/run/postgresql", "/var/run/postgresql/tiertui"),
-    ("postgresql://ann:pw@[::1]:5432/tiertui", "ann@[::1]:5432/tiertui"),
-    ("postgresql://a%40b.com:pw@host/db", "a@b.com@host/db"),  # an encoded @ in the user name
-    ("postgresql://:pw@host/db", "host/db"),
-    ("postgresql://host/db?user=ann&password=secret", "ann@host/db"),
-    ("postgresql://ann@host/db?password=secret&sslmode=require", "ann@host/db"),
-    ("mysql+pymysql://ann:pw@mysql.example.com:3306/tiertui", "ann@mysql.example.com:3306/tiertui"),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("postgresql+psycopg://ann@db.example.com:5432/tiertui", "ann@db.example.com:5432/tiertui"),
+        ("postgresql+psycopg://ann:s3cret@db.example.com:5432/tiertui", "ann@db.example.com:5432/tiertui"),
+        ("postgresql://ann@db.example.com/tiertui", "ann@db.example.com/tiertui"),
+        ("postgresql://db.example.com:6543/tiertui", "db.example.com:6543/tiertui"),
+        ("postgresql://db.example.com", "db.example.com"),
+        ("postgresql:///tiertui", "localhost/tiertui"),
+        ("postgresql:///tiertui?host=/var/run/postgresql", "/var/run/postgresql/tiertui"),
+        ("postgresql://ann:pw@[::1]:5432/tiertui", "ann@[::1]:5432/tiertui"),
+        ("postgresql://a%40b.com:pw@host/db", "a@b.com@host/db"),  # an encoded @ in the user name
+        ("postgresql://:pw@host/db", "host/db"),
+        ("postgresql://host/db?user=ann&password=secret", "ann@host/db"),
+        ("postgresql://ann@host/db?password=secret&sslmode=require", "ann@host/db"),
+        ("mysql+pymysql://ann:pw@mysql.example.com:3306/tiertui", "ann@mysql.example.com:3306/tiertui"),
+    ],
+)
 def test_a_server_is_user_at_host_port_database(url, expected):
     assert display_name(url) == expected
 
@@ -108,15 +117,18 @@ def test_an_at_sign_in_the_password_and_in_the_query_still_shows_no_password():
 # ------------------------------------------------------------------------------ garbage
 
 
-@pytest.mark.parametrize("url", [
-    "tiertui.db",  # a file name without a scheme
-    "://nothing",
-    "not a url at all",
-    "postgresql://ann:secret",  # the password would be read as a port
-    "postgresql://ann:secret@host:notaport/db",
-    "1http://x",
-    "\x00\x01",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "tiertui.db",  # a file name without a scheme
+        "://nothing",
+        "not a url at all",
+        "postgresql://ann:secret",  # the password would be read as a port
+        "postgresql://ann:secret@host:notaport/db",
+        "1http://x",
+        "\x00\x01",
+    ],
+)
 def test_garbage_is_an_unknown_database_and_shows_no_secret(url):
     shown = display_name(url)
     assert shown == UNKNOWN_DATABASE

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from cli_runner import tiertui
+from db_builder import PROGRAM, seat_team, seed
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -16,16 +18,15 @@ from tiertui.services.levelling import run_levelling
 from tiertui.services.roles import RoleRefused
 from tiertui.storage import open_engine
 
-from db_builder import PROGRAM, seat_team, seed
-from test_cli import tiertui
-
 CAST = {"ada": "admin", "pam": "approver", "quinn": "approver", "max": "manager", "val": "viewer"}
 
 
 def counts(engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
-                for t in ("tier_override", "audit_entry", "program_version", "partner", "level_result", "app_user")}
+        return {
+            t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+            for t in ("tier_override", "audit_entry", "program_version", "partner", "level_result", "app_user")
+        }
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -51,7 +52,10 @@ def test_the_first_person_to_use_a_new_sqlite_database_is_its_admin(db_url, tmp_
         programs.store_program(engine, programs.parse_program(PROGRAM, "again.toml"), "zed", "again.toml")
     with Session(engine) as s:
         assert s.exec(text("SELECT actor, action, detail FROM audit_entry ORDER BY id LIMIT 1")).one() == (
-            "admin", "user.add", '{"role": "admin", "why": "first person to use this database"}')
+            "admin",
+            "user.add",
+            '{"role": "admin", "why": "first person to use this database"}',
+        )
     engine.dispose()
 
 
@@ -63,8 +67,11 @@ def test_each_role_does_its_own_work_and_no_more(team):
         run_levelling(engine, "val")
     oid = overrides.request(engine, "max", "B2", "Gold", "launch", date(2026, 1, 1))
     run_levelling(engine, "max")
-    with pytest.raises(RoleRefused, match="max is a manager; approving overrides needs the approver role "
-                                          r"\(an admin can grant it: tiertui users set max approver\)"):
+    with pytest.raises(
+        RoleRefused,
+        match="max is a manager; approving overrides needs the approver role "
+        r"\(an admin can grant it: tiertui users set max approver\)",
+    ):
         overrides.decide(engine, "max", oid, approve=True)
     with pytest.raises(RoleRefused, match="pam is an approver; loading programs needs the admin role"):
         programs.store_program(engine, programs.parse_program(PROGRAM, "b.toml"), "pam", "b.toml")
@@ -106,8 +113,9 @@ def test_admins_manage_people_and_every_change_is_audited(team):
     roles.remove(engine, "ada", "eve")
     assert "eve" not in {p.name for p in roles.people(engine)}
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT actor, action, entity_id, detail FROM audit_entry WHERE entity_id = 'eve' ORDER BY id")).all()
+        rows = conn.execute(
+            text("SELECT actor, action, entity_id, detail FROM audit_entry WHERE entity_id = 'eve' ORDER BY id")
+        ).all()
     assert [tuple(r) for r in rows] == [
         ("ada", "user.add", "eve", '{"role": "viewer"}'),
         ("ada", "user.set_role", "eve", '{"after": "approver", "before": "viewer"}'),
@@ -136,8 +144,11 @@ def test_the_last_admin_cannot_step_down_or_be_removed(team):
 def test_a_team_database_starts_with_no_one_until_its_first_admin_adds_themself(postgres_url):
     engine = open_engine(postgres_url)
     try:
-        with pytest.raises(RoleRefused, match="this team database has no users yet: its first admin runs "
-                                              r"`tiertui users add THEIR_NAME --role admin`"):
+        with pytest.raises(
+            RoleRefused,
+            match="this team database has no users yet: its first admin runs "
+            r"`tiertui users add THEIR_NAME --role admin`",
+        ):
             programs.store_program(engine, programs.parse_program(PROGRAM, "p.toml"), "ada", "p.toml")
         with pytest.raises(RoleRefused, match="its first admin adds themself"):
             roles.add(engine, "ada", "bob", "admin")  # not themself
@@ -177,8 +188,10 @@ def test_users_command_line(tmp_path):
     assert [line.split()[:3] for line in listing] == [["ann", "admin", "added"], ["*", "bob", "manager"]]
     refused = tiertui(*db, "users", "set", "bob", "admin", user="bob", check=False)
     assert (refused.returncode, refused.stderr) == (
-        1, "tiertui: error: bob is a manager; changing roles needs the admin role "
-           "(an admin can grant it: tiertui users set bob admin)\n")
+        1,
+        "tiertui: error: bob is a manager; changing roles needs the admin role "
+        "(an admin can grant it: tiertui users set bob admin)\n",
+    )
     stranger = tiertui(*db, "override", "list", user="zed", check=False)
     assert stranger.returncode == 1
     assert stranger.stderr.startswith("tiertui: error: zed is not a user of this database; listing overrides needs")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from db_builder import seat_team
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -18,9 +19,7 @@ from tiertui.services.errors import ServiceError
 from tiertui.services.imports import KINDS, ImportRejected, ImportReport, RowProblem, import_file
 from tiertui.storage import open_engine
 
-from db_builder import seat_team
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "imports"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "imports"
 PROGRAM = FIXTURES / "program.toml"
 PARTNER_HEADER = "partner_id,name,region,country,partner_type,parent_id,account_manager,tier,tier_since"
 
@@ -60,14 +59,21 @@ def with_program(engine):
 
 
 def test_partners_import_stores_every_column_and_reports_counts(engine, tmp_path):
-    path = write(tmp_path, "partners.csv", PARTNER_HEADER + "\n"
-                 "P1,Acme,EMEA,DE,Reseller,,Mia,Silver,2025-01-15\n"
-                 "P2,Acme Berlin,EMEA,DE,Reseller,P1,Mia,,\n")
+    path = write(
+        tmp_path,
+        "partners.csv",
+        PARTNER_HEADER + "\n"
+        "P1,Acme,EMEA,DE,Reseller,,Mia,Silver,2025-01-15\n"
+        "P2,Acme Berlin,EMEA,DE,Reseller,P1,Mia,,\n",
+    )
     report = import_file(engine, "partners", path, "ana")
     assert (report.kind, report.rows, report.inserted, report.updated) == ("partners", 2, 2, 0)
     assert report.text().startswith("partners.csv: 2 rows, 2 new, 0 updated")
-    stored = rows(engine, "SELECT partner_id, name, region, country, partner_type, parent_id, account_manager, "
-                          "tier, tier_since FROM partner ORDER BY partner_id")
+    stored = rows(
+        engine,
+        "SELECT partner_id, name, region, country, partner_type, parent_id, account_manager, "
+        "tier, tier_since FROM partner ORDER BY partner_id",
+    )
     assert stored == [
         ("P1", "Acme", "EMEA", "DE", "Reseller", None, "Mia", "Silver", "2025-01-15"),
         ("P2", "Acme Berlin", "EMEA", "DE", "Reseller", "P1", "Mia", None, None),
@@ -100,11 +106,11 @@ def test_an_empty_cell_in_a_present_column_clears_the_value(engine, tmp_path):
 
 
 def test_partners_required_values_and_dates_are_checked_by_line_and_column(engine, tmp_path):
-    path = write(tmp_path, "partners.csv", PARTNER_HEADER + "\n"
-                 "P1,Acme,,,,,,,2025-13-01\n"
-                 ",Nameless,,,,,,,\n"
-                 "P3,,,,,,,,\n"
-                 "P4,Four,,,,,,,31/01/2025\n")
+    path = write(
+        tmp_path,
+        "partners.csv",
+        PARTNER_HEADER + "\nP1,Acme,,,,,,,2025-13-01\n,Nameless,,,,,,,\nP3,,,,,,,,\nP4,Four,,,,,,,31/01/2025\n",
+    )
     exc = rejected(engine, "partners", path)
     assert problems(exc) == {(2, "tier_since"), (3, "partner_id"), (4, "name"), (5, "tier_since")}
     assert "line 5, column tier_since: '31/01/2025' is not a date (use YYYY-MM-DD" in str(exc)
@@ -146,9 +152,7 @@ def test_self_parent_is_an_error_naming_the_partner(engine, tmp_path):
 def test_a_cycle_within_the_file_names_its_ids(engine, tmp_path):
     path = write(tmp_path, "p.csv", "partner_id,name,parent_id\nP0,Root,\nP1,A,P3\nP2,B,P1\nP3,C,P2\n")
     exc = rejected(engine, "partners", path)
-    assert [str(p) for p in exc.problems] == [
-        "line 3, column parent_id: parents form a cycle: P1 -> P3 -> P2 -> P1"
-    ]
+    assert [str(p) for p in exc.problems] == ["line 3, column parent_id: parents form a cycle: P1 -> P3 -> P2 -> P1"]
 
 
 def test_a_cycle_through_stored_partners_is_found(engine, tmp_path):
@@ -212,9 +216,7 @@ def test_trailing_empty_header_cells_from_spreadsheets_are_ignored(engine, tmp_p
 
 def test_an_empty_header_cell_between_columns_is_named(engine, tmp_path):
     exc = rejected(engine, "partners", write(tmp_path, "p.csv", "partner_id,,name\nP1,x,Acme\n"))
-    assert [str(p) for p in exc.problems] == [
-        "line 1, column #2: the header cell is empty: every column needs a name"
-    ]
+    assert [str(p) for p in exc.problems] == ["line 1, column #2: the header cell is empty: every column needs a name"]
 
 
 def test_byte_order_mark_is_tolerated(engine, tmp_path):
@@ -287,26 +289,33 @@ def write_xlsx(path: Path, table: list[list], leading_sheet_rows: int = 0) -> Pa
 
 
 def test_xlsx_partners_with_typed_cells(engine, tmp_path):
-    path = write_xlsx(tmp_path / "partners.xlsx", [
-        ["partner_id", "name", "tier_since", "parent_id"],
-        [1001, "Acme", datetime(2025, 3, 31), None],
-        [1002, "Globex", date(2025, 4, 1), 1001],
-    ])
+    path = write_xlsx(
+        tmp_path / "partners.xlsx",
+        [
+            ["partner_id", "name", "tier_since", "parent_id"],
+            [1001, "Acme", datetime(2025, 3, 31), None],
+            [1002, "Globex", date(2025, 4, 1), 1001],
+        ],
+    )
     report = import_file(engine, "partners", path, "ana")
     assert (report.rows, report.inserted) == (2, 2)
     assert rows(engine, "SELECT partner_id, tier_since, parent_id FROM partner ORDER BY partner_id") == [
-        ("1001", "2025-03-31", None), ("1002", "2025-04-01", "1001"),
+        ("1001", "2025-03-31", None),
+        ("1002", "2025-04-01", "1001"),
     ]
 
 
 def test_xlsx_bad_rows_use_sheet_row_numbers(engine, tmp_path):
     seed_partners(engine, tmp_path)
-    path = write_xlsx(tmp_path / "metrics.xlsx", [
-        ["partner_id", "period", "revenue"],
-        ["P1", "2026-Q1", 1200.5],
-        [None, None, None],
-        ["P2", "2026-Q1", "lots"],
-    ])
+    path = write_xlsx(
+        tmp_path / "metrics.xlsx",
+        [
+            ["partner_id", "period", "revenue"],
+            ["P1", "2026-Q1", 1200.5],
+            [None, None, None],
+            ["P2", "2026-Q1", "lots"],
+        ],
+    )
     exc = rejected(engine, "metrics", path)
     assert [str(p) for p in exc.problems] == ["line 4, column revenue: 'lots' is not a number"]
 
@@ -321,8 +330,10 @@ def test_a_file_that_is_not_a_workbook_is_a_clear_error(engine, tmp_path):
 
 
 def metric_values(engine) -> dict[tuple[str, str, str], float]:
-    found = rows(engine, "SELECT p.partner_id, m.period, m.metric, m.value FROM metric_value m "
-                         "JOIN partner p ON p.key = m.partner_key")
+    found = rows(
+        engine,
+        "SELECT p.partner_id, m.period, m.metric, m.value FROM metric_value m JOIN partner p ON p.key = m.partner_key",
+    )
     return {(pid, period, metric): value for pid, period, metric, value in found}
 
 
@@ -331,7 +342,9 @@ def test_wide_metrics_store_values_and_skip_empty_cells(engine, tmp_path):
     path = write(tmp_path, "m.csv", "partner_id,period,revenue,mrr\nP1,2026-q1, 1000 ,20.5\nP2,2026-Q1,,-3e2\n")
     report = import_file(engine, "metrics", path, "ana")
     assert metric_values(engine) == {
-        ("P1", "2026-Q1", "revenue"): 1000.0, ("P1", "2026-Q1", "mrr"): 20.5, ("P2", "2026-Q1", "mrr"): -300.0,
+        ("P1", "2026-Q1", "revenue"): 1000.0,
+        ("P1", "2026-Q1", "mrr"): 20.5,
+        ("P2", "2026-Q1", "mrr"): -300.0,
     }
     assert (report.rows, report.inserted, report.updated) == (2, 3, 0)
     assert report.detail == "wide metrics: revenue, mrr"
@@ -357,15 +370,18 @@ def test_long_metrics_are_detected_by_their_header(engine, tmp_path):
     assert (again.inserted, again.updated) == (0, 2)
 
 
-@pytest.mark.parametrize("value, message", [
-    ("abc", "'abc' is not a number"),
-    ("1,000", "'1,000' is not a number (write it without thousands separators"),
-    ("NaN", "'NaN' is not a finite number"),
-    ("inf", "'inf' is not a finite number"),
-    ("-Infinity", "'-Infinity' is not a finite number"),
-    ("1e999", "'1e999' is not a finite number"),
-    ("1_000", "'1_000' is not a number"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("abc", "'abc' is not a number"),
+        ("1,000", "'1,000' is not a number (write it without thousands separators"),
+        ("NaN", "'NaN' is not a finite number"),
+        ("inf", "'inf' is not a finite number"),
+        ("-Infinity", "'-Infinity' is not a finite number"),
+        ("1e999", "'1e999' is not a finite number"),
+        ("1_000", "'1_000' is not a number"),
+    ],
+)
 def test_bad_numbers_are_named_by_line_and_column(engine, tmp_path, value, message):
     seed_partners(engine, tmp_path)
     path = write(tmp_path, "m.csv", f'partner_id,period,revenue,mrr\nP1,2026-Q1,1,2\nP2,2026-Q1,3,"{value}"\n')
@@ -440,8 +456,9 @@ def test_wide_duplicates_are_reported_only_where_values_collide(engine, tmp_path
 
 def test_long_duplicates_name_the_earlier_line(engine, tmp_path):
     seed_partners(engine, tmp_path)
-    path = write(tmp_path, "m.csv", "partner_id,period,metric,value\n"
-                 "P1,2026,revenue,1\nP1,2026,mrr,1\nP1,2026,revenue,2\n")
+    path = write(
+        tmp_path, "m.csv", "partner_id,period,metric,value\nP1,2026,revenue,1\nP1,2026,mrr,1\nP1,2026,revenue,2\n"
+    )
     exc = rejected(engine, "metrics", path)
     assert [str(p) for p in exc.problems] == ["line 4, column metric: P1 2026 revenue is already given on line 2"]
 
@@ -458,32 +475,47 @@ CERT_HEADER = "partner_id,person,certification,track,earned_on,expires_on"
 
 def test_certifications_import_and_reimport_by_key(engine, tmp_path):
     seed_partners(engine, tmp_path)
-    path = write(tmp_path, "c.csv", CERT_HEADER + "\nP1,Ann,Sales Pro,sales,2025-01-01,\n"
-                 "P1,Bob,Sales Pro,sales,2025-02-01,2027-02-01\n")
+    path = write(
+        tmp_path,
+        "c.csv",
+        CERT_HEADER + "\nP1,Ann,Sales Pro,sales,2025-01-01,\nP1,Bob,Sales Pro,sales,2025-02-01,2027-02-01\n",
+    )
     report = import_file(engine, "certifications", path, "ana")
     assert (report.rows, report.inserted, report.updated) == (2, 2, 0)
-    again = write(tmp_path, "c2.csv", CERT_HEADER + "\nP1,Ann,Sales Pro,sales,2025-06-01,2026-06-01\n"
-                  "P2,Cy,Tech,uc,2025-01-01,\n")
+    again = write(
+        tmp_path, "c2.csv", CERT_HEADER + "\nP1,Ann,Sales Pro,sales,2025-06-01,2026-06-01\nP2,Cy,Tech,uc,2025-01-01,\n"
+    )
     report = import_file(engine, "certifications", again, "ana")
     assert (report.inserted, report.updated) == (1, 1)
     assert rows(engine, "SELECT person, earned_on, expires_on FROM certification ORDER BY person") == [
-        ("Ann", "2025-06-01", "2026-06-01"), ("Bob", "2025-02-01", "2027-02-01"), ("Cy", "2025-01-01", None),
+        ("Ann", "2025-06-01", "2026-06-01"),
+        ("Bob", "2025-02-01", "2027-02-01"),
+        ("Cy", "2025-01-01", None),
     ]
 
 
 def test_certifications_check_required_values_dates_and_partner(engine, tmp_path):
     seed_partners(engine, tmp_path)
-    path = write(tmp_path, "c.csv", CERT_HEADER + "\n"
-                 "P1,Ann,Sales Pro,sales,2025-01-01,2024-12-31\n"
-                 "P1,,Sales Pro,sales,2025-01-01,\n"
-                 "P1,Bob,Sales Pro,,2025-01-01,\n"
-                 "P1,Cy,Sales Pro,sales,,\n"
-                 "P1,Di,Sales Pro,sales,2025-02-30,\n"
-                 "PX,Ed,Sales Pro,sales,2025-01-01,\n"
-                 "P1,Ann,Sales Pro,sales,2025-01-01,\n")
+    path = write(
+        tmp_path,
+        "c.csv",
+        CERT_HEADER + "\n"
+        "P1,Ann,Sales Pro,sales,2025-01-01,2024-12-31\n"
+        "P1,,Sales Pro,sales,2025-01-01,\n"
+        "P1,Bob,Sales Pro,,2025-01-01,\n"
+        "P1,Cy,Sales Pro,sales,,\n"
+        "P1,Di,Sales Pro,sales,2025-02-30,\n"
+        "PX,Ed,Sales Pro,sales,2025-01-01,\n"
+        "P1,Ann,Sales Pro,sales,2025-01-01,\n",
+    )
     exc = rejected(engine, "certifications", path)
     assert [(p.line, p.column) for p in exc.problems] == [
-        (2, "expires_on"), (3, "person"), (4, "track"), (5, "earned_on"), (6, "earned_on"), (7, "partner_id"),
+        (2, "expires_on"),
+        (3, "person"),
+        (4, "track"),
+        (5, "earned_on"),
+        (6, "earned_on"),
+        (7, "partner_id"),
         (8, "certification"),
     ]
     text_ = str(exc)
@@ -500,22 +532,33 @@ def test_rejected_file_writes_nothing_and_good_file_is_audited(engine, tmp_path)
     bad = write(tmp_path, "bad.csv", "partner_id,name\nP1,Renamed\nP8,New\nP9,\n")
     rejected(engine, "partners", bad)
     assert rows(engine, "SELECT partner_id, name FROM partner ORDER BY partner_id") == [
-        ("P1", "Acme"), ("P2", "Globex"), ("P3", "Initech"),
+        ("P1", "Acme"),
+        ("P2", "Globex"),
+        ("P3", "Initech"),
     ]
     assert rows(engine, "SELECT COUNT(*) FROM audit_entry")[0][0] == audits_before
     import_file(engine, "metrics", write(tmp_path, "m.csv", "partner_id,period,revenue\nP1,2026,5\nP2,2026,6\n"), "bo")
     actor, action, detail = rows(engine, "SELECT actor, action, detail FROM audit_entry ORDER BY id DESC LIMIT 1")[0]
     assert (actor, action) == ("bo", "import.metrics")
     assert json.loads(detail) == {
-        "file": "m.csv", "rows": 2, "inserted": 2, "updated": 0, "detail": "wide metrics: revenue",
+        "file": "m.csv",
+        "rows": 2,
+        "inserted": 2,
+        "updated": 0,
+        "detail": "wide metrics: revenue",
     }
 
 
 def test_progress_is_reported_from_zero_to_one(engine, tmp_path):
     calls: list[tuple[float, str]] = []
     body = "".join(f"P{i},Partner {i}\n" for i in range(45_000))
-    import_file(engine, "partners", write(tmp_path, "p.csv", "partner_id,name\n" + body),
-                "ana", progress=lambda f, m: calls.append((f, m)))
+    import_file(
+        engine,
+        "partners",
+        write(tmp_path, "p.csv", "partner_id,name\n" + body),
+        "ana",
+        progress=lambda f, m: calls.append((f, m)),
+    )
     fractions = [f for f, _ in calls]
     assert fractions[0] == 0.0 and fractions[-1] == 1.0
     assert fractions == sorted(fractions) and len(calls) > 3
@@ -542,10 +585,17 @@ def dump(db_file: Path) -> list[str]:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    good=st.lists(st.tuples(st.sampled_from(["P1", "P2", "P3"]), st.sampled_from(["2026-Q1", "2026-Q2"]),
-                            GOOD_VALUES, GOOD_VALUES), max_size=6),
-    bad=st.lists(st.tuples(st.integers(0, 6), st.sampled_from(["value", "partner", "period"]), BAD_VALUES),
-                 min_size=1, max_size=3),
+    good=st.lists(
+        st.tuples(
+            st.sampled_from(["P1", "P2", "P3"]), st.sampled_from(["2026-Q1", "2026-Q2"]), GOOD_VALUES, GOOD_VALUES
+        ),
+        max_size=6,
+    ),
+    bad=st.lists(
+        st.tuples(st.integers(0, 6), st.sampled_from(["value", "partner", "period"]), BAD_VALUES),
+        min_size=1,
+        max_size=3,
+    ),
 )
 def test_a_rejected_import_leaves_the_database_file_unchanged(tmp_path_factory, good, bad):
     tmp_path = tmp_path_factory.mktemp("prop")
@@ -560,11 +610,11 @@ def test_a_rejected_import_leaves_the_database_file_unchanged(tmp_path_factory, 
     lines = [",".join(r) for r in dict.fromkeys(good)]  # distinct good rows may still collide: that is bad too
     for position, kind, value in bad:
         if kind == "value":
-            row = f"P1,2026-Q3,1,\"{value}\""
+            row = f'P1,2026-Q3,1,"{value}"'
         elif kind == "partner":
-            row = f"\"NOPE-{value}\",2026-Q3,1,"
+            row = f'"NOPE-{value}",2026-Q3,1,'
         else:
-            row = f"P2,\"{value}\",1,"
+            row = f'P2,"{value}",1,'
         lines.insert(min(position, len(lines)), row)
     path = write(tmp_path, "mixed.csv", "partner_id,period,revenue,mrr\n" + "\n".join(lines) + "\n")
     engine = open_engine(f"sqlite:///{db_file}")
@@ -599,13 +649,15 @@ def pg_engine():
 @pytest.mark.postgres
 def test_imports_round_trip_on_postgresql(pg_engine, tmp_path):
     engine = pg_engine
-    partners = write(tmp_path, "p.csv", PARTNER_HEADER + "\n"
-                     "P1,Acme,EMEA,DE,Reseller,,Mia,Gold,2025-01-15\nP2,Globex,,,,P1,,,\n")
+    partners = write(
+        tmp_path, "p.csv", PARTNER_HEADER + "\nP1,Acme,EMEA,DE,Reseller,,Mia,Gold,2025-01-15\nP2,Globex,,,,P1,,,\n"
+    )
     assert import_file(engine, "partners", partners, "ana").inserted == 2
     again = import_file(engine, "partners", write(tmp_path, "q.csv", "partner_id,name\nP2,Globex AG\n"), "ana")
     assert (again.inserted, again.updated) == (0, 1)
     assert rows(engine, "SELECT partner_id, parent_id, tier, tier_since FROM partner ORDER BY partner_id") == [
-        ("P1", None, "Gold", date(2025, 1, 15)), ("P2", "P1", None, None),
+        ("P1", None, "Gold", date(2025, 1, 15)),
+        ("P2", "P1", None, None),
     ]
     wide = write(tmp_path, "w.csv", "partner_id,period,revenue,mrr\nP1,2026-Q1,1,\nP2,2026-Q1,2,3\n")
     import_file(engine, "metrics", wide, "ana")
@@ -613,7 +665,9 @@ def test_imports_round_trip_on_postgresql(pg_engine, tmp_path):
     long = import_file(engine, "metrics", long, "ana")
     assert (long.inserted, long.updated) == (0, 1)
     assert metric_values(engine) == {
-        ("P1", "2026-Q1", "revenue"): 9.0, ("P2", "2026-Q1", "revenue"): 2.0, ("P2", "2026-Q1", "mrr"): 3.0,
+        ("P1", "2026-Q1", "revenue"): 9.0,
+        ("P2", "2026-Q1", "revenue"): 2.0,
+        ("P2", "2026-Q1", "mrr"): 3.0,
     }
     certs = write(tmp_path, "c.csv", CERT_HEADER + "\nP1,Ann,Sales Pro,sales,2025-01-01,2026-01-01\n")
     assert import_file(engine, "certifications", certs, "ana").inserted == 1

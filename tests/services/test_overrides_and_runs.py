@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from db_builder import FOUR_UC, TEAM, seat_team, seed
 from sqlmodel import Session, select
 
 from tiertui.services import ServiceError, exports, overrides
 from tiertui.services.levelling import run_levelling
 from tiertui.storage import queries
 from tiertui.storage.tables import AuditEntry, LevelResult, Override
-
-from db_builder import FOUR_UC, TEAM, seat_team, seed
 
 
 def results(engine, period="2026-Q2"):
@@ -120,7 +119,10 @@ def test_every_write_is_audited_with_who_and_what(any_engine):
     assert seated == [("setup", "user.add")] * len(TEAM)  # the fixture's cast, also audited
     entries = [entry for entry in entries if entry[1] != "user.add"]
     assert entries == [
-        ("admin", "program.activate"), ("ann", "override.request"), ("bob", "override.approve"), ("cy", "level.run"),
+        ("admin", "program.activate"),
+        ("ann", "override.request"),
+        ("bob", "override.approve"),
+        ("cy", "level.run"),
     ]
 
 
@@ -148,8 +150,11 @@ def test_relevelling_after_a_change_rewrites_it_and_matches_a_fresh_run(any_engi
     keys = seed(any_engine, certs=FOUR_UC)
     run_levelling(any_engine, "ann")
     with Session(any_engine) as s, s.begin():  # B2 sells much more in Q2
-        s.exec(update(MetricValue).where(MetricValue.partner_key == keys["B2"], MetricValue.period == "2026-Q2")
-               .values(value=950))
+        s.exec(
+            update(MetricValue)
+            .where(MetricValue.partner_key == keys["B2"], MetricValue.period == "2026-Q2")
+            .values(value=950)
+        )
     run_levelling(any_engine, "ann")
     b2 = results(any_engine)["B2"]
     assert (b2.score, b2.qualified_tier, b2.event) == (57.0, "Silver", "promoted")  # 60 * 0.95 = 57
@@ -157,17 +162,20 @@ def test_relevelling_after_a_change_rewrites_it_and_matches_a_fresh_run(any_engi
     seat_team(fresh)
     seed(fresh, certs=FOUR_UC)
     with Session(fresh) as s, s.begin():
-        s.exec(update(MetricValue).where(MetricValue.partner_key == keys["B2"], MetricValue.period == "2026-Q2")
-               .values(value=950))
+        s.exec(
+            update(MetricValue)
+            .where(MetricValue.partner_key == keys["B2"], MetricValue.period == "2026-Q2")
+            .values(value=950)
+        )
     run_levelling(fresh, "ann")
     assert _stored(any_engine) == _stored(fresh)
 
 
 def test_scorecards_explain_results_with_the_program_that_produced_them(engine):
+    from db_builder import PROGRAM
+
     from tiertui.scoring import parse_program
     from tiertui.services import browse, programs
-
-    from db_builder import PROGRAM
 
     seed(engine, certs=FOUR_UC)
     run_levelling(engine, "ann")

@@ -28,24 +28,41 @@ import pytest
 from sqlalchemy import MetaData, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+from workers.forkserver import ForkServer
 
 from tiertui.services.demo import build_demo
 from tiertui.storage import open_engine
-
-from workers.forkserver import ForkServer
 
 KILLS = 20  # kills that land inside a run, per backend; runs alternate between an import and a levelling run
 MAX_RUNS = 2 * KILLS  # runs that finish before their kill also count (as "after"), up to this many runs
 SEED = 20260505
 USER = "crash"
 PARTNERS = {"sqlite": 2000, "postgresql": 1000}  # PostgreSQL runs take longer: fewer partners, as many kills
-METRICS = ("revenue", "cloud_mrr", "deal_registrations", "csat", "ops_score", "escalations", "business_plan",
-           "demo_capability")
+METRICS = (
+    "revenue",
+    "cloud_mrr",
+    "deal_registrations",
+    "csat",
+    "ops_score",
+    "escalations",
+    "business_plan",
+    "demo_capability",
+)
 # Columns that a completed run fills with the time it ran: left out when comparing with the reference run.
 VOLATILE = {"audit_entry": {"at"}, "level_run": {"started_at", "finished_at"}}
 # Tables the snapshot must find (it takes every table there is): those import and levelling write or check.
-WRITTEN = {"partner", "metric_value", "certification", "level_result", "level_run", "audit_entry",
-           "program_version", "app_user", "tier_override", "alembic_version"}
+WRITTEN = {
+    "partner",
+    "metric_value",
+    "certification",
+    "level_result",
+    "level_run",
+    "audit_entry",
+    "program_version",
+    "app_user",
+    "tier_override",
+    "alembic_version",
+}
 POSTGRES_ENV = "TIERTUI_TEST_POSTGRES_URL"  # as in conftest.py
 SETTLE_TIMEOUT = 30.0  # seconds a PostgreSQL backend may outlive its killed client
 
@@ -199,15 +216,22 @@ def snapshot(databases, name: str) -> dict[str, str]:
             meta.reflect(conn)
             schema = []
             for table in sorted(meta.tables.values(), key=lambda t: t.name):
-                schema.append((
-                    table.name,
-                    [(c.name, str(c.type), c.nullable, str(c.server_default.arg) if c.server_default else None)
-                     for c in table.columns],
-                    [c.name for c in table.primary_key.columns],
-                    sorted((i.name, tuple(c.name for c in i.columns), bool(i.unique)) for i in table.indexes),
-                    sorted((type(k).__name__, tuple(sorted(c.name for c in k.columns)))
-                           for k in table.constraints if k is not table.primary_key),
-                ))
+                schema.append(
+                    (
+                        table.name,
+                        [
+                            (c.name, str(c.type), c.nullable, str(c.server_default.arg) if c.server_default else None)
+                            for c in table.columns
+                        ],
+                        [c.name for c in table.primary_key.columns],
+                        sorted((i.name, tuple(c.name for c in i.columns), bool(i.unique)) for i in table.indexes),
+                        sorted(
+                            (type(k).__name__, tuple(sorted(c.name for c in k.columns)))
+                            for k in table.constraints
+                            if k is not table.primary_key
+                        ),
+                    )
+                )
             digest["schema"] = hashlib.sha256(repr(schema).encode()).hexdigest()
             missing = WRITTEN - meta.tables.keys()
             assert not missing, f"{name}: tables missing: {sorted(missing)}"
@@ -288,8 +312,11 @@ def states(request, tmp_path):
 
 
 def _job(folder: Path, url: str, argv: list[str], slot: int = 0) -> dict:
-    return {"argv": ["--db", url, "--user", USER, *argv],
-            "out": str(folder / f"out{slot}"), "err": str(folder / f"err{slot}")}
+    return {
+        "argv": ["--db", url, "--user", USER, *argv],
+        "out": str(folder / f"out{slot}"),
+        "err": str(folder / f"err{slot}"),
+    }
 
 
 def test_sigkill_at_random_moments_leaves_the_database_before_or_after_never_between(states):
@@ -312,8 +339,10 @@ def test_sigkill_at_random_moments_leaves_the_database_before_or_after_never_bet
         else:
             not_before = sorted(t for t in state if state[t] != before.get(t))
             not_after = sorted(t for t in state if state[t] != after.get(t))
-            pytest.fail(f"{databases.name}: kill {i} ({kind} after {delay:.3f} s): neither the state before nor "
-                        f"after: differs from before in {not_before}, from after in {not_after}")
+            pytest.fail(
+                f"{databases.name}: kill {i} ({kind} after {delay:.3f} s): neither the state before nor "
+                f"after: differs from before in {not_before}, from after in {not_after}"
+            )
         engine = open_engine(databases.url(work))  # and tiertui itself opens it and reads it
         with engine.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM partner")).scalar() == databases.partners
@@ -338,9 +367,11 @@ def test_sigkill_at_random_moments_leaves_the_database_before_or_after_never_bet
             killed += 1
         previous = (i, kind, work, delay, run)
     check(*previous)
-    print(f"\n{databases.name}: {runs} runs, {killed} killed inside the run, {outcomes}; complete runs took "
-          f"{reference['import'][2]:.2f} s (import), {reference['level'][2]:.2f} s (level); killed runs' server "
-          f"processes worked on for up to {max(settled):.2f} s; {time.monotonic() - started:.1f} s")
+    print(
+        f"\n{databases.name}: {runs} runs, {killed} killed inside the run, {outcomes}; complete runs took "
+        f"{reference['import'][2]:.2f} s (import), {reference['level'][2]:.2f} s (level); killed runs' server "
+        f"processes worked on for up to {max(settled):.2f} s; {time.monotonic() - started:.1f} s"
+    )
     # the kills really landed inside the runs, for both kinds
     assert killed >= KILLS, (runs, outcomes)
     assert outcomes["import"]["before"] and outcomes["level"]["before"], outcomes

@@ -52,7 +52,12 @@ def test_demo_program_is_the_documented_shape():
 
 def test_six_quarters_end_at_last_full_quarter():
     assert [p.label for p in demo_periods(date(2026, 11, 23))] == [
-        "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2026-Q3",
+        "2025-Q2",
+        "2025-Q3",
+        "2025-Q4",
+        "2026-Q1",
+        "2026-Q2",
+        "2026-Q3",
     ]
     assert demo_periods(date(2026, 1, 1))[-1].label == "2025-Q4"
 
@@ -125,9 +130,7 @@ def test_every_tier_and_event_occurs(built):
 
 def test_groups_have_subsidiaries_some_three_levels_deep(built):
     (engine, _), _ = built
-    children = _rows(
-        engine, "SELECT parent_id, COUNT(*) FROM partner WHERE parent_id IS NOT NULL GROUP BY parent_id"
-    )
+    children = _rows(engine, "SELECT parent_id, COUNT(*) FROM partner WHERE parent_id IS NOT NULL GROUP BY parent_id")
     assert len(children) >= SMALL * 0.05
     assert all(1 <= count <= 7 for _, count in children)
     grandchildren = _rows(

@@ -16,8 +16,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from db_builder import seat_team
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from workers.forkserver import ForkServer
 
 from tiertui.services import overrides
 from tiertui.services.demo import build_demo
@@ -25,10 +27,6 @@ from tiertui.services.imports import import_file
 from tiertui.services.levelling import _result_rows, evaluate, load_inputs
 from tiertui.services.programs import active_program
 from tiertui.storage import open_engine
-
-from db_builder import seat_team
-
-from workers.forkserver import ForkServer
 
 POSTGRES_ENV = "TIERTUI_TEST_POSTGRES_URL"  # as in conftest.py
 ROUNDS = 4
@@ -80,8 +78,13 @@ def race(server, tmp_path: Path, url: str, *commands: tuple[str, list[str]]) -> 
     """Run each (user, argv) as its own process, all released at once; adds out/err text."""
     jobs = []
     for i, (user, argv) in enumerate(commands):
-        jobs.append({"argv": ["--db", url, "--user", user, *argv],
-                     "out": str(tmp_path / f"out{i}"), "err": str(tmp_path / f"err{i}")})
+        jobs.append(
+            {
+                "argv": ["--db", url, "--user", user, *argv],
+                "out": str(tmp_path / f"out{i}"),
+                "err": str(tmp_path / f"err{i}"),
+            }
+        )
     results = server.run(jobs)
     for job, result in zip(jobs, results):
         result["out"] = Path(job["out"]).read_text()
@@ -109,17 +112,19 @@ def test_two_managers_deciding_the_same_override_exactly_one_lands(server, demo,
         assert oid == before + round_ + 1
         # even rounds: both approve; odd rounds: bob approves while carol rejects
         carol_verb = "approve" if round_ % 2 == 0 else "reject"
-        results = race(server, tmp_path, url,
-                       ("bob", ["override", "approve", str(oid)]),
-                       ("carol", ["override", carol_verb, str(oid), "--note", "no"]))
+        results = race(
+            server,
+            tmp_path,
+            url,
+            ("bob", ["override", "approve", str(oid)]),
+            ("carol", ["override", carol_verb, str(oid), "--note", "no"]),
+        )
         winners = [i for i, r in enumerate(results) if r["status"] == 0]
         assert len(winners) == 1, results
         winner, loser = winners[0], 1 - winners[0]
         name = ("bob", "carol")[winner]
         status = ("approved", "approved" if carol_verb == "approve" else "rejected")[winner]
-        assert results[winner]["out"] == (
-            f"Override {oid} for {partner_ids[round_]} (Gold) {status} by {name}.\n"
-        )
+        assert results[winner]["out"] == (f"Override {oid} for {partner_ids[round_]} (Gold) {status} by {name}.\n")
         message = results[loser]["err"]
         assert re.fullmatch(
             rf"tiertui: error: override {oid} is already {status} by {name} at \d{{4}}-\d\d-\d\d[ T][\d:.+]+\n",
@@ -130,8 +135,10 @@ def test_two_managers_deciding_the_same_override_exactly_one_lands(server, demo,
         assert str(view.decided_at)[:19] in message.replace("T", " ")
         with engine.connect() as conn:
             entries = conn.execute(
-                text("SELECT actor, action FROM audit_entry WHERE entity = 'override' AND entity_id = :id "
-                     "AND action <> 'override.request'"),
+                text(
+                    "SELECT actor, action FROM audit_entry WHERE entity = 'override' AND entity_id = :id "
+                    "AND action <> 'override.request'"
+                ),
                 {"id": str(oid)},
             ).all()
         assert [tuple(e) for e in entries] == [(name, f"override.{'approve' if status == 'approved' else 'reject'}")]
@@ -162,10 +169,12 @@ def _normal(row) -> tuple:
 
 def _stored_results(engine) -> set[tuple]:
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT period, partner_key, score, qualified_tier, earned_tier, effective_tier, override_id, event, "
-            "below, at_risk, badges, group_values FROM level_result"
-        )).all()
+        rows = conn.execute(
+            text(
+                "SELECT period, partner_key, score, qualified_tier, earned_tier, effective_tier, override_id, event, "
+                "below, at_risk, badges, group_values FROM level_result"
+            )
+        ).all()
     stored = [_normal(r) for r in rows]
     assert len(stored) == len(set(stored))
     return set(stored)
@@ -176,8 +185,10 @@ def _metrics_file(path: Path, engine, factor: float, reverse: bool = False) -> P
     with engine.connect() as conn:
         ids = [r[0] for r in conn.execute(text("SELECT partner_id FROM partner ORDER BY partner_id"))]
         periods = sorted(r[0] for r in conn.execute(text("SELECT DISTINCT period FROM metric_value")))
-    rows = [(pid, period, round((i % 97) * 31_000 * factor, 2), round(60 + (i * 7 % 40) * factor / 2, 2))
-            for i, (pid, period) in enumerate((p, q) for p in ids for q in periods)]
+    rows = [
+        (pid, period, round((i % 97) * 31_000 * factor, 2), round(60 + (i * 7 % 40) * factor / 2, 2))
+        for i, (pid, period) in enumerate((p, q) for p in ids for q in periods)
+    ]
     if reverse:
         rows.reverse()
     with path.open("w", newline="") as f:
@@ -215,8 +226,10 @@ def test_two_levelling_runs_at_once_store_exactly_one_runs_results(server, demo,
 
 def test_two_imports_of_the_same_keys_at_once_never_mix(server, demo, tmp_path):
     url, engine = demo
-    files = [_metrics_file(tmp_path / "a.csv", engine, 1.0),
-             _metrics_file(tmp_path / "b.csv", engine, 3.0, reverse=True)]  # other values, other row order
+    files = [
+        _metrics_file(tmp_path / "a.csv", engine, 1.0),
+        _metrics_file(tmp_path / "b.csv", engine, 3.0, reverse=True),
+    ]  # other values, other row order
     wanted = []
     for f in files:
         with f.open() as handle:
@@ -226,9 +239,13 @@ def test_two_imports_of_the_same_keys_at_once_never_mix(server, demo, tmp_path):
     count_before = scalar(engine, "SELECT COUNT(*) FROM metric_value")
     for round_ in range(ROUNDS):
         audits_before = scalar(engine, "SELECT COUNT(*) FROM audit_entry WHERE action = 'import.metrics'")
-        results = race(server, tmp_path, url,
-                       ("bob", ["import", "metrics", str(files[0])]),
-                       ("carol", ["import", "metrics", str(files[1])]))
+        results = race(
+            server,
+            tmp_path,
+            url,
+            ("bob", ["import", "metrics", str(files[0])]),
+            ("carol", ["import", "metrics", str(files[1])]),
+        )
         succeeded = [r for r in results if r["status"] == 0]
         assert succeeded, results
         for r in results:
@@ -241,10 +258,12 @@ def test_two_imports_of_the_same_keys_at_once_never_mix(server, demo, tmp_path):
         with engine.connect() as conn:
             stored = {
                 (pid, period, metric): value
-                for pid, period, metric, value in conn.execute(text(
-                    "SELECT p.partner_id, m.period, m.metric, m.value FROM metric_value m "
-                    "JOIN partner p ON p.key = m.partner_key WHERE m.metric IN ('revenue', 'csat')"
-                ))
+                for pid, period, metric, value in conn.execute(
+                    text(
+                        "SELECT p.partner_id, m.period, m.metric, m.value FROM metric_value m "
+                        "JOIN partner p ON p.key = m.partner_key WHERE m.metric IN ('revenue', 'csat')"
+                    )
+                )
             }
         final = {k: stored.get(k) for k in wanted[0]}
         matches = [i for i in (0, 1) if final == wanted[i]]

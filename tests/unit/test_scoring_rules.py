@@ -12,11 +12,10 @@ from datetime import date
 
 import numpy as np
 import pytest
+from scoring_builder import Case, Cert, P, events_of, program, tiers_of
 
 from tiertui.scoring import EvaluationError, explain, level, parse_period
 from tiertui.scoring.evaluate import GRACE
-
-from scoring_builder import Case, Cert, P, events_of, program, tiers_of
 
 Q = ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
 
@@ -70,8 +69,11 @@ def test_variants_replace_named_gates_keep_the_rest_and_first_match_wins():
             ("F", "2026-Q1"): {"revenue": 400},
             ("G", "2026-Q1"): {"revenue": 300},
         },
-        certs=[Cert(p.id, f"{p.id}-{i}", "uc", date(2025, 1, 1)) for p in parts for i in range(
-            {"A": 4, "B": 4, "C": 4, "D": 4, "E": 1, "F": 4, "G": 3}[p.id])],
+        certs=[
+            Cert(p.id, f"{p.id}-{i}", "uc", date(2025, 1, 1))
+            for p in parts
+            for i in range({"A": 4, "B": 4, "C": 4, "D": 4, "E": 1, "F": 4, "G": 3}[p.id])
+        ],
     )
     del m
     prog, [r] = run(case)
@@ -82,8 +84,9 @@ def test_variants_replace_named_gates_keep_the_rest_and_first_match_wins():
 
 def test_qualified_is_the_highest_tier_met_even_if_a_lower_one_is_not():
     # Platinum needs score >= 90 and revenue >= 900; Gold additionally needs cert:uc >= 2.
-    case = Case([P("A")], ["2026-Q1"], {("A", "2026-Q1"): {"revenue": 1000}},
-                certs=[Cert("A", "x", "uc", date(2020, 1, 1))] * 1)
+    case = Case(
+        [P("A")], ["2026-Q1"], {("A", "2026-Q1"): {"revenue": 1000}}, certs=[Cert("A", "x", "uc", date(2020, 1, 1))] * 1
+    )
     prog, [r] = run(case)
     # score 60 + 10 = 70: Gold fails on cert gate (1 < 2), Platinum on score: Silver
     assert prog.tiers[int(r.qualified[0])] == "Silver"
@@ -292,24 +295,33 @@ def test_gap_to_next_tier_lists_unmet_requirements_and_score_shortfall():
         certs=[Cert("A", "p", "uc", date(2020, 1, 1))],
     )
     prog, [r] = run(case)
-    card = explain(prog, "", "", {m: float(v[0]) for m, v in r.values.items()}, "2026-Q1",
-                   int(r.earned[0]), int(r.event[0]))
+    card = explain(
+        prog, "", "", {m: float(v[0]) for m, v in r.values.items()}, "2026-Q1", int(r.earned[0]), int(r.event[0])
+    )
     # score = 24 + 10 = 34: Gold needs 50 (16 short), revenue 500 (100 short), uc 2 (1 short), escalations <= 10 (2 over)
     assert card.score == 34
     assert card.gap.tier == "Gold"
     shortfalls = {(c.kind, c.metric): c.shortfall for c in card.gap.unmet}
     assert shortfalls == {
-        ("min_score", "score"): 16, ("gate", "revenue"): 100, ("gate", "cert:uc"): 1, ("maximum", "escalations"): 2,
+        ("min_score", "score"): 16,
+        ("gate", "revenue"): 100,
+        ("gate", "cert:uc"): 1,
+        ("maximum", "escalations"): 2,
     }
     assert card.gap.score_shortfall == 16
 
 
 def test_no_gap_at_the_top_tier():
-    case = Case([P("A")], ["2026-Q1"], {("A", "2026-Q1"): {"revenue": 1000}},
-                certs=[Cert("A", f"p{i}", "uc", date(2020, 1, 1)) for i in range(4)])
+    case = Case(
+        [P("A")],
+        ["2026-Q1"],
+        {("A", "2026-Q1"): {"revenue": 1000}},
+        certs=[Cert("A", f"p{i}", "uc", date(2020, 1, 1)) for i in range(4)],
+    )
     prog, [r] = run(case)
-    card = explain(prog, "", "", {m: float(v[0]) for m, v in r.values.items()}, "2026-Q1",
-                   int(r.earned[0]), int(r.event[0]))
+    card = explain(
+        prog, "", "", {m: float(v[0]) for m, v in r.values.items()}, "2026-Q1", int(r.earned[0]), int(r.event[0])
+    )
     assert card.earned == "Platinum" and card.gap is None
 
 

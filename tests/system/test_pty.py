@@ -49,7 +49,12 @@ class Terminal:
         self.master = master
         self.raw = bytearray()
         self.process = subprocess.Popen(
-            args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+            args,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            close_fds=True,
             start_new_session=True,  # its own process group: a timeout kills the whole of it
             preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # the pty is its controlling tty
         )
@@ -86,8 +91,9 @@ class Terminal:
                 break
             self.pump(0.1)
         tail = self.screen_text(since)[-3000:]
-        raise AssertionError(f"{pattern!r} not on screen within {timeout} s "
-                             f"(exit status {self.process.poll()}); last output:\n{tail}")
+        raise AssertionError(
+            f"{pattern!r} not on screen within {timeout} s (exit status {self.process.poll()}); last output:\n{tail}"
+        )
 
     def press(self, keys: bytes, pause: float = 0.05) -> None:
         os.write(self.master, keys)
@@ -104,8 +110,9 @@ class Terminal:
         self.pump(0.2)
         if self.process.poll() is None:
             self.kill()
-            raise AssertionError(f"tiertui did not exit within {timeout} s of ctrl+q; last output:\n"
-                                 f"{self.screen_text()[-3000:]}")
+            raise AssertionError(
+                f"tiertui did not exit within {timeout} s of ctrl+q; last output:\n{self.screen_text()[-3000:]}"
+            )
         return self.process.returncode
 
     def quit(self) -> str:
@@ -134,8 +141,14 @@ def terminal_env(tmp_path: Path) -> dict[str, str]:
     """This environment without any TEXTUAL_/TIERTUI_ settings, as a 120x40 truecolor xterm, with
     config and data folders of the test's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXTUAL", "TIERTUI"))}
-    env.update(TERM="xterm-256color", COLUMNS=str(COLUMNS), LINES=str(ROWS), COLORTERM="truecolor",
-               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"))
+    env.update(
+        TERM="xterm-256color",
+        COLUMNS=str(COLUMNS),
+        LINES=str(ROWS),
+        COLORTERM="truecolor",
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+    )
     return env
 
 

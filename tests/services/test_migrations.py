@@ -18,7 +18,7 @@ from tiertui.services.levelling import run_levelling
 from tiertui.storage import DatabaseError, open_engine, schema
 from tiertui.storage.schema import SchemaOutdated
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 FIRST_SCHEMA_DB = FIXTURES / "databases" / "first-schema.db"
 
@@ -75,8 +75,20 @@ def test_a_new_database_is_at_head_and_matches_the_models(any_engine):
 def back_to_the_first_revision(engine) -> None:
     """Empty the database, then build revision 0001 only."""
     with engine.begin() as conn:
-        for table in ("alembic_version", "app_user", "offline_copy", "tier_override", "scenario", "metric_value", "level_run", "certification",
-                      "program_version", "partner", "level_result", "audit_entry"):
+        for table in (
+            "alembic_version",
+            "app_user",
+            "offline_copy",
+            "tier_override",
+            "scenario",
+            "metric_value",
+            "level_run",
+            "certification",
+            "program_version",
+            "partner",
+            "level_result",
+            "audit_entry",
+        ):
             conn.execute(text(f'DROP TABLE "{table}"'))
     schema._migrate(engine, "0001")
 
@@ -139,8 +151,9 @@ def test_opening_an_outdated_database_says_to_upgrade_and_changes_nothing(old_co
     assert isinstance(caught.value, DatabaseError)
     assert sqlite_rows(old_copy) == before
     assert sqlite3.connect(old_copy).execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
-    assert "ix_partner_name" not in {ix["name"] for ix in inspect(create_engine(f"sqlite:///{old_copy}"))
-                                     .get_indexes("partner")}
+    assert "ix_partner_name" not in {
+        ix["name"] for ix in inspect(create_engine(f"sqlite:///{old_copy}")).get_indexes("partner")
+    }
     assert list(old_copy.parent.glob("*.backup-*")) == []
 
 

@@ -5,17 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
+from cli_runner import tiertui
 from db_builder import PROGRAM
-
-TIERTUI = str(Path(sys.executable).with_name("tiertui"))
 
 PARTNERS = """partner_id,name,region,country,partner_type,parent_id,account_manager,tier,tier_since
 A1,Acme,EMEA,DE,VAR,,Lena,Gold,2024-01-01
@@ -35,14 +30,6 @@ D4,2026-Q2,850,91
 CERTS = "partner_id,person,certification,track,earned_on,expires_on\n" + "".join(
     f"A1,person {i},UC Expert,uc,2020-01-01,\n" for i in range(4)
 )
-
-
-def tiertui(*args, env=None, user="ann", check=True, cwd=None):
-    full_env = {**os.environ, "TIERTUI_USER": user, **(env or {})}
-    proc = subprocess.run([TIERTUI, *args], capture_output=True, text=True, env=full_env, cwd=cwd)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"tiertui {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
-    return proc
 
 
 def _write_inputs(folder: Path) -> Path:
@@ -102,17 +89,31 @@ def test_level_prints_a_summary_and_export_matches_the_spec_columns(levelled):
 
 def test_export_to_files_in_json_and_xlsx(levelled, tmp_path):
     tiertui(*levelled, "level")
-    tiertui(*levelled, "export", "scorecards", "--period", "2026-q2", "--format", "json", "-o", str(tmp_path / "s.json"))
+    tiertui(
+        *levelled, "export", "scorecards", "--period", "2026-q2", "--format", "json", "-o", str(tmp_path / "s.json")
+    )
     data = json.loads((tmp_path / "s.json").read_text())
     assert data[0] == {
-        "partner_id": "A1", "period": "2026-Q2", "score": 52.0, "qualified_tier": "Silver", "earned_tier": "Gold",
-        "effective_tier": "Gold", "event": "grace", "at_risk": True, "badges": [],
+        "partner_id": "A1",
+        "period": "2026-Q2",
+        "score": 52.0,
+        "qualified_tier": "Silver",
+        "earned_tier": "Gold",
+        "effective_tier": "Gold",
+        "event": "grace",
+        "at_risk": True,
+        "badges": [],
     }
     assert data[3]["badges"] == ["Big Seller", "Happy Customers"]
-    tiertui(*levelled, "export", "scorecards", "--period", "2026-Q2", "--format", "xlsx", "-o", str(tmp_path / "s.xlsx"))
+    tiertui(
+        *levelled, "export", "scorecards", "--period", "2026-Q2", "--format", "xlsx", "-o", str(tmp_path / "s.xlsx")
+    )
     from openpyxl import load_workbook
 
-    rows = [[c if c is not None else "" for c in r] for r in load_workbook(tmp_path / "s.xlsx").active.iter_rows(values_only=True)]
+    rows = [
+        [c if c is not None else "" for c in r]
+        for r in load_workbook(tmp_path / "s.xlsx").active.iter_rows(values_only=True)
+    ]
     expected = list(csv.reader(io.StringIO(EXPECTED_Q2)))
     assert rows[0] == expected[0]
     assert [r[0] for r in rows[1:]] == ["A1", "B2", "C3", "D4"]
@@ -121,7 +122,9 @@ def test_export_to_files_in_json_and_xlsx(levelled, tmp_path):
 
 def test_override_flow_with_the_four_eyes_rule(levelled):
     tiertui(*levelled, "level")
-    proc = tiertui(*levelled, "override", "request", "B2", "Gold", "--reason", "launch partner", "--starts", "2026-04-01")
+    proc = tiertui(
+        *levelled, "override", "request", "B2", "Gold", "--reason", "launch partner", "--starts", "2026-04-01"
+    )
     oid = proc.stdout.strip()
     assert oid.isdigit()
     own = tiertui(*levelled, "override", "approve", oid, check=False)  # ann requested it
@@ -139,8 +142,11 @@ def test_override_flow_with_the_four_eyes_rule(levelled):
     "args, code, message",
     [
         (["export", "scorecards", "--period", "2026-Q7"], 2 - 1, "'2026-Q7' is not a period"),
-        (["override", "request", "B2", "Gold", "--reason", "x", "--starts", "01/04/2026"], 2,
-         "argument --starts: '01/04/2026' is not a date (use YYYY-MM-DD)"),
+        (
+            ["override", "request", "B2", "Gold", "--reason", "x", "--starts", "01/04/2026"],
+            2,
+            "argument --starts: '01/04/2026' is not a date (use YYYY-MM-DD)",
+        ),
         (["override", "approve", "999"], 1, "no override 999"),
         (["import", "partners", "missing.csv"], 1, "missing.csv"),
         (["frobnicate"], 2, "invalid choice: 'frobnicate'"),
@@ -173,12 +179,15 @@ def test_database_from_environment_and_default_location(workdir, tmp_path):
     assert (home / "data" / "tiertui" / "tiertui.db").exists()
 
 
-@pytest.mark.parametrize("url, shown", [
-    ("postgresql+psycopg://ann:s3cret@127.0.0.1:1/x", "ann:***@127.0.0.1:1/x"),
-    ("postgresql+psycopg://ann:s3c@ret@127.0.0.1:1/x", "write an @ in a user name or password as %40"),
-    ("postgresql+psycopg://ann:s3c/ret@127.0.0.1:1/x", "ann:***@127.0.0.1:1/x"),  # an unencoded /
-    ("postgresql+psycopg://ann:s3cret", "not a database URL (postgresql+psycopg://…)"),  # no host: a "port"
-])
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("postgresql+psycopg://ann:s3cret@127.0.0.1:1/x", "ann:***@127.0.0.1:1/x"),
+        ("postgresql+psycopg://ann:s3c@ret@127.0.0.1:1/x", "write an @ in a user name or password as %40"),
+        ("postgresql+psycopg://ann:s3c/ret@127.0.0.1:1/x", "ann:***@127.0.0.1:1/x"),  # an unencoded /
+        ("postgresql+psycopg://ann:s3cret", "not a database URL (postgresql+psycopg://…)"),  # no host: a "port"
+    ],
+)
 def test_a_password_in_the_database_url_is_never_printed(url, shown):
     proc = tiertui("--db", url, "level", check=False)
     assert proc.returncode == 1
@@ -190,7 +199,9 @@ def test_a_password_in_the_database_url_is_never_printed(url, shown):
 def test_whatif_lists_the_movers_of_a_scenario(levelled, tmp_path):
     tiertui(*levelled, "level")
     scenario = tmp_path / "stricter.toml"
-    scenario.write_text(PROGRAM.replace("[requirements.Silver]\nmin_score = 20", "[requirements.Silver]\nmin_score = 55"))
+    scenario.write_text(
+        PROGRAM.replace("[requirements.Silver]\nmin_score = 20", "[requirements.Silver]\nmin_score = 55")
+    )
     out = tiertui(*levelled, "whatif", str(scenario), "--period", "2026-Q2", "--format", "csv").stdout
     rows = list(csv.reader(io.StringIO(out)))
     # Only D4 moves: its 51 points no longer reach Silver (55). A1 (52) would not qualify either, but it is
@@ -208,7 +219,7 @@ def test_an_older_database_is_refused_until_db_upgrade_which_backs_it_up_first(t
     import shutil
 
     old = tmp_path / "old.db"
-    shutil.copy(Path(__file__).parent.parent / "fixtures" / "databases" / "first-schema.db", old)
+    shutil.copy(Path(__file__).resolve().parents[2] / "fixtures" / "databases" / "first-schema.db", old)
     db = ["--db", f"sqlite:///{old}"]
     refused = tiertui(*db, "level", check=False)
     assert refused.returncode == 1 and "tiertui db upgrade" in refused.stderr
@@ -251,14 +262,17 @@ def _session_of_commands(url: str, folder: Path, trip: Path) -> list[str]:
     run("override", "list")
     run("export", "scorecards", "--period", "2026-Q2", user="viv")
     scenario = folder / "stricter.toml"
-    scenario.write_text(PROGRAM.replace("[requirements.Silver]\nmin_score = 20", "[requirements.Silver]\nmin_score = 55"))
+    scenario.write_text(
+        PROGRAM.replace("[requirements.Silver]\nmin_score = 20", "[requirements.Silver]\nmin_score = 55")
+    )
     run("whatif", str(scenario), "--period", "2026-Q2", "--format", "csv", user="viv")
     run("users", "set", "viv", "manager")
     run("users", "remove", "viv", user="bob", code=1)  # an approver is no admin
     run("offline", "copy", "--to", str(trip))
     trip_db = ["--db", f"sqlite:///{trip}"]
-    offline_id = tiertui(*trip_db, "override", "request", "C3", "Silver", "--reason", "on the road",
-                         "--starts", "2026-04-01", user="viv").stdout.strip()
+    offline_id = tiertui(
+        *trip_db, "override", "request", "C3", "Silver", "--reason", "on the road", "--starts", "2026-04-01", user="viv"
+    ).stdout.strip()
     tiertui(*trip_db, "override", "approve", offline_id, "--note", "fine", user="bob")
     run("offline", "sync", str(trip))
     run("override", "list")
@@ -285,4 +299,6 @@ def test_every_command_says_the_same_on_postgresql_as_on_sqlite(tmp_path, postgr
     assert len(on_sqlite) == len(on_postgres) == 28
     for mine, theirs in zip(on_sqlite, on_postgres):
         assert mine.replace("trip-a.db", "TRIP") == theirs.replace("trip-b.db", "TRIP")
-    assert "C3,2026-Q2,6.00,Authorized,Authorized,Silver,held,false," in on_postgres[-4]  # the trip's approval came home
+    assert (
+        "C3,2026-Q2,6.00,Authorized,Authorized,Silver,held,false," in on_postgres[-4]
+    )  # the trip's approval came home
