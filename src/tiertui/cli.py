@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -101,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", metavar="FILE.csv|FILE.xlsx")
 
     commands.add_parser("level", parents=[common], help="evaluate every period and print a summary")
+    commands.add_parser(
+        "status", parents=[common], help="periods, how many partners reported each metric, the last levelling run"
+    )
 
     export = commands.add_parser("export", parents=[common], help="export results")
     export.add_argument("what", choices=["scorecards"])
@@ -226,6 +230,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "program": _program,
             "import": _import,
             "level": _level,
+            "status": _status,
             "export": _export,
             "override": _override,
             "whatif": _whatif,
@@ -248,6 +253,8 @@ def _reading(args: argparse.Namespace) -> str:
         return "exporting scorecards"
     if args.command == "whatif":
         return "what-if scenarios"
+    if args.command == "status":
+        return "reading the status"
     if args.command in ("users", "program", "override") and action in (None, "list"):
         return f"listing {'people' if args.command == 'users' else args.command + 's'}"
     return ""
@@ -306,25 +313,35 @@ def _open_app(url: str, user: str) -> int:
 
 
 def _demo(args, explicit: str | None, user: str) -> int:
-    from .services.demo import build_demo
-    from .storage import open_engine, redact, resolve_url
+    """Build the demo (never over an existing one without --replace), say where it is, open it."""
+    from .services.demo import DIRECTOR, build_demo
+    from .storage import open_engine, redact
 
     url = explicit or os.environ.get("TIERTUI_DATABASE_URL") or demo_url()
-    replace = args.replace
-    if url == demo_url():  # the dedicated demo file is always made fresh, whatever made it before
-        replace = True
-        demo_file = Path(url.removeprefix("sqlite:///"))
+    dedicated = url == demo_url()
+    demo_file = Path(url.removeprefix("sqlite:///"))
+    if dedicated and args.replace:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{demo_file}{suffix}").unlink(missing_ok=True)
-    engine = open_engine(url)
-    try:
-        report = build_demo(engine, partners=args.partners, seed=args.seed, user=user, replace=replace)
-    finally:
-        engine.dispose()
-    print(report.text())
-    print(f"Demo database: {redact(url)}")
+    if dedicated and demo_file.exists():
+        print(f"The demo database is already there: {demo_file}")
+        print("It keeps the approvals, notes and scenarios made in it; `tiertui demo --replace` builds it afresh.")
+    else:
+        engine = open_engine(url)
+        try:
+            report = build_demo(engine, partners=args.partners, seed=args.seed, user=user, replace=args.replace)
+        finally:
+            engine.dispose()
+        print(report.text())
+        print(f"Demo database: {demo_file if dedicated else redact(url)}")
+    if dedicated:
+        print("Open it again:           tiertui demo")
+        print(f"Open it as its approver: tiertui demo --user {shlex.quote(DIRECTOR)}")
+    else:
+        where = shlex.quote(redact(url))
+        print(f"Open it again:           tiertui --db {where}")
+        print(f"Open it as its approver: tiertui --db {where} --user {shlex.quote(DIRECTOR)}")
     if args.no_open or not sys.stdout.isatty():
-        print(f"Open it with: tiertui --db {redact(resolve_url(url))}")
         return 0
     return _open_app(url, user)
 
@@ -354,6 +371,13 @@ def _level(args, engine, user: str) -> int:
     from .services.levelling import run_levelling
 
     print(run_levelling(engine, user).text())
+    return 0
+
+
+def _status(args, engine, user: str) -> int:
+    from .services.status import read_status
+
+    print(read_status(engine).text())
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from db_builder import sqlite_revision as revision
-from test_pty import TIERTUI, Terminal, terminal_env
+from terminal import TIERTUI, Terminal, terminal_env
 
 from tiertui.storage import schema
 

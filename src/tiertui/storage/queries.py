@@ -271,3 +271,12 @@ def _swap_results(conn: Connection, rows: Iterable[tuple]) -> None:
     cur.close()
     for index in table.indexes:
         index.create(conn)
+
+
+def reported_counts(conn: Connection) -> dict[tuple[str, str], int]:
+    """How many partners reported each metric in each period: {(period, metric): count}.
+
+    A stored value is a reported one (an empty cell stores nothing), so a reported 0 counts.
+    """
+    rows = fetchall(conn, "SELECT period, metric, COUNT(*) FROM metric_value GROUP BY period, metric")
+    return {(period, metric): int(count) for period, metric, count in rows}
