@@ -39,6 +39,8 @@ class Terminal:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
         self.master = master
         self.raw = bytearray()
+        self.started = time.monotonic()
+        self.arrivals: list[tuple[float, int]] = []  # (monotonic time, len(raw) after the chunk)
         self.process = subprocess.Popen(
             args,
             stdin=slave,
@@ -67,6 +69,7 @@ class Terminal:
                 if not chunk:
                     return
                 self.raw += chunk
+                self.arrivals.append((time.monotonic(), len(self.raw)))
 
     def screen_text(self, since: int = 0) -> str:
         return strip_ansi(bytes(self.raw[since:]))
@@ -85,6 +88,24 @@ class Terminal:
         raise AssertionError(
             f"{pattern!r} not on screen within {timeout} s (exit status {self.process.poll()}); last output:\n{tail}"
         )
+
+    def arrived(self, pattern: str, since: int = 0) -> float:
+        """When (monotonic) the output that first completed ``pattern`` after offset ``since`` arrived.
+
+        For timings: chunks are time-stamped as they are read, so the figure does not depend on how
+        long the caller waited between reads.
+        """
+        ends = [(t, end) for t, end in self.arrivals if end > since]
+        lo, hi = 0, len(ends) - 1
+        if not ends or not re.search(pattern, self.screen_text(since)):
+            raise AssertionError(f"{pattern!r} never arrived")
+        while lo < hi:  # the first chunk after which the pattern is complete
+            mid = (lo + hi) // 2
+            if re.search(pattern, strip_ansi(bytes(self.raw[since : ends[mid][1]]))):
+                hi = mid
+            else:
+                lo = mid + 1
+        return ends[lo][0]
 
     def press(self, keys: bytes, pause: float = 0.05) -> None:
         os.write(self.master, keys)

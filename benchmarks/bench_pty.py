@@ -1,0 +1,150 @@
+"""The app as a person meets it: the real ``tiertui`` command on a pseudo-terminal (120x40).
+
+Nothing is headless here. Each figure is read off the byte stream the app writes to the terminal,
+every chunk time-stamped as it arrives (``tests/terminal.py``):
+
+* ``pty start``: from exec to the first frame with data (the dashboard's figures), as a ratio to a
+  bare Textual app started the same way (exec to its one Label on screen); each sample is a fresh
+  process.
+* ``pty open <screen>``: from the key (``l`` ``o`` ``c`` ``h`` ``w``) to the first frame with the
+  screen's data (a partner id, an audit time, the what-if tiers); the screen is left with Escape
+  between samples, so each open after the first is warm (as it is for a person).
+* ``pty approve``: from ``a`` in the override queue to the queue repainted with the decision, on a
+  copy of the demo database (an approval writes), as the demo's approver.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from registry import Context, Figure, benchmark, median
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from terminal import CTRL_Q, Terminal  # noqa: E402
+
+TIERTUI = str(Path(sys.executable).with_name("tiertui"))
+APPROVER = "Priya Raman"  # the demo's channel director
+DASHBOARD_DATA = r"pending overrides"
+BARE_APP = (
+    "from textual.app import App\n"
+    "from textual.widgets import Label\n"
+    "class Bare(App):\n"
+    "    def compose(self):\n"
+    "        yield Label('bare app ready')\n"
+    "Bare().run()\n"
+)
+# what each screen shows once its data is in (never on the dashboard)
+SCREENS = {
+    "partners": (b"l", r"(?s)P\d{6}.*P\d{6}"),
+    "overrides": (b"o", r"P\d{6}"),
+    "certifications": (b"c", r"P\d{6}"),
+    "audit log": (b"h", r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"),
+    "what-if": (b"w", r"[Mm]overs"),
+}
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXTUAL", "TIERTUI"))}
+    env.update(
+        TERM="xterm-256color",
+        COLORTERM="truecolor",
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+    )
+    return env
+
+
+def _session(args: list[str], home: Path) -> Terminal:
+    return Terminal(args, _env(home))
+
+
+def _quit(term: Terminal) -> None:
+    term.press(CTRL_Q, 0.1)
+    try:
+        term.finish(timeout=30)
+    finally:
+        term.close()
+
+
+def _start_seconds(args: list[str], ready: str, home: Path) -> float:
+    term = _session(args, home)
+    try:
+        term.wait_for(ready, timeout=120)
+        return term.arrived(ready) - term.started
+    finally:
+        _quit(term)
+
+
+@benchmark("pty-start", "the real app on a pseudo-terminal: exec to the first frame with data, vs a bare app")
+def start(ctx: Context) -> list[Figure]:
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        app = [TIERTUI, "--db", ctx.url, "--user", "benchmark"]
+        bare = [sys.executable, "-c", BARE_APP]
+        apps, bares = [], []
+        for _ in range(ctx.runs):  # interleaved, so a busy moment hits both alike
+            bares.append(_start_seconds(bare, r"bare app ready", home))
+            apps.append(_start_seconds(app, DASHBOARD_DATA, home))
+    ratio = median(apps) / median(bares)
+    return [
+        Figure("pty: app exec to first frame with data", median(apps), "s", samples=tuple(apps)),
+        Figure("pty: bare Textual app exec to its label", median(bares), "s", samples=tuple(bares)),
+        Figure("pty: ratio app / bare start", ratio, "x", target=1.5),
+    ]
+
+
+def _key_to(term: Terminal, key: bytes, pattern: str, timeout: float = 30) -> float:
+    mark = len(term.raw)
+    sent = time.monotonic()
+    term.press(key, 0.0)
+    term.wait_for(pattern, timeout=timeout, since=mark)
+    return term.arrived(pattern, since=mark) - sent
+
+
+@benchmark("pty-screens", "the real app on a pseudo-terminal: each screen's key to its first frame with data")
+def screens(ctx: Context) -> list[Figure]:
+    figures = []
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        term = _session([TIERTUI, "--db", ctx.url, "--user", "benchmark"], home)
+        try:
+            term.wait_for(DASHBOARD_DATA, timeout=120)
+            term.pump(1.0)
+            for name, (key, pattern) in SCREENS.items():
+                samples = []
+                for _ in range(ctx.runs):
+                    samples.append(_key_to(term, key, pattern) * 1000)
+                    term.pump(0.5)
+                    _key_to(term, b"g", DASHBOARD_DATA)  # home again
+                    term.pump(0.5)
+                label = f"pty: open {name} (first: {samples[0]:.0f} ms)"
+                figures.append(Figure(label, median(samples), "ms", target=150, samples=tuple(samples)))
+        finally:
+            _quit(term)
+    return figures
+
+
+@benchmark("pty-approve", "the real app on a pseudo-terminal: approval key to the repainted override queue")
+def approve(ctx: Context) -> list[Figure]:
+    samples: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        copy = home / "approve.db"
+        shutil.copy(ctx.db_path, copy)
+        term = _session([TIERTUI, "--db", f"sqlite:///{copy}", "--user", APPROVER], home)
+        try:
+            term.wait_for(DASHBOARD_DATA, timeout=120)
+            _key_to(term, b"o", SCREENS["overrides"][1])
+            term.pump(1.0)
+            for _ in range(max(5, ctx.runs)):
+                ms = _key_to(term, b"a", r"Override #\d+ approved") * 1000
+                samples.append(ms)
+                term.pump(0.7)
+        finally:
+            _quit(term)
+    return [Figure("pty: approve key to repainted queue", median(samples), "ms", target=50, samples=tuple(samples))]
