@@ -38,5 +38,8 @@ def test_every_benchmark_runs_on_a_small_demo(tmp_path):
         "app: start to partner list (tiertui)",
         "app: type-to-filter, key to list",
         "whatif: ",
+        "pty: ratio app / bare start",
+        "pty: open partners",
+        "pty: approve key to repainted queue",
     ):
         assert figure in table, proc.stdout[-3000:]
