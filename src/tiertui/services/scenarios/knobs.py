@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 from ...scoring import Program, ProgramError, parse_program
 from ...scoring.program import BENEFIT_KINDS
 from ..errors import ServiceError
-from .toml_writer import dumps
+from .toml_writer import BARE_KEY, dumps
 
 KNOB_KINDS = ("grace_periods", "at_risk_margin", "points", "target", "min_score", "gate", "maximum", "benefit")
 
@@ -46,7 +45,7 @@ def _key_text(path: Sequence) -> str:
         if isinstance(p, int):
             parts[-1] += f"[{p}]"
         else:
-            parts.append(p if re.fullmatch(r"[A-Za-z0-9_-]+", p) else json.dumps(p, ensure_ascii=False))
+            parts.append(p if BARE_KEY.fullmatch(p) else json.dumps(p, ensure_ascii=False))
     return ".".join(parts)
 
 
@@ -106,8 +105,7 @@ def editable_values(program: Program | str) -> list[Knob]:
         base = ("requirements", tier)
         knobs += _rule_knobs(base, spec, tier, tier, base_rule=True)
         for v, vspec in enumerate(spec.get("variants", [])):
-            named = " / ".join(str(vspec[k]) for k in ("region", "partner_type") if k in vspec)
-            knobs += _rule_knobs((*base, "variants", v), vspec, tier, f"{tier} ({named})", base_rule=False)
+            knobs += _rule_knobs((*base, "variants", v), vspec, tier, _variant_label(tier, vspec), base_rule=False)
     if head.get("revenue_metric"):
         benefits = doc.get("benefits", {})
         for tier in tiers:
@@ -123,6 +121,12 @@ def editable_values(program: Program | str) -> list[Knob]:
                     )
                 )
     return knobs
+
+
+def _variant_label(tier: str, spec: Mapping[str, Any]) -> str:
+    """A variant's label: "Gold (LATAM / MSP)"."""
+    named = " / ".join(str(spec[k]) for k in ("region", "partner_type") if k in spec)
+    return f"{tier} ({named})"
 
 
 def _rule_knobs(path: tuple, spec: Mapping[str, Any], tier: str, label: str, base_rule: bool) -> list[Knob]:
@@ -151,8 +155,7 @@ def gate_knob(program: Program | str, tier: str, metric: str, kind: str = "gate"
             raise ServiceError(f"{tier} has no variant {variant + 1}")
         spec = variants[variant]
         path = (*path, "variants", variant)
-        named = " / ".join(str(spec[k]) for k in ("region", "partner_type") if k in spec)
-        label = f"{tier} ({named})"
+        label = _variant_label(tier, spec)
     table = "gates" if kind == "gate" else "maxima"
     return _knob((*path, table, metric), kind, tier, f"{label} {kind} {metric}", spec.get(table, {}).get(metric), True)
 

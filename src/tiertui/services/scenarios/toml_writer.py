@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import ServiceError
 
 _INLINE = ("gates", "maxima")
-_BARE = re.compile(r"[A-Za-z0-9_-]+")
+BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")  # a key TOML takes without quotes
 
 
 def dumps(doc: Mapping[str, Any]) -> str:
@@ -47,7 +47,7 @@ def _write_table(out: list[str], path: tuple, table: Mapping[str, Any], header: 
 
 
 def _toml_key(key: str) -> str:
-    return key if _BARE.fullmatch(key) else _toml_string(key)
+    return key if BARE_KEY.fullmatch(key) else _toml_string(key)
 
 
 def _toml_string(text: str) -> str:
