@@ -34,6 +34,7 @@ class Replay:
     _limits: dict[tuple, np.ndarray]
 
     def values_for(self, program: Program) -> dict[str, np.ndarray]:
+        """Group values of every metric ``program`` uses (the session loads them)."""
         raise NotImplementedError
 
     def thresholds(self, program: Program) -> dict[int, ev.Thresholds]:
