@@ -1,4 +1,4 @@
-"""What-if scenarios (services/scenarios.py): results equal a real levelling run, hand-computed
+"""What-if scenarios (services/scenarios/): results equal a real levelling run, hand-computed
 movers and costs, editing, persistence and the CLI entry point's messages."""
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from sqlmodel import Session, select
 
 from tiertui.scoring import level, parse_program
-from tiertui.services import imports, levelling, programs, scenarios
+from tiertui.services import audit, imports, levelling, programs, scenarios
 from tiertui.services.errors import ServiceError
 from tiertui.storage import open_engine, queries
-from tiertui.storage.tables import AuditEntry, MetricValue, Override, Partner
+from tiertui.storage.tables import AuditEntry, MetricValue, Override, Partner, Scenario
 
 MITEL = Path(__file__).resolve().parents[2] / "fixtures" / "programs" / "mitel_2014_na"
 
@@ -475,6 +475,52 @@ def test_save_reopen_export_activate_delete(hand, tmp_path):
         ("carol", "scenario.activate"),
         ("dave", "scenario.delete"),
     ]
+
+
+def _scenario_rows(engine) -> list[tuple]:
+    with Session(engine) as session:
+        return [
+            (s.id, s.name, s.content, s.base_program_id, s.created_by, s.created_at, s.updated_at)
+            for s in session.exec(select(Scenario).order_by(Scenario.id))
+        ]
+
+
+def test_activation_is_one_transaction(hand, monkeypatch):
+    """A failure part-way through activation (after the new program version is written, at the
+    scenario's audit entry) leaves no new program version, the old one active, the scenario row
+    and the audit log as they were; activating again then works."""
+    scenarios.save_scenario(hand, "ann", "Stricter gold", _edited(HAND, SCENARIO_EDITS))
+    versions = [(v.id, v.version, v.active, v.content) for v in programs.program_versions(hand)]
+    rows, log = _scenario_rows(hand), _audit(hand)
+    record = audit.record
+
+    def failing(session, user, action, *args, **detail):
+        if action == "scenario.activate":
+            raise RuntimeError("the audit log is unavailable")
+        record(session, user, action, *args, **detail)
+
+    monkeypatch.setattr(audit, "record", failing)
+    with pytest.raises(RuntimeError, match="audit log is unavailable"):
+        scenarios.activate_scenario(hand, "carol", "Stricter gold")
+    assert [(v.id, v.version, v.active, v.content) for v in programs.program_versions(hand)] == versions
+    assert programs.active_version(hand).version == 1
+    assert _scenario_rows(hand) == rows
+    assert _audit(hand) == log
+
+    monkeypatch.setattr(audit, "record", record)
+    assert scenarios.activate_scenario(hand, "carol", "Stricter gold").version == 2
+    assert _audit(hand)[-2:] == [("carol", "program.activate"), ("carol", "scenario.activate")]
+
+
+def test_activation_composes_in_a_callers_transaction(hand):
+    """activate_in does its work in the caller's transaction: rolled back with it."""
+    scenarios.save_scenario(hand, "ann", "Stricter gold", _edited(HAND, SCENARIO_EDITS))
+    log = _audit(hand)
+    with pytest.raises(RuntimeError, match="later work failed"), Session(hand) as session, session.begin():
+        assert scenarios.activate_in(session, "carol", "Stricter gold").version == 2
+        raise RuntimeError("later work failed")
+    assert [v.version for v in programs.program_versions(hand)] == [1]
+    assert _audit(hand) == log
 
 
 def test_save_refuses_a_broken_program(hand):

@@ -30,36 +30,42 @@ def read_program_file(path: str | Path) -> Program:
 
 def store_program(engine: Engine, program: Program, user: str, source_name: str = "") -> ProgramVersion:
     """Keep ``program`` as a version (reusing an identical earlier one) and make it active (admins)."""
-    digest = program_hash(program.source)
     with Session(engine) as session, session.begin():
-        roles.require(session, user, "admin", "loading programs")
-        existing = session.exec(select(ProgramVersion).where(ProgramVersion.content_hash == digest)).first()
-        session.exec(update(ProgramVersion).values(active=False))
-        if existing is None:
-            number = session.exec(select(func.max(ProgramVersion.version))).one() or 0
-            existing = ProgramVersion(
-                name=program.name,
-                version=number + 1,
-                content=program.source,
-                content_hash=digest,
-                source_name=source_name,
-                loaded_by=user,
-            )
-            session.add(existing)
-        existing.active = True
-        session.flush()
-        audit.record(
-            session,
-            user,
-            "program.activate",
-            "program",
-            existing.id,
+        version = store_program_in(session, program, user, source_name)
+        session.expunge(version)
+    return version
+
+
+def store_program_in(session: Session, program: Program, user: str, source_name: str = "") -> ProgramVersion:
+    """:func:`store_program` inside the caller's open transaction; the version stays in ``session``."""
+    digest = program_hash(program.source)
+    roles.require(session, user, "admin", "loading programs")
+    existing = session.exec(select(ProgramVersion).where(ProgramVersion.content_hash == digest)).first()
+    session.exec(update(ProgramVersion).values(active=False))
+    if existing is None:
+        number = session.exec(select(func.max(ProgramVersion.version))).one() or 0
+        existing = ProgramVersion(
             name=program.name,
-            version=existing.version,
-            hash=digest,
-            source=source_name,
+            version=number + 1,
+            content=program.source,
+            content_hash=digest,
+            source_name=source_name,
+            loaded_by=user,
         )
-        session.expunge(existing)
+        session.add(existing)
+    existing.active = True
+    session.flush()
+    audit.record(
+        session,
+        user,
+        "program.activate",
+        "program",
+        existing.id,
+        name=program.name,
+        version=existing.version,
+        hash=digest,
+        source=source_name,
+    )
     return existing
 
 

@@ -28,6 +28,7 @@ from textual.worker import get_current_worker
 from ...services import ServiceError
 from ...services import scenarios as svc
 from ...services.scenarios import Knob, Mover, ScenarioSession, WhatIf
+from ...services.scenarios.costs import regions_of
 from ..widgets import Column, VirtualTable
 from ..widgets.knob_row import KnobEntry, KnobInput, KnobRow, number_text
 from ..widgets.marks import EVENT_MARKS
@@ -448,7 +449,7 @@ class ScenarioScreen(DataScreen):
             table.add_row(Text(label, style=style), money(b), money(a), change_text(a - b, money(abs(a - b))))
 
         row("Total", r.cost_before.total.total, r.cost_after.total.total, "bold")
-        for region in svc._regions_of(r.cost_before, r.cost_after):
+        for region in regions_of(r.cost_before, r.cost_after):
             row(
                 region,
                 r.cost_before.by_region.get(region, svc.CostSplit()).total,
