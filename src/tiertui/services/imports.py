@@ -469,10 +469,17 @@ def _id_problem(raw: str) -> str:
     for position, ch in enumerate(raw, start=1):
         if unicodedata.category(ch) in _INVISIBLE_CATEGORIES or (ch.isspace() and ch != " "):
             return (
-                f"the partner id '{visible(raw)}' holds an invisible character ({visible(ch)}) at "
+                f"the partner id '{visible(raw)}' holds an invisible character ({_escaped(ch)}) at "
                 f"position {position}: retype the id"
             )
     return f"the partner id {raw!r} has spaces before or after it: remove them"
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    return {"\t": "\\t", "\n": "\\n", "\r": "\\r"}.get(ch) or (
+        f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    )
 
 
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cn", "Co", "Cs"})
