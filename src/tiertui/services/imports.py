@@ -59,6 +59,7 @@ EXPECTED_HEADER = {
 }
 
 LISTED = 20  # problems spelled out in the message
+CYCLE_SHOWN = 10  # partners of a parent cycle named in its problem
 KEPT = 1000  # problems kept on the exception; the rest are only counted
 PROGRESS_EVERY = 20_000  # rows between progress reports while checking
 WRITE_CHUNK = 100_000  # rows per executemany
@@ -708,12 +709,17 @@ def _check_cycles(
                 first = min(in_file, key=seen.__getitem__)
                 ring = cycle[cycle.index(first) :] + cycle[: cycle.index(first)]
                 stored_only = [p for p in ring if p not in seen]
-                note = f" ({', '.join(map(repr, stored_only))} stored, not in this file)" if stored_only else ""
-                problems.add(
-                    seen[first],
-                    "parent_id",
-                    "parents form a cycle: " + " -> ".join([*ring, ring[0]]) + note,
-                )
+                if len(ring) <= CYCLE_SHOWN:
+                    shown = " -> ".join([*ring, ring[0]])
+                else:  # a cycle through thousands of partners: the first few and the count
+                    shown = " -> ".join(ring[:CYCLE_SHOWN]) + f" -> ... ({len(ring) - CYCLE_SHOWN:,} more) -> {ring[0]}"
+                note = ""
+                if stored_only:
+                    names = ", ".join(map(repr, stored_only[:CYCLE_SHOWN]))
+                    more = f" and {len(stored_only) - CYCLE_SHOWN:,} more" if len(stored_only) > CYCLE_SHOWN else ""
+                    note = f" ({names}{more} stored, not in this file)"
+                size = f"parents form a cycle of {len(ring):,} partners: " if len(ring) > CYCLE_SHOWN else ""
+                problems.add(seen[first], "parent_id", (size or "parents form a cycle: ") + shown + note)
         done.update(path)
 
 

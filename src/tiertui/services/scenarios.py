@@ -225,10 +225,12 @@ class WhatIf:
 
     def csv(self, out: TextIO) -> None:
         """One row per mover: partner_id,from_tier,to_tier,reason."""
+        from ..safe_text import spreadsheet_text
+
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["partner_id", "from_tier", "to_tier", "reason"])
-        for m in self.movers:
-            writer.writerow([m.partner_id, m.from_tier, m.to_tier, m.reason])
+        for m in self.movers:  # no cell may start a formula (spec §4, safe output)
+            writer.writerow([spreadsheet_text(c) for c in (m.partner_id, m.from_tier, m.to_tier, m.reason)])
 
     def as_dict(self) -> dict[str, Any]:
         return {
