@@ -1,4 +1,4 @@
-"""Certifications are keyed by partner, person, certification and earned_on (spec v2 §2).
+"""Certification renewals: one row per earning, the key holds earned_on (spec v2 §2).
 
 Revision ID: 0005
 Revises: 0004
