@@ -235,10 +235,11 @@ def _shown(text: str) -> str:
 def _capped(text: str) -> str:
     """At most :data:`MESSAGE_LINES` lines of at most :data:`MESSAGE_LINE` characters each."""
     lines = text.split("\n")
+    head, tail = MESSAGE_LINE * 3 // 4, MESSAGE_LINE // 4  # the start and the end say what went wrong
     kept = [
         line
         if len(line) <= MESSAGE_LINE
-        else f"{line[:MESSAGE_LINE]}... ({len(line) - MESSAGE_LINE:,} more characters)"
+        else f"{line[:head]}...({len(line) - head - tail:,} characters left out)...{line[-tail:]}"
         for line in lines[:MESSAGE_LINES]
     ]
     if len(lines) > MESSAGE_LINES:

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tiertui import cli
+from tiertui.safe_text import visible
 from tiertui.services import ServiceError, browse
 from tiertui.services.levelling import run_levelling
 from tiertui.storage import open_engine
@@ -258,7 +259,8 @@ def test_override_reasons_are_stored_literally_or_refused_clearly(db, capsys):
                 stored = conn.execute(text("SELECT reason FROM tier_override WHERE id = :i"), {"i": oid}).scalar()
             assert stored == reason.strip(), shown
             status, out, err = run_cli(capsys, url, "override", "list")
-            assert status == 0 and f"by ann: {reason.strip()[:50]}" in out, shown
+            # spec v2 §4: printed literally, control characters (a tab too) shown as escapes
+            assert status == 0 and f"by ann: {visible(reason.strip()[:50])}" in out, shown
         else:
             assert status == 1 and err.startswith("tiertui: error: ") and "reason" in err, (shown, err)
         table_intact(db)
