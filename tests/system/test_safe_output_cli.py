@@ -21,12 +21,13 @@ from cli_runner import TIERTUI, tiertui
 from db_builder import seat_team, seed
 from hostile_corpus import BIDI, ESCAPES, FORMULAS, MARKUP, OVERWRITE, formula_like, raw_controls
 
-from tiertui.services import overrides
+from tiertui.services import overrides, roles
 from tiertui.services.demo import build_demo
 from tiertui.services.levelling import run_levelling
 from tiertui.storage import open_engine
 
 PASSWORD = "Hunter2Secret"
+HOSTILE_USERS = ["\u202eevil", "\x9b31mred", "[b]bold[/b]"]  # names refuse only C0 controls
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,8 @@ def hostile_db(tmp_path_factory) -> Path:
     for reason in OVERWRITE + ESCAPES + BIDI + MARKUP + FORMULAS:
         if reason.strip():
             overrides.request(engine, "ann", "B2", "Gold", reason, date(2026, 1, 1))
+    for name in HOSTILE_USERS:
+        roles.add(engine, "ann", name, "viewer")
     engine.dispose()
     return path
 
@@ -63,6 +66,15 @@ def test_audit_text_has_no_terminal_control_and_its_csv_no_formula(hostile_db):
     assert raw_controls(out) == set() and "\\x1b]0;title\\x07" in out
     table = list(csv.reader(io.StringIO(tiertui(*db, "audit", "--format", "csv").stdout, newline="")))
     assert len(table) > 10 and [c for row in table for c in row if formula_like(c)] == []
+
+
+def test_users_and_errors_naming_them_print_literally(hostile_db):
+    db = ("--db", f"sqlite:///{hostile_db}")
+    out = tiertui(*db, "users").stdout
+    assert raw_controls(out) == set()
+    assert "\\u202eevil" in out and "\\x9b31mred" in out and "[b]bold[/b]" in out
+    proc = tiertui(*db, "--user", "\u202eeve\x9b2J", "users", "add", "x", "--role", "viewer", check=False)
+    assert proc.returncode == 1 and raw_controls(proc.stderr) == set() and "\\u202eeve" in proc.stderr
 
 
 # ---------------------------------------------------------------------------- the database file
@@ -89,6 +101,8 @@ def test_an_export_naming_the_database_is_refused_and_the_database_untouched(lev
         )
         assert proc.returncode == 1 and "Traceback" not in proc.stderr
         assert proc.stderr.startswith(f"tiertui: error: refusing to write to {output}: it is the database")
+    proc = tiertui(*db, "offline", "copy", "--to", "link.db", "--replace", check=False, cwd=tmp_path)
+    assert proc.returncode == 1 and "refusing to write to link.db: it is the database file" in proc.stderr
     assert levelled.read_bytes() == before
     proc = tiertui(*db, "export", "scorecards", "--period", "2026-Q2", "-o", "out.csv", cwd=tmp_path)
     assert (tmp_path / "out.csv").read_text().startswith("partner_id,period,score")
