@@ -130,6 +130,16 @@ def test_a_quote_closed_in_the_middle_of_a_field_is_a_bad_row(engine, tmp_path):
     assert "unbalanced quote" in str(exc)
 
 
+@pytest.mark.parametrize("cell, column", [('Acme "EMEA', "name"), ('12" screen', "name")])
+def test_a_stray_quote_in_an_unquoted_field_is_a_bad_row(engine, tmp_path, cell, column):
+    path = write(tmp_path, "p.csv", f'{PARTNERS}\nM5,Initech,EMEA,,Mia\nM6,{cell},EMEA,,Mia\nM7,"say ""hi""",NA,,Raj\n')
+    exc = rejected(engine, "partners", path)
+    assert where(exc) == [(3, column)] and "unbalanced quote" in str(exc)
+    fine = write(tmp_path, "ok.csv", f'{PARTNERS}\nM7,"say ""hi""",NA,,Raj\nM8,say "hi" twice,NA,,Raj\n')
+    import_file(engine, "partners", fine, "ana")
+    assert [r[1] for r in partners(engine)] == ['say "hi"', 'say "hi" twice']
+
+
 def test_a_short_row_is_a_bad_row_and_the_stored_values_stay(engine, tmp_path):
     seed(engine, tmp_path)
     path = write(tmp_path, "p.csv", f"{PARTNERS}\nM1,Acme Corp,EMEA,,Mia\nM2,Globex\n")

@@ -182,7 +182,7 @@ def _open_source(path: Path, kind: str) -> _Source:
     if not path.is_file():
         raise ServiceError(f"cannot read {path}: no such file")
     pending: list[RowProblem] = []
-    rows = _csv_rows(path) if suffix == ".csv" else _xlsx_rows(path, pending)
+    rows = _csv_rows(path, pending) if suffix == ".csv" else _xlsx_rows(path, pending)
     estimate = next(rows)[0]  # the first item is (line estimate, [])
     for line, cells in rows:
         cells = [cell.strip().lstrip("\ufeff").strip() for cell in cells]
@@ -212,7 +212,7 @@ def _not_utf8(path: Path, data: bytes, exc: UnicodeDecodeError) -> ImportRejecte
     return ImportRejected(path.name, [RowProblem(line, "", f"the file is not UTF-8: {found}; {_SAVE_AS_UTF8}")])
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(path: Path, pending: list[RowProblem] | None = None) -> Iterator[tuple[int, list[str]]]:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -226,14 +226,56 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     start = 1
     header: list[str] = []
+    line_starts: list[int] = []
     try:
         for row in reader:
             if not header and any(cell.strip() for cell in row):
                 header = [cell.strip().lstrip("\ufeff").strip() for cell in row]
+            if pending is not None and any('"' in cell for cell in row):  # rare: look at the line as written
+                if not line_starts:
+                    line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+                record = text[line_starts[start - 1] : line_starts[min(reader.line_num, len(line_starts) - 1)]]
+                if reader.line_num >= len(line_starts):
+                    record = text[line_starts[start - 1] :]
+                column = _stray_quote(record)
+                if column >= 0:
+                    name = header[column] if column < len(header) and header[column] else f"#{column + 1}"
+                    pending.append(
+                        RowProblem(
+                            start,
+                            name,
+                            "a field with an unbalanced quote: a quote inside a value that is not quoted "
+                            '(quote the whole field and double the quote inside it: "12"" screen")',
+                        )
+                    )
             yield start, row
             start = reader.line_num + 1
     except csv.Error as exc:
         raise ImportRejected(path.name, [_csv_problem(text, start, header, exc)]) from None
+
+
+def _stray_quote(record: str) -> int:
+    """The column of an unquoted field that holds an odd number of quotes (``Acme "EMEA``), or -1."""
+    column, index, quoted, at_start, count = 0, 0, False, True, 0
+    while index < len(record):
+        ch = record[index]
+        if quoted:
+            if ch == '"':
+                if record[index + 1 : index + 2] == '"':
+                    index += 1
+                else:
+                    quoted = False
+        elif ch == '"' and at_start:
+            quoted, at_start = True, False
+        elif ch in ",\r\n":
+            if count % 2:
+                return column
+            column, at_start, count = column + 1, True, 0
+        else:
+            at_start = False
+            count += ch == '"'
+        index += 1
+    return column if count % 2 else -1
 
 
 def _csv_problem(text: str, start: int, header: list[str], exc: csv.Error) -> RowProblem:
