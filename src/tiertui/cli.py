@@ -14,10 +14,19 @@ from pathlib import Path
 import platformdirs
 
 from . import __version__
+from .safe_text import visible
 
 ENV_USER = "TIERTUI_USER"
 ROLES = ("viewer", "manager", "approver", "admin")  # as services.roles.ROLES, without importing it here
 ENV_DEBUG = "TIERTUI_DEBUG"
+MESSAGE_LINE = 400  # characters of one line of an error message; longer lines are cut
+MESSAGE_LINES = 40  # lines of an error message
+
+
+def say(text: object = "", *, file=None) -> None:
+    """Print text that holds data (names, reasons, notes) literally: control and escape characters
+    are shown as escapes, never sent to the terminal (spec §4, safe output)."""
+    print(visible(text, keep_newlines=True), file=file)
 
 
 class UsageError(Exception):
@@ -186,23 +195,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("tiertui: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return 1
+        return _closed_pipe()
     except Exception as exc:  # noqa: BLE001 - every error becomes one line for a person
         if os.environ.get(ENV_DEBUG):
             raise
-        print(f"tiertui: error: {_message(exc)}", file=sys.stderr)
+        try:
+            print(f"tiertui: error: {_message(exc)}", file=sys.stderr)
+        except BrokenPipeError:
+            return _closed_pipe()
         return 1
+
+
+def _closed_pipe() -> int:
+    """The reader went away (``tiertui export ... | head``): end quietly. Standard output is pointed
+    at the null device so that Python's final flush has nowhere to fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 1
 
 
 def _message(exc: Exception) -> str:
     from .services import ServiceError
-    from .storage import DatabaseError, redact
+    from .storage import DatabaseError
 
     if isinstance(exc, (ServiceError, DatabaseError, UsageError)):
-        return str(exc)
+        return _capped(_shown(str(exc)))
     text = str(exc).strip().splitlines()
-    detail = redact(text[0]) if text else ""
-    return f"unexpected {exc.__class__.__name__}: {detail} (set {ENV_DEBUG}=1 for details)"
+    detail = _shown(text[0]) if text else ""
+    return _capped(f"unexpected {exc.__class__.__name__}: {detail} (set {ENV_DEBUG}=1 for details)")
+
+
+def _shown(text: str) -> str:
+    """A message as printed: passwords in URLs hidden, control characters shown as escapes."""
+    from .storage import redact
+
+    return visible(redact(text), keep_newlines=True)
+
+
+def _capped(text: str) -> str:
+    """At most :data:`MESSAGE_LINES` lines of at most :data:`MESSAGE_LINE` characters each."""
+    lines = text.split("\n")
+    head, tail = MESSAGE_LINE * 3 // 4, MESSAGE_LINE // 4  # the start and the end say what went wrong
+    kept = [
+        line
+        if len(line) <= MESSAGE_LINE
+        else f"{line[:head]}...({len(line) - head - tail:,} characters left out)...{line[-tail:]}"
+        for line in lines[:MESSAGE_LINES]
+    ]
+    if len(lines) > MESSAGE_LINES:
+        kept.append(f"... and {len(lines) - MESSAGE_LINES:,} more lines")
+    return "\n".join(kept)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -265,17 +311,20 @@ def _users(args, engine, user: str) -> int:
 
     if args.action == "add":
         person = roles.add(engine, user, args.name, args.role)
-        print(f"Added {person.name} as {person.role}.")
+        say(f"Added {visible(person.name)} as {person.role}.")
     elif args.action == "set":
         person = roles.set_role(engine, user, args.name, args.role)
-        print(f"{person.name} is now {person.role}.")
+        say(f"{visible(person.name)} is now {person.role}.")
     elif args.action == "remove":
         roles.remove(engine, user, args.name)
-        print(f"Removed {args.name}.")
+        say(f"Removed {visible(args.name)}.")
     else:
         for person in roles.people(engine):
             mark = "*" if person.name == user else " "
-            print(f"{mark} {person.name:<24} {person.role:<9} added by {person.added_by} {person.added_at:%Y-%m-%d}")
+            say(
+                f"{mark} {visible(person.name):<24} {person.role:<9} added by {visible(person.added_by)} "
+                f"{person.added_at:%Y-%m-%d}"
+            )
     return 0
 
 
@@ -294,12 +343,12 @@ def _db_upgrade(args, url: str) -> int:
     try:
         status = schema.status(engine)
         if not status.needs_upgrade:
-            print(f"{redact(url)} is already at schema revision {status.head}.")
+            say(f"{redact(url)} is already at schema revision {status.head}.")
             return 0
         backup = schema.upgrade(engine, backup=not args.no_backup)
     finally:
         engine.dispose()
-    print(
+    say(
         f"Upgraded {redact(url)} from revision {status.current or 'none'} to {status.head}."
         + (f" Backup copy: {backup}" if backup else "")
     )
@@ -324,23 +373,23 @@ def _demo(args, explicit: str | None, user: str) -> int:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{demo_file}{suffix}").unlink(missing_ok=True)
     if dedicated and demo_file.exists():
-        print(f"The demo database is already there: {demo_file}")
-        print("It keeps the approvals, notes and scenarios made in it; `tiertui demo --replace` builds it afresh.")
+        say(f"The demo database is already there: {demo_file}")
+        say("It keeps the approvals, notes and scenarios made in it; `tiertui demo --replace` builds it afresh.")
     else:
         engine = open_engine(url)
         try:
             report = build_demo(engine, partners=args.partners, seed=args.seed, user=user, replace=args.replace)
         finally:
             engine.dispose()
-        print(report.text())
-        print(f"Demo database: {demo_file if dedicated else redact(url)}")
+        say(report.text())
+        say(f"Demo database: {demo_file if dedicated else redact(url)}")
     if dedicated:
-        print("Open it again:           tiertui demo")
-        print(f"Open it as its approver: tiertui demo --user {shlex.quote(DIRECTOR)}")
+        say("Open it again:           tiertui demo")
+        say(f"Open it as its approver: tiertui demo --user {shlex.quote(DIRECTOR)}")
     else:
         where = shlex.quote(redact(url))
-        print(f"Open it again:           tiertui --db {where}")
-        print(f"Open it as its approver: tiertui --db {where} --user {shlex.quote(DIRECTOR)}")
+        say(f"Open it again:           tiertui --db {where}")
+        say(f"Open it as its approver: tiertui --db {where} --user {shlex.quote(DIRECTOR)}")
     if args.no_open or not sys.stdout.isatty():
         return 0
     return _open_app(url, user)
@@ -351,11 +400,14 @@ def _program(args, engine, user: str) -> int:
 
     if args.action == "load":
         version = programs.load_program_file(engine, args.file, user)
-        print(f"Loaded {version.name!r} as version {version.version} (active).")
+        say(f"Loaded {version.name!r} as version {version.version} (active).")
         return 0
     for v in programs.program_versions(engine):
         mark = "*" if v.active else " "
-        print(f"{mark} v{v.version}  {v.name}  {v.source_name}  {v.loaded_at:%Y-%m-%d %H:%M}  by {v.loaded_by}")
+        say(
+            f"{mark} v{v.version}  {visible(v.name)}  {visible(v.source_name)}  {v.loaded_at:%Y-%m-%d %H:%M}  "
+            f"by {visible(v.loaded_by)}"
+        )
     return 0
 
 
@@ -363,32 +415,39 @@ def _import(args, engine, user: str) -> int:
     from .services.imports import import_file
 
     report = import_file(engine, args.kind, args.file, user)
-    print(report.text())
+    say(report.text())
     return 0
 
 
 def _level(args, engine, user: str) -> int:
     from .services.levelling import run_levelling
 
-    print(run_levelling(engine, user).text())
+    say(run_levelling(engine, user).text())
     return 0
 
 
 def _status(args, engine, user: str) -> int:
     from .services.status import read_status
 
-    print(read_status(engine).text())
+    say(read_status(engine).text())
     return 0
 
 
 def _export(args, engine, user: str) -> int:
     from .services import exports
 
-    rows = exports.scorecard_rows(engine, args.period)
     to_stdout = args.output in ("-", "")
+    if not to_stdout:
+        exports.refuse_database_path(engine, args.output)
+    rows = exports.scorecard_rows(engine, args.period)
     if args.format == "xlsx":
-        if to_stdout:
-            exports.write_xlsx(rows, sys.stdout.buffer)
+        if to_stdout:  # built whole first: a reader that goes away (| head) stops one write, not the writer
+            import io
+
+            book = io.BytesIO()
+            exports.write_xlsx(rows, book)
+            sys.stdout.buffer.write(book.getvalue())
+            sys.stdout.buffer.flush()
         else:
             with open(args.output, "wb") as out:
                 exports.write_xlsx(rows, out)
@@ -406,7 +465,14 @@ def _whatif(args, engine, user: str) -> int:
     from .services import scenarios
 
     result = scenarios.whatif(engine, args.scenario, args.period)
-    scenarios.write_whatif(result, args.format, sys.stdout)
+    if args.format != "text":
+        scenarios.write_whatif(result, args.format, sys.stdout)
+        return 0
+    import io
+
+    text = io.StringIO()  # the text report holds names and reasons: shown literally
+    scenarios.write_whatif(result, args.format, text)
+    sys.stdout.write(visible(text.getvalue(), keep_newlines=True))
     return 0
 
 
@@ -414,17 +480,20 @@ def _override(args, engine, user: str) -> int:
     from .services import overrides
 
     if args.action == "request":
-        print(overrides.request(engine, user, args.partner_id, args.tier, args.reason, args.starts, args.expires))
+        say(overrides.request(engine, user, args.partner_id, args.tier, args.reason, args.starts, args.expires))
         return 0
     if args.action in ("approve", "reject"):
         view = overrides.decide(engine, user, args.override_id, args.action == "approve", args.note)
-        print(f"Override {view.id} for {view.partner_id} ({view.tier}) {view.status} by {view.decided_by}.")
+        say(
+            f"Override {view.id} for {visible(view.partner_id)} ({visible(view.tier)}) {view.status} "
+            f"by {visible(view.decided_by)}."
+        )
         return 0
     for o in overrides.list_overrides(engine, args.status):
         expires = o.expires_on or "open-ended"
-        print(
-            f"{o.id:>5}  {o.status:<8}  {o.partner_id:<10} {o.tier:<12} {o.starts_on} to {expires}  "
-            f"by {o.requested_by}: {o.reason}"
+        say(  # every field from data through visible(): a reason cannot rewrite the line (\r) or recolour it
+            f"{o.id:>5}  {o.status:<8}  {visible(o.partner_id):<10} {visible(o.tier):<12} {o.starts_on} to "
+            f"{expires}  by {visible(o.requested_by)}: {visible(o.reason)}"
         )
     return 0
 
@@ -436,6 +505,9 @@ def _offline(args, engine, user: str) -> int:
     from .services import offline
 
     if args.action == "copy":
+        from .services.exports import refuse_database_path
+
+        refuse_database_path(engine, args.to)
 
         def progress(fraction: float, message: str) -> None:  # a big copy takes a while: say how far
             print(f"\r{message[:60]:<60} {fraction:4.0%}", end="", file=sys.stderr, flush=True)
@@ -445,8 +517,8 @@ def _offline(args, engine, user: str) -> int:
         )
         if sys.stderr.isatty():
             print("\r" + " " * 66 + "\r", end="", file=sys.stderr, flush=True)
-        print(report.text())
+        say(report.text())
         return 0
     report = offline.sync(engine, user, args.file)
-    print(report.text())
+    say(report.text())
     return 0 if report.complete else SYNC_INCOMPLETE

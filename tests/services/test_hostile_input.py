@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tiertui import cli
+from tiertui.safe_text import visible
 from tiertui.services import ServiceError, browse
 from tiertui.services.levelling import run_levelling
 from tiertui.storage import open_engine
@@ -258,7 +259,8 @@ def test_override_reasons_are_stored_literally_or_refused_clearly(db, capsys):
                 stored = conn.execute(text("SELECT reason FROM tier_override WHERE id = :i"), {"i": oid}).scalar()
             assert stored == reason.strip(), shown
             status, out, err = run_cli(capsys, url, "override", "list")
-            assert status == 0 and f"by ann: {reason.strip()[:50]}" in out, shown
+            # spec v2 §4: printed literally, control characters (a tab too) shown as escapes
+            assert status == 0 and f"by ann: {visible(reason.strip()[:50])}" in out, shown
         else:
             assert status == 1 and err.startswith("tiertui: error: ") and "reason" in err, (shown, err)
         table_intact(db)
@@ -315,5 +317,6 @@ def test_import_cell_values_are_stored_literally_or_rejected_by_line(db, capsys,
         # a hostile partner id in a metrics file: a clear refusal by line, never an error
         path.write_text("partner_id,period,revenue\n" + f'"{cell.replace(chr(34), chr(34) * 2)}",2026-Q1,5\n')
         status, out, err = run_cli(capsys, url, "import", "metrics", str(path))
-        assert status == 1 and "line 2" in err and ("is not stored" in err or "NUL" in err), (shown, err)
+        assert status == 1 and "line 2" in err, (shown, err)
+        assert "is not stored" in err or "NUL" in err or "invisible character" in err, (shown, err)
         table_intact(db)

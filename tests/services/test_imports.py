@@ -245,7 +245,9 @@ def test_not_utf8_names_the_line(engine, tmp_path):
 
 def test_a_row_with_extra_cells_is_bad(engine, tmp_path):
     exc = rejected(engine, "partners", write(tmp_path, "p.csv", "partner_id,name\nP1,Acme,oops\nP2,Globex,\n"))
-    assert [str(p) for p in exc.problems] == ["line 2: the row has 3 cells but the header has 2 columns"]
+    # spec v2 strict reading: a row with more cells than the header is bad, even an empty extra cell
+    assert [(p.line, p.column) for p in exc.problems] == [(2, "#3"), (3, "#3")]
+    assert all("the row has 3 cells but the header has 2 columns" in p.message for p in exc.problems)
 
 
 @pytest.mark.parametrize("name", ["partners.txt", "partners"])
@@ -486,11 +488,20 @@ def test_certifications_import_and_reimport_by_key(engine, tmp_path):
         tmp_path, "c2.csv", CERT_HEADER + "\nP1,Ann,Sales Pro,sales,2025-06-01,2026-06-01\nP2,Cy,Tech,uc,2025-01-01,\n"
     )
     report = import_file(engine, "certifications", again, "ana")
-    assert (report.inserted, report.updated) == (1, 1)
-    assert rows(engine, "SELECT person, earned_on, expires_on FROM certification ORDER BY person") == [
+    # spec v2: the key holds earned_on, so Ann's renewal is a new row and her first one stays
+    assert (report.inserted, report.updated) == (2, 0)
+    assert rows(engine, "SELECT person, earned_on, expires_on FROM certification ORDER BY person, earned_on") == [
+        ("Ann", "2025-01-01", None),
         ("Ann", "2025-06-01", "2026-06-01"),
         ("Bob", "2025-02-01", "2027-02-01"),
         ("Cy", "2025-01-01", None),
+    ]
+    same_key = write(tmp_path, "c3.csv", CERT_HEADER + "\nP1,Ann,Sales Pro,sales,2025-06-01,2026-12-01\n")
+    report = import_file(engine, "certifications", same_key, "ana")
+    assert (report.inserted, report.updated) == (0, 1)
+    assert rows(engine, "SELECT expires_on FROM certification WHERE person = 'Ann' ORDER BY earned_on") == [
+        (None,),
+        ("2026-12-01",),
     ]
 
 
@@ -520,7 +531,10 @@ def test_certifications_check_required_values_dates_and_partner(engine, tmp_path
     ]
     text_ = str(exc)
     assert "line 2, column expires_on: expires_on 2024-12-31 is before earned_on 2025-01-01" in text_
-    assert "line 8, column certification: 'Ann' of partner 'P1' already has 'Sales Pro' on line 2" in text_
+    assert (
+        "line 8, column certification: 'Ann' of partner 'P1' already has 'Sales Pro' earned on 2025-01-01 on line 2"
+        in text_
+    )
 
 
 # ---------------------------------------------------------------------------- transactions and audit

@@ -262,6 +262,9 @@ def metrics_csv(path: Path, engine, seed: int) -> Path:
     rng = np.random.default_rng(seed)
     values = rng.uniform(0, 100, size=(len(ids) * len(periods), len(METRICS))).round(2)
     values[:, 0] *= 30_000  # revenue
+    for j, name in enumerate(METRICS):  # yes/no flags take only 0 or 1 (spec v2)
+        if name in ("business_plan", "demo_capability"):
+            values[:, j] = (values[:, j] >= 50).astype(np.float64)
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["partner_id", "period", *METRICS])

@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from ..safe_text import spreadsheet_text, visible
 from ..storage.tables import AuditEntry, Override, Partner
 from .errors import ServiceError
 
@@ -358,13 +359,13 @@ def write_entries(lines: list[AuditLine], fmt: str, out: TextIO) -> None:
         for line in lines:
             row = line.as_dict()
             row["detail"] = json.dumps(line.detail, default=str, sort_keys=True, ensure_ascii=False)
-            writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+            writer.writerow(["" if row[c] is None else spreadsheet_text(row[c]) for c in CSV_COLUMNS])
         return
     if not lines:
         out.write("No audit entries.\n")
         return
     for line in lines:  # a fixed width: the same entry prints the same whatever else is listed
-        out.write(f"{line.at:%Y-%m-%d %H:%M}  {line.actor:<{ACTOR_WIDTH}}  {line.summary}\n")
+        out.write(f"{line.at:%Y-%m-%d %H:%M}  {visible(line.actor):<{ACTOR_WIDTH}}  {visible(line.summary)}\n")
 
 
 def detail_rows(line: AuditLine) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 from sqlalchemy.engine import Engine
 
+from ..safe_text import spreadsheet_text
 from ..scoring import PeriodError, parse_period
 from ..storage import queries
 from .errors import ServiceError
@@ -26,6 +29,9 @@ COLUMNS = (
     "badges",
 )
 FORMATS = ("csv", "json", "xlsx")
+# A badge name holding the ";" that joins badges in a CSV or XLSX cell: written with this look-alike
+# (FULLWIDTH SEMICOLON) so that one badge never reads as two. JSON lists keep names exactly.
+BADGE_SEMICOLON = "\uff1b"
 
 
 @dataclass(frozen=True)
@@ -51,8 +57,45 @@ class ScorecardRow:
             self.effective_tier,
             self.event,
             "true" if self.at_risk else "false",
-            ";".join(self.badges),
+            ";".join(b.replace(";", BADGE_SEMICOLON) for b in self.badges),
         ]
+
+    def safe_cells(self) -> list[str]:
+        """:meth:`cells` for a spreadsheet: no text cell starts a formula (spec §4, safe output)."""
+        cells = self.cells()  # the score (index 2) is a number: "-1.50" stays as it is
+        return [cell if i == 2 else str(spreadsheet_text(cell)) for i, cell in enumerate(cells)]
+
+
+def refuse_database_path(engine: Engine, output: str | Path) -> None:
+    """Raise :class:`ServiceError` when ``output`` names the database in use (its file, its -wal,
+    -shm or -journal, through a relative path, a symlink or a hard link): writing there would
+    destroy it (spec §4: no output path may name the database file in use)."""
+    if engine.dialect.name != "sqlite":
+        return
+    database = engine.url.database or ""
+    if database.startswith("file:"):
+        database = database[len("file:") :].split("?", 1)[0]
+    if not database or database == ":memory:":
+        return
+    db_file = Path(database).expanduser().resolve()
+    target = Path(output).expanduser()
+    try:
+        resolved = target.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: not the database, and open() will say why
+        return
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        candidate = Path(f"{db_file}{suffix}")
+        same = resolved == candidate
+        if not same and target.exists() and candidate.exists():
+            try:
+                same = os.path.samefile(target, candidate)
+            except OSError:
+                same = False
+        if same:
+            what = "the database file" if not suffix else f"the database's {suffix[1:]} file"
+            raise ServiceError(
+                f"refusing to write to {output}: it is {what} in use ({db_file.name}); choose another file"
+            )
 
 
 def levelled_periods(engine: Engine) -> list[str]:
@@ -66,6 +109,7 @@ def scorecard_rows(engine: Engine, period: str) -> list[ScorecardRow]:
         label = parse_period(period).label
     except PeriodError as exc:
         raise ServiceError(str(exc)) from None
+    names = _badge_names(engine)
     with engine.connect() as conn:
         rows = queries.fetchall(
             conn,
@@ -80,15 +124,46 @@ def scorecard_rows(engine: Engine, period: str) -> list[ScorecardRow]:
             raise ServiceError("nothing is levelled yet: run `tiertui level` first")
         raise ServiceError(f"no results for period {label}; levelled periods: {', '.join(periods)}")
     return [
-        ScorecardRow(pid, per, float(score), q, e, eff, ev, bool(risk), tuple(b.split(";")) if b else ())
+        ScorecardRow(pid, per, float(score), q, e, eff, ev, bool(risk), split_badges(b, names) if b else ())
         for pid, per, score, q, e, eff, ev, risk, b in rows
     ]
+
+
+def _badge_names(engine: Engine) -> frozenset[str]:
+    """Names of the active program's badges that hold a ";" (the rest split on ";" as they are)."""
+    from . import programs
+
+    try:
+        if programs.active_version(engine) is None:
+            return frozenset()
+        return frozenset(b.name for b in programs.active_program(engine).badges if ";" in b.name)
+    except Exception:  # noqa: BLE001 - a program that no longer loads: split plainly
+        return frozenset()
+
+
+def split_badges(stored: str, names: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """The badges stored joined by ";", with a known badge name that holds a ";" kept whole."""
+    pieces = stored.split(";")
+    if not names:
+        return tuple(pieces)
+    badges: list[str] = []
+    i = 0
+    while i < len(pieces):
+        for j in range(len(pieces), i + 1, -1):  # the longest known name first
+            if ";".join(pieces[i:j]) in names:
+                badges.append(";".join(pieces[i:j]))
+                i = j
+                break
+        else:
+            badges.append(pieces[i])
+            i += 1
+    return tuple(badges)
 
 
 def write_csv(rows: Sequence[ScorecardRow], out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    writer.writerows(r.cells() for r in rows)
+    writer.writerows(r.safe_cells() for r in rows)
 
 
 def write_json(rows: Sequence[ScorecardRow], out: IO[str]) -> None:
@@ -117,7 +192,17 @@ def write_xlsx(rows: Sequence[ScorecardRow], out: IO[bytes]) -> None:
     sheet = book.create_sheet("scorecards")
     sheet.append(list(COLUMNS))
     for r in rows:
-        cells = r.cells()
+        cells: list[object] = [text_cell(sheet, c) for c in r.safe_cells()]
         cells[2] = round(r.score, 2)
         sheet.append(cells)
     book.save(out)
+
+
+def text_cell(sheet, value: str):
+    """A write-only XLSX cell that holds ``value`` as text, never as a formula (openpyxl would read
+    any text starting with "=" as one)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell

@@ -12,9 +12,10 @@ import csv
 import io
 import math
 import re
+import unicodedata
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice, repeat
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from ..safe_text import visible
 from ..scoring import Period, PeriodError, Program, parse_period, suggest
 from ..storage import queries
 from . import audit, programs, roles
@@ -57,6 +59,7 @@ EXPECTED_HEADER = {
 }
 
 LISTED = 20  # problems spelled out in the message
+CYCLE_SHOWN = 10  # partners of a parent cycle named in its problem
 KEPT = 1000  # problems kept on the exception; the rest are only counted
 PROGRESS_EVERY = 20_000  # rows between progress reports while checking
 WRITE_CHUNK = 100_000  # rows per executemany
@@ -154,13 +157,21 @@ class _Problems:
 
 @dataclass
 class _Source:
-    """A file's header and its data rows as stripped strings, with their line numbers."""
+    """A file's header and its data rows as read (cells not yet stripped), with their line numbers.
+
+    ``exact_width``: every data row must have as many cells as the header (CSV; a spreadsheet's
+    rows simply end at their last cell). ``pending`` collects problems the reader finds in cells as
+    it goes (an XLSX formula without a saved value); :func:`_cells` moves them to the problems.
+    """
 
     name: str
     header_line: int
     header: list[str]
     rows: Iterator[tuple[int, list[str]]]
     lines_estimate: int
+    exact_width: bool = False
+    raw_width: int = 0
+    pending: list[RowProblem] = field(default_factory=list)
 
 
 def _open_source(path: Path, kind: str) -> _Source:
@@ -170,23 +181,38 @@ def _open_source(path: Path, kind: str) -> _Source:
         raise ServiceError(f"{path.name}: cannot import {what}: use a .csv or .xlsx file")
     if not path.is_file():
         raise ServiceError(f"cannot read {path}: no such file")
-    rows = _csv_rows(path) if suffix == ".csv" else _xlsx_rows(path)
+    pending: list[RowProblem] = []
+    rows = _csv_rows(path, pending) if suffix == ".csv" else _xlsx_rows(path, pending)
     estimate = next(rows)[0]  # the first item is (line estimate, [])
     for line, cells in rows:
+        cells = [cell.strip().lstrip("\ufeff").strip() for cell in cells]
         if any(cells):
+            raw_width = len(cells)
             while not cells[-1]:  # spreadsheets often export trailing empty header cells
                 cells.pop()
-            return _Source(path.name, line, cells, _non_blank(rows), estimate)
+            return _Source(path.name, line, cells, _non_blank(rows), estimate, suffix == ".csv", raw_width, pending)
     raise ImportRejected(
         path.name, [RowProblem(1, "", f"the file is empty: expected a header row {EXPECTED_HEADER[kind]}")]
     )
 
 
 def _non_blank(rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
-    return ((line, cells) for line, cells in rows if any(cells))
+    return ((line, cells) for line, cells in rows if any(cell.strip() for cell in cells))
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+_SAVE_AS_UTF8 = "save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)'; elsewhere: encoding UTF-8)"
+
+
+def _not_utf8(path: Path, data: bytes, exc: UnicodeDecodeError) -> ImportRejected:
+    line = data[: exc.start].count(b"\n") + 1
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        found = "it is UTF-16 text"
+    else:
+        found = f"byte 0x{data[exc.start]:02x} is not UTF-8 (perhaps Windows-1252 or Latin-1)"
+    return ImportRejected(path.name, [RowProblem(line, "", f"the file is not UTF-8: {found}; {_SAVE_AS_UTF8}")])
+
+
+def _csv_rows(path: Path, pending: list[RowProblem] | None = None) -> Iterator[tuple[int, list[str]]]:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -194,48 +220,168 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportRejected(
-            path.name, [RowProblem(line, "", "not UTF-8 text: save the file as 'CSV UTF-8'")]
-        ) from None
+        raise _not_utf8(path, data, exc) from None
     del data
     yield text.count("\n") + 1, []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     start = 1
+    header: list[str] = []
+    line_starts: list[int] = []
     try:
         for row in reader:
-            yield start, [cell.strip() for cell in row]
+            if not header and any(cell.strip() for cell in row):
+                header = [cell.strip().lstrip("\ufeff").strip() for cell in row]
+            if pending is not None and any('"' in cell for cell in row):  # rare: look at the line as written
+                if not line_starts:
+                    line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+                record = text[line_starts[start - 1] : line_starts[min(reader.line_num, len(line_starts) - 1)]]
+                if reader.line_num >= len(line_starts):
+                    record = text[line_starts[start - 1] :]
+                column = _stray_quote(record)
+                if column >= 0:
+                    name = header[column] if column < len(header) and header[column] else f"#{column + 1}"
+                    pending.append(
+                        RowProblem(
+                            start,
+                            name,
+                            "a field with an unbalanced quote: a quote inside a value that is not quoted "
+                            '(quote the whole field and double the quote inside it: "12"" screen")',
+                        )
+                    )
+            yield start, row
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise ImportRejected(path.name, [RowProblem(start, "", f"not readable as CSV: {exc}")]) from None
+        raise ImportRejected(path.name, [_csv_problem(text, start, header, exc)]) from None
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _stray_quote(record: str) -> int:
+    """The column of an unquoted field that holds an odd number of quotes (``Acme "EMEA``), or -1."""
+    column, index, quoted, at_start, count = 0, 0, False, True, 0
+    while index < len(record):
+        ch = record[index]
+        if quoted:
+            if ch == '"':
+                if record[index + 1 : index + 2] == '"':
+                    index += 1
+                else:
+                    quoted = False
+        elif ch == '"' and at_start:
+            quoted, at_start = True, False
+        elif ch in ",\r\n":
+            if count % 2:
+                return column
+            column, at_start, count = column + 1, True, 0
+        else:
+            at_start = False
+            count += ch == '"'
+        index += 1
+    return column if count % 2 else -1
+
+
+def _csv_problem(text: str, start: int, header: list[str], exc: csv.Error) -> RowProblem:
+    """Where the CSV reader gave up: the record's first line, and the column of its unbalanced quote."""
+    lines = text.split("\n", start)[start - 1 : start]
+    record = lines[0] if lines else ""
+    column, quoted, opened, index = 0, False, -1, 0
+    while index < len(record):
+        ch = record[index]
+        if ch == '"':
+            if not quoted:
+                quoted, opened = True, column
+            elif record[index + 1 : index + 2] == '"':
+                index += 1  # a doubled quote inside a quoted field
+            else:
+                quoted = False
+        elif ch == "," and not quoted:
+            column += 1
+        index += 1
+    column = opened if opened >= 0 else column
+    name = header[column] if column < len(header) and header[column] else f"#{column + 1}"
+    if "end of data" in str(exc):
+        message = (
+            "a quoted field is never closed: its opening quote has no closing quote, so it would run "
+            "to the end of the file"
+        )
+    else:
+        message = f"a field with an unbalanced quote ({exc}): quote the whole field and double any quote inside it"
+    return RowProblem(start, name, message)
+
+
+def _xlsx_rows(path: Path, pending: list[RowProblem] | None = None) -> Iterator[tuple[int, list[str]]]:
     import openpyxl  # only needed for spreadsheets
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds; all mean "not a workbook"
         raise ServiceError(f"cannot read {path.name} as an Excel workbook: {exc}") from None
+    formulas = None
     try:
         if not book.worksheets:
             raise ServiceError(f"{path.name}: the workbook has no sheets")
         sheet = book.worksheets[0]
         estimate = sheet.max_row or 0
         sheet.reset_dimensions()  # some writers store wrong dimensions; read every cell there is
+        if pending is not None and _has_formulas(path):
+            formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+            formula_sheet = formulas.worksheets[0]
+            formula_sheet.reset_dimensions()
+            formula_rows = formula_sheet.iter_rows(min_row=1, values_only=True)
         yield estimate, []
         for line, row in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
+            if formulas is not None and pending is not None:
+                written = next(formula_rows, ())
+                for index, value in enumerate(row):
+                    source = written[index] if index < len(written) else None
+                    if value is None and isinstance(source, str) and source.startswith("="):
+                        pending.append(_formula_problem(sheet.title, line, index, source))
             yield line, [_cell_text(value) for value in row]
     finally:
         book.close()
+        if formulas is not None:
+            formulas.close()
+
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet of the workbook holds a formula (most imports have none: read once)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    with archive.open(name) as member:
+                        tail = b""
+                        while chunk := member.read(1 << 20):
+                            if _FORMULA_TAG.search(tail + chunk):
+                                return True
+                            tail = chunk[-8:]
+    except (OSError, zipfile.BadZipFile):
+        return True  # let the lockstep read decide
+    return False
+
+
+def _formula_problem(sheet: str, line: int, index: int, formula: str) -> RowProblem:
+    from openpyxl.utils import get_column_letter
+
+    cell = f"{get_column_letter(index + 1)}{line}"
+    shown = formula if len(formula) <= 60 else formula[:57] + "..."
+    return RowProblem(
+        line,
+        f"#{index + 1}",
+        f"sheet {sheet!r}, cell {cell} holds a formula ({shown}) with no saved value: open the file in a "
+        "spreadsheet program and save it, or paste the values instead of the formulas",
+    )
 
 
 def _cell_text(value: object) -> str:
-    """A spreadsheet cell as the text a CSV export would hold."""
+    """A spreadsheet cell as the text a CSV export would hold (text as it is; stripped later)."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -281,23 +427,105 @@ def _read_header(
 
 
 def _cells(source: _Source, width: int, problems: _Problems, progress: Progress) -> Iterator[tuple[int, list[str]]]:
-    """Data rows padded to ``width``; a row with extra non-empty cells is a problem."""
+    """Data rows, stripped and padded to ``width``, with every strict-reading problem reported (§2).
+
+    A CSV row must have as many cells as the header; a spreadsheet row may end early but not hold
+    cells past the header. A repeated header row, a NUL, and a partner id with surrounding
+    whitespace or invisible characters are problems, never guesses.
+    """
     total = max(1, source.lines_estimate)
-    for count, (line, cells) in enumerate(source.rows, start=1):
+    header = source.header
+    folded = [h.lower() for h in header]
+    id_columns = [i for i, h in enumerate(folded) if h in ("partner_id", "parent_id")]
+    allowed = {width, len(header), source.raw_width} if source.exact_width else set()
+    for count, (line, raw) in enumerate(source.rows, start=1):
+        if source.pending:
+            _drain(source, problems)
         if count % PROGRESS_EVERY == 0:
             progress(0.6 * min(1.0, line / total), f"checking {source.name}: line {line:,}")
+        if allowed and len(raw) not in allowed:
+            _width_problem(source, line, len(raw), width, problems)
+            continue
+        cells = [cell.strip() for cell in raw]
         if len(cells) < width:
             cells += [""] * (width - len(cells))
         elif len(cells) > width and any(cells[width:]):
-            problems.add(line, "", f"the row has {len(cells)} cells but the header has {width} columns")
+            _width_problem(source, line, len(cells), width, problems)
             continue
+        if (
+            cells[0].lstrip("\ufeff").lower() == folded[0]
+            and [c.lstrip("\ufeff").strip().lower() for c in cells[: len(folded)]] == folded
+        ):
+            problems.add(line, "", f"the header row is repeated here (it is line {source.header_line})")
+            continue
+        bad = False
+        for index in id_columns:
+            if index < len(raw) and (message := _id_problem(raw[index])):
+                problems.add(line, header[index], message)
+                bad = True
         if "\x00" in "".join(cells):  # PostgreSQL cannot store it; SQLite would cut text at it
             for index, cell in enumerate(cells):
                 if "\x00" in cell:
-                    name = source.header[index] if index < len(source.header) else f"#{index + 1}"
+                    name = header[index] if index < len(header) else f"#{index + 1}"
                     problems.add(line, name, "the cell contains a NUL character (\\x00)")
             continue
+        if bad:
+            continue
         yield line, cells
+    _drain(source, problems)
+
+
+def _drain(source: _Source, problems: _Problems) -> None:
+    for problem in source.pending:
+        column = problem.column
+        if column.startswith("#") and column[1:].isdigit() and int(column[1:]) <= len(source.header):
+            column = source.header[int(column[1:]) - 1] or column
+        problems.add(problem.line, column, problem.message)
+    source.pending.clear()
+
+
+def _width_problem(source: _Source, line: int, cells: int, width: int, problems: _Problems) -> None:
+    header = source.header
+    if cells < width:
+        missing = header[cells] if cells < len(header) else f"#{cells + 1}"
+        problems.add(
+            line,
+            missing,
+            f"the row has {cells} cells but the header has {width} columns: a cell is missing from "
+            f"column {missing!r} on (check for a missing comma or an unbalanced quote)",
+        )
+    else:
+        problems.add(
+            line,
+            f"#{width + 1}",
+            f"the row has {cells} cells but the header has {width} columns (check for an extra comma, "
+            "or quote a value that holds one)",
+        )
+
+
+def _id_problem(raw: str) -> str:
+    """Why a partner id as written cannot be one (invisible or surrounding characters), or ""."""
+    if raw.isascii() and raw.isprintable() and raw == raw.strip():
+        return ""
+    if not raw.strip():
+        return ""  # empty: reported where the id is required
+    for position, ch in enumerate(raw, start=1):
+        if unicodedata.category(ch) in _INVISIBLE_CATEGORIES or (ch.isspace() and ch != " "):
+            return (
+                f"the partner id '{visible(raw)}' holds an invisible character ({_escaped(ch)}) at "
+                f"position {position}: retype the id"
+            )
+    return f"the partner id {raw!r} has spaces before or after it: remove them"
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    return {"\t": "\\t", "\n": "\\n", "\r": "\\r"}.get(ch) or (
+        f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    )
+
+
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cn", "Co", "Cs"})
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -332,6 +560,9 @@ def _number(text: str) -> float | str:
     return value
 
 
+_YEAR_PREFIX = re.compile(r"^(\d{4,})(?:-|$)")
+
+
 class _Periods:
     """Parses period labels once each and checks them against the program's frequency."""
 
@@ -348,10 +579,15 @@ class _Periods:
     def _parse(self, text: str) -> Period | str:
         if not text:
             return "the period is empty"
+        year = _YEAR_PREFIX.match(text.strip())
+        if year and not 1900 <= int(year[1]) <= 2999:
+            return f"{text!r}: the year {year[1]} is outside 1900 to 2999"
         try:
             period = parse_period(text)
         except PeriodError as exc:
             return str(exc)
+        except ValueError:  # a month or quarter the calendar does not have
+            return f"{text!r} is not a period (use 2026-Q3, 2026-07 or 2026)"
         if self.program is not None and period.frequency != self.program.frequency:
             return (
                 f"{text!r} is a {period.frequency} period, but program {self.program.name!r} is "
@@ -515,12 +751,17 @@ def _check_cycles(
                 first = min(in_file, key=seen.__getitem__)
                 ring = cycle[cycle.index(first) :] + cycle[: cycle.index(first)]
                 stored_only = [p for p in ring if p not in seen]
-                note = f" ({', '.join(map(repr, stored_only))} stored, not in this file)" if stored_only else ""
-                problems.add(
-                    seen[first],
-                    "parent_id",
-                    "parents form a cycle: " + " -> ".join([*ring, ring[0]]) + note,
-                )
+                if len(ring) <= CYCLE_SHOWN:
+                    shown = " -> ".join([*ring, ring[0]])
+                else:  # a cycle through thousands of partners: the first few and the count
+                    shown = " -> ".join(ring[:CYCLE_SHOWN]) + f" -> ... ({len(ring) - CYCLE_SHOWN:,} more) -> {ring[0]}"
+                note = ""
+                if stored_only:
+                    names = ", ".join(map(repr, stored_only[:CYCLE_SHOWN]))
+                    more = f" and {len(stored_only) - CYCLE_SHOWN:,} more" if len(stored_only) > CYCLE_SHOWN else ""
+                    note = f" ({names}{more} stored, not in this file)"
+                size = f"parents form a cycle of {len(ring):,} partners: " if len(ring) > CYCLE_SHOWN else ""
+                problems.add(seen[first], "parent_id", (size or "parents form a cycle: ") + shown + note)
         done.update(path)
 
 
@@ -544,6 +785,7 @@ def _import_metrics(
 
     id_col, period_col = columns["partner_id"], columns["period"]
     metric_cols = [columns[m] for m in metrics]
+    flags = _flag_metrics(program, metrics)
     periods = _Periods(program)
     period_code: dict[str, int] = {}
     keys, codes, lines = array("q"), array("q"), array("q")
@@ -571,6 +813,9 @@ def _import_metrics(
                 value = nan
             if value - value != 0 or "_" in text or not text.isascii():  # NaN, inf, or not plain
                 problems.add(line, name, _number(text))
+                value = nan
+            elif flags and name in flags and value not in (0.0, 1.0):
+                problems.add(line, name, _flag_problem(name, text))
                 value = nan
             values.append(value)
         if code >= 0 and pid:
@@ -644,6 +889,8 @@ def _import_long_metrics(
         if metric_ok[metric]:
             problems.add(line, "metric", metric_ok[metric])
         value = _number(vtext) if vtext else "the value is empty (leave the row out for no value)"
+        if not isinstance(value, str) and value not in (0.0, 1.0) and _flag_metrics(program, [metric]):
+            value = _flag_problem(metric, vtext)
         if isinstance(value, str):
             problems.add(line, "value", value)
         if not isinstance(period, str) and pid and metric:
@@ -656,6 +903,18 @@ def _import_long_metrics(
     inserted = _write_values(conn, rows, len(rows), progress)
     names = sorted({r[1] for r in rows})
     return ImportReport("metrics", "", len(rows), inserted, len(rows) - inserted, f"long metrics: {', '.join(names)}")
+
+
+def _flag_metrics(program: Program | None, metrics: Iterable[str]) -> frozenset[str]:
+    """The metrics among ``metrics`` that the program declares as flags (``unit = "yes/no"``)."""
+    if program is None:
+        return frozenset()
+    declared = program.metrics
+    return frozenset(m for m in metrics if m in declared and declared[m].unit == "yes/no")
+
+
+def _flag_problem(name: str, text: str) -> str:
+    return f"{name!r} is a yes/no flag: its value must be 0 or 1, not {text!r}"
 
 
 def _unknown_metric(name: str, program: Program) -> str:
@@ -700,7 +959,7 @@ def _import_certifications(
     columns = _read_header(source, CERTIFICATION_COLUMNS, REQUIRED["certifications"], problems)
     problems.reject_if_any(source.name)
     index = [columns.get(c) for c in CERTIFICATION_COLUMNS]
-    seen: dict[tuple[str, str, str], int] = {}
+    seen: dict[tuple[str, str, str, date], int] = {}  # (v2) the key holds earned_on: a renewal is a new row
     rows: list[tuple] = []
     tracks: set[str] = set()
     for line, cells in _cells(source, len(source.header), problems, progress):
@@ -719,23 +978,25 @@ def _import_certifications(
                 problems.add(line, "expires_on", _date_problem(expires_text))
             elif earned is not None and expires < earned:
                 problems.add(line, "expires_on", f"expires_on {expires} is before earned_on {earned}")
-        if pid and person and cert:
-            earlier = seen.setdefault((pid, person, cert), line)
+        if pid and person and cert and earned is not None:
+            earlier = seen.setdefault((pid, person, cert, earned), line)
             if earlier != line:
                 problems.add(
-                    line, "certification", f"{person!r} of partner {pid!r} already has {cert!r} on line {earlier}"
+                    line,
+                    "certification",
+                    f"{person!r} of partner {pid!r} already has {cert!r} earned on {earned} on line {earlier}",
                 )
         tracks.add(track)
         rows.append((key, person, cert, track, _date_param(conn, earned), _date_param(conn, expires)))
     problems.reject_if_any(source.name)
 
-    updates = ["track", "earned_on"] + (["expires_on"] if "expires_on" in columns else [])
+    updates = ["track"] + (["expires_on"] if "expires_on" in columns else [])
     before = _count(conn, "certification")
     _upsert(
         conn,
         "certification",
         ("partner_key", "person", "certification", "track", "earned_on", "expires_on"),
-        ("partner_key", "person", "certification"),
+        ("partner_key", "person", "certification", "earned_on"),
         updates,
         rows,
         len(rows),

@@ -23,9 +23,19 @@ class DatabaseError(RuntimeError):
 _PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][\w+.-]*://[^:/@?#\s]*):[^\n]*@")
 
 
+# ?password=SECRET or &password=SECRET in a URL's query, and password=SECRET in a libpq connection
+# string (psycopg echoes those); also sslpassword. A quoted value ('...') is hidden whole.
+_QUERY_PASSWORD = re.compile(
+    r"(?P<head>(?:^|[?&;\s])(?:ssl)?(?:password|passwd|pwd)\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'?|[^&#\s]*)",
+    re.IGNORECASE,
+)
+
+
 def redact(text: str) -> str:
-    """``text`` (a URL, or a message that holds URLs) with every URL's password hidden as ***."""
-    return _PASSWORD.sub(r"\g<head>:***@", text)
+    """``text`` (a URL, or a message that holds URLs) with every URL's password hidden as ***,
+    in its user part (``user:SECRET@``) and in its query string (``?password=SECRET``)."""
+    text = _PASSWORD.sub(r"\g<head>:***@", text)
+    return _QUERY_PASSWORD.sub(r"\g<head>***", text)
 
 
 UNKNOWN_DATABASE = "unknown database"

@@ -54,7 +54,7 @@ class MetricValue(SQLModel, table=True):
 
 class Certification(SQLModel, table=True):
     __tablename__ = "certification"
-    __table_args__ = (UniqueConstraint("partner_key", "person", "certification"),)
+    __table_args__ = (UniqueConstraint("partner_key", "person", "certification", "earned_on"),)  # v2: renewals
     id: int | None = Field(default=None, primary_key=True)
     partner_key: int = Field(foreign_key="partner.key", index=True)
     person: str

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from ...safe_text import spreadsheet_text
 from ...scoring.program import BENEFIT_KINDS
 from .costs import Cost, CostSplit, regions_of
 from .movers import Mover
@@ -117,8 +118,8 @@ class WhatIf:
         """One row per mover: partner_id,from_tier,to_tier,reason."""
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["partner_id", "from_tier", "to_tier", "reason"])
-        for m in self.movers:
-            writer.writerow([m.partner_id, m.from_tier, m.to_tier, m.reason])
+        for m in self.movers:  # no cell may start a formula (spec §4, safe output)
+            writer.writerow([spreadsheet_text(c) for c in (m.partner_id, m.from_tier, m.to_tier, m.reason)])
 
     def as_dict(self) -> dict[str, Any]:
         return {
