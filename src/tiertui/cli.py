@@ -583,9 +583,7 @@ def _progress_bar(label: str):
 def _report(args, engine, user: str) -> int:
     from .services import report
 
-    result = report.write_report(
-        engine, args.period, args.out, args.partner, progress=_progress_bar("scorecards")
-    )
+    result = report.write_report(engine, args.period, args.out, args.partner, progress=_progress_bar("scorecards"))
     say(result.text())
     return 0
 

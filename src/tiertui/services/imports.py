@@ -685,7 +685,7 @@ def _import_partners(
         pid, name, region, country, ptype, parent, manager, tier, since_text, contact, email = (
             cells[i] if i is not None else "" for i in index
         )
-        if email and not _email_ok(email):
+        if email and not email_ok(email):
             problems.add(line, "contact_email", f"{email!r} is not an e-mail address (name@example.com)")
         if not pid:
             problems.add(line, "partner_id", "partner_id is empty")
@@ -742,7 +742,7 @@ def _import_partners(
     return ImportReport("partners", "", len(rows), len(rows) - updated, updated, detail)
 
 
-def _email_ok(text: str) -> bool:
+def email_ok(text: str) -> bool:
     """One plain address: something@domain.tld, no spaces, no list, nothing invisible (a header
     built from it must stay one header)."""
     local, at, domain = text.rpartition("@")

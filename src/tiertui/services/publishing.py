@@ -2,11 +2,99 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Connection
+from dataclasses import dataclass
 
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
+
+from ..scoring import PeriodError, parse_period
 from ..storage import queries
+from ..storage.tables import PublishedPeriod
+from . import audit, roles
+from .errors import ServiceError
 
 
 def published_set(conn: Connection) -> set[str]:
     """The labels of the published periods."""
     return {r[0] for r in queries.fetchall(conn, "SELECT period FROM published_period")}
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    action: str  # published | unpublished
+    periods: tuple[str, ...]
+    already: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        if not self.periods:
+            if self.action == "published":
+                return f"Already published: {', '.join(self.already)}; nothing changed."
+            return "Nothing was published from that period on; nothing changed."
+        listed = ", ".join(self.periods)
+        if self.action == "published":
+            return f"Published {listed}: these results no longer change; a write that would change them is refused."
+        return f"Unpublished {listed}: these results are provisional again."
+
+
+def _evaluated(conn: Connection) -> list[str]:
+    labels = [r[0] for r in queries.fetchall(conn, "SELECT DISTINCT period FROM level_result")]
+    return [p.label for p in sorted(parse_period(label) for label in labels)]
+
+
+def _label(period: str) -> str:
+    try:
+        return parse_period(period).label
+    except PeriodError as exc:
+        raise ServiceError(str(exc)) from None
+
+
+def publish(engine: Engine, user: str, period: str) -> PublishResult:
+    """Publish every evaluated period up to ``period`` (approver or admin; audited)."""
+    label = _label(period)
+    with Session(engine) as session, session.begin():
+        roles.require(session, user, "approver", "publishing periods")
+        conn = session.connection()
+        evaluated = _evaluated(conn)
+        if label not in evaluated:
+            raise ServiceError(
+                f"{label} has no results to publish"
+                + (f" (evaluated: {', '.join(evaluated)})" if evaluated else ": run tiertui level first")
+            )
+        stale = (
+            queries.fetchall(conn, "SELECT 1 FROM results_state WHERE stale_since IS NOT NULL")
+            if _has_state(conn)
+            else []
+        )
+        if stale:
+            raise ServiceError("the results are stale (an import ran with --no-level): run tiertui level first")
+        done = published_set(conn)
+        upto = parse_period(label)
+        new = tuple(p for p in evaluated if parse_period(p) <= upto and p not in done)
+        for p in new:
+            session.add(PublishedPeriod(period=p, published_by=user))
+        if new:
+            audit.record(session, user, "period.publish", "period", label, periods=list(new))
+        return PublishResult("published", new, tuple(p for p in evaluated if p in done and parse_period(p) <= upto))
+
+
+def unpublish(engine: Engine, user: str, period: str, reason: str) -> PublishResult:
+    """Reopen ``period`` and every published period after it (admin; audited with the reason)."""
+    label = _label(period)
+    if not reason.strip():
+        raise ServiceError("unpublishing needs a reason (--reason TEXT): partners may have been told these results")
+    with Session(engine) as session, session.begin():
+        roles.require(session, user, "admin", "unpublishing periods")
+        conn = session.connection()
+        start = parse_period(label)
+        gone = tuple(sorted((p for p in published_set(conn) if parse_period(p) >= start), key=parse_period))
+        for p in gone:
+            queries.execute(conn, "DELETE FROM published_period WHERE period = ?", (p,))
+        if gone:
+            audit.record(session, user, "period.unpublish", "period", label, periods=list(gone), reason=reason)
+        return PublishResult("unpublished", gone)
+
+
+def _has_state(conn: Connection) -> bool:
+    from sqlalchemy import inspect
+
+    return "results_state" in inspect(conn).get_table_names()
