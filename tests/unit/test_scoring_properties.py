@@ -82,6 +82,7 @@ def test_a_single_scorecard_agrees_with_the_batch(drawn):
                 int(r.earned[i]),
                 int(r.event[i]),
                 int(r.below[i]),
+                remaining={m: float(v[i]) for m, v in r.remaining.items()},
             )
             assert card.score == r.score[i]
             assert card.qualified == prog.tiers[int(r.qualified[i])]

@@ -11,15 +11,21 @@ from .evaluate import (
     Certifications,
     EvaluationError,
     Inputs,
+    Lapse,
     Partners,
     PeriodResult,
     group_values,
+    lapsing_people,
     level,
     level_values,
+    person_codes,
+    person_key,
+    remaining_people,
 )
+from .numbers import flag_errors, round6, score_number, score_text, value_text
 from .periods import Period, PeriodError, next_period, parse_period
 from .program import Program, ProgramError, parse_program, program_hash, suggest
-from .scorecard import CheckLine, ComponentLine, Gap, Scorecard, explain, fmt
+from .scorecard import CheckLine, ComponentLine, Gap, RiskReason, Scorecard, ScoreRoute, explain, fmt
 
 __all__ = [
     "EVENTS",
@@ -30,21 +36,33 @@ __all__ = [
     "EvaluationError",
     "Gap",
     "Inputs",
+    "Lapse",
     "Partners",
     "Period",
     "PeriodError",
     "PeriodResult",
     "Program",
     "ProgramError",
+    "RiskReason",
+    "ScoreRoute",
     "Scorecard",
     "explain",
+    "flag_errors",
     "fmt",
     "group_values",
+    "lapsing_people",
     "level",
     "level_values",
     "next_period",
     "parse_period",
     "parse_program",
+    "person_codes",
+    "person_key",
     "program_hash",
+    "remaining_people",
+    "round6",
+    "score_number",
+    "score_text",
     "suggest",
+    "value_text",
 ]
