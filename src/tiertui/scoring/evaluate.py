@@ -178,14 +178,6 @@ def certified_people_remaining(
     return now, remaining
 
 
-def _active_keys(key, earned, expires, day: int) -> np.ndarray:
-    """The distinct (group, track, person) keys with a certification active on ``day`` (sorted)."""
-    k = key[(earned <= day) & (expires >= day)]
-    first = np.ones(len(k), dtype=bool)
-    first[1:] = k[1:] != k[:-1]
-    return k[first]
-
-
 def _people(certs, tracks, ends, parent, n, next_ends=None):
     out = {t: np.zeros((len(ends), n)) for t in tracks}
     remaining = None if next_ends is None else {t: np.zeros((len(ends), n)) for t in tracks}
@@ -200,18 +192,25 @@ def _people(certs, tracks, ends, parent, n, next_ends=None):
     key = (groups.astype(np.int64) * len(tracks) + code[src]) * people + certs.person[src]
     order = np.argsort(key, kind="stable")  # sorted once: equal (group, track, person) side by side
     key, earned, expires = key[order], certs.earned[src][order], certs.expires[src][order]
+    if not len(key):
+        return out, remaining
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    slot = key[starts] // people  # (group, track) of each distinct (group, track, person)
 
-    def fill(target, p, keys):
-        counts = np.bincount(keys // people, minlength=n * len(tracks)).reshape(n, len(tracks))
+    def active(day: int) -> np.ndarray:
+        """Per distinct (group, track, person): some certification active on ``day``."""
+        return np.logical_or.reduceat((earned <= day) & (expires >= day), starts)
+
+    def fill(target, p, held):
+        counts = np.bincount(slot[held], minlength=n * len(tracks)).reshape(n, len(tracks))
         for t, i in track_code.items():
             target[t][p] = counts[:, i]
 
     for p, end in enumerate(ends):
-        now = _active_keys(key, earned, expires, end.toordinal())
+        now = active(end.toordinal())
         fill(out, p, now)
         if remaining is not None:
-            later = _active_keys(key, earned, expires, next_ends[p].toordinal())
-            fill(remaining, p, np.intersect1d(now, later, assume_unique=True))
+            fill(remaining, p, now & active(next_ends[p].toordinal()))
     return out, remaining
 
 
@@ -253,13 +252,21 @@ def lapsing_people(
 
 def group_values(program: Program, inputs: Inputs) -> dict[str, np.ndarray]:
     """Every used metric's group value: metric -> (n_periods, n_partners)."""
+    return _inputs_values(program, inputs, extras=False)[0]
+
+
+def _inputs_values(program: Program, inputs: Inputs, extras: bool):
+    """(group values, own-value sources, people remaining for lapse risk) in one pass over the inputs;
+    without ``extras`` no remaining people."""
     partners = inputs.partners
     n, k = len(partners), len(inputs.periods)
     levels = group_order(partners.parent)
     used = program.used_metrics()
     values: dict[str, np.ndarray] = {}
     declared = [m for m in used if not m.startswith(CERT_PREFIX)]
-    own = {m: own_values(program.metrics[m], inputs, k, n)[0] for m in declared}
+    own, sources = {}, {}
+    for m in declared:
+        own[m], sources[m] = own_values(program.metrics[m], inputs, k, n)
     summed = [m for m in declared if program.metrics[m].rollup == "sum"]
     if summed:
         rolled = roll_up(np.stack([own[m] for m in summed]), partners.parent, levels)
@@ -268,9 +275,26 @@ def group_values(program: Program, inputs: Inputs) -> dict[str, np.ndarray]:
         if m not in values:
             values[m] = rollup_value(program.metrics[m], own[m], partners.parent, levels)
     tracks = [m[len(CERT_PREFIX) :] for m in used if m.startswith(CERT_PREFIX)]
-    cert = certified_people(inputs.certifications, tracks, [p.end for p in inputs.periods], partners.parent, n)
+    ends = [p.end for p in inputs.periods]
+    gated = _gated_tracks(program)
+    next_ends = [next_period(p).end for p in inputs.periods] if extras and gated else None
+    cert, left = _people(inputs.certifications, tracks, ends, partners.parent, n, next_ends)
     values.update({CERT_PREFIX + t: v for t, v in cert.items()})
-    return {m: values[m] for m in used}
+    remaining = {CERT_PREFIX + t: left[t] for t in gated} if left is not None else {}
+    return {m: values[m] for m in used}, sources, remaining
+
+
+def _gated_tracks(program: Program) -> list[str]:
+    """Certification tracks some tier's gate uses (lapse risk looks at those only)."""
+    return sorted(
+        {
+            m[len(CERT_PREFIX) :]
+            for req in program.requirements.values()
+            for rule in req.options()
+            for m in rule.gates
+            if m.startswith(CERT_PREFIX)
+        }
+    )
 
 
 def rollup_value(metric: Metric, own: np.ndarray, parent: np.ndarray, levels: list[np.ndarray]) -> np.ndarray:
@@ -307,6 +331,8 @@ def own_values(metric: Metric, inputs: Inputs, k: int, n: int) -> tuple[np.ndarr
     (the period index; -1: not reported, so 0). ``missing = "previous"`` carries values forward."""
     raw = inputs.metrics.get(metric.name)
     own = np.zeros((k, n)) if raw is None else np.asarray(raw, dtype=np.float64)
+    if inputs.reported is None:  # every value reported: nothing to carry or clear
+        return own, np.broadcast_to(np.arange(k)[:, None], (k, n))
     reported = reported_mask(inputs, metric.name, k, n)
     if metric.missing == "previous":
         return carry_previous(own, reported)
@@ -317,15 +343,7 @@ def own_values(metric: Metric, inputs: Inputs, k: int, n: int) -> tuple[np.ndarr
 def remaining_people(program: Program, inputs: Inputs) -> dict[str, np.ndarray]:
     """``cert:<track>`` of a gate -> (n_periods, n_partners): of the people counted at each period's
     end, those who still hold the track at the end of the next period on the grid (v2 §3.8)."""
-    gated = sorted(
-        {
-            m[len(CERT_PREFIX) :]
-            for req in program.requirements.values()
-            for rule in req.options()
-            for m in rule.gates
-            if m.startswith(CERT_PREFIX)
-        }
-    )
+    gated = _gated_tracks(program)
     if not gated:
         return {}
     ends = [p.end for p in inputs.periods]
@@ -343,9 +361,14 @@ def remaining_people(program: Program, inputs: Inputs) -> dict[str, np.ndarray]:
 def component_points(program: Program, values: Mapping[str, np.ndarray]) -> list[np.ndarray]:
     """Points of each score component: points * min(max(value, 0) / target, 1), where the
     ``>= target`` cap compares 6-decimal values (v2 §3.0)."""
+    return _component_points6(program, values, {c.metric: round6(values[c.metric]) for c in program.score})
+
+
+def _component_points6(program: Program, values, v6) -> list[np.ndarray]:
+    """:func:`component_points` with the values also given rounded to 6 decimals."""
     return [
         np.where(
-            round6(values[c.metric]) >= round6(c.target),
+            v6[c.metric] >= round6(c.target),
             float(c.points),
             c.points * np.clip(values[c.metric] / c.target, 0.0, 1.0),
         )
@@ -513,6 +536,59 @@ def badge_flags(program: Program, values: Mapping[str, np.ndarray], n: int) -> n
     return np.stack([round6(values[b.metric]) >= round6(b.min) for b in program.badges])
 
 
+def _badges6(program: Program, v6: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """:func:`badge_flags` on values already rounded to 6 decimals."""
+    if not program.badges:
+        return np.zeros((0, n), dtype=bool)
+    return np.stack([v6[b.metric] >= round6(b.min) for b in program.badges])
+
+
+@dataclass
+class _Limits6:
+    """One tier's thresholds and at-risk band edges, rounded to 6 decimals once per run.
+
+    The hot path of :func:`level_values`: the same comparisons as :func:`meets` and
+    :func:`close_to_losing` (which round both sides every time), on values rounded once per period.
+    NaN (not required) compares false, so "met" tests ``~(value < threshold)``.
+    """
+
+    min_score: np.ndarray
+    score_edge: np.ndarray
+    gates: dict[str, tuple[np.ndarray, np.ndarray]]  # metric -> (gate, band edge)
+    maxima: dict[str, tuple[np.ndarray, np.ndarray]]
+    flags: frozenset[str]
+
+    @classmethod
+    def of(cls, th: Thresholds, margin: float) -> _Limits6:
+        return cls(
+            round6(th.min_score),
+            round6(th.min_score * (1 + margin)),
+            {m: (round6(g), round6(g * (1 + margin))) for m, g in th.gates.items()},
+            {m: (round6(x), round6(x * (1 - margin))) for m, x in th.maxima.items()},
+            th.flags,
+        )
+
+    def meets(self, score6: np.ndarray, v6: Mapping[str, np.ndarray]) -> np.ndarray:
+        ok = ~(score6 < self.min_score)
+        for m, (gate, _) in self.gates.items():
+            ok &= ~(v6[m] < gate)
+        for m, (maximum, _) in self.maxima.items():
+            ok &= ~(v6[m] > maximum)
+        return ok
+
+    def close(self, score6, v6, left6) -> np.ndarray:
+        risky = score6 < self.score_edge
+        for m, (gate, edge) in self.gates.items():
+            if m not in self.flags:
+                risky |= v6[m] < edge
+            if left6 is not None and m in left6:
+                risky |= (v6[m] >= gate) & (left6[m] < gate)
+        for m, (_, edge) in self.maxima.items():
+            if m not in self.flags:
+                risky |= v6[m] > edge
+        return risky
+
+
 def apply_overrides(
     overrides: Sequence[ApprovedOverride], end: date, earned: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -540,17 +616,13 @@ def check_periods(program: Program, periods: Sequence[Period]) -> None:
 def level(program: Program, inputs: Inputs) -> list[PeriodResult]:
     """Evaluate every period, oldest first (§3)."""
     check_periods(program, inputs.periods)
-    return level_values(program, inputs, group_values(program, inputs), remaining=remaining_people(program, inputs))
+    values, sources, remaining = _inputs_values(program, inputs, extras=True)
+    return level_values(program, inputs, values, remaining=remaining, sources=sources)
 
 
 def value_sources(program: Program, inputs: Inputs) -> dict[str, np.ndarray]:
     """Declared used metric -> (n_periods, n_partners) index of the period each own value comes from."""
-    k, n = len(inputs.periods), len(inputs.partners)
-    return {
-        m: own_values(program.metrics[m], inputs, k, n)[1]
-        for m in program.used_metrics()
-        if not m.startswith(CERT_PREFIX)
-    }
+    return _inputs_values(program, inputs, extras=False)[1]
 
 
 def level_values(
@@ -559,13 +631,15 @@ def level_values(
     values: Mapping[str, np.ndarray],
     upto: int | None = None,
     remaining: Mapping[str, np.ndarray] | None = None,
+    sources: Mapping[str, np.ndarray] | None = None,
 ) -> list[PeriodResult]:
     """§3.3 to §3.9 on precomputed group values (metric -> (n_periods, n_partners)).
 
     Group values depend only on the data and on which metrics a program uses, not on its
     thresholds, so a what-if scenario computes them once and re-evaluates after every edit.
     ``upto`` stops after that many periods. ``remaining`` (:func:`remaining_people`) gives the
-    lapse risk of §3.8; without it, no partner is at lapse risk.
+    lapse risk of §3.8; without it, no partner is at lapse risk. ``sources`` (as
+    :func:`value_sources`) is passed through to :attr:`PeriodResult.sources`.
     """
     periods = list(inputs.periods)[:upto]
     check_periods(program, periods)
@@ -575,14 +649,23 @@ def level_values(
     earned = np.asarray(partners.tier_on_record, dtype=np.int64).copy()
     below = np.zeros(n, dtype=np.int64)
     zeros = np.zeros(n)
-    sources = value_sources(program, inputs)
+    limits = {t: _Limits6.of(th, program.at_risk_margin) for t, th in thresholds.items()}
     results = []
     for k, period in enumerate(periods):
         v = {m: values[m][k] for m in program.used_metrics()}
+        v6 = {m: round6(x) for m, x in v.items()}  # rounded once; every comparison below uses these
         left = {m: r[k] for m, r in remaining.items()} if remaining is not None else None
-        score = total_score(component_points(program, v), zeros)
-        qualified = qualified_tier(thresholds, score, v)
+        left6 = {m: round6(x) for m, x in left.items()} if left is not None else None
+        score = total_score(_component_points6(program, v, v6), zeros)
+        qualified = np.zeros(n, dtype=np.int64)
+        for t in sorted(limits):
+            qualified = np.where(limits[t].meets(score, v6), t, qualified)
         earned, below, event = step_earned(qualified, earned, below, program.grace_periods)
+        risky = event == GRACE
+        for t, lim in limits.items():
+            mine = earned == t
+            if mine.any():
+                risky = risky | (mine & lim.close(score, v6, left6))
         effective, chosen = apply_overrides(inputs.overrides, period.end, earned)
         results.append(
             PeriodResult(
@@ -595,9 +678,9 @@ def level_values(
                 override=chosen,
                 event=event,
                 below=below,
-                at_risk=at_risk(thresholds, score, v, earned, event, program.at_risk_margin, left),
-                badges=badge_flags(program, v, n),
-                sources={m: s[k] for m, s in sources.items()},
+                at_risk=risky,
+                badges=_badges6(program, v6, n),
+                sources={m: s[k] for m, s in (sources or {}).items()},
                 remaining=left or {},
             )
         )

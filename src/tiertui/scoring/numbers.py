@@ -20,10 +20,11 @@ import numpy as np
 
 DECIMALS = 6
 _SCALE = 10.0**DECIMALS
-# Relative slack for "exactly half": a float product such as 0.0000005 (really 4.99999999e-07)
-# or 2.6749999999999998 must round as the decimal it stands for. 2**-44 is a few hundred ulps:
-# far below anything a value with a handful of decimals can be apart from a tie.
-_TIE_SLACK = 2.0**-44
+# "Exactly half" allows for float noise: a product such as 0.0000005 (really 4.99999999e-07) or
+# 2.6749999999999998 must round as the decimal it stands for. Nudging by 2**-49 relative (a few
+# ulps) does that, and is far below how close to a tie a decimal with a few places can be.
+_NUDGE = 1.0 + 2.0**-49
+_EXACT = 2.0**52  # from here on a float (times 1e6) has no fraction left to round
 
 FLAG_UNIT = "yes/no"
 CURRENCIES = {"USD": "$", "EUR": "€", "GBP": "£"}
@@ -37,14 +38,19 @@ def round6(x):
     so ``round6(a) >= round6(b)`` compares the 6-decimal values exactly.
     """
     x = np.asarray(x, dtype=np.float64)
-    y = np.abs(x) * _SCALE
-    whole = np.floor(y)
-    rest = y - whole
-    up = (rest > 0.5) | (np.abs(rest - 0.5) <= np.maximum(y, 1.0) * _TIE_SLACK)
-    rounded = np.copysign((whole + up) / _SCALE, x)
-    # beyond 2**52 / 1e6 a float holds no 6th decimal: it is its own rounding
-    out = np.where(y >= 2.0**52, x, rounded)
-    return out if out.ndim else out[()]
+    scalar = x.ndim == 0
+    x = np.atleast_1d(x)
+    y = np.abs(x)
+    y *= _SCALE
+    big = y >= _EXACT
+    r = y * _NUDGE
+    r += 0.5
+    np.floor(r, out=r)
+    r /= _SCALE
+    np.copysign(r, x, out=r)
+    if big.any():
+        r = np.where(big, x, r)
+    return r[0] if scalar else r
 
 
 def decimal6(x: float) -> Decimal:
