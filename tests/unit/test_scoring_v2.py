@@ -55,7 +55,15 @@ def test_round6_is_half_away_from_zero_and_removes_float_noise():
 
 @pytest.mark.parametrize(
     "x, shown",
-    [(2.675, "2.68"), (49.995, "50.00"), (49.994999, "49.99"), (0.005, "0.01"), (100, "100.00"), (1234.5, "1,234.50")],
+    [
+        (2.675, "2.68"),
+        (49.995, "50.00"),
+        (49.994999, "49.99"),
+        (0.005, "0.01"),
+        (100, "100.00"),
+        (1234.5, "1234.50"),
+        (0.004999, "0.00"),
+    ],
 )
 def test_the_score_is_shown_half_away_from_zero_from_its_6_decimal_value(x, shown):
     assert score_text(x) == shown

@@ -64,8 +64,11 @@ def score_number(x: float) -> float:
 
 
 def score_text(x: float) -> str:
-    """The score as every display shows it: ``2.68`` for 2.675, ``50.00`` for 49.995 (§3.0)."""
-    return f"{decimal6(x).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
+    """The score as every display shows it: ``2.68`` for 2.675, ``50.00`` for 49.995 (§3.0).
+
+    No thousands separator, so the same text serves screens, CSV and XLSX cells alike.
+    """
+    return f"{decimal6(x).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):.2f}"
 
 
 def is_flag_unit(unit: str) -> bool:
