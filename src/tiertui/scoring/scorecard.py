@@ -60,7 +60,12 @@ class CheckLine:
         return float(gap if self.kind == "maximum" else -gap)
 
     def describe(self) -> str:
-        """The requirement in plain words, with units."""
+        """The requirement in plain words, with units; "(not reported)" or "(carried from …)"
+        when the partner's own value was not reported for the period (v2 §3.1)."""
+        text = self._words()
+        return f"{text} ({self.note})" if self.note else text
+
+    def _words(self) -> str:
         if self.kind == "min_score":
             text = f"Score: {score_text(self.value)} of {number_text(self.threshold)}"
             return text if self.met else f"{text} — {score_text_up(self.shortfall)} more points"
