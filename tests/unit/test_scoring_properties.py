@@ -134,7 +134,15 @@ def v2_cases(draw):
         if draw(st.booleans()):
             kept["plan"] = draw(st.sampled_from([0, 1]))
         metrics[key] = kept
-    return Case(case.partners, case.periods, metrics, case.certs, mask=True), grace, margin
+    # certifications expiring around the quarter ends, so that lapse risk (and its absence) shows up
+    edges = [date(2026, 3, 30), date(2026, 3, 31), date(2026, 6, 29), date(2026, 6, 30), date(2026, 9, 30)]
+    extra = [
+        Cert(p.id, f"{p.id}-{j}", "uc", date(2025, 1, 1), draw(st.sampled_from([None, *edges])))
+        for p in case.partners
+        for j in range(draw(st.integers(0, 3)))
+    ]
+    margin = draw(st.sampled_from([0.0, margin]))  # with no margin, lapse risk is often the only reason
+    return Case(case.partners, case.periods, metrics, case.certs + extra, mask=True), grace, margin
 
 
 @settings(max_examples=150, deadline=None)
