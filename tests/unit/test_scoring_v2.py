@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scoring_builder import Case, Cert, P, program
 
-from tiertui.scoring import explain, lapsing_people, level, parse_program, score_number, score_text
+from tiertui.scoring import explain, lapsing_people, level, own_sources, parse_program, score_number, score_text
 from tiertui.scoring.evaluate import GRACE, HELD
 from tiertui.scoring.numbers import flag_errors, round6, value_text
 
@@ -298,6 +298,23 @@ def test_only_evaluated_periods_count_and_the_scorecard_names_the_period_carried
     assert card.components[0].note == "carried from 2026-Q1"
     reported = card_for(prog, q1, sources={"csat": "2026-Q1", "revenue": None})
     assert reported.notes == {"revenue": "not reported"}  # a value reported in its own period has no note
+
+
+def test_own_sources_from_one_partners_rows_match_the_batch():
+    prog = small(CSAT)
+    case = Case(
+        [P("A")],
+        Q,
+        {("A", "2026-Q1"): {"csat": 90, "escalations": 1}, ("A", "2026-Q3"): {"revenue": 5}},
+        mask=True,
+    )
+    _, results = _level(prog, case)
+    rows = {"csat": {"2026-Q1"}, "escalations": {"2026-Q1"}, "revenue": {"2026-Q3"}}
+    for r in results:
+        mine = own_sources(prog, Q, rows, r.period.label)
+        batch = {m: (Q[int(s[0])] if s[0] >= 0 else None) for m, s in r.sources.items()}
+        assert mine == batch
+    assert own_sources(prog, Q, rows, "2026-Q4") == {"revenue": "2026-Q3", "csat": "2026-Q1", "escalations": None}
 
 
 def test_without_a_reported_mask_every_value_counts_as_reported():

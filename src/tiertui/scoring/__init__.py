@@ -25,7 +25,17 @@ from .evaluate import (
 from .numbers import flag_errors, round6, score_number, score_text, value_text
 from .periods import Period, PeriodError, next_period, parse_period
 from .program import Program, ProgramError, parse_program, program_hash, suggest
-from .scorecard import CheckLine, ComponentLine, Gap, RiskReason, Scorecard, ScoreRoute, explain, fmt
+from .scorecard import (
+    CheckLine,
+    ComponentLine,
+    Gap,
+    RiskReason,
+    Scorecard,
+    ScoreRoute,
+    explain,
+    fmt,
+    own_sources,
+)
 
 __all__ = [
     "EVENTS",
@@ -54,6 +64,7 @@ __all__ = [
     "level",
     "level_values",
     "next_period",
+    "own_sources",
     "parse_period",
     "parse_program",
     "person_codes",

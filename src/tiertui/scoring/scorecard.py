@@ -8,7 +8,7 @@ $148,596 of $350,000 — $201,404 more", "Joint business plan on file: missing",
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 
@@ -189,6 +189,31 @@ def value_note(period: str, source: str | None) -> str:
     if source is None:
         return NOT_REPORTED
     return "" if source == period else f"carried from {source}"
+
+
+def own_sources(
+    program: Program, evaluated: Sequence[str], reported: Mapping[str, Collection[str]], period: str
+) -> dict[str, str | None]:
+    """For :func:`explain` ``sources=``, from one partner's own metric rows (v2 §3.1).
+
+    ``evaluated``: the evaluated period labels, oldest first; ``reported``: metric -> the labels of
+    the periods the partner has a stored value for. Returns each declared used metric -> ``period``
+    when reported in it, the most recent earlier evaluated period with a value when the metric
+    says ``missing = "previous"``, else None (not reported).
+    """
+    upto = list(evaluated[: list(evaluated).index(period) + 1]) if period in evaluated else [period]
+    result: dict[str, str | None] = {}
+    for m in program.used_metrics():
+        if m not in program.metrics:
+            continue
+        have = reported.get(m, ())
+        if period in have:
+            result[m] = period
+        elif program.metrics[m].missing == "previous":
+            result[m] = next((p for p in reversed(upto[:-1]) if p in have), None)
+        else:
+            result[m] = None
+    return result
 
 
 def explain(
