@@ -653,9 +653,9 @@ def level_values(
     results = []
     for k, period in enumerate(periods):
         v = {m: values[m][k] for m in program.used_metrics()}
-        v6 = {m: round6(x) for m, x in v.items()}  # rounded once; every comparison below uses these
+        # rounded once; every comparison below uses these (people counts are whole: already exact)
+        v6 = {m: x if m.startswith(CERT_PREFIX) else round6(x) for m, x in v.items()}
         left = {m: r[k] for m, r in remaining.items()} if remaining is not None else None
-        left6 = {m: round6(x) for m, x in left.items()} if left is not None else None
         score = total_score(_component_points6(program, v, v6), zeros)
         qualified = np.zeros(n, dtype=np.int64)
         for t in sorted(limits):
@@ -665,7 +665,7 @@ def level_values(
         for t, lim in limits.items():
             mine = earned == t
             if mine.any():
-                risky = risky | (mine & lim.close(score, v6, left6))
+                risky = risky | (mine & lim.close(score, v6, left))
         effective, chosen = apply_overrides(inputs.overrides, period.end, earned)
         results.append(
             PeriodResult(
