@@ -484,6 +484,24 @@ def test_the_gap_reads_in_plain_words_with_units():
     assert gap.text().startswith("To reach Gold:\n  • 7.40 more points")
 
 
+def test_each_requirement_line_reads_in_plain_words_met_or_not():
+    prog = small(WORDS)
+    case = Case(
+        [P("A", tier="Gold")],
+        ["2026-Q1"],
+        {("A", "2026-Q1"): {"revenue": 2500000, "plan": 1}},
+        certs=[Cert("A", f"p{i}", "uc", date(2025, 1, 1)) for i in range(4)],
+    )
+    _, [r] = _level(prog, case)
+    # score = 35 (capped) + 20 + 10 = 65
+    assert [c.describe() for c in card_for(prog, r).checks] == [
+        "Score: 65.00, needs at least 15",
+        "Product revenue: $2,500,000, needs at least $350,000",
+        "Certified people (UC): 4, needs at least 3",
+        "Joint business plan on file: yes",
+    ]
+
+
 def test_a_score_shortfall_no_single_component_can_close():
     prog = small(WORDS.replace("min_score = 15", "min_score = 45"))
     _, [r] = _level(prog, Case([P("A")], ["2026-Q1"], {("A", "2026-Q1"): {"revenue": 148596}}))

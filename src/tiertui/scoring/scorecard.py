@@ -67,8 +67,12 @@ class CheckLine:
 
     def _words(self) -> str:
         if self.kind == "min_score":
-            text = f"Score: {score_text(self.value)} of {number_text(self.threshold)}"
-            return text if self.met else f"{text} — {score_text_up(self.shortfall)} more points"
+            if self.met:
+                return f"Score: {score_text(self.value)}, needs at least {number_text(self.threshold)}"
+            return (
+                f"Score: {score_text(self.value)} of {number_text(self.threshold)} — "
+                f"{score_text_up(self.shortfall)} more points"
+            )
         if self.flag:
             want = value_text(self.threshold, self.unit)
             if self.met:
