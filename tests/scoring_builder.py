@@ -15,7 +15,7 @@ from tiertui.scoring import (
     parse_period,
     parse_program,
 )
-from tiertui.scoring.evaluate import NEVER
+from tiertui.scoring.evaluate import NEVER, person_codes
 
 BASE_PROGRAM = """
 [program]
@@ -107,6 +107,7 @@ class Case:
     metrics: dict = field(default_factory=dict)  # (partner, period) -> {metric: value}
     certs: list[Cert] = field(default_factory=list)
     overrides: list = field(default_factory=list)  # (id, partner, tier, starts, expires, order)
+    mask: bool = False  # pass Inputs.reported: a value is reported when its key is in ``metrics``
 
     def inputs(self, prog) -> Inputs:
         ids = [p.id for p in self.partners]
@@ -114,16 +115,18 @@ class Case:
         periods = [parse_period(x) for x in self.periods]
         names = sorted({m for values in self.metrics.values() for m in values})
         metrics = {m: np.zeros((len(periods), len(ids))) for m in names}
+        reported = {m: np.zeros((len(periods), len(ids)), dtype=bool) for m in names}
         for (pid, label), values in self.metrics.items():
             for m, v in values.items():
                 metrics[m][self.periods.index(label), pos[pid]] = v
-        people: dict[str, int] = {}
+                reported[m][self.periods.index(label), pos[pid]] = True
         certs = Certifications(
             np.array([pos[c.partner] for c in self.certs], dtype=np.int64),
-            np.array([people.setdefault(c.person, len(people)) for c in self.certs], dtype=np.int64),
+            person_codes([c.person for c in self.certs]),
             [c.track for c in self.certs],
             np.array([c.earned.toordinal() for c in self.certs], dtype=np.int64),
             np.array([c.expires.toordinal() if c.expires else NEVER for c in self.certs], dtype=np.int64),
+            [c.person for c in self.certs],
         )
         overrides = [
             ApprovedOverride(oid, pos[pid], prog.tier_index(tier), starts, expires, (order, oid))
@@ -141,6 +144,7 @@ class Case:
             metrics,
             certs,
             overrides,
+            reported if self.mask else None,
         )
 
 

@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scoring_builder import Case, Cert, P, program
+from scoring_builder import BASE_PROGRAM, Case, Cert, P, program
 
 from tiertui.scoring import explain, level
 from tiertui.scoring.evaluate import EVENTS
@@ -82,6 +82,7 @@ def test_a_single_scorecard_agrees_with_the_batch(drawn):
                 int(r.earned[i]),
                 int(r.event[i]),
                 int(r.below[i]),
+                remaining={m: float(v[i]) for m, v in r.remaining.items()},
             )
             assert card.score == r.score[i]
             assert card.qualified == prog.tiers[int(r.qualified[i])]
@@ -112,3 +113,75 @@ def test_earned_tier_moves_only_as_the_rules_allow(drawn):
         assert np.all(r.earned[down] == r.qualified[down])  # so does demotion, after grace
         assert np.all(r.below <= grace)
         previous = r.earned
+
+
+V2_PROGRAM = (
+    BASE_PROGRAM.replace('[metrics.csat]\nrollup = "none"', '[metrics.csat]\nrollup = "none"\nmissing = "previous"')
+    .replace("[metrics.escalations]", '[metrics.plan]\nunit = "yes/no"\nrollup = "any"\n[metrics.escalations]')
+    .replace(
+        'gates = {{ revenue = 500, "cert:uc" = 2 }}', 'gates = {{ revenue = 500, "cert:uc" = 2, plan = 1, csat = 50 }}'
+    )
+)
+
+
+@st.composite
+def v2_cases(draw):
+    """Cases with gaps in the reported values (a mask), a flag and a carried metric."""
+    case, grace, margin = draw(cases())
+    metrics = {}
+    for key, values in case.metrics.items():
+        kept = {m: v for m, v in values.items() if draw(st.booleans())}
+        if draw(st.booleans()):
+            kept["plan"] = draw(st.sampled_from([0, 1]))
+        metrics[key] = kept
+    # certifications expiring around the quarter ends, so that lapse risk (and its absence) shows up
+    edges = [date(2026, 3, 30), date(2026, 3, 31), date(2026, 6, 29), date(2026, 6, 30), date(2026, 9, 30)]
+    extra = [
+        Cert(p.id, f"{p.id}-{j}", "uc", date(2025, 1, 1), draw(st.sampled_from([None, *edges])))
+        for p in case.partners
+        for j in range(draw(st.integers(0, 3)))
+    ]
+    margin = draw(st.sampled_from([0.0, margin]))  # with no margin, lapse risk is often the only reason
+    return Case(case.partners, case.periods, metrics, case.certs + extra, mask=True), grace, margin
+
+
+@settings(max_examples=150, deadline=None)
+@given(v2_cases())
+def test_v2_a_single_scorecard_agrees_with_the_batch(drawn):
+    """Flags, rollup any, missing = previous with a reported mask, lapse risk: the scorecard of one
+    partner (public comparison functions) agrees with the columnar run (its rounded-once path)."""
+    case, grace, margin = drawn
+    prog = program(
+        grace=grace, margin=margin, text=V2_PROGRAM.format(frequency="quarterly", grace=grace, margin=margin)
+    )
+    inputs = case.inputs(prog)
+    results = level(prog, inputs)
+    labels = [r.period.label for r in results]
+    for r in results:
+        for i, p in enumerate(case.partners):
+            sources = {m: labels[int(s[i])] if s[i] >= 0 else None for m, s in r.sources.items()}
+            card = explain(
+                prog,
+                p.region,
+                p.type,
+                {m: float(v[i]) for m, v in r.values.items()},
+                r.period.label,
+                int(r.earned[i]),
+                int(r.event[i]),
+                int(r.below[i]),
+                sources=sources,
+                remaining={m: float(v[i]) for m, v in r.remaining.items()},
+            )
+            assert card.score == r.score[i]
+            assert card.qualified == prog.tiers[int(r.qualified[i])]
+            assert card.at_risk == bool(r.at_risk[i])
+            assert card.at_risk == bool(card.risks)  # at risk exactly when some reason is given
+            assert card.badges == tuple(sorted(b.name for b, f in zip(prog.badges, r.badges[:, i]) if f))
+            # csat is carried: never "not reported" after the partner's first report
+            own = [case.metrics.get((p.id, q), {}).get("csat") for q in labels[: labels.index(r.period.label) + 1]]
+            reported = [k for k, v in enumerate(own) if v is not None]
+            expected = (
+                "" if own[-1] is not None else (f"carried from {labels[reported[-1]]}" if reported else "not reported")
+            )
+            assert card.notes.get("csat", "") == expected
+            assert r.values["csat"][i] == (own[reported[-1]] if reported else 0)

@@ -12,13 +12,14 @@ from datetime import date
 
 import numpy as np
 
-from .periods import Period
-from .program import CERT_PREFIX, Program, Rule
+from .numbers import round6
+from .periods import Period, next_period
+from .program import CERT_PREFIX, Metric, Program, Rule
 
 EVENTS = ("promoted", "held", "demoted", "grace")
 PROMOTED, HELD, DEMOTED, GRACE = range(4)
 NEVER = date.max.toordinal()
-SCORE_DECIMALS = 6  # float noise is rounded away before any comparison
+SCORE_DECIMALS = 6  # float noise is rounded away before any comparison (§3.0: numbers.round6)
 
 
 class EvaluationError(ValueError):
@@ -44,10 +45,11 @@ class Certifications:
     """Certification rows, as parallel columns."""
 
     partner: np.ndarray  # partner index
-    person: np.ndarray  # person code: equal codes are the same person
+    person: np.ndarray  # person code: equal codes are the same person (see person_key)
     track: Sequence[str]
     earned: np.ndarray  # date ordinals
     expires: np.ndarray  # date ordinals, NEVER for no expiry
+    person_name: Sequence[str] = ()  # optional, per row: the name as written, for lapse-risk texts
 
     @classmethod
     def empty(cls) -> Certifications:
@@ -55,8 +57,21 @@ class Certifications:
         return cls(z, z, [], z, z)
 
 
+def person_key(text: str) -> str:
+    """A person's identity (v2 §3.2): the ``person`` text trimmed and case-folded."""
+    return text.strip().casefold()
+
+
+def person_codes(names: Sequence[str]) -> np.ndarray:
+    """Person codes for :class:`Certifications`: equal :func:`person_key` gives an equal code."""
+    codes: dict[str, int] = {}
+    return np.array([codes.setdefault(person_key(p), len(codes)) for p in names], dtype=np.int64)
+
+
 @dataclass(frozen=True)
 class ApprovedOverride:
+    """An approved, not revoked override (§3.7): rejected, pending and revoked ones are never passed."""
+
     id: int
     partner: int  # partner index
     tier: int  # tier index
@@ -72,6 +87,10 @@ class Inputs:
     metrics: Mapping[str, np.ndarray]  # metric -> (n_periods, n_partners) own values, 0 if none
     certifications: Certifications = field(default_factory=Certifications.empty)
     overrides: Sequence[ApprovedOverride] = ()
+    # (v2 §3.1) metric -> (n_periods, n_partners) bool: True where the partner reported a value
+    # (a reported 0 included). None: every value counts as reported. When given, a metric missing
+    # from it has no reported value at all.
+    reported: Mapping[str, np.ndarray] | None = None
 
 
 @dataclass
@@ -87,6 +106,12 @@ class PeriodResult:
     below: np.ndarray
     at_risk: np.ndarray
     badges: np.ndarray  # (n_badges, n_partners) bool
+    # (v2 §3.1) declared metric -> index of the period the partner's own value comes from:
+    # this period's index when reported, an earlier one when carried, -1 when not reported (0)
+    sources: dict[str, np.ndarray] = field(default_factory=dict)
+    # (v2 §3.8) cert:<track> of a gate -> people counted now who still hold the track at the end
+    # of the next period (lapse risk)
+    remaining: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------- group values (§3.2)
@@ -135,9 +160,29 @@ def certified_people(
     certs: Certifications, tracks: Sequence[str], ends: Sequence[date], parent: np.ndarray, n: int
 ) -> dict[str, np.ndarray]:
     """``cert:<track>`` group values: distinct people per group with an active certification."""
+    return _people(certs, tracks, ends, parent, n)[0]
+
+
+def certified_people_remaining(
+    certs: Certifications,
+    tracks: Sequence[str],
+    ends: Sequence[date],
+    next_ends: Sequence[date],
+    parent: np.ndarray,
+    n: int,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(counted now, remaining): of the people counted at each ``ends[p]``, those who still hold an
+    active certification of the track at ``next_ends[p]`` (a renewal on file counts; v2 §3.8)."""
+    now, remaining = _people(certs, tracks, ends, parent, n, next_ends)
+    assert remaining is not None
+    return now, remaining
+
+
+def _people(certs, tracks, ends, parent, n, next_ends=None):
     out = {t: np.zeros((len(ends), n)) for t in tracks}
+    remaining = None if next_ends is None else {t: np.zeros((len(ends), n)) for t in tracks}
     if not tracks or len(certs.partner) == 0:
-        return out
+        return out, remaining
     track_code = {t: i for i, t in enumerate(tracks)}
     code = np.array([track_code.get(t, -1) for t in certs.track], dtype=np.int64)
     wanted = code >= 0
@@ -147,56 +192,196 @@ def certified_people(
     key = (groups.astype(np.int64) * len(tracks) + code[src]) * people + certs.person[src]
     order = np.argsort(key, kind="stable")  # sorted once: equal (group, track, person) side by side
     key, earned, expires = key[order], certs.earned[src][order], certs.expires[src][order]
-    for p, end in enumerate(ends):
-        e = end.toordinal()
-        k = key[(earned <= e) & (expires >= e)]
-        first = np.ones(len(k), dtype=bool)
-        first[1:] = k[1:] != k[:-1]
-        counts = np.bincount(k[first] // people, minlength=n * len(tracks)).reshape(n, len(tracks))
+    if not len(key):
+        return out, remaining
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    slot = key[starts] // people  # (group, track) of each distinct (group, track, person)
+
+    def active(day: int) -> np.ndarray:
+        """Per distinct (group, track, person): some certification active on ``day``."""
+        return np.logical_or.reduceat((earned <= day) & (expires >= day), starts)
+
+    def fill(target, p, held):
+        counts = np.bincount(slot[held], minlength=n * len(tracks)).reshape(n, len(tracks))
         for t, i in track_code.items():
-            out[t][p] = counts[:, i]
-    return out
+            target[t][p] = counts[:, i]
+
+    for p, end in enumerate(ends):
+        now = active(end.toordinal())
+        fill(out, p, now)
+        if remaining is not None:
+            fill(remaining, p, now & active(next_ends[p].toordinal()))
+    return out, remaining
+
+
+@dataclass(frozen=True)
+class Lapse:
+    """One person counted now whose certifications of the track all expire before the next period ends."""
+
+    person: str
+    expires_on: date  # the last expiry of the certifications counted now
+
+
+def lapsing_people(
+    certs: Certifications, parent: np.ndarray, partner: int, track: str, end: date, next_end: date
+) -> list[Lapse]:
+    """The people of ``partner``'s group behind its lapse risk on ``track`` (v2 §3.8), by expiry date.
+
+    The same rule as :func:`certified_people_remaining`, for one partner: counted at ``end``, and no
+    certification of the track active at ``next_end``. Names come from ``certs.person_name``.
+    """
+    if len(certs.partner) == 0:
+        return []
+    rows, groups = ancestors_with_self(certs.partner, parent)
+    mine = rows[groups == partner]
+    mine = mine[np.array([certs.track[r] == track for r in mine.tolist()], dtype=bool)] if len(mine) else mine
+    e, e2 = end.toordinal(), next_end.toordinal()
+    now = mine[(certs.earned[mine] <= e) & (certs.expires[mine] >= e)]
+    later = set(certs.person[mine[(certs.earned[mine] <= e2) & (certs.expires[mine] >= e2)]].tolist())
+    result: dict[int, Lapse] = {}
+    for r in now.tolist():
+        code = int(certs.person[r])
+        if code in later:
+            continue
+        name = certs.person_name[r].strip() if len(certs.person_name) else str(code)
+        expiry = date.fromordinal(int(certs.expires[r]))
+        if code not in result or expiry > result[code].expires_on:
+            result[code] = Lapse(result[code].person if code in result else name, expiry)
+    return sorted(result.values(), key=lambda x: (x.expires_on, x.person.casefold()))
 
 
 def group_values(program: Program, inputs: Inputs) -> dict[str, np.ndarray]:
     """Every used metric's group value: metric -> (n_periods, n_partners)."""
+    return _inputs_values(program, inputs, extras=False)[0]
+
+
+def _inputs_values(program: Program, inputs: Inputs, extras: bool):
+    """(group values, own-value sources, people remaining for lapse risk) in one pass over the inputs;
+    without ``extras`` no remaining people."""
     partners = inputs.partners
     n, k = len(partners), len(inputs.periods)
     levels = group_order(partners.parent)
     used = program.used_metrics()
     values: dict[str, np.ndarray] = {}
-    summed = [m for m in used if not m.startswith(CERT_PREFIX) and program.metrics[m].rollup == "sum"]
+    declared = [m for m in used if not m.startswith(CERT_PREFIX)]
+    own, sources = {}, {}
+    for m in declared:
+        own[m], sources[m] = own_values(program.metrics[m], inputs, k, n)
+    summed = [m for m in declared if program.metrics[m].rollup == "sum"]
     if summed:
-        stack = np.stack([_own(inputs, m, k, n) for m in summed])
-        rolled = roll_up(stack, partners.parent, levels)
+        rolled = roll_up(np.stack([own[m] for m in summed]), partners.parent, levels)
         values.update(zip(summed, rolled))
-    for m in used:
-        if not m.startswith(CERT_PREFIX) and m not in values:
-            values[m] = _own(inputs, m, k, n)
+    for m in declared:
+        if m not in values:
+            values[m] = rollup_value(program.metrics[m], own[m], partners.parent, levels)
     tracks = [m[len(CERT_PREFIX) :] for m in used if m.startswith(CERT_PREFIX)]
-    cert = certified_people(inputs.certifications, tracks, [p.end for p in inputs.periods], partners.parent, n)
+    ends = [p.end for p in inputs.periods]
+    gated = _gated_tracks(program)
+    next_ends = [next_period(p).end for p in inputs.periods] if extras and gated else None
+    cert, left = _people(inputs.certifications, tracks, ends, partners.parent, n, next_ends)
     values.update({CERT_PREFIX + t: v for t, v in cert.items()})
-    return {m: values[m] for m in used}
+    remaining = {CERT_PREFIX + t: left[t] for t in gated} if left is not None else {}
+    return {m: values[m] for m in used}, sources, remaining
 
 
-def _own(inputs: Inputs, metric: str, k: int, n: int) -> np.ndarray:
-    own = inputs.metrics.get(metric)
-    return np.zeros((k, n)) if own is None else np.asarray(own, dtype=np.float64)
+def _gated_tracks(program: Program) -> list[str]:
+    """Certification tracks some tier's gate uses (lapse risk looks at those only)."""
+    return sorted(
+        {
+            m[len(CERT_PREFIX) :]
+            for req in program.requirements.values()
+            for rule in req.options()
+            for m in rule.gates
+            if m.startswith(CERT_PREFIX)
+        }
+    )
+
+
+def rollup_value(metric: Metric, own: np.ndarray, parent: np.ndarray, levels: list[np.ndarray]) -> np.ndarray:
+    """One metric's group value from the partners' own values (§3.2): sum, none or any (flags)."""
+    if metric.rollup == "sum":
+        return roll_up(own, parent, levels)
+    if metric.rollup == "any":
+        return (roll_up(round6(own) == 1, parent, levels) > 0).astype(np.float64)
+    return np.asarray(own, dtype=np.float64)
+
+
+def reported_mask(inputs: Inputs, metric: str, k: int, n: int) -> np.ndarray:
+    """(n_periods, n_partners) bool: where the partner reported a value for ``metric``."""
+    if inputs.reported is None:
+        return np.ones((k, n), dtype=bool)
+    mask = inputs.reported.get(metric)
+    return np.zeros((k, n), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+
+
+def carry_previous(own: np.ndarray, reported: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(values, source) with each unreported value replaced by the partner's own value of the most
+    recent earlier period that has one, 0 if none (v2 §3.1 ``missing = "previous"``).
+
+    ``source`` is the period index each value comes from (-1: none). Columnar: one running maximum.
+    """
+    k, n = own.shape
+    source = np.maximum.accumulate(np.where(reported, np.arange(k)[:, None], -1), axis=0)
+    values = np.where(source >= 0, own[np.maximum(source, 0), np.arange(n)[None, :]], 0.0)
+    return values, source
+
+
+def own_values(metric: Metric, inputs: Inputs, k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A partner's own values of a declared metric, before any rollup, and where each comes from
+    (the period index; -1: not reported, so 0). ``missing = "previous"`` carries values forward."""
+    raw = inputs.metrics.get(metric.name)
+    own = np.zeros((k, n)) if raw is None else np.asarray(raw, dtype=np.float64)
+    if inputs.reported is None:  # every value reported: nothing to carry or clear
+        return own, np.broadcast_to(np.arange(k)[:, None], (k, n))
+    reported = reported_mask(inputs, metric.name, k, n)
+    if metric.missing == "previous":
+        return carry_previous(own, reported)
+    source = np.where(reported, np.arange(k)[:, None], -1)
+    return np.where(reported, own, 0.0), source
+
+
+def remaining_people(program: Program, inputs: Inputs) -> dict[str, np.ndarray]:
+    """``cert:<track>`` of a gate -> (n_periods, n_partners): of the people counted at each period's
+    end, those who still hold the track at the end of the next period on the grid (v2 §3.8)."""
+    gated = _gated_tracks(program)
+    if not gated:
+        return {}
+    ends = [p.end for p in inputs.periods]
+    next_ends = [next_period(p).end for p in inputs.periods]
+    parent = inputs.partners.parent
+    _, remaining = certified_people_remaining(
+        inputs.certifications, gated, ends, next_ends, parent, len(inputs.partners)
+    )
+    return {CERT_PREFIX + t: v for t, v in remaining.items()}
 
 
 # ------------------------------------------------------------------------ score (§3.3)
 
 
 def component_points(program: Program, values: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-    """Points of each score component: points * min(max(value, 0) / target, 1)."""
-    return [c.points * np.clip(values[c.metric] / c.target, 0.0, 1.0) for c in program.score]
+    """Points of each score component: points * min(max(value, 0) / target, 1), where the
+    ``>= target`` cap compares 6-decimal values (v2 §3.0)."""
+    return _component_points6(program, values, {c.metric: round6(values[c.metric]) for c in program.score})
+
+
+def _component_points6(program: Program, values, v6) -> list[np.ndarray]:
+    """:func:`component_points` with the values also given rounded to 6 decimals."""
+    return [
+        np.where(
+            v6[c.metric] >= round6(c.target),
+            float(c.points),
+            c.points * np.clip(values[c.metric] / c.target, 0.0, 1.0),
+        )
+        for c in program.score
+    ]
 
 
 def total_score(points: list[np.ndarray], like: np.ndarray) -> np.ndarray:
+    """The score, rounded to 6 decimals half away from zero (v2 §3.0)."""
     total = np.zeros_like(like, dtype=np.float64)
     for p in points:
         total = total + p
-    return np.round(total, SCORE_DECIMALS)
+    return np.asarray(round6(total), dtype=np.float64)
 
 
 # ------------------------------------------------------------- tier requirements (§3.4)
@@ -210,6 +395,7 @@ class Thresholds:
     gates: dict[str, np.ndarray]
     maxima: dict[str, np.ndarray]
     variant: np.ndarray  # 0: base rule, i: variant i
+    flags: frozenset[str] = frozenset()  # yes/no metrics: never within an at-risk margin (v2 §3.8)
 
 
 def kinds_of_partner(regions: Sequence[str], types: Sequence[str]) -> tuple[list[tuple[str, str]], np.ndarray]:
@@ -241,6 +427,7 @@ def resolve(program: Program, regions: Sequence[str], types: Sequence[str]) -> d
             {m: _column(options, variant, lambda r, m=m: r.gates.get(m)) for m in gate_metrics},
             {m: _column(options, variant, lambda r, m=m: r.maxima.get(m)) for m in max_metrics},
             variant,
+            frozenset(m for m in (*gate_metrics, *max_metrics) if program.is_flag(m)),
         )
     return result
 
@@ -251,28 +438,37 @@ def _column(options: list[Rule], variant: np.ndarray, get) -> np.ndarray:
     return table[variant]
 
 
+# Every comparison rounds both sides to 6 decimals, half away from zero (v2 §3.0).
+
+
 def gate_met(value, gate):
-    return np.isnan(gate) | (value >= gate)
+    return np.isnan(gate) | (round6(value) >= round6(gate))
 
 
 def maximum_met(value, maximum):
-    return np.isnan(maximum) | (value <= maximum)
+    return np.isnan(maximum) | (round6(value) <= round6(maximum))
 
 
 def score_met(score, min_score):
-    return np.isnan(min_score) | (score >= min_score)
+    return np.isnan(min_score) | (round6(score) >= round6(min_score))
 
 
 def gate_close(value, gate, margin):
-    return ~np.isnan(gate) & (value < gate * (1 + margin))
+    """Below the band edge ``gate * (1 + margin)`` (met or not)."""
+    return ~np.isnan(gate) & (round6(value) < round6(gate * (1 + margin)))
 
 
 def maximum_close(value, maximum, margin):
-    return ~np.isnan(maximum) & (value > maximum * (1 - margin))
+    return ~np.isnan(maximum) & (round6(value) > round6(maximum * (1 - margin)))
 
 
 def score_close(score, min_score, margin):
-    return ~np.isnan(min_score) & (score < min_score * (1 + margin))
+    return ~np.isnan(min_score) & (round6(score) < round6(min_score * (1 + margin)))
+
+
+def lapse_close(value, remaining, gate):
+    """(v2 §3.8) a ``cert:<track>`` gate met now that the people remaining at the next period's end miss."""
+    return ~np.isnan(gate) & gate_met(value, gate) & ~gate_met(remaining, gate)
 
 
 def meets(th: Thresholds, score: np.ndarray, values: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -284,12 +480,19 @@ def meets(th: Thresholds, score: np.ndarray, values: Mapping[str, np.ndarray]) -
     return ok
 
 
-def close_to_losing(th: Thresholds, score, values, margin: float) -> np.ndarray:
+def close_to_losing(
+    th: Thresholds, score, values, margin: float, remaining: Mapping[str, np.ndarray] | None = None
+) -> np.ndarray:
+    """Within the margin of a threshold (flags never are), or (v2) at lapse risk on a cert gate."""
     risky = score_close(score, th.min_score, margin)
     for m, gate in th.gates.items():
-        risky = risky | gate_close(values[m], gate, margin)
+        if m not in th.flags:
+            risky = risky | gate_close(values[m], gate, margin)
+        if remaining is not None and m in remaining:
+            risky = risky | lapse_close(values[m], remaining[m], gate)
     for m, maximum in th.maxima.items():
-        risky = risky | maximum_close(values[m], maximum, margin)
+        if m not in th.flags:
+            risky = risky | maximum_close(values[m], maximum, margin)
     return risky
 
 
@@ -313,20 +516,77 @@ def step_earned(qualified, earned, below, grace: int):
     return earned, below, event
 
 
-def at_risk(thresholds, score, values, earned, event, margin: float) -> np.ndarray:
-    """§3.8: in grace, or close to a threshold of the earned tier."""
+def at_risk(thresholds, score, values, earned, event, margin: float, remaining=None) -> np.ndarray:
+    """§3.8: in grace, or close to a threshold of the earned tier, or (v2) at lapse risk.
+
+    ``remaining``: cert:<track> -> people remaining at the next period's end; None: no lapse risk.
+    """
     risky = event == GRACE
     for t, th in thresholds.items():
         mine = earned == t
         if mine.any():
-            risky = risky | (mine & close_to_losing(th, score, values, margin))
+            risky = risky | (mine & close_to_losing(th, score, values, margin, remaining))
     return risky
 
 
 def badge_flags(program: Program, values: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """§3.9: the badge's metric >= min, on 6-decimal values (v2 §3.0)."""
     if not program.badges:
         return np.zeros((0, n), dtype=bool)
-    return np.stack([values[b.metric] >= b.min for b in program.badges])
+    return np.stack([round6(values[b.metric]) >= round6(b.min) for b in program.badges])
+
+
+def _badges6(program: Program, v6: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """:func:`badge_flags` on values already rounded to 6 decimals."""
+    if not program.badges:
+        return np.zeros((0, n), dtype=bool)
+    return np.stack([v6[b.metric] >= round6(b.min) for b in program.badges])
+
+
+@dataclass
+class _Limits6:
+    """One tier's thresholds and at-risk band edges, rounded to 6 decimals once per run.
+
+    The hot path of :func:`level_values`: the same comparisons as :func:`meets` and
+    :func:`close_to_losing` (which round both sides every time), on values rounded once per period.
+    NaN (not required) compares false, so "met" tests ``~(value < threshold)``.
+    """
+
+    min_score: np.ndarray
+    score_edge: np.ndarray
+    gates: dict[str, tuple[np.ndarray, np.ndarray]]  # metric -> (gate, band edge)
+    maxima: dict[str, tuple[np.ndarray, np.ndarray]]
+    flags: frozenset[str]
+
+    @classmethod
+    def of(cls, th: Thresholds, margin: float) -> _Limits6:
+        return cls(
+            round6(th.min_score),
+            round6(th.min_score * (1 + margin)),
+            {m: (round6(g), round6(g * (1 + margin))) for m, g in th.gates.items()},
+            {m: (round6(x), round6(x * (1 - margin))) for m, x in th.maxima.items()},
+            th.flags,
+        )
+
+    def meets(self, score6: np.ndarray, v6: Mapping[str, np.ndarray]) -> np.ndarray:
+        ok = ~(score6 < self.min_score)
+        for m, (gate, _) in self.gates.items():
+            ok &= ~(v6[m] < gate)
+        for m, (maximum, _) in self.maxima.items():
+            ok &= ~(v6[m] > maximum)
+        return ok
+
+    def close(self, score6, v6, left6) -> np.ndarray:
+        risky = score6 < self.score_edge
+        for m, (gate, edge) in self.gates.items():
+            if m not in self.flags:
+                risky |= v6[m] < edge
+            if left6 is not None and m in left6:
+                risky |= (v6[m] >= gate) & (left6[m] < gate)
+        for m, (_, edge) in self.maxima.items():
+            if m not in self.flags:
+                risky |= v6[m] > edge
+        return risky
 
 
 def apply_overrides(
@@ -356,17 +616,30 @@ def check_periods(program: Program, periods: Sequence[Period]) -> None:
 def level(program: Program, inputs: Inputs) -> list[PeriodResult]:
     """Evaluate every period, oldest first (§3)."""
     check_periods(program, inputs.periods)
-    return level_values(program, inputs, group_values(program, inputs))
+    values, sources, remaining = _inputs_values(program, inputs, extras=True)
+    return level_values(program, inputs, values, remaining=remaining, sources=sources)
+
+
+def value_sources(program: Program, inputs: Inputs) -> dict[str, np.ndarray]:
+    """Declared used metric -> (n_periods, n_partners) index of the period each own value comes from."""
+    return _inputs_values(program, inputs, extras=False)[1]
 
 
 def level_values(
-    program: Program, inputs: Inputs, values: Mapping[str, np.ndarray], upto: int | None = None
+    program: Program,
+    inputs: Inputs,
+    values: Mapping[str, np.ndarray],
+    upto: int | None = None,
+    remaining: Mapping[str, np.ndarray] | None = None,
+    sources: Mapping[str, np.ndarray] | None = None,
 ) -> list[PeriodResult]:
     """§3.3 to §3.9 on precomputed group values (metric -> (n_periods, n_partners)).
 
     Group values depend only on the data and on which metrics a program uses, not on its
     thresholds, so a what-if scenario computes them once and re-evaluates after every edit.
-    ``upto`` stops after that many periods.
+    ``upto`` stops after that many periods. ``remaining`` (:func:`remaining_people`) gives the
+    lapse risk of §3.8; without it, no partner is at lapse risk. ``sources`` (as
+    :func:`value_sources`) is passed through to :attr:`PeriodResult.sources`.
     """
     periods = list(inputs.periods)[:upto]
     check_periods(program, periods)
@@ -376,12 +649,23 @@ def level_values(
     earned = np.asarray(partners.tier_on_record, dtype=np.int64).copy()
     below = np.zeros(n, dtype=np.int64)
     zeros = np.zeros(n)
+    limits = {t: _Limits6.of(th, program.at_risk_margin) for t, th in thresholds.items()}
     results = []
     for k, period in enumerate(periods):
         v = {m: values[m][k] for m in program.used_metrics()}
-        score = total_score(component_points(program, v), zeros)
-        qualified = qualified_tier(thresholds, score, v)
+        # rounded once; every comparison below uses these (people counts are whole: already exact)
+        v6 = {m: x if m.startswith(CERT_PREFIX) else round6(x) for m, x in v.items()}
+        left = {m: r[k] for m, r in remaining.items()} if remaining is not None else None
+        score = total_score(_component_points6(program, v, v6), zeros)
+        qualified = np.zeros(n, dtype=np.int64)
+        for t in sorted(limits):
+            qualified = np.where(limits[t].meets(score, v6), t, qualified)
         earned, below, event = step_earned(qualified, earned, below, program.grace_periods)
+        risky = event == GRACE
+        for t, lim in limits.items():
+            mine = earned == t
+            if mine.any():
+                risky = risky | (mine & lim.close(score, v6, left))
         effective, chosen = apply_overrides(inputs.overrides, period.end, earned)
         results.append(
             PeriodResult(
@@ -394,8 +678,10 @@ def level_values(
                 override=chosen,
                 event=event,
                 below=below,
-                at_risk=at_risk(thresholds, score, v, earned, event, program.at_risk_margin),
-                badges=badge_flags(program, v, n),
+                at_risk=risky,
+                badges=_badges6(program, v6, n),
+                sources={m: s[k] for m, s in (sources or {}).items()},
+                remaining=left or {},
             )
         )
     return results

@@ -16,14 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from .numbers import is_flag_unit
 from .periods import FREQUENCIES
 
-ROLLUPS = ("sum", "none")
+ROLLUPS = ("sum", "none", "any")
+MISSING = ("zero", "previous")
 CERT_PREFIX = "cert:"
+DESIGNATION_PREFIX = "designation:"  # a flag (§3.12, a later issue)
 BENEFIT_KINDS = ("discount", "rebate", "mdf")
 
 _PROGRAM_KEYS = ("name", "frequency", "grace_periods", "at_risk_margin", "tiers", "revenue_metric")
-_METRIC_KEYS = ("label", "unit", "rollup")
+_METRIC_KEYS = ("label", "unit", "rollup", "missing")
 _SCORE_KEYS = ("metric", "points", "target")
 _RULE_KEYS = ("min_score", "gates", "maxima")
 _REQUIREMENT_KEYS = (*_RULE_KEYS, "variants")
@@ -42,6 +45,12 @@ class Metric:
     label: str
     unit: str = ""
     rollup: str = "sum"
+    missing: str = "zero"  # (v2 §3.1) zero | previous
+
+    @property
+    def is_flag(self) -> bool:
+        """``unit = "yes/no"``: values are 0 or 1, shown as yes/no, never within a margin (v2)."""
+        return is_flag_unit(self.unit)
 
 
 @dataclass(frozen=True)
@@ -75,16 +84,20 @@ class Variant:
     rule: Rule
 
     def matches(self, region: str, partner_type: str) -> bool:
-        """All named fields must match (case-insensitive)."""
-        if self.region is not None and self.region.casefold() != region.casefold():
+        """All named fields must match, trimmed and case-insensitively (v2 §3.4)."""
+        if self.region is not None and not _same(self.region, region):
             return False
-        if self.partner_type is not None and self.partner_type.casefold() != partner_type.casefold():
+        if self.partner_type is not None and not _same(self.partner_type, partner_type):
             return False
         return True
 
     def describe(self) -> str:
         named = [v for v in (self.region, self.partner_type) if v is not None]
         return " / ".join(named)
+
+
+def _same(a: str, b: str | None) -> bool:
+    return (a or "").strip().casefold() == (b or "").strip().casefold()
 
 
 @dataclass(frozen=True)
@@ -176,14 +189,32 @@ class Program:
         return declared + certs
 
     def label_of(self, metric: str) -> str:
+        """What a manager calls the metric: its label; ``cert:uc`` is "Certified people (UC)"."""
         if metric.startswith(CERT_PREFIX):
-            return f"Certified people ({metric[len(CERT_PREFIX) :]})"
+            return f"Certified people ({track_label(metric[len(CERT_PREFIX) :])})"
+        if metric.startswith(DESIGNATION_PREFIX):
+            return f"Designation {metric[len(DESIGNATION_PREFIX) :]}"
         return self.metrics[metric].label if metric in self.metrics else metric
 
     def unit_of(self, metric: str) -> str:
         if metric.startswith(CERT_PREFIX):
             return "people"
+        if metric.startswith(DESIGNATION_PREFIX):
+            return "yes/no"
         return self.metrics[metric].unit if metric in self.metrics else ""
+
+    def is_flag(self, metric: str) -> bool:
+        """A yes/no metric (v2): ``unit = "yes/no"``, or ``designation:<name>``."""
+        if metric.startswith(DESIGNATION_PREFIX):
+            return True
+        return metric in self.metrics and self.metrics[metric].is_flag
+
+
+def track_label(track: str) -> str:
+    """A certification track as people say it: short codes in capitals (``uc`` → ``UC``),
+    longer names with spaces (``contact_center`` → ``contact center``)."""
+    text = track.strip().replace("_", " ")
+    return text.upper() if len(text) <= 3 else text
 
 
 # ---------------------------------------------------------------------------- loading
@@ -306,6 +337,10 @@ class _Builder:
         tiers = [t.strip() for t in tiers]
         seen: set[str] = set()
         for t in tiers:
+            if ";" in t:
+                self.fail(
+                    "program.tiers", f"tier name {t!r} must not contain ';' (exports join names with it)", "tiers"
+                )
             if t.casefold() in seen:
                 self.fail("program.tiers", f"duplicate tier name {t!r}", "tiers")
             seen.add(t.casefold())
@@ -347,19 +382,43 @@ class _Builder:
             self.check_keys(spec, _METRIC_KEYS, needle, needle)
             if name.startswith(CERT_PREFIX):
                 self.fail(needle, "cert:<track> metrics are built in and must not be declared", needle)
-            rollup = spec.get("rollup", "sum")
-            if rollup not in ROLLUPS:
-                self.fail(
-                    f"{needle}.rollup",
-                    f"unknown rollup {rollup!r}{suggest(str(rollup), ROLLUPS)}; use sum or none",
-                    needle,
-                    "rollup",
-                )
             label = spec.get("label", name)
             unit = spec.get("unit", "")
             if not isinstance(label, str) or not isinstance(unit, str):
                 self.fail(needle, "label and unit must be strings", needle)
-            metrics[name] = Metric(name, label, unit, rollup)
+            flag = is_flag_unit(unit)
+            rollup = spec.get("rollup", "none" if flag else "sum")
+            if rollup not in ROLLUPS:
+                self.fail(
+                    f"{needle}.rollup",
+                    f"unknown rollup {rollup!r}{suggest(str(rollup), ROLLUPS)}; use sum, none or any (flags)",
+                    needle,
+                    "rollup",
+                )
+            if flag and rollup == "sum":
+                self.fail(
+                    f"{needle}.rollup",
+                    'a yes/no flag cannot be summed: use rollup = "none" (its own value) or "any" '
+                    "(yes when any partner of the group has yes)",
+                    needle,
+                    "rollup",
+                )
+            if not flag and rollup == "any":
+                self.fail(
+                    f"{needle}.rollup",
+                    'rollup = "any" is for yes/no flags only (unit = "yes/no"); use sum or none',
+                    needle,
+                    "rollup",
+                )
+            missing = spec.get("missing", "zero")
+            if missing not in MISSING:
+                self.fail(
+                    f"{needle}.missing",
+                    f"unknown missing {missing!r}{suggest(str(missing), MISSING)}; use zero or previous",
+                    needle,
+                    "missing",
+                )
+            metrics[name] = Metric(name, label, unit.strip() if flag else unit, rollup, missing)
         return metrics
 
     def build_score(self) -> tuple[ScoreComponent, ...]:
@@ -386,6 +445,8 @@ class _Builder:
         min_score = spec.get("min_score")
         if min_score is not None:
             min_score = self.number(min_score, f"{key}.min_score", *at, "min_score")
+            if min_score < 0:
+                self.fail(f"{key}.min_score", f"must not be negative, not {min_score:g}", *at, "min_score")
         parts = []
         for kind in ("gates", "maxima"):
             table = self.table(spec.get(kind, {}), f"{key}.{kind}", *at, kind)
@@ -394,6 +455,8 @@ class _Builder:
                 mkey = f"{key}.{kind}.{metric}"
                 self.metric_name(metric, mkey, *at, metric)
                 values[metric] = self.number(value, mkey, *at, metric)
+                if values[metric] < 0:
+                    self.fail(mkey, f"must not be negative, not {values[metric]:g}", *at, metric)
             parts.append(values)
         return Rule(min_score, parts[0], parts[1])
 
@@ -455,11 +518,18 @@ class _Builder:
             name = self.text_value(spec["name"], f"{key}.name", *at, "name")
             if name in names:
                 self.fail(f"{key}.name", f"duplicate badge {name!r}", *at, "name")
+            if ";" in name:
+                self.fail(
+                    f"{key}.name", f"badge name {name!r} must not contain ';' (exports join names with it)", *at, "name"
+                )
             names.add(name)
             metric = self.metric_name(
                 self.text_value(spec["metric"], f"{key}.metric", *at, "metric"), f"{key}.metric", *at, "metric"
             )
-            result.append(Badge(name, metric, self.number(spec["min"], f"{key}.min", *at, "min")))
+            minimum = self.number(spec["min"], f"{key}.min", *at, "min")
+            if minimum < 0:
+                self.fail(f"{key}.min", f"must not be negative, not {minimum:g}", *at, "min")
+            result.append(Badge(name, metric, minimum))
         return tuple(result)
 
     def build_benefits(self, revenue_metric: str | None) -> dict[str, Benefits]:

@@ -1,14 +1,26 @@
-"""A partner's scorecard for one period: the result, and why (spec §3.8 to §3.10)."""
+"""A partner's scorecard for one period: the result, and why (spec §3.8 to §3.10).
+
+Everything a manager reads out on a call is here twice: as structured data (for the app, the CLI
+and JSON exports) and as a sentence (``text``) in plain words with units: "Product revenue:
+$148,596 of $350,000 — $201,404 more", "Joint business plan on file: missing", "9.63 more points
+(score 40.37 of 50): about $550,000 more product revenue, or 2 more certified people (UC)".
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
 
 import numpy as np
 
 from . import evaluate as ev
-from .program import Program
+from .evaluate import Lapse
+from .numbers import about, decimal6, number_text, round6, score_text, value_text
+from .periods import PeriodError, next_period, parse_period
+from .program import CERT_PREFIX, Program, track_label
+
+NOT_REPORTED = "not reported"
 
 
 @dataclass(frozen=True)
@@ -19,6 +31,8 @@ class ComponentLine:
     points: float
     max_points: float
     target: float
+    unit: str = ""
+    note: str = ""  # (v2 §3.1) "not reported" or "carried from 2026-Q2"; empty when reported
 
 
 @dataclass(frozen=True)
@@ -32,22 +46,57 @@ class CheckLine:
     value: float
     threshold: float
     met: bool
-    close: bool  # within the at-risk margin
+    close: bool  # within the at-risk margin (never for a flag)
+    unit: str = ""
+    flag: bool = False
+    note: str = ""  # (v2 §3.1) how the partner's own value was reported
 
     @property
     def shortfall(self) -> float:
-        """How far the value is from meeting the threshold (0 when met)."""
+        """How far the value is from meeting the threshold (0 when met), on 6-decimal values."""
         if self.met:
             return 0.0
-        return self.value - self.threshold if self.kind == "maximum" else self.threshold - self.value
+        gap = decimal6(self.value) - decimal6(self.threshold)
+        return float(gap if self.kind == "maximum" else -gap)
 
     def describe(self) -> str:
-        verb = {"gate": "at least", "maximum": "at most", "min_score": "at least"}[self.kind]
-        text = f"{self.label}: {fmt(self.value)}, needs {verb} {fmt(self.threshold)}"
-        if not self.met:
-            more = "less" if self.kind == "maximum" else "more"
-            text += f" ({fmt(self.shortfall)} {more})"
-        return text
+        """The requirement in plain words, with units; "(not reported)" or "(carried from …)"
+        when the partner's own value was not reported for the period (v2 §3.1)."""
+        text = self._words()
+        return f"{text} ({self.note})" if self.note else text
+
+    def _words(self) -> str:
+        if self.kind == "min_score":
+            if self.met:
+                return f"Score: {score_text(self.value)}, needs at least {number_text(self.threshold)}"
+            return (
+                f"Score: {score_text(self.value)} of {number_text(self.threshold)} — "
+                f"{score_text_up(self.shortfall)} more points"
+            )
+        if self.flag:
+            want = value_text(self.threshold, self.unit)
+            if self.met:
+                return f"{self.label}: {value_text(self.value, self.unit)}"
+            return f"{self.label}: missing" if want == "yes" else f"{self.label}: yes, must be no"
+        value, threshold = value_text(self.value, self.unit), value_text(self.threshold, self.unit)
+        if self.kind == "maximum":
+            text = f"{self.label}: {value}, at most {threshold}"
+            return text if self.met else f"{text} — {value_text(self.shortfall, self.unit, up=True)} fewer"
+        if self.met:
+            return f"{self.label}: {value}, needs at least {threshold}"
+        return f"{self.label}: {value} of {threshold} — {value_text(self.shortfall, self.unit, up=True)} more"
+
+
+@dataclass(frozen=True)
+class ScoreRoute:
+    """One score component that alone could close the score shortfall, and by how much more."""
+
+    metric: str
+    label: str
+    unit: str
+    amount: float  # exact increase of the metric's value needed
+    rounded: float  # what is said: rounded up to a figure one says aloud
+    text: str  # "about $550,000 more product revenue", "2 more certified people (UC)"
 
 
 @dataclass(frozen=True)
@@ -55,10 +104,50 @@ class Gap:
     tier: str
     unmet: tuple[CheckLine, ...]
     score_shortfall: float
+    score: float = 0.0
+    min_score: float | None = None
+    routes: tuple[ScoreRoute, ...] = ()
 
     @property
     def closed(self) -> bool:
         return not self.unmet
+
+    def score_text(self) -> str:
+        """ "9.63 more points (score 40.37 of 50): about $550,000 more revenue, or 2 more certified people (UC)"."""
+        if not self.score_shortfall or self.min_score is None:
+            return ""
+        head = (
+            f"{score_text_up(self.score_shortfall)} more points "
+            f"(score {score_text(self.score)} of {number_text(self.min_score)})"
+        )
+        if not self.routes:
+            return head + ": no single score component can close it alone"
+        return head + ": " + ", or ".join(r.text for r in self.routes)
+
+    def texts(self) -> list[str]:
+        """Each unmet requirement of the next tier, in plain words, score first."""
+        return [self.score_text() if c.kind == "min_score" else c.describe() for c in self.unmet]
+
+    def text(self) -> str:
+        if self.closed:
+            return f"Meets every requirement of {self.tier}."
+        return f"To reach {self.tier}:\n" + "\n".join(f"  • {line}" for line in self.texts())
+
+
+@dataclass(frozen=True)
+class RiskReason:
+    """One reason a partner is at risk (§3.8): ``kind`` is grace, min_score, gate, maximum or lapse."""
+
+    kind: str
+    tier: str
+    metric: str
+    label: str
+    value: float
+    threshold: float
+    text: str
+    remaining: float | None = None  # lapse: people left at the next period's end
+    lapsing: tuple[Lapse, ...] = ()  # lapse: who, and when their certification expires
+    next_period: str = ""  # lapse: the period by whose end they lapse
 
 
 @dataclass(frozen=True)
@@ -73,12 +162,18 @@ class Scorecard:
     event: str
     below: int
     at_risk: bool
-    at_risk_reasons: tuple[str, ...]
+    at_risk_reasons: tuple[str, ...]  # the texts of ``risks``
     badges: tuple[str, ...]
     components: tuple[ComponentLine, ...]
     checks: tuple[CheckLine, ...]  # the earned tier's and the next tier's
     gap: Gap | None  # None at the top tier
     variant: Mapping[str, str] = field(default_factory=dict)  # tier -> variant applied
+    risks: tuple[RiskReason, ...] = ()
+    notes: Mapping[str, str] = field(default_factory=dict)  # metric -> "not reported" / "carried from …"
+
+    @property
+    def score_text(self) -> str:
+        return score_text(self.score)
 
 
 def fmt(value: float) -> str:
@@ -86,6 +181,43 @@ def fmt(value: float) -> str:
     if float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:,.2f}"
+
+
+def score_text_up(x: float) -> str:
+    """Points still needed: two decimals rounded up, so that they surely suffice."""
+    return f"{decimal6(x).quantize(Decimal('0.01'), rounding=ROUND_CEILING):,.2f}"
+
+
+def value_note(period: str, source: str | None) -> str:
+    """(v2 §3.1) "" when reported in ``period``, "carried from <source>", or "not reported"."""
+    if source is None:
+        return NOT_REPORTED
+    return "" if source == period else f"carried from {source}"
+
+
+def own_sources(
+    program: Program, evaluated: Sequence[str], reported: Mapping[str, Collection[str]], period: str
+) -> dict[str, str | None]:
+    """For :func:`explain` ``sources=``, from one partner's own metric rows (v2 §3.1).
+
+    ``evaluated``: the evaluated period labels, oldest first; ``reported``: metric -> the labels of
+    the periods the partner has a stored value for. Returns each declared used metric -> ``period``
+    when reported in it, the most recent earlier evaluated period with a value when the metric
+    says ``missing = "previous"``, else None (not reported).
+    """
+    upto = list(evaluated[: list(evaluated).index(period) + 1]) if period in evaluated else [period]
+    result: dict[str, str | None] = {}
+    for m in program.used_metrics():
+        if m not in program.metrics:
+            continue
+        have = reported.get(m, ())
+        if period in have:
+            result[m] = period
+        elif program.metrics[m].missing == "previous":
+            result[m] = next((p for p in reversed(upto[:-1]) if p in have), None)
+        else:
+            result[m] = None
+    return result
 
 
 def explain(
@@ -99,41 +231,67 @@ def explain(
     below: int = 0,
     effective: int | None = None,
     override_id: int | None = None,
+    *,
+    sources: Mapping[str, str | None] | None = None,
+    remaining: Mapping[str, float] | None = None,
+    lapsing: Mapping[str, Sequence[Lapse]] | None = None,
 ) -> Scorecard:
-    """Explain one partner's result, using the very functions :func:`evaluate.level` uses."""
+    """Explain one partner's result, using the very functions :func:`evaluate.level` uses.
+
+    ``values``: the partner's group values (``PeriodResult.values``). Optional (v2):
+
+    * ``sources``: declared metric -> the period label its own value comes from (``period`` itself
+      when reported, an earlier label when carried, None when not reported); a metric left out
+      counts as reported. From ``PeriodResult.sources`` (indices into the evaluated periods).
+    * ``remaining``: ``cert:<track>`` -> people still certified at the next period's end
+      (``PeriodResult.remaining``); ``lapsing``: ``cert:<track>`` -> :func:`evaluate.lapsing_people`,
+      whose length gives ``remaining`` when that is not passed. Neither: no lapse risk.
+    """
     arrays = {m: np.array([float(values.get(m, 0.0))]) for m in program.used_metrics()}
     points = ev.component_points(program, arrays)
     score_arr = ev.total_score(points, np.zeros(1))
     score = float(score_arr[0])
     thresholds = ev.resolve(program, [region], [partner_type])
     qualified = int(ev.qualified_tier(thresholds, score_arr, arrays)[0])
+    left = _remaining(arrays, remaining, lapsing)
+    left_arrays = {m: np.array([v]) for m, v in left.items()} if left is not None else None
     earned_arr = np.array([earned])
-    risky = bool(ev.at_risk(thresholds, score_arr, arrays, earned_arr, np.array([event]), program.at_risk_margin)[0])
+    risky = bool(
+        ev.at_risk(thresholds, score_arr, arrays, earned_arr, np.array([event]), program.at_risk_margin, left_arrays)[0]
+    )
+    notes = {m: value_note(period, src) for m, src in (sources or {}).items()}
+    notes = {m: n for m, n in notes.items() if n}
     components = tuple(
-        ComponentLine(c.metric, program.label_of(c.metric), float(arrays[c.metric][0]), float(p[0]), c.points, c.target)
+        ComponentLine(
+            c.metric,
+            program.label_of(c.metric),
+            float(arrays[c.metric][0]),
+            float(p[0]),
+            c.points,
+            c.target,
+            program.unit_of(c.metric),
+            notes.get(c.metric, ""),
+        )
         for c, p in zip(program.score, points)
     )
     tiers_shown = [t for t in (earned, earned + 1) if t in thresholds]
-    checks = tuple(line for t in tiers_shown for line in _checks(program, t, thresholds[t], score_arr, arrays))
+    checks = tuple(line for t in tiers_shown for line in _checks(program, t, thresholds[t], score_arr, arrays, notes))
     gap = None
     if earned + 1 < len(program.tiers):
         nxt = [c for c in checks if c.tier == program.tiers[earned + 1]]
         unmet = tuple(c for c in nxt if not c.met)
-        shortfall = next((c.shortfall for c in unmet if c.kind == "min_score"), 0.0)
-        gap = Gap(program.tiers[earned + 1], unmet, shortfall)
-    reasons = []
-    if event == ev.GRACE:
-        left = program.grace_periods - below
-        reasons.append(
-            f"Below {program.tiers[earned]} requirements ({below} of {program.grace_periods} grace "
-            f"period{'s' if program.grace_periods != 1 else ''} used): "
-            + ("demoted next period unless it qualifies again" if left == 0 else f"{left} more before demotion")
+        score_check = next((c for c in unmet if c.kind == "min_score"), None)
+        shortfall = score_check.shortfall if score_check else 0.0
+        routes = _routes(program, components, shortfall) if shortfall else ()
+        gap = Gap(
+            program.tiers[earned + 1],
+            unmet,
+            shortfall,
+            score,
+            score_check.threshold if score_check else None,
+            routes,
         )
-    if earned in thresholds:
-        for c in checks:
-            if c.tier == program.tiers[earned] and c.close:
-                state = "Close to" if c.met else "Below"
-                reasons.append(f"{state} {c.tier} threshold: {c.describe()}")
+    risks = _risks(program, earned, event, below, period, checks, arrays, thresholds, left, lapsing)
     variant = {}
     for t, th in thresholds.items():
         i = int(th.variant[0])
@@ -150,16 +308,132 @@ def explain(
         event=ev.EVENTS[event],
         below=below,
         at_risk=risky,
-        at_risk_reasons=tuple(reasons),
-        badges=tuple(sorted(b.name for b in program.badges if arrays[b.metric][0] >= b.min)),
+        at_risk_reasons=tuple(r.text for r in risks),
+        badges=tuple(sorted(b.name for b in program.badges if round6(arrays[b.metric][0]) >= round6(b.min))),
         components=components,
         checks=checks,
         gap=gap,
         variant=variant,
+        risks=tuple(risks),
+        notes=notes,
     )
 
 
-def _checks(program: Program, t: int, th: ev.Thresholds, score, values) -> list[CheckLine]:
+def _remaining(arrays, remaining, lapsing) -> dict[str, float] | None:
+    if remaining is None and lapsing is None:
+        return None
+    left = {m: float(v) for m, v in (remaining or {}).items()}
+    for m, people in (lapsing or {}).items():
+        if m not in left and m in arrays:
+            left[m] = float(arrays[m][0]) - len(people)
+    return left
+
+
+def _lower_first(label: str) -> str:
+    """ "Product revenue" -> "product revenue"; "CSAT score" stays as it is."""
+    if len(label) > 1 and label[:2].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def _routes(program: Program, components: Sequence[ComponentLine], shortfall: float) -> tuple[ScoreRoute, ...]:
+    """Each component that alone could close ``shortfall`` points, with the increase it needs."""
+    routes = []
+    need = decimal6(shortfall)
+    for c in components:
+        if decimal6(c.max_points) - decimal6(c.points) < need:
+            continue
+        amount = float(need) * c.target / c.max_points
+        flag = program.is_flag(c.metric)
+        whole = flag or c.metric.startswith(CERT_PREFIX)
+        rounded = about(amount, whole=whole)
+        label = _lower_first(c.label)
+        if flag:
+            text = f"{c.label}: yes"
+        elif c.metric.startswith(CERT_PREFIX):
+            text = f"{number_text(rounded)} more {label}"
+        else:
+            text = f"about {value_text(rounded, c.unit)} more {label}"
+        routes.append(ScoreRoute(c.metric, c.label, c.unit, amount, rounded, text))
+    return tuple(routes)
+
+
+def _risks(program, earned, event, below, period, checks, arrays, thresholds, left, lapsing) -> list[RiskReason]:
+    tier = program.tiers[earned]
+    reasons = []
+    if event == ev.GRACE:
+        more = program.grace_periods - below
+        reasons.append(
+            RiskReason(
+                "grace",
+                tier,
+                "",
+                "",
+                float(below),
+                float(program.grace_periods),
+                f"Below {tier} requirements ({below} of {program.grace_periods} grace "
+                f"period{'s' if program.grace_periods != 1 else ''} used): "
+                + ("demoted next period unless it qualifies again" if more == 0 else f"{more} more before demotion"),
+            )
+        )
+    if earned not in thresholds:
+        return reasons
+    m = program.at_risk_margin
+    for c in checks:
+        if c.tier != tier or not c.close:
+            continue
+        if c.met:
+            edge = c.threshold * (1 - m) if c.kind == "maximum" else c.threshold * (1 + m)
+            side = "above" if c.kind == "maximum" else "below"
+            bound = "maximum" if c.kind == "maximum" else "minimum"
+            if c.kind == "min_score":
+                shown, limit, at = score_text(c.value), number_text(c.threshold), number_text(edge)
+            else:
+                shown, limit, at = (value_text(x, c.unit) for x in (c.value, c.threshold, edge))
+            text = f"{c.label}: {shown}, close to the {tier} {bound} of {limit} (at risk {side} {at})"
+        else:
+            text = f"Below {tier}: {c.describe()}"
+        reasons.append(RiskReason(c.kind, tier, c.metric, c.label, c.value, c.threshold, text))
+    if left is None:
+        return reasons
+    try:
+        nxt = next_period(parse_period(period)).label
+    except PeriodError:
+        nxt = "the next period"
+    th = thresholds[earned]
+    for metric, gate in th.gates.items():
+        if metric not in left or np.isnan(gate[0]):
+            continue
+        value, remaining = arrays[metric], np.array([left[metric]])
+        if not bool(ev.lapse_close(value, remaining, gate)[0]):
+            continue
+        people = tuple((lapsing or {}).get(metric, ()))
+        count = int(round(float(value[0]) - left[metric]))
+        track = track_label(metric[len(CERT_PREFIX) :])
+        who = f" ({', '.join(f'{p.person} on {p.expires_on.isoformat()}' for p in people)})" if people else ""
+        verb = "expires" if count == 1 else "expire"
+        text = (
+            f"{count} {track} certification{'s' if count != 1 else ''} {verb} before {nxt} ends{who}: "
+            f"{program.label_of(metric)} would be {number_text(left[metric])} of {number_text(float(gate[0]))}"
+        )
+        reasons.append(
+            RiskReason(
+                "lapse",
+                tier,
+                metric,
+                program.label_of(metric),
+                float(value[0]),
+                float(gate[0]),
+                text,
+                left[metric],
+                people,
+                nxt,
+            )
+        )
+    return reasons
+
+
+def _checks(program: Program, t: int, th: ev.Thresholds, score, values, notes) -> list[CheckLine]:
     tier, m = program.tiers[t], program.at_risk_margin
     lines = []
     if not np.isnan(th.min_score[0]):
@@ -175,34 +449,28 @@ def _checks(program: Program, t: int, th: ev.Thresholds, score, values) -> list[
                 bool(ev.score_close(score, th.min_score, m)[0]),
             )
         )
-    for metric, gate in th.gates.items():
-        if not np.isnan(gate[0]):
+    for kind, table, met, close in (
+        ("gate", th.gates, ev.gate_met, ev.gate_close),
+        ("maximum", th.maxima, ev.maximum_met, ev.maximum_close),
+    ):
+        for metric, limit in table.items():
+            if np.isnan(limit[0]):
+                continue
             v = values[metric]
+            flag = metric in th.flags
             lines.append(
                 CheckLine(
                     tier,
-                    "gate",
+                    kind,
                     metric,
                     program.label_of(metric),
                     float(v[0]),
-                    float(gate[0]),
-                    bool(ev.gate_met(v, gate)[0]),
-                    bool(ev.gate_close(v, gate, m)[0]),
-                )
-            )
-    for metric, maximum in th.maxima.items():
-        if not np.isnan(maximum[0]):
-            v = values[metric]
-            lines.append(
-                CheckLine(
-                    tier,
-                    "maximum",
-                    metric,
-                    program.label_of(metric),
-                    float(v[0]),
-                    float(maximum[0]),
-                    bool(ev.maximum_met(v, maximum)[0]),
-                    bool(ev.maximum_close(v, maximum, m)[0]),
+                    float(limit[0]),
+                    bool(met(v, limit)[0]),
+                    not flag and bool(close(v, limit, m)[0]),
+                    program.unit_of(metric),
+                    flag,
+                    notes.get(metric, ""),
                 )
             )
     return lines

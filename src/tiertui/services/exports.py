@@ -13,7 +13,7 @@ from typing import IO
 from sqlalchemy.engine import Engine
 
 from ..safe_text import spreadsheet_text
-from ..scoring import PeriodError, parse_period
+from ..scoring import PeriodError, parse_period, score_number, score_text
 from ..storage import queries
 from .errors import ServiceError
 
@@ -51,7 +51,7 @@ class ScorecardRow:
         return [
             self.partner_id,
             self.period,
-            f"{self.score:.2f}",
+            score_text(self.score),  # §3.0: half away from zero from the 6-decimal value
             self.qualified_tier,
             self.earned_tier,
             self.effective_tier,
@@ -171,7 +171,7 @@ def write_json(rows: Sequence[ScorecardRow], out: IO[str]) -> None:
         {
             "partner_id": r.partner_id,
             "period": r.period,
-            "score": round(r.score, 2),
+            "score": score_number(r.score),
             "qualified_tier": r.qualified_tier,
             "earned_tier": r.earned_tier,
             "effective_tier": r.effective_tier,
@@ -193,7 +193,7 @@ def write_xlsx(rows: Sequence[ScorecardRow], out: IO[bytes]) -> None:
     sheet.append(list(COLUMNS))
     for r in rows:
         cells: list[object] = [text_cell(sheet, c) for c in r.safe_cells()]
-        cells[2] = round(r.score, 2)
+        cells[2] = score_number(r.score)
         sheet.append(cells)
     book.save(out)
 

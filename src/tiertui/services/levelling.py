@@ -26,7 +26,7 @@ from ..scoring import (
     level,
     parse_period,
 )
-from ..scoring.evaluate import apply_overrides
+from ..scoring.evaluate import apply_overrides, person_codes
 from ..scoring.program import CERT_PREFIX
 from ..storage import queries
 from ..storage.tables import LevelRun, ProgramVersion, utcnow
@@ -76,23 +76,24 @@ def load_inputs(engine: Engine, program: Program, progress: Progress = _quiet) -
         progress(0.5, "reading certifications")
         tracks = [m[len(CERT_PREFIX) :] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
         certs = queries.read_certifications(conn, tracks)
-        person_codes: dict[str, int] = {}
-        person = np.array(
-            [person_codes.setdefault(p.strip().casefold(), len(person_codes)) for p in certs.person],
-            dtype=np.int64,
-        )
+        person = person_codes(certs.person)  # §3.2: trimmed and case-folded
         overrides = _approved_overrides(conn, program, lookup)
         metrics = {m: np.zeros((len(periods), n)) for m in used}
+        reported = {m: np.zeros((len(periods), n), dtype=bool) for m in used}  # §3.1: a stored row is reported
         row_of = {p.label: k for k, p in enumerate(periods)}
         for (period, metric), (keys, values) in columns.items():
             metrics[metric][row_of[period], lookup[keys]] = values
+            reported[metric][row_of[period], lookup[keys]] = True
     parent = cols.parent_index()
     inputs = Inputs(
         partners=Partners(cols.partner_id, cols.region, cols.partner_type, parent, tier_on_record),
         periods=periods,
         metrics=metrics,
-        certifications=Certifications(lookup[certs.partner_key], person, certs.track, certs.earned, certs.expires),
+        certifications=Certifications(
+            lookup[certs.partner_key], person, certs.track, certs.earned, certs.expires, certs.person
+        ),
         overrides=overrides,
+        reported=reported,
     )
     return LoadedInputs(program, cols, inputs)
 

@@ -33,6 +33,7 @@ from textual.containers import Grid
 from textual.widgets import Header, Input, Select, Static
 from textual.worker import get_current_worker
 
+from ...scoring import score_text
 from ...services import listing
 from ...services.listing import FilterChoices, PartnerQuery, PartnerRow
 from ..widgets import Column, VirtualTable, event_text, risk_text, tier_text
@@ -74,7 +75,7 @@ def render_cell(row: PartnerRow, key: str) -> Text:
     if key == "tier":
         return tier_text(row.tier, row.event, row.overridden)
     if key == "score":
-        return Text("" if row.score is None else f"{row.score:.2f}")
+        return Text("" if row.score is None else score_text(row.score))
     if key == "event":
         return event_text(row.event)
     if key == "at_risk":

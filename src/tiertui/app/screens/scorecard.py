@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
-from ...scoring import fmt
+from ...scoring import fmt, score_text
 from ...services import browse
 from ...services.browse import PartnerScorecard
 from ...services.errors import ServiceError
@@ -166,7 +166,7 @@ class ScorecardScreen(DataScreen):
             tiers.append("   Event ", style="dim")
             tiers.append_text(event_text(card.event))
             tiers.append("\nScore ", style="dim")
-            tiers.append(f"{card.score:.2f}", style="bold")
+            tiers.append(score_text(card.score), style="bold")
             tiers.append(f" of {fmt(card.max_score)}", style="dim")
             if card.at_risk:
                 tiers.append("   ! at risk", style="bold red")
@@ -221,7 +221,7 @@ class ScorecardScreen(DataScreen):
                     if c.kind == "min_score":
                         gap.append(
                             f"  • score {fmt(card.gap.score_shortfall)} more points "
-                            f"({card.score:.2f} of {fmt(c.threshold)} needed)\n"
+                            f"({score_text(card.score)} of {fmt(c.threshold)} needed)\n"
                         )
                     else:
                         gap.append(f"  • {c.describe()}\n")
@@ -243,7 +243,7 @@ class ScorecardScreen(DataScreen):
             trend.append(
                 f"{_bar(p.score / scale, BAR_WIDTH):<{BAR_WIDTH}}", style="blue" if not current else "bold cyan"
             )
-            trend.append(f" {p.score:6.2f}  ")
+            trend.append(f" {score_text(p.score):>6}  ")
             trend.append_text(tier_text(p.effective_tier, p.event))
             trend.append("\n")
         self.query_one("#trend", Static).update(trend if d.trend else Text("No periods levelled.", style="dim"))
