@@ -30,7 +30,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.engine import Connection, Engine
 
 from ..safe_text import visible
-from ..scoring import EVENTS, PeriodError, Program, Scorecard, explain, fmt, parse_period
+from ..scoring import EVENTS, PeriodError, Program, Scorecard, explain, fmt, parse_period, score_text, value_text
 from ..scoring.program import Benefits
 from ..storage import queries
 from . import publishing
@@ -152,16 +152,6 @@ class PartnerPage:
     tier_order: tuple[str, ...] = ()
 
 
-def _value(value: float, unit: str) -> str:
-    if unit == "yes/no":
-        return "yes" if value >= 1 else "no"
-    if unit in ("USD", "$"):
-        return f"${fmt(value)}"
-    if unit in ("%", "percent"):
-        return f"{fmt(value)} %"
-    return f"{fmt(value)} {unit}".strip()
-
-
 def _benefit_lines(b: Benefits) -> tuple[str, ...]:
     lines = []
     if b.discount:
@@ -171,16 +161,6 @@ def _benefit_lines(b: Benefits) -> tuple[str, ...]:
     if b.mdf:
         lines.append(f"{b.mdf * 100:g} % of revenue as marketing development funds")
     return tuple(lines) or ("No listed benefits",)
-
-
-def _gap_lines(card: Scorecard) -> list[str]:
-    gap = card.gap
-    if gap is None:
-        return []
-    texts = getattr(gap, "texts", None)  # the plain-words gap of scoring (v2), when present
-    if callable(texts):
-        return [str(t) for t in texts()]
-    return [c.describe() for c in gap.unmet]
 
 
 def page_of(
@@ -199,8 +179,8 @@ def page_of(
     components = [
         ComponentView(
             c.label,
-            _value(c.value, program.unit_of(c.metric)),
-            f"{c.points:.2f}",
+            value_text(c.value, c.unit) + (f" ({c.note})" if c.note else ""),
+            score_text(c.points),
             fmt(c.max_points),
             0.0 if not c.max_points else max(0.0, min(1.0, c.points / c.max_points)),
         )
@@ -228,12 +208,12 @@ def page_of(
         tier=effective,
         event=EVENT_WORDS.get(card.event, card.event),
         badges=card.badges,
-        score=f"{card.score:.2f}",
+        score=card.score_text,
         max_score=fmt(card.max_score),
         components=components,
         requirements=requirements,
         next_tier=next_tier,
-        gap=_gap_lines(card),
+        gap=card.gap.texts() if card.gap is not None else [],
         gap_closed=card.gap is not None and card.gap.closed,
         at_risk=card.at_risk,
         risks=list(card.at_risk_reasons),
@@ -278,8 +258,8 @@ def history_chart(points: Sequence[HistoryPoint], tiers: Sequence[str]) -> Marku
         y = top + plot_h - h
         parts.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" class="tierbar"><title>'
-            f"{escape(visible(p.period))}: {escape(visible(p.tier))}, score {p.score:.2f}</title></rect>"
-            f'<text x="{x + bar / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle" class="score">{p.score:.2f}</text>'
+            f"{escape(visible(p.period))}: {escape(visible(p.tier))}, score {score_text(p.score)}</title></rect>"
+            f'<text x="{x + bar / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle" class="score">{score_text(p.score)}</text>'
             f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" class="axis">'
             f"{escape(visible(p.period))}</text>"
         )

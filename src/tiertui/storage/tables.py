@@ -39,8 +39,8 @@ class Partner(SQLModel, table=True):
     account_manager: str = ""
     tier: str | None = None  # tier on record before the first evaluated period
     tier_since: date | None = None
-    contact_name: str = ""  # (v2 §2) who receives the partner's notifications
-    contact_email: str = ""
+    contact_name: str | None = None  # (v2 §2) optional: who receives notifications (tiertui notify)
+    contact_email: str | None = None
 
 
 class MetricValue(SQLModel, table=True):

@@ -5,7 +5,7 @@ Revises: 0006
 Create Date: 2026-11-30
 
 - ``published_period``: one row per published period (who, when); its results never change.
-- ``partner.contact_name``, ``partner.contact_email``: optional partner columns (spec v2 §2), empty
+- ``partner.contact_name``, ``partner.contact_email``: optional partner columns (spec v2 §2), NULL
   for the partners already stored.
 - ``notification``: every message really written to the outbox or accepted by an SMTP server.
 
@@ -32,8 +32,8 @@ def upgrade() -> None:
         sa.Column("published_by", sa.String(), nullable=False),
     )
     with op.batch_alter_table("partner") as batch:
-        batch.add_column(sa.Column("contact_name", sa.String(), nullable=False, server_default=""))
-        batch.add_column(sa.Column("contact_email", sa.String(), nullable=False, server_default=""))
+        batch.add_column(sa.Column("contact_name", sa.String(), nullable=True))
+        batch.add_column(sa.Column("contact_email", sa.String(), nullable=True))
     op.create_table(
         "notification",
         sa.Column("id", sa.Integer(), primary_key=True),
