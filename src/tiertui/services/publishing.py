@@ -54,6 +54,7 @@ def publish(engine: Engine, user: str, period: str) -> PublishResult:
     with Session(engine) as session, session.begin():
         roles.require(session, user, "approver", "publishing periods")
         conn = session.connection()
+        queries.lock_results(conn)  # no re-levelling commits between reading the results and publishing
         evaluated = _evaluated(conn)
         if label not in evaluated:
             raise ServiceError(
@@ -85,6 +86,7 @@ def unpublish(engine: Engine, user: str, period: str, reason: str) -> PublishRes
     with Session(engine) as session, session.begin():
         roles.require(session, user, "admin", "unpublishing periods")
         conn = session.connection()
+        queries.lock_results(conn)
         start = parse_period(label)
         gone = tuple(sorted((p for p in published_set(conn) if parse_period(p) >= start), key=parse_period))
         for p in gone:
