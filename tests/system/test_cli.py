@@ -103,6 +103,7 @@ def test_export_to_files_in_json_and_xlsx(levelled, tmp_path):
         "event": "grace",
         "at_risk": True,
         "badges": [],
+        "provisional": True,  # (v2 §3.13) not published
     }
     assert data[3]["badges"] == ["Big Seller", "Happy Customers"]
     tiertui(

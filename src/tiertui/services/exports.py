@@ -45,6 +45,7 @@ class ScorecardRow:
     event: str
     at_risk: bool
     badges: tuple[str, ...]
+    provisional: bool = False  # (v2 §3.13) the period is not published: JSON says so
 
     def cells(self) -> list[str]:
         """The row as §4 prints it: two-decimal score, true/false, badges joined by ';'."""
@@ -118,13 +119,16 @@ def scorecard_rows(engine: Engine, period: str) -> list[ScorecardRow]:
             "WHERE r.period = ? ORDER BY p.partner_id",
             (label,),
         )
+        provisional = label not in queries.published_periods(conn)
     if not rows:
         periods = levelled_periods(engine)
         if not periods:
             raise ServiceError("nothing is levelled yet: run `tiertui level` first")
         raise ServiceError(f"no results for period {label}; levelled periods: {', '.join(periods)}")
     return [
-        ScorecardRow(pid, per, float(score), q, e, eff, ev, bool(risk), split_badges(b, names) if b else ())
+        ScorecardRow(
+            pid, per, float(score), q, e, eff, ev, bool(risk), split_badges(b, names) if b else (), provisional
+        )
         for pid, per, score, q, e, eff, ev, risk, b in rows
     ]
 
@@ -178,6 +182,7 @@ def write_json(rows: Sequence[ScorecardRow], out: IO[str]) -> None:
             "event": r.event,
             "at_risk": r.at_risk,
             "badges": list(r.badges),
+            "provisional": r.provisional,
         }
         for r in rows
     ]

@@ -407,7 +407,7 @@ class ReportResult:
     index: Path | None
 
     def text(self) -> str:
-        state = "provisional (not published)" if self.provisional else "published"
+        state = "provisional: not published" if self.provisional else "published"
         where = f"; the team's index: {self.index}" if self.index else ""
         return f"Wrote {self.pages:,} partner scorecard{'s' if self.pages != 1 else ''} for {self.period} ({state}) to {self.folder}{where}"
 
