@@ -102,7 +102,7 @@ def test_partners_and_managers_get_the_right_messages(published, smtp):
     dana = by_address[MANAGERS["Dana Scully"]].get_body(preferencelist=("plain",)).get_content()
     assert "M1" in dana and "M2" in dana and "M4" not in dana  # Sam's partner is in Sam's digest
     assert "M5  Prairie Voice: Silver (unchanged), held  [no contact_email: not notified]" in dana
-    sam = by_address[MANAGERS["Sam Reyes"]].get_content()
+    sam = by_address[MANAGERS["Sam Reyes"]].get_body(preferencelist=("plain",)).get_content()
     assert "M4  Bayside Telecom: Platinum -> Gold, demoted, at risk" in sam and "M1" not in sam
     # recorded: each message, with its SMTP message id
     lines = _recorded(published)
@@ -190,3 +190,18 @@ def test_cli_notify_keeps_smtp_credentials_secret(db_url, tmp_path, smtp):
     assert "sent 4 partner e-mails and 2 manager digests" in proc.stdout
     assert "M5 Prairie Voice" in proc.stdout
     assert len(list((tmp_path / "out").glob("*.eml"))) == SENT
+
+
+@pytest.mark.parametrize("name", ["Société Générale 🇩🇪", "Acme\r\nBcc: evil@attacker.example", "<script>x</script>"])
+def test_hostile_or_foreign_names_stay_inside_one_header(engine, tmp_path, name):
+    mitel(engine, tmp_path, rename={"M1": name})
+    publishing.publish(engine, "alice", "2015-Q1")
+    notify.notify(engine, "mia", "2015-Q1", notify.OutboxChannel(tmp_path / "outbox"))
+    (eml,) = [f for f in (tmp_path / "outbox").glob("*.eml") if CONTACTS["M1"][1] in f.read_text()]
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert msg["Bcc"] is None and msg.get_all("To") == [CONTACTS["M1"][1]]
+    assert msg["Subject"].startswith("Mitel") and "is Platinum for 2015-Q1" in msg["Subject"]
+    if "Société" in name:
+        assert name in msg["Subject"]  # encoded on the wire, whole when read
+    (att,) = list(msg.iter_attachments())
+    assert "<script>" not in att.get_content()

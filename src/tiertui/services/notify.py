@@ -21,7 +21,10 @@ import smtplib
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
@@ -48,7 +51,7 @@ class Channel(Protocol):
 
     def open(self) -> None: ...
 
-    def send(self, message: EmailMessage, stem: str) -> tuple[str, str]:
+    def send(self, message: Message, stem: str) -> tuple[str, str]:
         """Deliver ``message``; return (outbox file, message id) as recorded."""
         ...
 
@@ -68,7 +71,7 @@ class OutboxChannel:
             raise ServiceError(f"{self.folder} is a file, not a folder")
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def send(self, message: EmailMessage, stem: str) -> tuple[str, str]:
+    def send(self, message: Message, stem: str) -> tuple[str, str]:
         target = self.folder / f"{stem}.eml"
         n = 2
         while target.exists():
@@ -106,7 +109,7 @@ class SmtpChannel:
             raise ServiceError(f"cannot use the SMTP server {self.host}:{self.port}: {_smtp_error(exc)}") from None
         self._smtp = smtp
 
-    def send(self, message: EmailMessage, stem: str) -> tuple[str, str]:
+    def send(self, message: Message, stem: str) -> tuple[str, str]:
         assert self._smtp is not None
         self._smtp.send_message(message)
         return "", str(message["Message-ID"])
@@ -222,18 +225,27 @@ def changes(engine: Engine, period: str) -> tuple[str, str | None, list[Change]]
 # --------------------------------------------------------------------------- the messages
 
 
-def _header(text: str) -> str:
-    """Data in a header: one line, nothing invisible (a newline would start a new header)."""
-    return visible(text).replace("\\n", " ")[:200]
+def _header(text: str) -> str | Header:
+    """Data in a header: one line, nothing invisible (a newline would start a new header);
+    non-ASCII text encoded as RFC 2047 UTF-8."""
+    line = visible(text)[:200]
+    return line if line.isascii() else Header(line, "utf-8")
 
 
-def partner_message(change: Change, page: report.PartnerPage, html: str, period: str, sender: str) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = change.address
-    msg["Subject"] = _header(f"{page.program}: {change.name} is {change.tier} for {period}")
+def _message(sender: str, to: str, subject: str) -> MIMEMultipart:
+    """A multipart message built with the compat32 API: the same standard message as
+    ``EmailMessage`` writes, at less than half the cost per message (notify writes thousands)."""
+    msg = MIMEMultipart()
+    msg["From"] = _header(sender)
+    msg["To"] = _header(to)
+    msg["Subject"] = _header(subject)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=MAIL_DOMAIN)
+    return msg
+
+
+def partner_message(change: Change, page: report.PartnerPage, html: str, period: str, sender: str) -> MIMEMultipart:
+    msg = _message(sender, change.address, f"{page.program}: {change.name} is {change.tier} for {period}")
     greeting = f"Dear {visible(change.contact_name)}," if change.contact_name else "Hello,"
     lines = [greeting, "", f"the results of {period} for {visible(change.name)} are published.", ""]
     if change.before_tier is not None and change.before_tier != change.tier:
@@ -246,23 +258,20 @@ def partner_message(change: Change, page: report.PartnerPage, html: str, period:
     if page.risks:
         lines += ["", "At risk:"] + [f"  - {visible(r)}" for r in page.risks]
     lines += ["", "Your scorecard is attached: open it in any web browser, or print it.", ""]
-    msg.set_content("\n".join(lines))
-    msg.add_attachment(html.encode("utf-8"), maintype="text", subtype="html", filename=f"scorecard-{page.file_name}")
+    msg.attach(MIMEText("\n".join(lines), "plain", "utf-8"))
+    attachment = MIMEText(html, "html", "utf-8")
+    attachment.add_header("Content-Disposition", "attachment", filename=f"scorecard-{page.file_name}")
+    msg.attach(attachment)
     return msg
 
 
-def digest_message(manager: str, items: Sequence[Change], period: str, program: str, sender: str) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = manager
-    msg["Subject"] = _header(f"{program}: {len(items)} of your partners changed in {period}")
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(domain=MAIL_DOMAIN)
+def digest_message(manager: str, items: Sequence[Change], period: str, program: str, sender: str) -> MIMEMultipart:
+    msg = _message(sender, manager, f"{program}: {len(items)} of your partners changed in {period}")
     lines = [f"Changes in {period} for your partners:", ""]
     for c in items:
         note = "" if c.address else "  [no contact_email: not notified]"
         lines.append(f"  {visible(c.partner_id)}  {visible(c.name)}: {c.summary()}{note}")
-    msg.set_content("\n".join(lines) + "\n")
+    msg.attach(MIMEText("\n".join(lines) + "\n", "plain", "utf-8"))
     return msg
 
 
