@@ -369,24 +369,17 @@ def notify(
     if not todo and not digests:
         _record_run(engine, user, label, result, resend)
         return result
-    pages: dict[str, report.PartnerPage] = {}
     env = report.environment()
-    program_name = ""
-    if todo or digests:
-        program, all_pages = report.build_pages(engine, label)
-        program_name = program.name
-        wanted = {c.partner_id for c in todo}
-        pages = {p.partner_id: p for p in all_pages if p.partner_id in wanted}
+    by_id = {c.partner_id: c for c in todo}
+    program, pages = report.pages_for(engine, label, by_id)
     total = len(todo) + len(digests)
     pending: list[Notification] = []
     smtp = isinstance(channel, SmtpChannel)
     channel.open()
     try:
         n = 0
-        for c in todo:
-            page = pages.get(c.partner_id)
-            if page is None:
-                continue
+        for page in pages:
+            c = by_id[page.partner_id]
             msg = partner_message(c, page, report.render_page(env, page), label, sender)
             outbox, message_id = channel.send(msg, f"{label}-partner-{page.file_name[:-5]}")
             pending.append(_row(label, "partner", c.key, "", c.address, user, channel.name, outbox, message_id, resend))
@@ -397,7 +390,7 @@ def notify(
             if progress and n % 100 == 0:
                 progress(n, total)
         for manager, items in digests:
-            msg = digest_message(manager, items, label, program_name, sender)
+            msg = digest_message(manager, items, label, program.name, sender)
             stem = f"{label}-digest-{report.file_name_for(manager, set())[:-5]}"
             outbox, message_id = channel.send(msg, stem)
             pending.append(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -294,14 +294,16 @@ def _iso(value) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def build_pages(
+def iter_pages(
     engine: Engine,
     period: str,
     partner_id: str | None = None,
     today: date | None = None,
-    progress: Progress | None = None,
-) -> tuple[Program, list[PartnerPage]]:
-    """The pages of every partner (or one) for ``period``, read in a few bulk queries."""
+    only: set[str] | None = None,
+) -> tuple[Program, int, Iterator[PartnerPage]]:
+    """(program, how many pages, the pages one at a time) of every partner (or one, or ``only``
+    those) for ``period``, read in a few bulk queries; a page is built when it is asked for, so
+    100,000 of them never sit in memory at once."""
     from .browse import results_program_or_none
 
     label = _label(period)
@@ -325,36 +327,63 @@ def build_pages(
             if partner_id is not None:
                 raise ServiceError(f"partner {partner_id!r} has no result for {label} (is it levelled?)")
             raise ServiceError(f"no results for {label}: run tiertui level first")
+        names: dict[str, str] = {}
+        taken: set[str] = set()
+        for r in rows:  # every partner's file name, so that a page's name never depends on the selection
+            names[r[1]] = file_name_for(r[1], taken)
+        if only is not None:
+            rows = [r for r in rows if r[1] in only]
+        few = [r[0] for r in rows] if partner_id is not None or only is not None else None
         metric_order = queries.result_metrics(conn)
-        history = _history(conn, [r[0] for r in rows] if partner_id is not None else None, label)
-        expiring = _expiring(conn, [r[0] for r in rows] if partner_id is not None else None, today)
-    pages = []
-    taken: set[str] = set()
+        history = _history(conn, few, label)
+        expiring = _expiring(conn, few, today)
     tiers = program.tiers
     provisional = label not in published
-    for n, (key, pid, name, region, ptype, manager, earned, effective, oid, event, below, blob) in enumerate(rows):
-        if earned not in tiers or effective not in tiers or event not in EVENTS:
-            continue  # results of a program that no longer has these tiers: level again first
-        values = queries.unpack_group_values(blob, metric_order)
-        card = explain(
-            program,
-            region or "",
-            ptype or "",
-            values,
-            label,
-            tiers.index(earned),
-            EVENTS.index(event),
-            int(below),
-            tiers.index(effective),
-            oid,
-        )
-        page = page_of(program, card, pid, name, provisional, history.get(key, []), expiring.get(key, []), today)
-        page.file_name = file_name_for(pid, taken)
-        page.account_manager = manager or ""
-        pages.append(page)
-        if progress and n % 500 == 0:
-            progress(n, len(rows))
-    return program, pages
+    usable = [r for r in rows if r[6] in tiers and r[7] in tiers and r[9] in EVENTS]  # else: level again first
+
+    def pages() -> Iterator[PartnerPage]:
+        for key, pid, name, region, ptype, manager, earned, effective, oid, event, below, blob in usable:
+            values = queries.unpack_group_values(blob, metric_order)
+            card = explain(
+                program,
+                region or "",
+                ptype or "",
+                values,
+                label,
+                tiers.index(earned),
+                EVENTS.index(event),
+                int(below),
+                tiers.index(effective),
+                oid,
+            )
+            page = page_of(program, card, pid, name, provisional, history.pop(key, []), expiring.pop(key, []), today)
+            page.file_name = names[pid]
+            page.account_manager = manager or ""
+            yield page
+
+    return program, len(usable), pages()
+
+
+def build_pages(
+    engine: Engine, period: str, partner_id: str | None = None, today: date | None = None
+) -> tuple[Program, list[PartnerPage]]:
+    """Every page at once (a few partners; :func:`iter_pages` for many)."""
+    program, _total, pages = iter_pages(engine, period, partner_id, today)
+    return program, list(pages)
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """What the team's index lists of a partner."""
+
+    partner_id: str
+    name: str
+    tier: str
+    account_manager: str
+    at_risk: bool
+    file_name: str
+    period: str
+    provisional: bool
 
 
 def _history(conn: Connection, keys: list[int] | None, upto: str) -> dict[int, list[HistoryPoint]]:
@@ -416,8 +445,8 @@ def render_page(env: Environment, page: PartnerPage) -> str:
     return env.get_template("scorecard.html.j2").render(page=page)
 
 
-def render_index(env: Environment, program: Program, period: str, pages: Sequence[PartnerPage]) -> str:
-    by_tier: dict[str, dict[str, list[PartnerPage]]] = {}
+def render_index(env: Environment, program: Program, period: str, pages: Sequence[IndexEntry]) -> str:
+    by_tier: dict[str, dict[str, list[IndexEntry]]] = {}
     for tier in reversed(program.tiers):
         by_tier[tier] = {}
     for page in pages:
@@ -450,26 +479,38 @@ def write_report(
         raise ServiceError(f"{folder} is a file, not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     refuse_database_path(engine, folder / "index.html")
-    program, pages = build_pages(engine, period, partner_id, today, progress)
+    program, total, pages = iter_pages(engine, period, partner_id, today)
     env = env or environment()
-    total = len(pages)
+    entries: list[IndexEntry] = []
     for n, page in enumerate(pages):
         target = folder / page.file_name
         refuse_database_path(engine, target)
         target.write_text(render_page(env, page), encoding="utf-8")
-        if progress and n % 500 == 0:
-            progress(total + n, 2 * total)
+        entries.append(
+            IndexEntry(
+                page.partner_id,
+                page.name,
+                page.tier,
+                page.account_manager,
+                page.at_risk,
+                page.file_name,
+                page.period,
+                page.provisional,
+            )
+        )
+        if progress and n % 200 == 0:
+            progress(n, total)
     index = None
     if partner_id is None:
         index = folder / "index.html"
-        index.write_text(render_index(env, program, pages[0].period if pages else period, pages), encoding="utf-8")
+        index.write_text(render_index(env, program, _label(period), entries), encoding="utf-8")
     if progress:
-        progress(2 * total, 2 * total)
-    return ReportResult(folder, total, _label(period), bool(pages) and pages[0].provisional, index)
+        progress(total, total)
+    provisional = entries[0].provisional if entries else True
+    return ReportResult(folder, len(entries), _label(period), provisional, index)
 
 
-def pages_for(engine: Engine, period: str, partner_ids: Iterable[str]) -> dict[str, PartnerPage]:
-    """Pages of a few partners (notifications attach them)."""
-    wanted = set(partner_ids)
-    _program, pages = build_pages(engine, period)
-    return {p.partner_id: p for p in pages if p.partner_id in wanted}
+def pages_for(engine: Engine, period: str, partner_ids: Iterable[str]) -> tuple[Program, Iterator[PartnerPage]]:
+    """The pages of some partners, one at a time (notifications attach them)."""
+    program, _total, pages = iter_pages(engine, period, only=set(partner_ids))
+    return program, pages
