@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
@@ -100,3 +101,38 @@ def _has_state(conn: Connection) -> bool:
     from sqlalchemy import inspect
 
     return "results_state" in inspect(conn).get_table_names()
+
+
+@dataclass(frozen=True)
+class PeriodState:
+    """An evaluated period: published (by whom, when) or provisional."""
+
+    period: str
+    published_at: datetime | None = None
+    published_by: str = ""
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
+
+    def text(self) -> str:
+        if self.published_at is None:
+            return f"{self.period}  provisional"
+        return f"{self.period}  published {self.published_at:%Y-%m-%d %H:%M} UTC by {self.published_by}"
+
+
+def period_states(engine: Engine) -> list[PeriodState]:
+    """Every evaluated period, oldest first, with its published state (the app's periods dialog)."""
+    with engine.connect() as conn:
+        evaluated = _evaluated(conn)
+        rows = {
+            r[0]: (r[1], r[2])
+            for r in queries.fetchall(conn, "SELECT period, published_at, published_by FROM published_period")
+        }
+    states = []
+    for p in evaluated:
+        at, by = rows.get(p, (None, ""))
+        if isinstance(at, str):
+            at = datetime.fromisoformat(at)
+        states.append(PeriodState(p, at, by or ""))
+    return states

@@ -434,6 +434,7 @@ class ReportResult:
     period: str
     provisional: bool
     index: Path | None
+    page: Path | None = None  # the last page written (with --partner: that partner's)
 
     def text(self) -> str:
         state = "provisional: not published" if self.provisional else "published"
@@ -482,6 +483,7 @@ def write_report(
     program, total, pages = iter_pages(engine, period, partner_id, today)
     env = env or environment()
     entries: list[IndexEntry] = []
+    target = None
     for n, page in enumerate(pages):
         target = folder / page.file_name
         refuse_database_path(engine, target)
@@ -507,10 +509,15 @@ def write_report(
     if progress:
         progress(total, total)
     provisional = entries[0].provisional if entries else True
-    return ReportResult(folder, len(entries), _label(period), provisional, index)
+    return ReportResult(folder, len(entries), _label(period), provisional, index, target)
 
 
 def pages_for(engine: Engine, period: str, partner_ids: Iterable[str]) -> tuple[Program, Iterator[PartnerPage]]:
     """The pages of some partners, one at a time (notifications attach them)."""
     program, _total, pages = iter_pages(engine, period, only=set(partner_ids))
     return program, pages
+
+
+def app_folder(period: str) -> Path:
+    """Where the app writes a partner's page: ``<user data folder>/scorecards/<period>``."""
+    return Path(platformdirs.user_data_dir("tiertui", appauthor=False)) / "scorecards" / _label(period)
