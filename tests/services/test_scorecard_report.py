@@ -129,3 +129,15 @@ def test_unknown_period_or_partner_is_an_error(levelled, tmp_path):
     with pytest.raises(ServiceError, match="'NOPE'"):
         report.write_report(levelled, "2015-Q1", tmp_path / "out", "NOPE")
     assert isinstance(tmp_path, Path)
+
+
+def test_pages_written_by_several_processes_equal_those_written_by_one(levelled, tmp_path, monkeypatch):
+    report.write_report(levelled, "2015-Q1", tmp_path / "one", today=date(2015, 4, 10))
+    monkeypatch.setattr(report, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(report, "CHUNK", 2)
+    monkeypatch.setattr(report.os, "cpu_count", lambda: 2)
+    result = report.write_report(levelled, "2015-Q1", tmp_path / "many", today=date(2015, 4, 10))
+    assert result.pages == 5
+    one = {p.name: p.read_bytes() for p in (tmp_path / "one").iterdir()}
+    many = {p.name: p.read_bytes() for p in (tmp_path / "many").iterdir()}
+    assert one == many and len(one) == 6

@@ -17,6 +17,8 @@ before it is escaped.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -294,16 +296,13 @@ def _iso(value) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def iter_pages(
+def _prepare(
     engine: Engine,
     period: str,
     partner_id: str | None = None,
     today: date | None = None,
     only: set[str] | None = None,
-) -> tuple[Program, int, Iterator[PartnerPage]]:
-    """(program, how many pages, the pages one at a time) of every partner (or one, or ``only``
-    those) for ``period``, read in a few bulk queries; a page is built when it is asked for, so
-    100,000 of them never sit in memory at once."""
+) -> _Batch:
     from .browse import results_program_or_none
 
     label = _label(period)
@@ -337,31 +336,76 @@ def iter_pages(
         metric_order = queries.result_metrics(conn)
         history = _history(conn, few, label)
         expiring = _expiring(conn, few, today)
-    tiers = program.tiers
-    provisional = label not in published
-    usable = [r for r in rows if r[6] in tiers and r[7] in tiers and r[9] in EVENTS]  # else: level again first
+    batch = _Batch(
+        program,
+        label,
+        label not in published,
+        today,
+        metric_order,
+        names,
+        history,
+        expiring,
+        [r for r in rows if r[6] in program.tiers and r[7] in program.tiers and r[9] in EVENTS],  # else: level again
+    )
+    return batch
 
-    def pages() -> Iterator[PartnerPage]:
-        for key, pid, name, region, ptype, manager, earned, effective, oid, event, below, blob in usable:
-            values = queries.unpack_group_values(blob, metric_order)
-            card = explain(
-                program,
-                region or "",
-                ptype or "",
-                values,
-                label,
-                tiers.index(earned),
-                EVENTS.index(event),
-                int(below),
-                tiers.index(effective),
-                oid,
-            )
-            page = page_of(program, card, pid, name, provisional, history.pop(key, []), expiring.pop(key, []), today)
-            page.file_name = names[pid]
-            page.account_manager = manager or ""
-            yield page
 
-    return program, len(usable), pages()
+def iter_pages(
+    engine: Engine,
+    period: str,
+    partner_id: str | None = None,
+    today: date | None = None,
+    only: set[str] | None = None,
+) -> tuple[Program, int, Iterator[PartnerPage]]:
+    """(program, how many pages, the pages one at a time) of every partner (or one, or ``only``
+    those) for ``period``, read in a few bulk queries; a page is built when it is asked for, so
+    100,000 of them never sit in memory at once."""
+    batch = _prepare(engine, period, partner_id, today, only)
+    return batch.program, len(batch.rows), (batch.page(r) for r in batch.rows)
+
+
+@dataclass
+class _Batch:
+    """What building the pages of one period needs, read once."""
+
+    program: Program
+    label: str
+    provisional: bool
+    today: date
+    metric_order: list[str]
+    names: dict[str, str]
+    history: dict[int, list[HistoryPoint]]
+    expiring: dict[int, list[CertificationView]]
+    rows: list[tuple]
+
+    def page(self, row: tuple) -> PartnerPage:
+        key, pid, name, region, ptype, manager, earned, effective, oid, event, below, blob = row
+        tiers = self.program.tiers
+        card = explain(
+            self.program,
+            region or "",
+            ptype or "",
+            queries.unpack_group_values(blob, self.metric_order),
+            self.label,
+            tiers.index(earned),
+            EVENTS.index(event),
+            int(below),
+            tiers.index(effective),
+            oid,
+        )
+        page = page_of(
+            self.program,
+            card,
+            pid,
+            name,
+            self.provisional,
+            self.history.get(key, []),
+            self.expiring.get(key, []),
+            self.today,
+        )
+        page.file_name = self.names[pid]
+        page.account_manager = manager or ""
+        return page
 
 
 def build_pages(
@@ -480,28 +524,31 @@ def write_report(
         raise ServiceError(f"{folder} is a file, not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     refuse_database_path(engine, folder / "index.html")
-    program, total, pages = iter_pages(engine, period, partner_id, today)
+    batch = _prepare(engine, period, partner_id, today)
     env = env or environment()
+    database = _database_files(engine)
+    total = len(batch.rows)
     entries: list[IndexEntry] = []
-    target = None
-    for n, page in enumerate(pages):
-        target = folder / page.file_name
-        refuse_database_path(engine, target)
-        target.write_text(render_page(env, page), encoding="utf-8")
-        entries.append(
-            IndexEntry(
-                page.partner_id,
-                page.name,
-                page.tier,
-                page.account_manager,
-                page.at_risk,
-                page.file_name,
-                page.period,
-                page.provisional,
-            )
-        )
-        if progress and n % 200 == 0:
-            progress(n, total)
+    workers = min(PROCESSES, os.cpu_count() or 1)
+    if total >= PARALLEL_FROM and workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        global _WORK
+        _WORK = (batch, env, folder, database)
+        chunks = [(i, min(i + CHUNK, total)) for i in range(0, total, CHUNK)]
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for part in pool.imap(_write_chunk, chunks):
+                    entries += part
+                    if progress:
+                        progress(len(entries), total)
+        finally:
+            _WORK = None
+    else:
+        for n, row in enumerate(batch.rows):
+            entries.append(_write_page(batch.page(row), env, folder, database))
+            if progress and n % 200 == 0:
+                progress(n, total)
+    target = folder / entries[-1].file_name if entries else None
+    program = batch.program
     index = None
     if partner_id is None:
         index = folder / "index.html"
@@ -510,6 +557,43 @@ def write_report(
         progress(total, total)
     provisional = entries[0].provisional if entries else True
     return ReportResult(folder, len(entries), _label(period), provisional, index, target)
+
+
+PROCESSES = 4  # at most this many processes write pages (no more than the machine has cores)
+PARALLEL_FROM = 2000  # pages; fewer are written in this process
+CHUNK = 500  # pages per task
+_WORK: tuple[_Batch, Environment, Path, tuple[Path, ...]] | None = None  # set in the parent, read after fork
+
+
+def _write_chunk(bounds: tuple[int, int]) -> list[IndexEntry]:
+    assert _WORK is not None
+    batch, env, folder, database = _WORK
+    return [_write_page(batch.page(row), env, folder, database) for row in batch.rows[bounds[0] : bounds[1]]]
+
+
+def _write_page(page: PartnerPage, env: Environment, folder: Path, database: tuple[Path, ...]) -> IndexEntry:
+    target = folder / page.file_name
+    if target.exists() and any(d.exists() and os.path.samefile(target, d) for d in database):
+        raise ServiceError(f"refusing to write to {target}: it is the database in use; choose another folder")
+    target.write_text(render_page(env, page), encoding="utf-8")
+    return IndexEntry(
+        page.partner_id,
+        page.name,
+        page.tier,
+        page.account_manager,
+        page.at_risk,
+        page.file_name,
+        page.period,
+        page.provisional,
+    )
+
+
+def _database_files(engine: Engine) -> tuple[Path, ...]:
+    """The SQLite database's files (the file, -wal, -shm, -journal); none for PostgreSQL."""
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        return ()
+    base = Path(engine.url.database).expanduser()
+    return tuple(Path(f"{base}{suffix}") for suffix in ("", "-wal", "-shm", "-journal"))
 
 
 def pages_for(engine: Engine, period: str, partner_ids: Iterable[str]) -> tuple[Program, Iterator[PartnerPage]]:
