@@ -205,3 +205,25 @@ def test_hostile_or_foreign_names_stay_inside_one_header(engine, tmp_path, name)
         assert name in msg["Subject"]  # encoded on the wire, whole when read
     (att,) = list(msg.iter_attachments())
     assert "<script>" not in att.get_content()
+
+
+def test_messages_composed_by_several_processes_equal_those_composed_by_one(published, tmp_path, monkeypatch, smtp):
+    def read(folder: Path) -> list[tuple]:
+        out = []
+        for f in folder.glob("*.eml"):
+            msg = email.message_from_bytes(f.read_bytes(), policy=policy.default)
+            parts = [p.get_content() for p in msg.walk() if not p.is_multipart()]
+            out.append((f.name, msg["To"], msg["Subject"], tuple(parts)))
+        return sorted(out)
+
+    notify.notify(published, "mia", "2015-Q1", notify.OutboxChannel(tmp_path / "one"))
+    monkeypatch.setattr(notify, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(notify, "CHUNK", 1)
+    monkeypatch.setattr(notify.os, "cpu_count", lambda: 2)
+    notify.notify(published, "mia", "2015-Q1", notify.OutboxChannel(tmp_path / "many"), resend=True)
+    assert read(tmp_path / "one") == read(tmp_path / "many") and len(read(tmp_path / "one")) == SENT
+    # and a server failing part-way while processes compose ahead: exactly what it accepted is recorded
+    inbox, port = smtp(fail_after=3)
+    result = notify.notify(published, "mia", "2015-Q1", notify.SmtpChannel("127.0.0.1", port), resend=True)
+    assert not result.complete and len(inbox.messages) == 3
+    assert sum(1 for line in _recorded(published) if line.channel == "smtp") == 3

@@ -16,19 +16,22 @@ and is audited).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import smtplib
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
 
+from jinja2 import Environment
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -46,13 +49,31 @@ MAIL_DOMAIN = "tiertui.invalid"
 Progress = Callable[[int, int], None]
 
 
+WIRE = compat32.clone(linesep="\r\n")  # lines end in CRLF, in an outbox file as on the wire (RFC 5322)
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A message ready to go: its bytes, envelope and the name of its outbox file (no suffix)."""
+
+    data: bytes
+    sender: str
+    to: str
+    message_id: str
+    stem: str
+
+    @classmethod
+    def of(cls, message: Message, sender: str, to: str, stem: str) -> Mail:
+        return cls(message.as_bytes(policy=WIRE), sender, to, str(message["Message-ID"]), stem)
+
+
 class Channel(Protocol):
     name: str
 
     def open(self) -> None: ...
 
-    def send(self, message: Message, stem: str) -> tuple[str, str]:
-        """Deliver ``message``; return (outbox file, message id) as recorded."""
+    def send(self, mail: Mail) -> tuple[str, str]:
+        """Deliver ``mail``; return (outbox file, message id) as recorded."""
         ...
 
     def close(self) -> None: ...
@@ -71,16 +92,16 @@ class OutboxChannel:
             raise ServiceError(f"{self.folder} is a file, not a folder")
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def send(self, message: Message, stem: str) -> tuple[str, str]:
-        target = self.folder / f"{stem}.eml"
+    def send(self, mail: Mail) -> tuple[str, str]:
+        target = self.folder / f"{mail.stem}.eml"
         n = 2
         while target.exists():
-            target = self.folder / f"{stem}-{n}.eml"
+            target = self.folder / f"{mail.stem}-{n}.eml"
             n += 1
         partial = target.with_name(target.name + ".part")
-        partial.write_bytes(message.as_bytes())
+        partial.write_bytes(mail.data)
         partial.replace(target)  # a file in the outbox is always a whole message
-        return str(target), str(message["Message-ID"])
+        return str(target), mail.message_id
 
     def close(self) -> None:
         pass
@@ -109,10 +130,10 @@ class SmtpChannel:
             raise ServiceError(f"cannot use the SMTP server {self.host}:{self.port}: {_smtp_error(exc)}") from None
         self._smtp = smtp
 
-    def send(self, message: Message, stem: str) -> tuple[str, str]:
+    def send(self, mail: Mail) -> tuple[str, str]:
         assert self._smtp is not None
-        self._smtp.send_message(message)
-        return "", str(message["Message-ID"])
+        self._smtp.sendmail(mail.sender, [mail.to], mail.data)
+        return "", mail.message_id
 
     def close(self) -> None:
         if self._smtp is not None:
@@ -371,17 +392,18 @@ def notify(
         return result
     env = report.environment()
     by_id = {c.partner_id: c for c in todo}
-    program, pages = report.pages_for(engine, label, by_id)
+    batch = report._prepare(engine, label, only=set(by_id)) if todo else None
+    program = batch.program if batch is not None else report.results_program(engine)
     total = len(todo) + len(digests)
     pending: list[Notification] = []
     smtp = isinstance(channel, SmtpChannel)
     channel.open()
+    mails = _partner_mails(batch, env, by_id, label, sender)
     try:
         n = 0
-        for page in pages:
-            c = by_id[page.partner_id]
-            msg = partner_message(c, page, report.render_page(env, page), label, sender)
-            outbox, message_id = channel.send(msg, f"{label}-partner-{page.file_name[:-5]}")
+        for pid, mail in mails:
+            c = by_id[pid]
+            outbox, message_id = channel.send(mail)
             pending.append(_row(label, "partner", c.key, "", c.address, user, channel.name, outbox, message_id, resend))
             result.sent_partners += 1
             n += 1
@@ -392,7 +414,7 @@ def notify(
         for manager, items in digests:
             msg = digest_message(manager, items, label, program.name, sender)
             stem = f"{label}-digest-{report.file_name_for(manager, set())[:-5]}"
-            outbox, message_id = channel.send(msg, stem)
+            outbox, message_id = channel.send(Mail.of(msg, sender, manager, stem))
             pending.append(
                 _row(label, "digest", None, manager, manager, user, channel.name, outbox, message_id, resend)
             )
@@ -407,10 +429,56 @@ def notify(
             f"the {channel.name} failed after {result.sent_partners + result.sent_digests} messages: {_smtp_error(exc)}"
         )
     finally:
+        mails.close()  # stops the composing processes, if any
         _store(engine, pending)
         channel.close()
         _record_run(engine, user, label, result, resend)
     return result
+
+
+PROCESSES = 4  # at most this many processes compose partner messages (no more than the machine has cores)
+PARALLEL_FROM = 1000  # messages; fewer are composed in this process
+CHUNK = 250
+_WORK: tuple[report._Batch, Environment, dict[str, Change], str, str] | None = None  # read after fork
+
+
+def _partner_mails(
+    batch: report._Batch | None, env: Environment, by_id: dict[str, Change], period: str, sender: str
+) -> Iterator[tuple[str, Mail]]:
+    """(partner id, its message) in partner order; composed by forked processes when there are many
+    (each builds the page, renders it and writes the MIME bytes); sent and recorded by the caller."""
+    if batch is None:
+        return
+    rows = batch.rows
+    workers = min(PROCESSES, os.cpu_count() or 1)
+    if len(rows) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for row in rows:
+            yield _compose(batch, env, by_id, period, sender, row)
+        return
+    global _WORK
+    _WORK = (batch, env, by_id, period, sender)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            chunks = [(i, min(i + CHUNK, len(rows))) for i in range(0, len(rows), CHUNK)]
+            for part in pool.imap(_compose_chunk, chunks):
+                yield from part
+    finally:
+        _WORK = None
+
+
+def _compose_chunk(bounds: tuple[int, int]) -> list[tuple[str, Mail]]:
+    assert _WORK is not None
+    batch, env, by_id, period, sender = _WORK
+    return [_compose(batch, env, by_id, period, sender, row) for row in batch.rows[bounds[0] : bounds[1]]]
+
+
+def _compose(
+    batch: report._Batch, env: Environment, by_id: dict[str, Change], period: str, sender: str, row: tuple
+) -> tuple[str, Mail]:
+    page = batch.page(row)
+    c = by_id[page.partner_id]
+    msg = partner_message(c, page, report.render_page(env, page), period, sender)
+    return page.partner_id, Mail.of(msg, sender, c.address, f"{period}-partner-{page.file_name[:-5]}")
 
 
 def _row(period, kind, key, manager, address, user, channel, outbox, message_id, resend) -> Notification:

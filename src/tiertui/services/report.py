@@ -605,3 +605,13 @@ def pages_for(engine: Engine, period: str, partner_ids: Iterable[str]) -> tuple[
 def app_folder(period: str) -> Path:
     """Where the app writes a partner's page: ``<user data folder>/scorecards/<period>``."""
     return Path(platformdirs.user_data_dir("tiertui", appauthor=False)) / "scorecards" / _label(period)
+
+
+def results_program(engine: Engine) -> Program:
+    """The program that made the stored results (its name heads messages and pages)."""
+    from .browse import results_program_or_none
+
+    program = results_program_or_none(engine)
+    if program is None:
+        raise ServiceError("no program is loaded: run tiertui program load FILE.toml, then tiertui level")
+    return program
