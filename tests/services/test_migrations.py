@@ -77,6 +77,7 @@ def back_to_the_first_revision(engine) -> None:
     with engine.begin() as conn:
         for table in (
             "alembic_version",
+            "results_state",
             "app_user",
             "offline_copy",
             "tier_override",
