@@ -1,7 +1,8 @@
 """Whether the stored results are current (issue #10: ``tiertui import --no-level``).
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0004 (temporarily: 0005, certification renewals, is being added on another branch;
+once it is merged this revision follows it)
 Create Date: 2026-11-30
 
 Matches ``ResultsState`` in ``tables.py``. An upgraded database has no row: its results are
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0005"
+down_revision = "0004"  # TEMPORARY: becomes "0005" once certification renewals are merged
 branch_labels = None
 depends_on = None
 
