@@ -56,22 +56,28 @@ def load_inputs(
     progress: Progress = _quiet,
     subset: np.ndarray | None = None,
     partners: queries.PartnerColumns | None = None,
+    restricted: tuple[queries.PartnerColumns, np.ndarray] | None = None,
 ) -> LoadedInputs:
     """Read every input of an evaluation; with ``subset``, only those partners' (positions in the
     partners ordered by id; closed under descendants, so their group values are exact).
 
-    ``partners``: every partner's columns when the caller has just read them.
+    ``partners``: every partner's columns when the caller has just read them. ``restricted``: the
+    columns of the partners to evaluate and their parents' positions among them, already read
+    (a set closed under descendants, as ``subset``).
     """
     if isinstance(source, Engine):
         with source.connect() as conn:
-            return load_inputs(conn, program, progress, subset, partners)
+            return load_inputs(conn, program, progress, subset, partners, restricted)
     conn = source
     progress(0.0, "reading partners")
-    cols = partners if partners is not None else queries.read_partners(conn)
-    if subset is not None:
-        cols, parent = _restrict(cols, subset)
+    if restricted is not None:
+        cols, parent = restricted
     else:
-        parent = cols.parent_index()
+        cols = partners if partners is not None else queries.read_partners(conn)
+        if subset is not None:
+            cols, parent = _restrict(cols, subset)
+        else:
+            parent = cols.parent_index()
     lookup = cols.index_of_keys()
     n = len(cols.key)
     tier_on_record = np.zeros(n, dtype=np.int64)
@@ -88,7 +94,7 @@ def load_inputs(
         periods = sorted(parse_period(p) for p in queries.read_periods(conn))
     except PeriodError as exc:
         raise ServiceError(f"stored metrics: {exc}") from None
-    keys = cols.key if subset is not None else None
+    keys = cols.key if subset is not None or restricted is not None else None
     used = [m for m in program.used_metrics() if not m.startswith(CERT_PREFIX)]
     progress(0.05, "reading metrics")
     columns = queries.read_metrics(conn, used, keys)

@@ -79,16 +79,15 @@ def relevel(
     if full or last.program_id != version.id or json.loads(last.metrics) != program.used_metrics():
         return _full(uow, user, why)
     conn = uow.connection
-    cols = queries.read_partners(conn)
-    n = len(cols.key)
+    tree_keys, ids, parent = queries.read_partner_tree(conn)
+    n = len(tree_keys)
     if n == 0:
         return NOTHING
-    parent = cols.parent_index()
     chosen = np.zeros(n, dtype=bool)
-    position = {pid: i for i, pid in enumerate(cols.partner_id)}
-    lookup = cols.index_of_keys()
-    key_list = [k for k in keys if 0 <= k < len(lookup)]
-    starts = [int(lookup[k]) for k in key_list if lookup[k] >= 0]
+    position = {pid: i for i, pid in enumerate(ids)}
+    lookup = np.full(int(tree_keys.max()) + 1, -1, dtype=np.int64)
+    lookup[tree_keys] = np.arange(n)
+    starts = [int(lookup[k]) for k in keys if 0 <= k < len(lookup) and lookup[k] >= 0]
     starts += [position[p] for p in partner_ids if p in position]
     chosen[starts] = True
     if ancestors:
@@ -112,7 +111,12 @@ def relevel(
     if len(subset) > n // 2:  # most of the database: the full run reads faster
         return _full(uow, user, why)
     progress(0.1, f"re-levelling {len(subset):,} partners")
-    loaded = load_inputs(conn, program, subset=subset, partners=cols)
+    inside = np.full(n, -1, dtype=np.int64)
+    inside[subset] = np.arange(len(subset))
+    sub_parent = parent[subset]
+    sub_parent = np.where(sub_parent >= 0, inside[np.maximum(sub_parent, 0)], -1)
+    cols = queries.read_partners_by_key(conn, tree_keys[subset])
+    loaded = load_inputs(conn, program, restricted=(cols, sub_parent))
     results = evaluate(loaded)
     if ",".join(r.period.label for r in results) != last.periods:
         return _full(uow, user, why)  # the evaluated periods changed: every partner has new rows

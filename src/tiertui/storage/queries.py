@@ -74,6 +74,40 @@ def read_partners(conn: Connection) -> PartnerColumns:
     )
 
 
+def read_partner_tree(conn: Connection) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Every partner's key and id (ordered by id) and its parent's position (-1: none): the hierarchy only."""
+    rows = fetchall(conn, "SELECT key, partner_id, parent_id FROM partner ORDER BY partner_id")
+    keys = np.array([r[0] for r in rows], dtype=np.int64)
+    ids = [r[1] for r in rows]
+    position = {pid: i for i, pid in enumerate(ids)}
+    parent = np.array([position.get(r[2], -1) if r[2] else -1 for r in rows], dtype=np.int64)
+    return keys, ids, parent
+
+
+def read_partners_by_key(conn: Connection, keys: np.ndarray) -> PartnerColumns:
+    """The partners with ``keys``, in the order of ``keys``."""
+    found: dict[int, tuple] = {}
+    for chunk in _chunks(keys):
+        for row in fetchall(
+            conn,
+            "SELECT key, partner_id, name, region, partner_type, parent_id, tier FROM partner "
+            f"WHERE key IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            found[row[0]] = row
+    rows = [found[k] for k in keys.tolist()]
+    cols = list(zip(*rows)) if rows else [()] * 7
+    return PartnerColumns(
+        np.array(cols[0], dtype=np.int64),
+        list(cols[1]),
+        list(cols[2]),
+        [r or "" for r in cols[3]],
+        [t or "" for t in cols[4]],
+        list(cols[5]),
+        list(cols[6]),
+    )
+
+
 def read_periods(conn: Connection) -> list[str]:
     """The distinct periods of the stored metrics (on SQLite a skip-scan: one seek per period)."""
     if conn.dialect.name == "sqlite":
@@ -100,26 +134,37 @@ def read_metrics(
 ) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     """(partner keys, values) of each (period, metric), for the given metrics (and partner ``keys``).
 
-    One range scan of the primary key per pair (per pair and chunk of keys when ``keys`` is given);
-    the rows are flattened straight into numpy.
+    One range scan of the primary key per pair (with ``keys``: seeks for each chunk of keys); the
+    rows are flattened straight into numpy.
     """
     if not metrics:
         return {}
     result = {}
-    for period, metric in period_metric_pairs(conn, metrics):
-        if keys is None:
-            rows = fetchall(
-                conn, "SELECT partner_key, value FROM metric_value WHERE period = ? AND metric = ?", (period, metric)
+    if keys is not None:  # some partners: one query per chunk of keys, grouped by (period, metric) here
+        periods = read_periods(conn)
+        if not periods:
+            return {}
+        marks = ",".join("?" * len(metrics))
+        in_periods = ",".join("?" * len(periods))
+        rows = []
+        for chunk in _chunks(keys):  # the primary key's three columns, each an IN list: index seeks only
+            rows += fetchall(
+                conn,
+                f"SELECT period, metric, partner_key, value FROM metric_value WHERE period IN ({in_periods}) "
+                f"AND metric IN ({marks}) AND partner_key IN ({','.join('?' * len(chunk))})",
+                (*periods, *metrics, *chunk),
             )
-        else:
-            rows = []
-            for chunk in _chunks(keys):
-                rows += fetchall(
-                    conn,
-                    "SELECT partner_key, value FROM metric_value WHERE period = ? AND metric = ? "
-                    f"AND partner_key IN ({','.join('?' * len(chunk))})",
-                    (period, metric, *chunk),
-                )
+        grouped: dict[tuple[str, str], list[tuple[int, float]]] = {}
+        for period, metric, key, value in rows:
+            grouped.setdefault((period, metric), []).append((key, value))
+        for pair, pairs in grouped.items():
+            flat = np.array(pairs, dtype=np.float64).reshape(-1, 2)
+            result[pair] = (flat[:, 0].astype(np.int64), flat[:, 1])
+        return result
+    for period, metric in period_metric_pairs(conn, metrics):
+        rows = fetchall(
+            conn, "SELECT partner_key, value FROM metric_value WHERE period = ? AND metric = ?", (period, metric)
+        )
         flat = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=2 * len(rows)).reshape(-1, 2)
         result[(period, metric)] = (flat[:, 0].astype(np.int64), flat[:, 1])
     return result
@@ -175,6 +220,8 @@ def read_certifications(
     if keys is None:
         rows = fetchall(conn, sql, tuple(tracks))
     else:
+        if conn.dialect.name == "sqlite":  # by the partner index, not the track's (every holder of the track)
+            sql = sql.replace("WHERE track IN", "WHERE +track IN")
         rows = []
         for chunk in _chunks(keys):
             rows += fetchall(conn, f"{sql} AND partner_key IN ({','.join('?' * len(chunk))})", (*tracks, *chunk))
