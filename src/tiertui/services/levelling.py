@@ -101,11 +101,12 @@ def load_inputs(
     progress(0.5, "reading certifications")
     tracks = [m[len(CERT_PREFIX) :] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
     certs = queries.read_certifications(conn, tracks, keys)
+    # a person is the text trimmed and case-folded (§3.2): normalise each distinct text once
     person_codes: dict[str, int] = {}
-    person = np.array(
-        [person_codes.setdefault(p.strip().casefold(), len(person_codes)) for p in certs.person],
-        dtype=np.int64,
-    )
+    code_of = {
+        raw: person_codes.setdefault(raw.strip().casefold(), len(person_codes)) for raw in dict.fromkeys(certs.person)
+    }
+    person = np.fromiter(map(code_of.__getitem__, certs.person), dtype=np.int64, count=len(certs.person))
     overrides = _approved_overrides(conn, program, lookup)
     metrics = {m: np.zeros((len(periods), n)) for m in used}
     row_of = {p.label: k for k, p in enumerate(periods)}

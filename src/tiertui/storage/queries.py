@@ -338,15 +338,19 @@ def store_results(conn: Connection, periods: Iterable[PeriodRows], partial: bool
                 for chunk in _chunks(p.keys):
                     old += fetchall(
                         conn,
-                        "SELECT partner_key, digest FROM level_result WHERE period = ? "
-                        f"AND partner_key IN ({','.join('?' * len(chunk))})",
+                        "SELECT partner_key, COALESCE(digest, 0), CASE WHEN digest IS NULL THEN 0 ELSE 1 END "
+                        f"FROM level_result WHERE period = ? AND partner_key IN ({','.join('?' * len(chunk))})",
                         (p.period, *chunk),
                     )
             else:
-                old = fetchall(conn, "SELECT partner_key, digest FROM level_result WHERE period = ?", (p.period,))
-            old_keys = np.array([r[0] for r in old], dtype=np.int64)
-            old_digests = np.array([r[1] if r[1] is not None else 0 for r in old], dtype=np.int64)
-            known = np.array([r[1] is not None for r in old], dtype=bool)
+                old = fetchall(
+                    conn,
+                    "SELECT partner_key, COALESCE(digest, 0), CASE WHEN digest IS NULL THEN 0 ELSE 1 END "
+                    "FROM level_result WHERE period = ?",
+                    (p.period,),
+                )
+            flat = np.fromiter(chain.from_iterable(old), dtype=np.int64, count=3 * len(old)).reshape(-1, 3)
+            old_keys, old_digests, known = flat[:, 0].copy(), flat[:, 1].copy(), flat[:, 2].astype(bool)
             order = np.argsort(old_keys)
             old_keys, old_digests, known = old_keys[order], old_digests[order], known[order]
             at = np.clip(np.searchsorted(old_keys, p.keys), 0, max(len(old_keys) - 1, 0))
