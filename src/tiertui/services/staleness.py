@@ -17,6 +17,7 @@ from ..storage import queries
 from ..storage.tables import ResultsState, utcnow
 
 STALE_HINT = "run `tiertui level` to bring them up to date"
+STALE_BY_LIMIT = 2000  # characters of "which writes" kept; later ones are summed up as "and more"
 
 
 def stale_since(source: Engine | Connection | Session) -> tuple[datetime, str] | None:
@@ -41,8 +42,10 @@ def mark_stale(session: Session, what: str) -> None:
         session.add(ResultsState(id=1, stale_since=utcnow(), stale_by=what))
     elif row.stale_since is None:
         row.stale_since, row.stale_by = utcnow(), what
-    else:
+    elif len(row.stale_by or "") < STALE_BY_LIMIT:
         row.stale_by = f"{row.stale_by}; {what}" if row.stale_by else what
+    elif not (row.stale_by or "").endswith("; and more"):
+        row.stale_by = f"{row.stale_by}; and more"
     session.flush()
 
 
