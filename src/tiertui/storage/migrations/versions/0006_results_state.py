@@ -1,4 +1,4 @@
-"""Whether the stored results are current (issue #10: ``tiertui import --no-level``).
+"""Whether the stored results are up to date (stale after an import with --no-level).
 
 Revision ID: 0006
 Revises: 0004 (temporarily: 0005, certification renewals, is being added on another branch;
