@@ -27,7 +27,9 @@ from tiertui.storage import open_engine
 
 POSTGRES_ENV = "TIERTUI_TEST_POSTGRES_URL"
 PARTNERS = 8000
-MOMENTS = (0.15, 0.5, 0.85)  # fractions of a run's duration at which the other write starts
+# fractions of a run's duration at which the other write starts: a write lands somewhere in the run
+# (before its inputs are read, between that and its writing, during its writing, after it)
+MOMENTS = tuple(k / 10 for k in range(10))
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +94,17 @@ def _during_level(servers, url: str, tmp_path: Path, delay: float, user: str, ar
 
 
 def _results(engine) -> list[tuple]:
+    """Every stored result field (the digest aside: bookkeeping, not a result)."""
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text("SELECT * FROM level_result ORDER BY period, partner_key"))]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT period, partner_key, score, qualified_tier, earned_tier, effective_tier, override_id, "
+                    "event, below, at_risk, badges, group_values FROM level_result ORDER BY period, partner_key"
+                )
+            )
+        ]
 
 
 def _assert_fresh(engine) -> None:
