@@ -33,17 +33,16 @@ def test_publish_refuse_unpublish(db, tmp_path):
     assert {row["provisional"] for row in later} == {True}
 
     (tmp_path / "m.csv").write_text("partner_id,period,revenue\nM4,2014-Q4,1000\n", encoding="utf-8")
-    tiertui(*db, "import", "metrics", str(tmp_path / "m.csv"))
-    level = tiertui(*db, "level", check=False)
-    assert level.returncode == 1
-    assert "refused: this would change published results: M4 in 2014-Q4" in level.stderr
-    assert "tiertui unpublish 2014-Q4 --reason" in level.stderr and "Traceback" not in level.stderr
+    refused = tiertui(*db, "import", "metrics", str(tmp_path / "m.csv"), check=False)
+    assert refused.returncode == 1
+    assert "refused: this would change published results: M4 in 2014-Q4 (score 95.60 -> 65.66)" in refused.stderr
+    assert "tiertui unpublish 2014-Q4 --reason" in refused.stderr and "Traceback" not in refused.stderr
 
     no_reason = tiertui(*db, "unpublish", "2014-Q4", check=False)
     assert no_reason.returncode == 2 and "--reason" in no_reason.stderr
     out = tiertui(*db, "unpublish", "2014-Q4", "--reason", "M4 revenue corrected").stdout
     assert "Unpublished 2014-Q4: these results are provisional again." in out
-    assert tiertui(*db, "level").returncode == 0
+    assert "re-levelled" in tiertui(*db, "import", "metrics", str(tmp_path / "m.csv")).stdout
 
 
 def test_report_scorecards_writes_pages_with_a_progress_bar(db, tmp_path):

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session
 
 from ..scoring import PeriodError, parse_period
 from ..storage import queries
 from ..storage.tables import PublishedPeriod
-from . import audit, roles
+from . import audit, roles, staleness
 from .errors import ServiceError
+from .unit_of_work import UnitOfWork, using
 
 
 def published_set(conn: Connection) -> set[str]:
@@ -49,26 +49,24 @@ def _label(period: str) -> str:
         raise ServiceError(str(exc)) from None
 
 
-def publish(engine: Engine, user: str, period: str) -> PublishResult:
-    """Publish every evaluated period up to ``period`` (approver or admin; audited)."""
+def publish(target: Engine | UnitOfWork, user: str, period: str) -> PublishResult:
+    """Publish every evaluated period up to ``period`` (approver or admin; audited), in one unit of
+    work holding the results lock: no re-levelling commits between reading the results and publishing."""
     label = _label(period)
-    with Session(engine) as session, session.begin():
+    with using(target) as uow:
+        session = uow.session
+        assert session is not None
         roles.require(session, user, "approver", "publishing periods")
-        conn = session.connection()
-        queries.lock_results(conn)  # no re-levelling commits between reading the results and publishing
+        conn = uow.connection
         evaluated = _evaluated(conn)
         if label not in evaluated:
             raise ServiceError(
                 f"{label} has no results to publish"
                 + (f" (evaluated: {', '.join(evaluated)})" if evaluated else ": run tiertui level first")
             )
-        stale = (
-            queries.fetchall(conn, "SELECT 1 FROM results_state WHERE stale_since IS NOT NULL")
-            if _has_state(conn)
-            else []
-        )
-        if stale:
-            raise ServiceError("the results are stale (an import ran with --no-level): run tiertui level first")
+        state = staleness.stale_since(conn)
+        if state is not None:
+            raise ServiceError(f"not published: {staleness.describe(state)}; run tiertui level first")
         done = published_set(conn)
         upto = parse_period(label)
         new = tuple(p for p in evaluated if parse_period(p) <= upto and p not in done)
@@ -79,15 +77,16 @@ def publish(engine: Engine, user: str, period: str) -> PublishResult:
         return PublishResult("published", new, tuple(p for p in evaluated if p in done and parse_period(p) <= upto))
 
 
-def unpublish(engine: Engine, user: str, period: str, reason: str) -> PublishResult:
+def unpublish(target: Engine | UnitOfWork, user: str, period: str, reason: str) -> PublishResult:
     """Reopen ``period`` and every published period after it (admin; audited with the reason)."""
     label = _label(period)
     if not reason.strip():
         raise ServiceError("unpublishing needs a reason (--reason TEXT): partners may have been told these results")
-    with Session(engine) as session, session.begin():
+    with using(target) as uow:
+        session = uow.session
+        assert session is not None
         roles.require(session, user, "admin", "unpublishing periods")
-        conn = session.connection()
-        queries.lock_results(conn)
+        conn = uow.connection
         start = parse_period(label)
         gone = tuple(sorted((p for p in published_set(conn) if parse_period(p) >= start), key=parse_period))
         for p in gone:
@@ -95,12 +94,6 @@ def unpublish(engine: Engine, user: str, period: str, reason: str) -> PublishRes
         if gone:
             audit.record(session, user, "period.unpublish", "period", label, periods=list(gone), reason=reason)
         return PublishResult("unpublished", gone)
-
-
-def _has_state(conn: Connection) -> bool:
-    from sqlalchemy import inspect
-
-    return "results_state" in inspect(conn).get_table_names()
 
 
 @dataclass(frozen=True)

@@ -180,6 +180,19 @@ class OfflineCopy(SQLModel, table=True):
     synced_by: str | None = None
 
 
+class ResultsState(SQLModel, table=True):
+    """Whether the stored results are current: one row (id 1) once anything marked them stale.
+
+    ``stale_since`` is set by a write that skipped re-levelling (``tiertui import --no-level``)
+    and cleared by the next full levelling run; ``stale_by`` says which write, in plain words.
+    """
+
+    __tablename__ = "results_state"
+    id: int = Field(default=1, primary_key=True)
+    stale_since: datetime | None = None
+    stale_by: str | None = None
+
+
 class PublishedPeriod(SQLModel, table=True):
     """A period whose results are published (spec §3.13): they never change while this row exists."""
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"  # TEMPORARY: "0006" once the uow branch (migration 0006) is in main
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
