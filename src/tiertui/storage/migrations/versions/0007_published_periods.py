@@ -28,7 +28,7 @@ def upgrade() -> None:
     op.create_table(
         "published_period",
         sa.Column("period", sa.String(), primary_key=True),
-        sa.Column("published_at", sa.DateTime(), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("published_by", sa.String(), nullable=False),
     )
     with op.batch_alter_table("partner") as batch:
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("partner_key", sa.Integer(), nullable=True),
         sa.Column("manager", sa.String(), nullable=False),
         sa.Column("address", sa.String(), nullable=False),
-        sa.Column("sent_at", sa.DateTime(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_by", sa.String(), nullable=False),
         sa.Column("channel", sa.String(), nullable=False),
         sa.Column("outbox_file", sa.String(), nullable=False),
