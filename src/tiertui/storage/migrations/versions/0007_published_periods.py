@@ -1,4 +1,4 @@
-"""Published periods, partner contacts and the notification record (spec v2 §2, §3.13; issue 15).
+"""Published periods, partner contact e-mails, and a record of the notifications sent.
 
 Revision ID: 0007
 Revises: 0006
