@@ -12,9 +12,9 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from tiertui.app.screens.certifications import CertificationsScreen
 from tiertui.app.screens.dashboard import DashboardScreen
+from tiertui.app.screens.dialogs import NoteScreen
 from tiertui.app.screens.help import HelpScreen
 from tiertui.app.screens.jobs import JobScreen
-from tiertui.app.screens.note import NoteScreen
 from tiertui.app.screens.override_form import OverrideForm
 from tiertui.app.screens.overrides import OverridesScreen
 from tiertui.app.screens.partners import PartnersScreen
@@ -34,7 +34,8 @@ def pytest_generate_tests(metafunc):
 
 
 def rows(table: VirtualTable) -> list:
-    return [table.row_at(i) for i in range(table.row_count)]
+    """Every row of the table's list, as it shows them (read as its worker reads a page)."""
+    return table.fetch([int(i) for i in table.ids])
 
 
 async def type_text(pilot, text: str) -> None:
@@ -592,13 +593,130 @@ async def test_import_dialog_rejects_missing_file(make_app, tmp_path):
         assert isinstance(app.screen, DashboardScreen)
 
 
-async def test_theme_switching_via_palette_is_available(make_app):
+async def wait_for_hits(pilot, timeout: float = 3.0):
+    """The palette's list of hits once it has some (the palette searches in the background)."""
+    import asyncio
+
+    for _ in range(int(timeout / 0.05)):
+        await asyncio.sleep(0.05)
+        await pilot.pause()
+        found = pilot.app.screen.query("CommandList")
+        if found and found.first().option_count:
+            return found.first()
+    raise AssertionError("the palette found nothing")
+
+
+async def test_theme_switches_from_the_palette(make_app):
+    """ctrl+p, "theme", Enter lists the themes; typing one and Enter switches the app to it."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.theme = "textual-light"
+        assert app.theme != "nord"
+        await pilot.press("ctrl+p", *"theme")
+        hits = await wait_for_hits(pilot)
+        assert "theme" in str(hits.get_option_at_index(0).prompt).lower()
+        await pilot.press("enter")
+        await pilot.press(*"nord")
+        hits = await wait_for_hits(pilot)
+        assert "nord" in str(hits.get_option_at_index(0).prompt).lower()
+        await pilot.press("enter")
         await settle(pilot)
-        assert app.theme == "textual-light"
+        assert app.theme == "nord"
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_an_approval_does_not_block_the_keys(make_app, monkeypatch):
+    """While an approval is being written (held open here until the test lets it go), a key is
+    handled at once: the decision runs in a worker, not on the event loop."""
+    import asyncio
+    import threading
+
+    from tiertui.app.screens import overrides as screen_module
+
+    writing, go_on, written = threading.Event(), threading.Event(), threading.Event()
+    decide = overrides.decide
+
+    def held_decide(*args, **kwargs):
+        writing.set()
+        go_on.wait(5)  # on the event loop (as it was), this would hold every key for 5 s
+        try:
+            return decide(*args, **kwargs)
+        finally:
+            written.set()
+
+    monkeypatch.setattr(screen_module.overrides, "decide", held_decide)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        await pilot.press("down", "a")  # #2: bob asks Platinum for P00007
+        for _ in range(200):
+            if writing.is_set():
+                break
+            await asyncio.sleep(0.01)
+        assert writing.is_set()
+        await pilot.press("question_mark")  # handled while the approval is still being written
+        assert isinstance(app.screen, HelpScreen)
+        assert not written.is_set()  # the key came first
+        await pilot.press("escape")
+        go_on.set()
+        await settle(pilot)
+        assert overrides.get(app.engine, 2).status == "approved"
+        assert "P00007 is now Platinum" in str(app.screen.query_one("#override-message").render())
+
+
+async def test_an_approval_reads_the_queue_once(make_app, monkeypatch):
+    """An approval is one round: the decision, then the queue read once for the repaint (it was read
+    a second time when the screen reloaded after its own write)."""
+    from tiertui.app.screens import overrides as screen_module
+
+    reads = []
+    list_overrides = overrides.list_overrides
+
+    def counted(*args, **kwargs):
+        reads.append(args[1:])
+        return list_overrides(*args, **kwargs)
+
+    monkeypatch.setattr(screen_module.overrides, "list_overrides", counted)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        assert len(reads) == 1
+        await pilot.press("down", "a")
+        await settle(pilot)
+        assert overrides.get(app.engine, 2).status == "approved"
+        assert len(reads) == 2
+        assert app.screen.query_one(DataTable).row_count == 2
+
+
+async def test_scorecard_periods_read_once(make_app, monkeypatch):
+    """[ and ] show a period read before at once, without reading the database again."""
+    from tiertui.app.screens import scorecard as screen_module
+
+    reads = []
+    partner_scorecard = browse.partner_scorecard
+
+    def counted(engine, partner_id, period, today):
+        reads.append(period)
+        return partner_scorecard(engine, partner_id, period, today)
+
+    monkeypatch.setattr(screen_module.browse, "partner_scorecard", counted)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_scorecard("P00007")
+        await settle(pilot)
+        screen = app.screen
+        assert screen.period == "2025-Q4" and len(reads) == 1
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert screen.period == "2025-Q3" and len(reads) == 2
+        await pilot.press("right_square_bracket", "left_square_bracket", "right_square_bracket")
+        assert screen.period == "2025-Q4" and len(reads) == 2  # no worker: at once
+        assert "2025-Q4" in str(screen.query_one("#identity").render())
 
 
 class TableApp(App):

@@ -30,9 +30,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
+from textual.content import Content
 from textual.widgets import Header, Input, Select, Static
 from textual.worker import get_current_worker
 
+from ...safe_text import visible
 from ...services import listing
 from ...services.listing import FilterChoices, PartnerQuery, PartnerRow
 from ..widgets import Column, VirtualTable, event_text, risk_text, tier_text
@@ -80,8 +82,8 @@ def render_cell(row: PartnerRow, key: str) -> Text:
     if key == "at_risk":
         return risk_text(row.at_risk)
     if key == "badges":
-        return Text(", ".join(row.badges), style="cyan")
-    return Text(str(getattr(row, key) or ""))
+        return Text(visible(", ".join(row.badges)), style="cyan")
+    return Text(visible(getattr(row, key) or ""))
 
 
 class _Cache:
@@ -133,12 +135,18 @@ class PartnersScreen(DataScreen):
                 yield SelectStub(prompt if value is None else label, has_value=value is not None, stands_for=widget_id)
         yield Static(id="partner-status", classes="status")
         yield VirtualTable(
-            COLUMNS, self._fetch, render_cell, page_size=PAGE, empty_message="No partners match.", id="partners"
+            COLUMNS,
+            self._fetch,
+            render_cell,
+            page_size=PAGE,
+            empty_message="No partners match.",
+            rows_by_id=True,
+            id="partners",
         )
         yield KeysFooter(hold=True)  # the keys once the list is complete
 
     def on_mount(self) -> None:
-        self.title = "Partners" + (f" · {self.heading}" if self.heading else "")
+        self.title = "Partners" + (f" · {visible(self.heading)}" if self.heading else "")
         fix_blink(self)
         q = self.initial
         table = self.query_one(VirtualTable)
@@ -156,6 +164,7 @@ class PartnersScreen(DataScreen):
 
     def reload(self) -> None:
         self._cache = _Cache()  # the data changed: period, program, keys and search texts are read again
+        self.query_one(VirtualTable).invalidate()  # and the rows
         self.run_query(self.partner_query, keep_cursor=True)
 
     def _fetch(self, keys) -> list[PartnerRow]:
@@ -220,7 +229,7 @@ class PartnersScreen(DataScreen):
             more_to_come = len(keys) == PAGE  # (the engine's path gives all of them at once)
             if drawn is None and more_to_come and not query.text.strip() and not worker.is_cancelled:
                 drawn = threading.Event()
-                self.app.call_from_thread(self._show, query, period, keys, keep_cursor, True, drawn)
+                self.report(self._show, query, period, keys, keep_cursor, True, drawn)
             if drawn is not None:
                 # The rest once that page is on screen: reading it (100,000 rows, the GIL passed back
                 # and forth for each) would slow the drawing and the page's own read on the UI thread.
@@ -234,7 +243,7 @@ class PartnersScreen(DataScreen):
         if query.text.strip():
             keys = self._matching(cache, base_query, keys, query.text)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show, query, period, keys, keep_cursor, False)
+            self.report(self._show, query, period, keys, keep_cursor, False)
 
     def _in_memory(self, query: PartnerQuery) -> list[int] | None:
         """The keys of ``query`` if they are at hand: its filter's keys are loaded and its text (if any)
@@ -312,6 +321,8 @@ class PartnersScreen(DataScreen):
             return  # a newer search is on its way
         table = self.query_one(VirtualTable)
         more = self.counting and self._shown == query  # the rest of the keys whose first page is up
+        if period != self.period:
+            table.invalidate()  # a row shows its partner in one period
         self.period = period
         self.counting = partial
         self._shown = query
@@ -332,7 +343,7 @@ class PartnersScreen(DataScreen):
         """The filter choices, then the search texts (ready for the first keystroke)."""
         choices = self.app.reader.filter_choices(tracks=False)
         if cache is self._cache:
-            self.app.call_from_thread(self._show_choices, choices)
+            self.report(self._show_choices, choices)
         self._texts(cache)
 
     @staticmethod
@@ -427,7 +438,9 @@ class PartnersScreen(DataScreen):
         ]
         if active:
             parts.append("filters: " + ", ".join(active))
-        self.query_one("#partner-status", Static).update(" · ".join(parts), layout=False)  # one line, always
+        self.query_one("#partner-status", Static).update(
+            Content(visible(" · ".join(parts))), layout=False
+        )  # one line, always
 
     # ------------------------------------------------------------------ events
 
