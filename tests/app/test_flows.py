@@ -20,8 +20,9 @@ from tiertui.app.screens.overrides import OverridesScreen
 from tiertui.app.screens.partners import PartnersScreen
 from tiertui.app.screens.scorecard import ScorecardScreen
 from tiertui.app.widgets import Column, VirtualTable
-from tiertui.services import browse, overrides
-from tiertui.services.browse import PartnerQuery
+from tiertui.services import overrides
+from tiertui.services.read import PartnerQuery
+from tiertui.services.read import engine as reads
 
 SIZE = (120, 40)
 TODAY_REQUEST = date(2025, 10, 1)
@@ -75,7 +76,7 @@ async def test_dashboard_figures_open_filtered_lists(make_app, figure, expected)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        data = browse.dashboard(app.engine, app.today)
+        data = reads.dashboard(app.engine, app.today)
         app.screen.query_one(f"#{figure}").focus()
         await pilot.press("enter")
         await settle(pilot)
@@ -107,7 +108,7 @@ async def test_dashboard_pending_and_expiring_figures(make_app):
         await settle(pilot)
         assert isinstance(app.screen, CertificationsScreen)
         table = app.screen.query_one("#certs", VirtualTable)
-        assert table.row_count == browse.dashboard(app.engine, app.today).expiring_certifications
+        assert table.row_count == reads.dashboard(app.engine, app.today).expiring_certifications
         assert all(r.status == "expiring" and 0 <= r.days_left <= 90 for r in rows(table))
 
 
@@ -512,7 +513,7 @@ async def test_certification_filters_and_lapse_risk(make_app):
         await pilot.press("t")
         await settle(pilot)
         lapse = screen.query_one("#lapse-table", DataTable)
-        report = browse.lapse_risk(app.engine, app.today)
+        report = reads.lapse_risk(app.engine, app.today)
         assert lapse.row_count == len(report.rows) > 0
         assert app.focused is lapse
         await pilot.press("enter")
@@ -697,13 +698,13 @@ async def test_scorecard_periods_read_once(make_app, monkeypatch):
     from tiertui.app.screens import scorecard as screen_module
 
     reads = []
-    partner_scorecard = browse.partner_scorecard
+    partner_scorecard = reads.partner_scorecard
 
     def counted(engine, partner_id, period, today):
         reads.append(period)
         return partner_scorecard(engine, partner_id, period, today)
 
-    monkeypatch.setattr(screen_module.browse, "partner_scorecard", counted)
+    monkeypatch.setattr(screen_module.reads, "partner_scorecard", counted)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

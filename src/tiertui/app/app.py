@@ -22,8 +22,7 @@ from ..safe_text import visible
 # Only light modules here: SQLAlchemy, SQLModel and numpy (about a second to import) load in the
 # start-up worker after the first frame, or when a screen that needs them opens.
 from ..services import ServiceError
-from ..services.fastread import EngineReader, FastReader
-from ..services.listing import CertificationQuery, PartnerQuery
+from ..services.read import CertificationQuery, FastReader, PartnerQuery, Reader, open_reader
 from .config import Config, load_config
 
 if TYPE_CHECKING:
@@ -122,10 +121,10 @@ class TiertuiApp(App):
         # after the first frame; anything else opens now, as before: a bad URL or an outdated schema is
         # refused before the app starts.
         self.user = user
-        self.reader: FastReader | EngineReader | None = FastReader.open(engine_url)
-        if self.reader is None:
+        self.reader: Reader
+        self.reader, fast = open_reader(engine_url, lambda: self.engine)
+        if not fast:
             self._engine = self._open_engine()
-            self.reader = EngineReader(lambda: self.engine)
             # a team database: whether this person may open it is settled before anything of it is shown
             try:
                 self._engine_opened(self._engine)

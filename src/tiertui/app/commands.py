@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.fuzzy import Matcher
 
 from ..safe_text import visible
-from ..services import browse
+from ..services.read import engine as reads
 from .literal import literal
 
 
@@ -23,7 +23,7 @@ class PartnerCommands(Provider):
         if len(text) < 2 and not text.isdigit():
             return
         try:
-            hits = await asyncio.to_thread(browse.find_partners, app.engine, text, 15)
+            hits = await asyncio.to_thread(reads.find_partners, app.engine, text, 15)
         except Exception:  # noqa: BLE001 - the palette shows nothing rather than crash
             return
         matcher = self.matcher(text)

@@ -70,7 +70,7 @@ def outdated(url: str | None) -> Outdated | None:
     None also for a new or empty database, one made by a newer tiertui, and any database that
     cannot be read: the app opens those as before and says what is wrong.
     """
-    from ..services.fastread import FastReader
+    from ..services.read import FastReader
 
     reader = FastReader.open(url)
     if reader is not None:  # a SQLite file at this tiertui's revision: the usual start

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from ..scoring import PeriodError, parse_period
 from ..storage import queries
 from .errors import ServiceError
+from .read.engine import levelled_periods
 
 COLUMNS = (
     "partner_id",
@@ -53,12 +54,6 @@ class ScorecardRow:
             "true" if self.at_risk else "false",
             ";".join(self.badges),
         ]
-
-
-def levelled_periods(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        labels = [r[0] for r in queries.fetchall(conn, "SELECT DISTINCT period FROM level_result")]
-    return [p.label for p in sorted(parse_period(label) for label in labels)]
 
 
 def scorecard_rows(engine: Engine, period: str) -> list[ScorecardRow]:

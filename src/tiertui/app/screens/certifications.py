@@ -15,8 +15,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static, Ta
 from textual.worker import get_current_worker
 
 from ...safe_text import visible
-from ...services import browse
-from ...services.browse import CERT_STATUS_LABELS, CertificationQuery, CertificationRow, FilterChoices, LapseReport
+from ...services.read import engine as reads
+from ...services.read.engine import CERT_STATUS_LABELS, CertificationQuery, CertificationRow, FilterChoices, LapseReport
 from ..literal import data_text, literal
 from ..widgets import Column, VirtualTable
 from .base import DataScreen, fix_blink
@@ -95,7 +95,7 @@ class CertificationsScreen(DataScreen):
 
     @work(thread=True, group="cert-choices", exit_on_error=False)
     def _load_choices(self) -> None:
-        self.report(self._show_choices, browse.filter_choices(self.app.engine))
+        self.report(self._show_choices, reads.filter_choices(self.app.engine))
 
     def _show_choices(self, choices: FilterChoices) -> None:
         track = self.query_one("#track", Select)
@@ -111,7 +111,7 @@ class CertificationsScreen(DataScreen):
         self._lapse()
 
     def _fetch(self, ids) -> list[CertificationRow]:
-        return browse.certification_rows(self.app.engine, ids, self.app.today)
+        return reads.certification_rows(self.app.engine, ids, self.app.today)
 
     def run_query(self, query: CertificationQuery, keep_cursor: bool = False) -> None:
         self.cert_query = query
@@ -122,7 +122,7 @@ class CertificationsScreen(DataScreen):
     @work(exclusive=True, thread=True, group="cert-search")
     def _search(self, query: CertificationQuery, keep_cursor: bool) -> None:
         worker = get_current_worker()
-        ids = browse.certification_ids(self.app.engine, query, self.app.today)
+        ids = reads.certification_ids(self.app.engine, query, self.app.today)
         if not worker.is_cancelled:
             self.report(self._show, query, ids, keep_cursor)
 
@@ -151,7 +151,7 @@ class CertificationsScreen(DataScreen):
     @work(exclusive=True, thread=True, group="lapse")
     def _lapse(self) -> None:
         worker = get_current_worker()
-        report = browse.lapse_risk(self.app.engine, self.app.today)
+        report = reads.lapse_risk(self.app.engine, self.app.today)
         if not worker.is_cancelled:
             self.report(self._show_lapse, report)
 

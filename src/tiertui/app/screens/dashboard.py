@@ -13,7 +13,7 @@ from textual.containers import Grid, VerticalScroll
 from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
-from ...services.listing import CertificationQuery, Dashboard, PartnerQuery
+from ...services.read import CertificationQuery, Dashboard, PartnerQuery
 from ..literal import literal
 from ..widgets.figure import Figure
 from ..widgets.footer import KeysFooter

@@ -13,8 +13,8 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from ...safe_text import visible
 from ...services import overrides
-from ...services.browse import OverrideLine
 from ...services.errors import ServiceError
+from ...services.read.engine import OverrideLine
 from ..literal import literal
 from .base import fix_blink
 

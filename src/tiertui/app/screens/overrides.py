@@ -18,9 +18,10 @@ from textual.content import Content
 from textual.widgets import DataTable, Footer, Header, Static
 
 from ...safe_text import visible
-from ...services import browse, overrides
+from ...services import overrides
 from ...services.errors import ServiceError
 from ...services.overrides import OverrideView
+from ...services.read import engine as reads
 from .base import DataScreen
 
 # what a decision needs first: at 120 columns the window and the reason used to be off-screen
@@ -42,9 +43,9 @@ def read_queue(engine, show_all: bool, also: tuple[str, ...] = ()) -> Queue:
     rows = overrides.list_overrides(engine, None if show_all else "pending")
     if show_all:
         rows = list(reversed(rows))
-    period = browse.latest_period(engine)
+    period = reads.latest_period(engine)
     ids = [o.partner_id for o in rows] + list(also)
-    hits = browse.partners_by_id(engine, ids, period) if ids else []
+    hits = reads.partners_by_id(engine, ids, period) if ids else []
     return Queue(rows, period, {h.partner_id: h.tier for h in hits})
 
 

@@ -35,8 +35,8 @@ from textual.widgets import Header, Input, Select, Static
 from textual.worker import get_current_worker
 
 from ...safe_text import visible
-from ...services import listing
-from ...services.listing import FilterChoices, PartnerQuery, PartnerRow
+from ...services.read import FilterChoices, PartnerQuery, PartnerRow
+from ...services.read import sql as statements
 from ..widgets import Column, VirtualTable, event_text, risk_text, tier_text
 from ..widgets.footer import KeysFooter
 from ..widgets.search_box import SearchBox
@@ -260,7 +260,7 @@ class PartnersScreen(DataScreen):
         if cache.texts is None:
             return None
         narrow = cache.narrow
-        needle = listing.needle_of(query.text)
+        needle = statements.needle_of(query.text)
         narrowing = narrow is not None and narrow[0] == base_query and narrow[1] in needle
         if len(narrow[2] if narrowing else base[1]) > AT_ONCE:
             return None
@@ -289,8 +289,8 @@ class PartnersScreen(DataScreen):
 
     def _matching(self, cache: _Cache, base_query: PartnerQuery, keys: list[int], text: str) -> list[int]:
         """The keys among ``keys`` (those of ``base_query``) whose search text contains ``text``."""
-        needle = listing.needle_of(text)
-        if listing.unsearchable(needle):
+        needle = statements.needle_of(text)
+        if statements.unsearchable(needle):
             return []
         narrow = cache.narrow
         if narrow is not None and narrow[0] == base_query and narrow[1] in needle:
@@ -301,7 +301,7 @@ class PartnersScreen(DataScreen):
                 everyone = self._texts(cache)
                 base_texts = cache.base_texts = (base_query, [everyone.get(k, "") for k in keys])
             texts = base_texts[1]
-        mask = [needle in t for t in texts]
+        mask = statements.matching(texts, needle)
         found, found_texts = list(compress(keys, mask)), list(compress(texts, mask))
         cache.narrow = (base_query, needle, found, found_texts)
         return found

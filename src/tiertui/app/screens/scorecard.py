@@ -15,9 +15,9 @@ from textual.widgets import Footer, Header, Static
 
 from ...safe_text import visible
 from ...scoring import fmt
-from ...services import browse
-from ...services.browse import PartnerScorecard
 from ...services.errors import ServiceError
+from ...services.read import engine as reads
+from ...services.read.engine import PartnerScorecard
 from ..literal import LiteralTable
 from ..widgets import event_text, tier_text
 from .base import DataScreen
@@ -132,7 +132,7 @@ class ScorecardScreen(DataScreen):
     @work(thread=True, exclusive=True, group="scorecard-load", exit_on_error=False)
     def _load(self, period: str | None) -> None:
         try:
-            data = browse.partner_scorecard(self.app.engine, self.partner_id, period, self.app.today)
+            data = reads.partner_scorecard(self.app.engine, self.partner_id, period, self.app.today)
         except ServiceError as exc:
             self.report(self._failed, str(exc))
             return
