@@ -672,11 +672,11 @@ async def test_an_approval_reads_the_queue_once(make_app, monkeypatch):
     a second time when the screen reloaded after its own write)."""
     from tiertui.app.screens import overrides as screen_module
 
-    reads = []
+    calls = []
     list_overrides = overrides.list_overrides
 
     def counted(*args, **kwargs):
-        reads.append(args[1:])
+        calls.append(args[1:])
         return list_overrides(*args, **kwargs)
 
     monkeypatch.setattr(screen_module.overrides, "list_overrides", counted)
@@ -685,11 +685,11 @@ async def test_an_approval_reads_the_queue_once(make_app, monkeypatch):
         await settle(pilot)
         await pilot.press("o")
         await settle(pilot)
-        assert len(reads) == 1
+        assert len(calls) == 1
         await pilot.press("down", "a")
         await settle(pilot)
         assert overrides.get(app.engine, 2).status == "approved"
-        assert len(reads) == 2
+        assert len(calls) == 2
         assert app.screen.query_one(DataTable).row_count == 2
 
 
@@ -697,11 +697,11 @@ async def test_scorecard_periods_read_once(make_app, monkeypatch):
     """[ and ] show a period read before at once, without reading the database again."""
     from tiertui.app.screens import scorecard as screen_module
 
-    reads = []
+    calls = []
     partner_scorecard = reads.partner_scorecard
 
     def counted(engine, partner_id, period, today):
-        reads.append(period)
+        calls.append(period)
         return partner_scorecard(engine, partner_id, period, today)
 
     monkeypatch.setattr(screen_module.reads, "partner_scorecard", counted)
@@ -711,12 +711,12 @@ async def test_scorecard_periods_read_once(make_app, monkeypatch):
         app.open_scorecard("P00007")
         await settle(pilot)
         screen = app.screen
-        assert screen.period == "2025-Q4" and len(reads) == 1
+        assert screen.period == "2025-Q4" and len(calls) == 1
         await pilot.press("left_square_bracket")
         await settle(pilot)
-        assert screen.period == "2025-Q3" and len(reads) == 2
+        assert screen.period == "2025-Q3" and len(calls) == 2
         await pilot.press("right_square_bracket", "left_square_bracket", "right_square_bracket")
-        assert screen.period == "2025-Q4" and len(reads) == 2  # no worker: at once
+        assert screen.period == "2025-Q4" and len(calls) == 2  # no worker: at once
         assert "2025-Q4" in str(screen.query_one("#identity").render())
 
 

@@ -11,14 +11,18 @@ to the screens in its stack: the one on top reloads at once, the others when sho
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input
 
+from ...services.errors import ServiceError
+
 if TYPE_CHECKING:
     from ..app import TiertuiApp
+
+T = TypeVar("T")
 
 
 class DataScreen(Screen):
@@ -44,6 +48,23 @@ class DataScreen(Screen):
         if self.is_gone:
             return
         message.apply(*message.args)
+
+    def run_in_thread(self, work: Callable[[], T], done: Callable[[T], Any], *, group: str = "screen-action") -> None:
+        """Run ``work`` (database work: never on the event loop) in a thread worker, then ``done(result)``
+        on this screen's loop; a refusal (:class:`ServiceError`) goes to :meth:`refused` instead."""
+
+        def run() -> None:
+            try:
+                result = work()
+            except ServiceError as exc:
+                self.report(self.refused, str(exc))
+                return
+            self.report(done, result)
+
+        self.run_worker(run, thread=True, group=group, exit_on_error=False)
+
+    def refused(self, message: str) -> None:
+        self.notify(message, severity="error", title="Refused")
 
     @property
     def is_gone(self) -> bool:

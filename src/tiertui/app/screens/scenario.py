@@ -58,7 +58,7 @@ def _summary_table(title: str, first: str) -> Table:
         pad_edge=False,
         expand=False,
         header_style="bold",
-        title=data_text(title),
+        title=data_text(title, "bold"),
         title_justify="left",
         title_style="bold",
     )
@@ -556,6 +556,9 @@ class ScenarioScreen(DataScreen):
         """A message below the panes: ``parts`` are literal text, or (literal text, style)."""
         self.query_one("#scenario-message", Static).update(literal(*parts))
 
+    def refused(self, message: str) -> None:
+        self._refuse(message)
+
     def _refuse(self, message: str) -> None:
         self._say(("✘ Refused:", "bold red"), f" {message} · nothing changed.")
 
@@ -597,17 +600,16 @@ class ScenarioScreen(DataScreen):
             if not name:
                 self._say("Not saved.")
                 return
-            try:
-                saved = svc.save_scenario(self.app.engine, self.app.user, name, self.text)
-            except ServiceError as exc:
-                self._refuse(str(exc))
-                return
-            self.scenario_name, self.saved_text = saved.name, saved.content
+            text = self.text
+            self.run_in_thread(lambda: svc.save_scenario(self.app.engine, self.app.user, name, text), saved)
+
+        def saved(result: svc.SavedScenario) -> None:
+            self.scenario_name, self.saved_text = result.name, result.content
             self._say(
                 ("✔", "bold green"),
                 " Saved scenario ",
-                (saved.name, "bold"),
-                f" (based on {self.session.base.name} v{saved.base_version}).",
+                (result.name, "bold"),
+                f" (based on {self.session.base.name} v{result.base_version}).",
             )
             self._update_status()
 
@@ -622,11 +624,9 @@ class ScenarioScreen(DataScreen):
         )
 
     def action_open(self) -> None:
-        try:
-            saved = svc.list_scenarios(self.app.engine)
-        except ServiceError as exc:
-            self._refuse(str(exc))
-            return
+        self.run_in_thread(lambda: svc.list_scenarios(self.app.engine), self._pick)
+
+    def _pick(self, saved: list[svc.SavedScenario]) -> None:
         if not saved:
             self._say("No saved scenarios yet: ", ("ctrl+s", "bold"), " saves this one under a name.")
             return
@@ -634,11 +634,9 @@ class ScenarioScreen(DataScreen):
         def chosen(name: str | None) -> None:
             if not name:
                 return
-            try:
-                scenario = svc.open_scenario(self.app.engine, name)
-            except ServiceError as exc:
-                self._refuse(str(exc))
-                return
+            self.run_in_thread(lambda: svc.open_scenario(self.app.engine, name), opened)
+
+        def opened(scenario: svc.SavedScenario) -> None:
             self.text = scenario.content
             self.scenario_name, self.saved_text = scenario.name, scenario.content
             self._say("Opened scenario ", (scenario.name, "bold"), ".")
@@ -668,12 +666,10 @@ class ScenarioScreen(DataScreen):
             if not path:
                 self._say("Not exported.")
                 return
-            try:
-                written = svc.export_scenario(self.app.engine, name, Path(path).expanduser())
-            except ServiceError as exc:
-                self._refuse(str(exc))
-                return
-            self._say(("✔", "bold green"), " Exported ", (name, "bold"), f" to {written}.")
+            self.run_in_thread(
+                lambda: svc.export_scenario(self.app.engine, name, Path(path).expanduser()),
+                lambda written: self._say(("✔", "bold green"), " Exported ", (name, "bold"), f" to {written}."),
+            )
 
         self.app.push_screen(
             PromptScreen(
@@ -695,11 +691,9 @@ class ScenarioScreen(DataScreen):
             if not yes:
                 self._say("Not activated: nothing changed.")
                 return
-            try:
-                version = svc.activate_scenario(self.app.engine, self.app.user, name)
-            except ServiceError as exc:
-                self._refuse(str(exc))
-                return
+            self.run_in_thread(lambda: svc.activate_scenario(self.app.engine, self.app.user, name), activated)
+
+        def activated(version) -> None:
             message = (
                 f"Scenario {name} is now the active program: {version.name} v{version.version} "
                 f"(v{s.base_version} stays in the history). Press L to level every period with it."
