@@ -827,3 +827,43 @@ async def test_a_yes_no_requirement_reads_yes_or_no_on_the_scorecard(tmp_path):
             if seen[True] and seen[False]:
                 break
         assert seen[True] and seen[False]  # both a met and an unmet flag were read off the screen
+
+
+async def test_virtual_table_draws_placeholders_while_a_page_is_fetched():
+    """A page the table does not have is fetched in a worker: meanwhile its lines are placeholders
+    and keys are handled; the rows are drawn when they come."""
+    import threading
+
+    from rich.text import Text
+
+    gate = threading.Event()
+
+    class SlowApp(App):
+        def compose(self):
+            def fetch(ids):
+                gate.wait(10)  # a slow database
+                return [(i, f"Partner {i}") for i in ids]
+
+            yield VirtualTable(
+                [Column("id", "ID", 8), Column("name", "Name", 20, flex=True)],
+                fetch,
+                lambda row, key: Text(str(row[0] if key == "id" else row[1])),
+            )
+
+    def shown(app) -> str:
+        return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+    app = SlowApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.focus()
+        table.set_ids(list(range(1000)))
+        await pilot.pause()
+        assert table.row_at(0) is None
+        assert " …" in shown(app) and "Partner 0" not in shown(app)
+        await pilot.press("down", "down")
+        assert table.cursor == 2  # the keys did not wait for the database
+        gate.set()
+        await settle(pilot)
+        assert table.row_at(0) == (0, "Partner 0")
+        assert "Partner 2" in shown(app)

@@ -203,12 +203,18 @@ class PartnersScreen(DataScreen):
         with cache.lock:
             if not cache.period_read:
                 cache.period, cache.period_read = period, True
+        # The page's rows too (a hundred rows by primary key: a millisecond or two), so that the
+        # first frame has them rather than placeholders and a worker's round trip. With the keys
+        # read above, this is the one read on the event loop, and only on the sqlite3 fast path.
+        rows = self.app.reader.partner_rows(keys, period)
         if len(keys) < PAGE:  # all of it
             cache.base = (replace(query, text="", period=query.period or cache.period), keys)
             self._show(query, cache.period, keys, keep_cursor, False)
+            self.query_one(VirtualTable).prime(0, keys, rows)
             return True
         drawn = threading.Event()
         self._show(query, cache.period, keys, keep_cursor, True, drawn)
+        self.query_one(VirtualTable).prime(0, keys, rows)
         return drawn
 
     @work(exclusive=True, thread=True, group="partner-search")

@@ -237,6 +237,17 @@ class VirtualTable(ScrollView, can_focus=True):
             exit_on_error=False,
         )
 
+    def prime(self, page: int, ids: Sequence[int], rows: list[Any]) -> None:
+        """Rows of ``page`` read already (for ``ids``): drawn without a worker's round trip, if the
+        table still shows those ids there."""
+        ids = _ints(ids)
+        if self._page_ids(page) == ids:
+            self._store(page, rows)
+            if self.rows_by_id:
+                self._by_id.update(zip(ids, rows))
+            self.fetch_count += 1
+            self.refresh()
+
     def _fetch_page(self, page: int, ids: list[int], generation: int) -> None:
         """In a worker: read the rows of ``ids`` and send them to the table."""
         self.post_message(self.PageFetched(page, ids, self.fetch(ids), generation))
