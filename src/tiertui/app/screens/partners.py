@@ -235,7 +235,8 @@ class PartnersScreen(DataScreen):
             more_to_come = len(keys) == PAGE  # (the engine's path gives all of them at once)
             if drawn is None and more_to_come and not query.text.strip() and not worker.is_cancelled:
                 drawn = threading.Event()
-                self.report(self._show, query, period, keys, keep_cursor, True, drawn)
+                rows = self.app.reader.partner_rows(keys, period)  # the page with its keys: one report
+                self.report(self._show, query, period, keys, keep_cursor, True, drawn, rows)
             if drawn is not None:
                 # The rest once that page is on screen: reading it (100,000 rows, the GIL passed back
                 # and forth for each) would slow the drawing and the page's own read on the UI thread.
@@ -246,10 +247,14 @@ class PartnersScreen(DataScreen):
                     return
                 keys = keys + more
             cache.base = (base_query, keys)
+            first_drawn = drawn
         if query.text.strip():
             keys = self._matching(cache, base_query, keys, query.text)
         if not worker.is_cancelled:
-            self.report(self._show, query, period, keys, keep_cursor, False)
+            # the first page's rows come with the keys (unless that page is up already): the list is
+            # drawn complete in one report, not placeholders and then a page fetched by the table
+            first = None if first_drawn is not None else self.app.reader.partner_rows(keys[:PAGE], period)
+            self.report(self._show, query, period, keys, keep_cursor, False, None, first)
 
     def _in_memory(self, query: PartnerQuery) -> list[int] | None:
         """The keys of ``query`` if they are at hand: its filter's keys are loaded and its text (if any)
@@ -320,6 +325,7 @@ class PartnersScreen(DataScreen):
         keep_cursor: bool,
         partial: bool,
         drawn: threading.Event | None = None,
+        first_rows: list[PartnerRow] | None = None,
     ) -> None:
         if drawn is not None:
             self.call_after_refresh(drawn.set)
@@ -334,6 +340,8 @@ class PartnersScreen(DataScreen):
         self._shown = query
         table.loading_rows = False
         table.set_ids(keys, keep_cursor=keep_cursor or more, keep_rows=more)
+        if first_rows is not None:
+            table.prime(0, keys[:PAGE], first_rows)
         self._update_status()
         if self._filters == "stubs" and not partial:  # the list is complete: the rest of the screen
             self.call_after_refresh(self.query_one(KeysFooter).release)
