@@ -237,6 +237,10 @@ class VirtualTable(ScrollView, can_focus=True):
             exit_on_error=False,
         )
 
+    def page_ready(self, page: int = 0) -> bool:
+        """Whether the table has the rows of ``page`` of its current list (they draw without waiting)."""
+        return page in self._pages or self._page_from_ids(page) is not None
+
     def prime(self, page: int, ids: Sequence[int], rows: list[Any]) -> None:
         """Rows of ``page`` read already (for ``ids``): drawn without a worker's round trip, if the
         table still shows those ids there."""
