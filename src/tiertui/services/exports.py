@@ -17,6 +17,7 @@ from ..scoring import PeriodError, parse_period, score_number, score_text
 from ..storage import queries
 from . import staleness
 from .errors import ServiceError
+from .read.engine import levelled_periods
 
 COLUMNS = (
     "partner_id",
@@ -98,12 +99,6 @@ def refuse_database_path(engine: Engine, output: str | Path) -> None:
             raise ServiceError(
                 f"refusing to write to {output}: it is {what} in use ({db_file.name}); choose another file"
             )
-
-
-def levelled_periods(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        labels = [r[0] for r in queries.fetchall(conn, "SELECT DISTINCT period FROM level_result")]
-    return [p.label for p in sorted(parse_period(label) for label in labels)]
 
 
 def scorecard_rows(engine: Engine, period: str, *, allow_stale: bool = False) -> list[ScorecardRow]:

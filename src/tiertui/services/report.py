@@ -303,7 +303,7 @@ def _prepare(
     today: date | None = None,
     only: set[str] | None = None,
 ) -> _Batch:
-    from .browse import results_program_or_none
+    from .read.engine import results_program_or_none
 
     label = _label(period)
     today = today or date.today()
@@ -609,7 +609,7 @@ def app_folder(period: str) -> Path:
 
 def results_program(engine: Engine) -> Program:
     """The program that made the stored results (its name heads messages and pages)."""
-    from .browse import results_program_or_none
+    from .read.engine import results_program_or_none
 
     program = results_program_or_none(engine)
     if program is None:
