@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -82,7 +82,7 @@ class Override(SQLModel, table=True):
     note: str = ""
     revoked_by: str | None = None  # v2 §3.7: who revoked the approved override, when, and why
     revoked_at: datetime | None = None
-    revoke_note: str = Field(default="", sa_column=Column(String, nullable=False, server_default=""))
+    revoke_note: str | None = None
 
 
 class LevelRun(SQLModel, table=True):

@@ -7,7 +7,7 @@ Create Date: 2026-11-30
 
 Matches ``Override`` in ``tables.py``. The approval's ``decided_by``, ``decided_at`` and ``note``
 stay as they were; a revoked override has ``status = 'revoked'`` and these three columns set.
-Adding nullable columns (and one with a server default) keeps every stored row as it is, on SQLite
+Adding nullable columns keeps every stored row as it is, on SQLite
 and PostgreSQL alike.
 """
 
@@ -25,7 +25,7 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("tier_override", sa.Column("revoked_by", sa.String(), nullable=True))
     op.add_column("tier_override", sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True))
-    op.add_column("tier_override", sa.Column("revoke_note", sa.String(), nullable=False, server_default=""))
+    op.add_column("tier_override", sa.Column("revoke_note", sa.String(), nullable=True))
 
 
 def downgrade() -> None:
