@@ -313,6 +313,11 @@ def _override_summary(verb: str, oid: str, d: dict, pid: str | None, now: _Overr
             if before.get(k) != after.get(k)
         ]
         return f"edited {who}: " + ("; ".join(_clip(c, 50) for c in changes) if changes else "no change")
+    if verb == "revoke":
+        tier = d.get("tier") or (now.tier if now else None)
+        after = d.get("after") or {}
+        note = f"; note: {_clip(after['note'], 60)}" if after.get("note") else ""
+        return f"revoked {who}" + (f" ({tier})" if tier else "") + f": approved -> revoked{note}"
     if verb in ("approve", "reject"):
         tier = d.get("tier") or (now.tier if now else None)
         before, after = d.get("before") or {}, d.get("after") or {}
