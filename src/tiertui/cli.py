@@ -153,6 +153,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("override_id", type=positive_int)
     revoke.add_argument("--note", required=True, help="why it is revoked (required)")
+    delete = commands.add_parser("delete", parents=[common], help="remove data on purpose (admins; audited)")
+    del_cmds = delete.add_subparsers(dest="action", metavar="WHAT", required=True, parser_class=_Parser)
+    del_metrics = del_cmds.add_parser("metrics", parents=[common], help="metric values of a period")
+    del_metrics.add_argument("--period", required=True, metavar="P", help="e.g. 2026-Q3, 2026-07 or 2026")
+    del_metrics.add_argument("--metric", metavar="M", help="only this metric")
+    del_metrics.add_argument("--partner", metavar="ID", help="only this partner")
+    del_certs = del_cmds.add_parser("certifications", parents=[common], help="certifications of a partner")
+    del_certs.add_argument("--partner", required=True, metavar="ID")
+    del_certs.add_argument("--person", metavar="NAME", help="only this person (every renewal; case-insensitive)")
+    del_partner = del_cmds.add_parser(
+        "partner", parents=[common], help="a partner without subsidiaries, with all its data"
+    )
+    del_partner.add_argument("partner_id", metavar="ID")
     users = commands.add_parser("users", parents=[common], help="who may use this database, and their roles")
     users_cmds = users.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     users_cmds.add_parser("list", parents=[common], help="list people and roles (the default)")
@@ -296,6 +309,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "users": _users,
             "audit": _audit,
             "offline": _offline,
+            "delete": _delete,
         }[args.command]
         return handler(args, engine, user)
     finally:
@@ -522,6 +536,19 @@ def _override(args, engine, user: str) -> int:
             f"{o.id:>5}  {o.status:<8}  {visible(o.partner_id):<10} {visible(o.tier):<12} {o.starts_on} to "
             f"{expires}  by {visible(o.requested_by)}: {visible(o.reason)}{revoked}"
         )
+    return 0
+
+
+def _delete(args, engine, user: str) -> int:
+    from .services import deletes
+
+    if args.action == "metrics":
+        report = deletes.delete_metrics(engine, user, args.period, args.metric, args.partner)
+    elif args.action == "certifications":
+        report = deletes.delete_certifications(engine, user, args.partner, args.person)
+    else:
+        report = deletes.delete_partner(engine, user, args.partner_id)
+    say(report.text())
     return 0
 
 

@@ -273,6 +273,8 @@ def _summary(action: str, entity: str, entity_id: str, d: dict, pid: str | None,
             f"({_count(d.get('inserted', 0))} new, {_count(d.get('updated', 0))} updated)"
         )
         return text + (f"; {_clip(d['detail'], 60)}" if d.get("detail") else "")
+    if family == "delete":
+        return _delete_summary(verb, entity_id, d)
     if action == "level.run":
         return _level_summary(str(d.get("summary", "")), entity_id)
     if action == "demo.build":
@@ -326,6 +328,22 @@ def _override_summary(verb: str, oid: str, d: dict, pid: str | None, now: _Overr
         note = f"; note: {_clip(after['note'], 60)}" if after.get("note") else ""
         return f"{done} {who}" + (f" ({tier})" if tier else "") + f": {status}{note}"
     return None
+
+
+def _delete_summary(verb: str, entity_id: str, d: dict) -> str:
+    if verb == "metrics":
+        per = d.get("per_metric") or {}
+        detail = f" ({', '.join(f'{k} {_count(v)}' for k, v in per.items())})" if isinstance(per, dict) and per else ""
+        whose = f" of {d['partner_id']}" if d.get("partner_id") else f" from {_count(d.get('partners', '?'))} partners"
+        return f"deleted {_count(d.get('rows', '?'))} metric values of {d.get('period', '?')}{detail}{whose}"
+    if verb == "certifications":
+        person = f", person {_clip(d['person'], 40)}" if d.get("person") else ""
+        return f"deleted {_count(d.get('rows', '?'))} certifications of {d.get('partner_id', entity_id)}{person}"
+    if verb == "partner":
+        rows = d.get("rows") or {}
+        counts = ", ".join(f"{_count(v)} {k.replace('_', ' ')}" for k, v in rows.items() if k != "partner" and v)
+        return f"deleted partner {entity_id}" + (f" with {counts}" if counts else "")
+    return f"deleted {verb} {entity_id}"
 
 
 def _level_summary(text: str, run_id: str) -> str:
