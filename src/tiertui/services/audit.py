@@ -93,7 +93,7 @@ def entries(
     """Audit entries, newest first; reading the log needs the viewer role.
 
     ``partner_id``: only entries about that partner (the partner itself and its overrides);
-    :class:`ServiceError` if there is no such partner. ``since``: entries at or after the start
+    :class:`ServiceError` if there is no such partner (nor a deleted one of that id). ``since``: entries at or after the start
     of that day in UTC (or that moment, for a datetime). ``limit``: the newest ``limit``.
     ``actions``: action names ("override.approve"), or families without a dot ("override").
     """
@@ -162,7 +162,16 @@ def _partner(session: Session, partner_id: str) -> tuple[str, int]:
         row = session.exec(
             select(Partner.partner_id, Partner.key).where(func.lower(Partner.partner_id) == wanted.lower())
         ).first()
-    if row is None:
+    if row is None:  # a deleted partner's history stays readable (spec v2 §4: `tiertui delete partner`)
+        gone = session.exec(
+            select(AuditEntry.entity_id).where(
+                AuditEntry.action == "delete.partner",
+                AuditEntry.entity == "partner",
+                func.lower(AuditEntry.entity_id) == wanted.lower(),
+            )
+        ).first()
+        if gone is not None:
+            return gone, -1
         raise ServiceError(f"no partner {partner_id!r}")
     return row[0], row[1]
 
