@@ -94,6 +94,16 @@ def test_the_approver_who_approved_may_revoke(approved):
     assert overrides.revoke(engine, "bob", oid, "approved by mistake").status == "revoked"
 
 
+def test_the_app_can_ask_who_may_revoke_before_asking_for_a_note(approved):
+    engine, oid = approved
+    assert overrides.revocation_refused(engine, "cy", oid) is None
+    assert (
+        overrides.revocation_refused(engine, "mia", oid) == f"you requested override {oid}; someone else must revoke it"
+    )
+    assert "needs the approver role" in overrides.revocation_refused(engine, "viv", oid)
+    assert overrides.revocation_refused(engine, "cy", 999) == "no override 999"
+
+
 def test_revocation_is_audited_with_the_note(approved):
     engine, oid = approved
     overrides.revoke(engine, "cy", oid, "no longer strategic")

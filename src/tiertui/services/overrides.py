@@ -153,6 +153,22 @@ def check_revocation(session: Session, actor: str, row: Override, note: str) -> 
         raise ServiceError("the note contains a NUL character (\\x00); remove it")
 
 
+def revocation_refused(engine: Engine, user: str, override_id: int) -> str | None:
+    """Why ``user`` may not revoke override ``override_id`` (role, status, four-eyes), or None when
+    they may (a note is still needed). For the app's override queue: say why before asking for a note."""
+    with Session(engine) as session:
+        row = session.get(Override, override_id)
+        if row is None:
+            return f"no override {override_id}"
+        try:
+            check_revocation(session, user, row, "a note")
+        except ServiceError as exc:
+            return str(exc)
+        finally:
+            session.rollback()  # role_in may claim a new SQLite file: not from a look-up
+    return None
+
+
 def check_decision(session: Session, actor: str, row: Override, approve: bool) -> None:
     """May ``actor`` decide ``row``? (the approver role; pending; never one's own request)."""
     roles.require(session, actor, "approver", f"{'approving' if approve else 'rejecting'} overrides")
