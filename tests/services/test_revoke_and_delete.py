@@ -15,6 +15,8 @@ from datetime import date
 
 import pytest
 from db_builder import FOUR_UC, seed
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from tiertui import cli
@@ -424,3 +426,68 @@ def test_cli_delete_prints_what_was_removed(any_engine, capsys):
     code, out, err = run_cli(any_engine, capsys, "delete", "partner", "B2", user="mia")
     assert code == 1 and "deleting data needs the admin role" in err
     assert "B2" in keys_of(any_engine)
+
+
+# ============================================================================ random deletes
+
+
+IDS = [f"P{i:02d}" for i in range(14)]
+PERIODS = ["2026-Q1", "2026-Q2", "2026-Q3"]
+
+
+def _forest():
+    # P00..P03 roots; P04..P09 under roots; P10..P13 under the second level
+    rows = []
+    for i, pid in enumerate(IDS):
+        parent = None if i < 4 else IDS[i % 4] if i < 10 else IDS[4 + i % 6]
+        rows.append(
+            (pid, f"Partner {i}", ["EMEA", "LATAM", "NA"][i % 3], "VAR", parent, [None, "Silver", "Gold"][i % 3])
+        )
+    return rows
+
+
+@pytest.fixture
+def forest(any_engine):
+    metrics = [
+        (pid, period, metric, float((i * 37 + k * 11 + len(metric)) % 700))
+        for i, pid in enumerate(IDS)
+        for k, period in enumerate(PERIODS)
+        for metric in ("revenue", "escalations")
+        if not (pid == "P13" and period == "2026-Q3")
+    ]
+    metrics.append(("P13", "2027-Q1", "revenue", 50.0))  # a period only P13 reported
+    certs = [
+        (pid, ["ann", "Ann ", "bo", "cy"][i % 4], "uc", date(2025, 1 + i % 12, 1), None) for i, pid in enumerate(IDS)
+    ]
+    seed(any_engine, partners=_forest(), metrics=metrics, certs=certs)
+    run_levelling(any_engine, "ann")
+    return any_engine
+
+
+delete_edit = st.one_of(
+    st.tuples(
+        st.just("metrics"),
+        st.sampled_from([*PERIODS, "2027-Q1"]),
+        st.sampled_from([None, "revenue"]),
+        st.sampled_from([None, *IDS]),
+    ),
+    st.tuples(st.just("certifications"), st.sampled_from(IDS), st.sampled_from([None, "ANN", "bo"])),
+    st.tuples(st.just("partner"), st.sampled_from(IDS)),
+)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(delete_edit, min_size=1, max_size=3))
+def test_any_delete_stores_what_a_full_relevel_stores(forest, edits):
+    """Whatever is deleted (or refused), the stored results equal a fresh full `tiertui level`."""
+    for edit in edits:
+        try:
+            if edit[0] == "metrics":
+                deletes.delete_metrics(forest, "ann", edit[1], metric=edit[2], partner_id=edit[3])
+            elif edit[0] == "certifications":
+                deletes.delete_certifications(forest, "ann", edit[1], person=edit[2])
+            else:
+                deletes.delete_partner(forest, "ann", edit[1])
+        except ServiceError:
+            pass  # refused (nothing matched, a parent, a partner deleted before): nothing written
+        assert_same_as_full(forest)
