@@ -74,12 +74,15 @@ class Override(SQLModel, table=True):
     reason: str
     starts_on: date
     expires_on: date | None = None
-    status: str = Field(default="pending", index=True)  # pending | approved | rejected
+    status: str = Field(default="pending", index=True)  # pending | approved | rejected | revoked
     requested_by: str
     requested_at: datetime = Field(default_factory=utcnow)
-    decided_by: str | None = None
+    decided_by: str | None = None  # the approval or rejection (kept when revoked)
     decided_at: datetime | None = None
     note: str = ""
+    revoked_by: str | None = None  # v2 §3.7: who revoked the approved override, when, and why
+    revoked_at: datetime | None = None
+    revoke_note: str | None = None
 
 
 class LevelRun(SQLModel, table=True):
