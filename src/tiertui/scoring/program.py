@@ -507,7 +507,7 @@ class _Builder:
                 return date.fromisoformat(value.strip())
             except ValueError:
                 pass
-        self.fail(key, f"must be a date such as \"2026-10-01\", not {value!r}", *needles)
+        self.fail(key, f'must be a date such as "2026-10-01", not {value!r}', *needles)
 
     def build_transition(self, effective_from: date | None) -> Transition | None:
         if "transition" not in self.data:
