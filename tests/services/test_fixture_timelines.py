@@ -1,0 +1,214 @@
+"""Real programs that change over time (spec v2 §3.11, §3.12): fixtures with two versions, their
+data on both sides of the change, and hand-computed outcomes, through the scoring module and the
+command line.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tiertui.cli import main
+from tiertui.scoring import Certifications, Inputs, Partners, level_timeline, parse_period, parse_program
+from tiertui.scoring.evaluate import EVENTS, NEVER
+
+PROGRAMS = Path(__file__).resolve().parents[2] / "fixtures" / "programs"
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _day(text: str) -> int:
+    from datetime import date
+
+    return date.fromisoformat(text).toordinal() if text.strip() else NEVER
+
+
+def build_inputs(folder: Path, metric_files: list[str]) -> Inputs:
+    """The fixture CSVs as scoring inputs; tiers on record by name (read by the first version)."""
+    partners = read_rows(folder / "partners.csv")
+    index = {p["partner_id"]: i for i, p in enumerate(partners)}
+    cells = []
+    for name in metric_files:
+        for r in read_rows(folder / name):
+            cells += [(r["partner_id"], r["period"], m, v) for m, v in r.items() if m not in ("partner_id", "period")]
+    periods = sorted({parse_period(c[1]) for c in cells})
+    k = {p.label: i for i, p in enumerate(periods)}
+    metrics: dict[str, np.ndarray] = {}
+    reported: dict[str, np.ndarray] = {}
+    for pid, period, metric, value in cells:
+        if value.strip():
+            metrics.setdefault(metric, np.zeros((len(periods), len(partners))))
+            reported.setdefault(metric, np.zeros((len(periods), len(partners)), dtype=bool))
+            metrics[metric][k[period], index[pid]] = float(value)
+            reported[metric][k[period], index[pid]] = True
+    certs = read_rows(folder / "certifications.csv") if (folder / "certifications.csv").exists() else []
+    people: dict[str, int] = {}
+    return Inputs(
+        Partners(
+            [p["partner_id"] for p in partners],
+            [p["region"] for p in partners],
+            [p["partner_type"] for p in partners],
+            np.array([index[p["parent_id"]] if p["parent_id"] else -1 for p in partners], dtype=np.int64),
+            np.zeros(len(partners), dtype=np.int64),
+            record_names=[p["tier"] for p in partners],
+        ),
+        periods,
+        metrics,
+        Certifications(
+            np.array([index[c["partner_id"]] for c in certs], dtype=np.int64),
+            np.array([people.setdefault(c["person"].strip().casefold(), len(people)) for c in certs], dtype=np.int64),
+            [c["track"] for c in certs],
+            np.array([_day(c["earned_on"]) for c in certs], dtype=np.int64),
+            np.array([_day(c["expires_on"]) for c in certs], dtype=np.int64),
+        ),
+        reported=reported,
+    )
+
+
+def outcomes(results, ids) -> dict[tuple[str, str], tuple]:
+    got = {}
+    for r in results:
+        p = r.program
+        for i, pid in enumerate(ids):
+            got[(pid, r.period.label)] = (
+                p.tiers[int(r.qualified[i])],
+                p.tiers[int(r.earned[i])],
+                EVENTS[int(r.event[i])],
+                bool(r.at_risk[i]),
+            )
+    return got
+
+
+# ------------------------------------------------------------------------------ Mitel 2014
+# Before 1 July 2014 (before_2014-07.toml): revenue only, over the group; Select 100k, Silver 150k,
+# Premium 250k, Gold 300k, Platinum 500k, Diamond 800k; grace 1; margin 10% (a gate g is close
+# below 1.1 g). From 2014-Q3 mitel_2014_na.toml, whose outcomes test_fixture_programs.py computes
+# from the tiers on record; here the tiers carried at the change replace them.
+MITEL_BEFORE = {
+    # M1 group = M1 + M2: 300k + 100k = 400k, 290k + 110k = 400k: Gold (record Gold): held
+    ("M1", "2014-Q1"): ("Gold", "Gold", "held", False),  # 400k >= 330k: not close
+    ("M1", "2014-Q2"): ("Gold", "Gold", "held", False),
+    # M2 (Canada) 100k: Select, promoted from Authorized; close: 100k < 110k. Q2 110k: not below 110k
+    ("M2", "2014-Q1"): ("Select", "Select", "promoted", True),
+    ("M2", "2014-Q2"): ("Select", "Select", "held", False),
+    # M3 200k, 210k: Silver (record Silver); 200k >= 165k
+    ("M3", "2014-Q1"): ("Silver", "Silver", "held", False),
+    ("M3", "2014-Q2"): ("Silver", "Silver", "held", False),
+    # M4 900k: Diamond, promoted from Platinum on record; Q2 850k < 880k: close
+    ("M4", "2014-Q1"): ("Diamond", "Diamond", "promoted", False),
+    ("M4", "2014-Q2"): ("Diamond", "Diamond", "held", True),
+    # M5 (Canada) 120k, 130k: Select
+    ("M5", "2014-Q1"): ("Select", "Select", "promoted", False),
+    ("M5", "2014-Q2"): ("Select", "Select", "held", False),
+}
+MITEL_AFTER_CHANGED = {
+    # Carried at 2014-Q3: M1 Gold, M3 Silver (same names), M4 Diamond -> Platinum (its tier on
+    # record, so its outcomes are as before), M2 and M5 Select -> Silver instead of Authorized:
+    # M2 qualifies Authorized in 2014-Q3 (score 31.0): below 1 <= grace 1: grace, at risk
+    ("M2", "2014-Q3"): ("Authorized", "Silver", "grace", True),
+    # M5 qualifies Authorized (33.0): grace; 2014-Q4 qualifies Silver (55.0): held, not promoted
+    ("M5", "2014-Q3"): ("Authorized", "Silver", "grace", True),
+    ("M5", "2014-Q4"): ("Silver", "Silver", "held", False),
+    # unchanged from the one-version outcomes (carried = on record):
+    ("M1", "2014-Q3"): ("Gold", "Gold", "held", True),
+    ("M4", "2014-Q3"): ("Platinum", "Platinum", "held", True),
+    ("M2", "2014-Q4"): ("Gold", "Gold", "promoted", True),
+}
+
+
+def mitel_versions():
+    old = PROGRAMS / "mitel_2014_na" / "before_2014-07.toml"
+    new = PROGRAMS / "mitel_2014_na.toml"
+    return parse_program(old.read_text(), old.name), parse_program(new.read_text(), new.name)
+
+
+def test_mitel_two_versions_carry_select_to_silver_and_diamond_to_platinum():
+    old, new = mitel_versions()
+    inputs = build_inputs(PROGRAMS / "mitel_2014_na", ["metrics_2014h1.csv", "metrics.csv"])
+    results = level_timeline([old, new], inputs)
+    assert [(r.period.label, r.program is new) for r in results] == [
+        ("2014-Q1", False),
+        ("2014-Q2", False),
+        ("2014-Q3", True),
+        ("2014-Q4", True),
+        ("2015-Q1", True),
+    ]
+    got = outcomes(results, inputs.partners.ids)
+    for key, want in {**MITEL_BEFORE, **MITEL_AFTER_CHANGED}.items():
+        assert got[key] == want, key
+
+
+def test_mitel_the_new_version_alone_does_not_evaluate_the_periods_before_it():
+    _, new = mitel_versions()
+    inputs = build_inputs(PROGRAMS / "mitel_2014_na", ["metrics_2014h1.csv", "metrics.csv"])
+    results = level_timeline([new], inputs)
+    assert [r.period.label for r in results] == ["2014-Q3", "2014-Q4", "2015-Q1"]
+
+
+def test_mitel_command_line_timeline(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'tiertui.db'}"
+    folder = PROGRAMS / "mitel_2014_na"
+
+    def run(*args: str) -> str:
+        code = main(["--db", url, "--user", "carol", *args])
+        out, err = capsys.readouterr()
+        assert code == 0, f"tiertui {' '.join(args)} failed: {err}"
+        return out
+
+    run("program", "load", str(folder / "before_2014-07.toml"))
+    run("import", "partners", str(folder / "partners.csv"))
+    run("import", "metrics", str(folder / "metrics_2014h1.csv"))
+    run("import", "metrics", str(folder / "metrics.csv"))
+    run("import", "certifications", str(folder / "certifications.csv"))
+    said = run("program", "load", str(PROGRAMS / "mitel_2014_na.toml"))
+    assert "in force from 2014-07-01" in said
+    assert "2014-Q3 to 2015-Q1" in said
+    assert "Select -> Silver: 2 partners" in said
+    assert "Diamond -> Platinum: 1 partner" in said
+    listing = run("program", "list")
+    assert "Mitel Partner Program 2013 (Canada and US)" in listing and "2014-Q1 to 2014-Q2" in listing
+    run("level")
+    rows = {}
+    for period in ("2014-Q2", "2014-Q3"):
+        out_file = tmp_path / f"{period}.csv"
+        run("export", "scorecards", "--period", period, "-o", str(out_file))
+        with out_file.open(newline="", encoding="utf-8") as f:
+            for r in list(csv.DictReader(f)):
+                rows[(r["partner_id"], period)] = (
+                    r["qualified_tier"],
+                    r["earned_tier"],
+                    r["event"],
+                    r["at_risk"] == "true",
+                )
+    for key in [("M2", "2014-Q2"), ("M4", "2014-Q2"), ("M2", "2014-Q3"), ("M5", "2014-Q3"), ("M4", "2014-Q3")]:
+        want = {**MITEL_BEFORE, **MITEL_AFTER_CHANGED}[key]
+        assert rows[key] == want, key
+
+
+@pytest.mark.parametrize("unused", [None])
+def test_mitel_a_map_that_leaves_a_tier_on_record_unmapped_is_refused(tmp_path, capsys, unused):
+    url = f"sqlite:///{tmp_path / 'tiertui.db'}"
+    folder = PROGRAMS / "mitel_2014_na"
+    assert main(["--db", url, "--user", "carol", "program", "load", str(folder / "before_2014-07.toml")]) == 0
+    for kind, name in (("partners", "partners.csv"), ("metrics", "metrics_2014h1.csv")):
+        assert main(["--db", url, "--user", "carol", "import", kind, str(folder / name)]) == 0
+    assert main(["--db", url, "--user", "carol", "level"]) == 0
+    capsys.readouterr()
+    text = (
+        (PROGRAMS / "mitel_2014_na.toml")
+        .read_text()
+        .replace(
+            'tiers = { Select = "Silver", Premium = "Gold", Diamond = "Platinum" }', 'tiers = { Select = "Silver" }'
+        )
+    )
+    bad = tmp_path / "no_diamond.toml"
+    bad.write_text(text)
+    assert main(["--db", url, "--user", "carol", "program", "load", str(bad)]) != 0
+    err = capsys.readouterr().err
+    assert "'Diamond'" in err and "1 partner" in err
