@@ -105,7 +105,8 @@ MITEL = {
 # Score = umsatz 50 @ 1,000,000 + demo_geraete 25 @ 4 + deal_registrierungen 25 @ 10.
 # Silber: score>=25, vertrieb>=1. Gold: score>=50, vertrieb>=2, technik>=1, umsatz>=250k
 # (region CEE: score>=40, vertrieb>=1, umsatz>=150k, technik>=1 stays). Platin: 75, 3, 2, 750k.
-# grace 4: a partner keeps its tier for four quarters below it.
+# grace 1. Loaded alone, the version of 10 April 2020 is the first version: its [transition]
+# protects nothing (test_fixture_timelines.py loads it after the Polycom program, protected).
 POLY = {
     # P1 Systemhaus Nord (Gold) + P2. Group vertrieb: {Anna, Ben} 2, + Carla from 2020-08-01 = 3.
     # Group technik: {Anna} 1 until 2020-10-31, none in Q4, {Dirk, Emil} 2 in 2021-Q1.
@@ -126,8 +127,8 @@ POLY = {
     # 200k: 10; demo 1: 6.25; deals 4: 10 -> 26.25 >= 25; at risk: 26.25 < 27.5
     ("P2", "2020-Q4"): E(21.25, "Register", "Silber", "grace", True),
     # 200k: 10; 6.25; deals 2: 5 -> 21.25 < 25; grace 1
-    ("P2", "2021-Q1"): E(16.25, "Register", "Silber", "grace", True),
-    # 100k: 5; 6.25; 5 -> 16.25; grace 2 (of 4): still Silber
+    ("P2", "2021-Q1"): E(16.25, "Register", "Register", "demoted", False),
+    # 100k: 5; 6.25; 5 -> 16.25; below 2 > grace 1: demoted
     # P3 Praha Connect (region "cee" matches "CEE"; Silber): vertrieb {Jana, Lukas} 2, {Jana} 1
     # after Lukas's expires 2020-11-30; technik {Petr, Tomas} 2.
     ("P3", "2020-Q2"): E(41.5, "Gold", "Gold", "promoted", True),
@@ -142,12 +143,12 @@ POLY = {
     # P4 Alpen Audio (Platin): vertrieb 3, technik {Lena} 1 -> never Platin (technik 2 needed)
     ("P4", "2020-Q2"): E(95.0, "Gold", "Platin", "grace", True),
     # 900k: 45; demo 4: 25; deals 10: 25 -> 95; grace 1
-    ("P4", "2020-Q3"): E(85.0, "Gold", "Platin", "grace", True),
-    # 800k: 40; 25; deals 8: 20 -> 85; grace 2
-    ("P4", "2020-Q4"): E(92.5, "Gold", "Platin", "grace", True),
-    # 850k: 42.5; 25; 25 -> 92.5; grace 3
-    ("P4", "2021-Q1"): E(75.0, "Gold", "Platin", "grace", True),
-    # 700k: 35; 25; deals 6: 15 -> 75; grace 4: 4 > 4 is false, keeps Platin for the year
+    ("P4", "2020-Q3"): E(85.0, "Gold", "Gold", "demoted", True),
+    # 800k: 40; 25; deals 8: 20 -> 85; below 2 > 1: demoted; at risk in Gold: technik 1 < 1.1
+    ("P4", "2020-Q4"): E(92.5, "Gold", "Gold", "held", True),
+    # 850k: 42.5; 25; 25 -> 92.5; technik 1 < 1.1
+    ("P4", "2021-Q1"): E(75.0, "Gold", "Gold", "held", True),
+    # 700k: 35; 25; deals 6: 15 -> 75; technik 1 < 1.1
     # P5 Rhein Video (Register): vertrieb {Olaf} from 2020-07-01, + Pia from 2020-12-01
     ("P5", "2020-Q2"): E(21.25, "Register", "Register", "held", False),
     # 150k: 7.5; demo 1: 6.25; deals 3: 7.5 -> 21.25
@@ -312,7 +313,7 @@ CASES = {
 # name -> (tiers, frequency, grace_periods, badges)
 FACTS = {
     "mitel_2014_na": (("Authorized", "Silver", "Gold", "Platinum"), "quarterly", 1, ["Operational Excellence"]),
-    "poly_2020": (("Register", "Silber", "Gold", "Platin"), "quarterly", 4, []),
+    "poly_2020": (("Register", "Silber", "Gold", "Platin"), "quarterly", 1, []),
     "avaya_connect": (("Silver", "Gold", "Platinum"), "annual", 1, ["Customer Satisfaction Leader"]),
     "microsoft_capability": (("Member", "Solutions Partner"), "monthly", 2, ["Customer Success Champion"]),
     "aws_services_path": (("Registered", "Select", "Advanced", "Premier"), "quarterly", 1, ["Launch Leader"]),
@@ -442,8 +443,7 @@ def test_fixture_data_exercises_every_event():
     for name, cases in CASES.items():
         events = {e.event for e in cases.values()}
         assert {"promoted", "held", "grace"} <= events, name
-        if name != "poly_2020":  # 4 quarters of grace never run out within 4 quarters of data
-            assert "demoted" in events, name
+        assert "demoted" in events, name
 
 
 @pytest.mark.parametrize("name", CASES)

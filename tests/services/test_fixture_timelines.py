@@ -29,13 +29,17 @@ def _day(text: str) -> int:
     return date.fromisoformat(text).toordinal() if text.strip() else NEVER
 
 
-def build_inputs(folder: Path, metric_files: list[str]) -> Inputs:
+def build_inputs(folder: Path, metric_files: list[str], partners_file: str = "partners.csv") -> Inputs:
     """The fixture CSVs as scoring inputs; tiers on record by name (read by the first version)."""
-    partners = read_rows(folder / "partners.csv")
+    partners = read_rows(folder / partners_file)
     index = {p["partner_id"]: i for i, p in enumerate(partners)}
     cells = []
     for name in metric_files:
-        for r in read_rows(folder / name):
+        rows = read_rows(folder / name)
+        if rows and "metric" in rows[0]:  # long format
+            cells += [(r["partner_id"], r["period"], r["metric"], r["value"]) for r in rows]
+            continue
+        for r in rows:
             cells += [(r["partner_id"], r["period"], m, v) for m, v in r.items() if m not in ("partner_id", "period")]
     periods = sorted({parse_period(c[1]) for c in cells})
     k = {p.label: i for i, p in enumerate(periods)}
@@ -212,3 +216,73 @@ def test_mitel_a_map_that_leaves_a_tier_on_record_unmapped_is_refused(tmp_path, 
     assert main(["--db", url, "--user", "carol", "program", "load", str(bad)]) != 0
     err = capsys.readouterr().err
     assert "'Diamond'" in err and "1 partner" in err
+
+
+# ------------------------------------------------------------------------------- Poly 2020
+# Before 10 April 2020 (before_2020-04.toml): umsatz only, over the group; Silver 100k, Gold 250k,
+# Platinum 750k; grace 0. 2020-Q1: P1 group 400k + 50k = 450k Gold (on record Gold), P2 50k
+# Authorized, P3 180k Silver, P4 900k Platinum, P5 120k Silver (promoted).
+# From 2020-Q2 poly_2020.toml (grace 1), carried: P1 Gold, P2 Register, P3 Silber, P4 Platin,
+# P5 Silber; protected 2020-Q2 to 2021-Q1 (each ends on or before 2021-04-10); 2021-Q2 is not.
+# Scores and qualified tiers of 2020-Q2..2021-Q1 are those of test_fixture_programs.py (POLY).
+POLY_TIMELINE = {
+    ("P1", "2020-Q1"): ("Gold", "Gold", "held", False),  # 450k >= 275k
+    ("P2", "2020-Q1"): ("Authorized", "Authorized", "held", False),
+    ("P3", "2020-Q1"): ("Silver", "Silver", "held", False),  # 180k >= 110k
+    ("P4", "2020-Q1"): ("Platinum", "Platinum", "held", False),  # 900k >= 825k
+    ("P5", "2020-Q1"): ("Silver", "Silver", "promoted", False),  # 120k >= 110k
+    # P1 (floor Gold): Gold, Gold; 2020-Q4 qualifies Silber: at its floor, protected; then Platin
+    ("P1", "2020-Q2"): ("Gold", "Gold", "held", True),
+    ("P1", "2020-Q4"): ("Silber", "Gold", "protected", True),
+    ("P1", "2021-Q1"): ("Platin", "Platin", "promoted", True),
+    ("P1", "2021-Q2"): ("Platin", "Platin", "held", True),
+    # 2021-Q2: 700k + 100k = 800k: 40; demo 4: 25; deals 12: 25 -> 90; vertrieb 3, technik
+    # {Emil, Dirk} 2: Platin; vertrieb 3 < 3.3: at risk
+    # P2 (floor Register) rises during protection, to Silber in 2020-Q3; above its floor, the
+    # usual rule: grace in 2020-Q4 (below 1), demoted in 2021-Q1 (below 2 > 1) to Register
+    ("P2", "2020-Q3"): ("Silber", "Silber", "promoted", True),
+    ("P2", "2020-Q4"): ("Register", "Silber", "grace", True),
+    ("P2", "2021-Q1"): ("Register", "Register", "demoted", False),
+    ("P2", "2021-Q2"): ("Register", "Register", "held", False),  # 5 + 6.25 + 5 = 16.25
+    # P3 (floor Silber) rises to Gold in 2020-Q2 (CEE variant); 2020-Q4 Silber: grace, not protected
+    ("P3", "2020-Q2"): ("Gold", "Gold", "promoted", True),
+    ("P3", "2020-Q4"): ("Silber", "Gold", "grace", True),
+    ("P3", "2021-Q1"): ("Gold", "Gold", "held", True),
+    ("P3", "2021-Q2"): ("Gold", "Gold", "held", True),  # 13 + 18.75 + 22.5 = 54.25; vertrieb 1 < 1.1
+    # P4 (floor Platin) qualifies Gold throughout: protected four quarters (below 1..4), then
+    # demoted in the first period after protection (below 5 > 1): no new grace
+    ("P4", "2020-Q2"): ("Gold", "Platin", "protected", True),
+    ("P4", "2020-Q3"): ("Gold", "Platin", "protected", True),
+    ("P4", "2020-Q4"): ("Gold", "Platin", "protected", True),
+    ("P4", "2021-Q1"): ("Gold", "Platin", "protected", True),
+    ("P4", "2021-Q2"): ("Gold", "Gold", "demoted", True),  # 35 + 25 + 15 = 75; technik 1 < 1.1
+    # P5 (floor Silber) qualifies Register in 2020-Q2 (21.25): protected; Silber again after
+    ("P5", "2020-Q2"): ("Register", "Silber", "protected", True),
+    ("P5", "2020-Q3"): ("Silber", "Silber", "held", True),
+    ("P5", "2020-Q4"): ("Silber", "Silber", "held", False),
+    ("P5", "2021-Q2"): ("Silber", "Silber", "held", False),  # 15 + 12.5 + 15 = 42.5
+}
+POLY_BELOW = {("P4", "2020-Q2"): 1, ("P4", "2020-Q3"): 2, ("P4", "2020-Q4"): 3, ("P4", "2021-Q1"): 4}
+POLY_FILES = ["metrics_2020q1.csv", "metrics.csv", "metrics_2021q2.csv"]
+
+
+def poly_versions():
+    old = PROGRAMS / "poly_2020" / "before_2020-04.toml"
+    new = PROGRAMS / "poly_2020.toml"
+    return parse_program(old.read_text(), old.name), parse_program(new.read_text(), new.name)
+
+
+def test_poly_keeps_every_level_until_10_april_2021_and_lets_partners_rise():
+    old, new = poly_versions()
+    inputs = build_inputs(PROGRAMS / "poly_2020", POLY_FILES, "partners_before.csv")
+    results = level_timeline([old, new], inputs)
+    assert [r.period.label for r in results] == ["2020-Q1", "2020-Q2", "2020-Q3", "2020-Q4", "2021-Q1", "2021-Q2"]
+    assert [r.floor is not None for r in results] == [False, True, True, True, True, False]
+    got = outcomes(results, inputs.partners.ids)
+    for key, want in POLY_TIMELINE.items():
+        assert got[key] == want, key
+    p4 = inputs.partners.ids.index("P4")
+    for (_pid, period), below in POLY_BELOW.items():
+        r = next(r for r in results if r.period.label == period)
+        assert int(r.below[p4]) == below
+    assert [float(results[-1].score[i]) for i in range(5)] == [90.0, 16.25, 54.25, 75.0, 42.5]
