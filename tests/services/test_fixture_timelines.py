@@ -286,3 +286,115 @@ def test_poly_keeps_every_level_until_10_april_2021_and_lets_partners_rise():
         r = next(r for r in results if r.period.label == period)
         assert int(r.below[p4]) == below
     assert [float(results[-1].score[i]) for i in range(5)] == [90.0, 16.25, 54.25, 75.0, 42.5]
+
+
+# ------------------------------------------------------------------ Microsoft Solutions Partner
+# Each area: performance (<= 30) + skilling (<= 40) + customer success (<= 30) points, min 70,
+# every component above 0; kept 5 further months. Solutions Partner: designations >= 1 (margin
+# 10%: one designation is below the band edge 1.1, so at risk); badge at 3 designations; grace 0.
+MS_MONTHS = [f"2024-0{i}" for i in range(1, 8)]
+DATA_AI, SECURITY = "Data & AI (Azure)", "Security"
+FABRIKAM = ("Business Applications", "Infrastructure (Azure)", "Modern Work")
+
+
+def microsoft():
+    path = PROGRAMS / "microsoft_solutions_partner.toml"
+    return parse_program(path.read_text(), path.name)
+
+
+def test_microsoft_designations_keep_periods_and_every_component_above_zero():
+    prog = microsoft()
+    inputs = build_inputs(PROGRAMS / "microsoft_solutions_partner", ["metrics.csv"])
+    results = level_timeline([prog], inputs)
+    assert [r.period.label for r in results] == MS_MONTHS
+    ms1, ms2, ms3 = 0, 1, 2
+    # MS1 Data & AI: January 20 + 30 + 25 = 75, met; February on 20 + 10 + 25 = 55, not met; held
+    # through June (January + 5 months), not in July
+    assert [bool(r.designation_met[DATA_AI][ms1]) for r in results] == [True] + [False] * 6
+    assert [float(r.values["designation:" + DATA_AI][ms1]) for r in results] == [1] * 6 + [0]
+    got = outcomes(results, inputs.partners.ids)
+    assert got[("MS1", "2024-01")] == ("Solutions Partner", "Solutions Partner", "promoted", True)
+    assert got[("MS1", "2024-06")] == ("Solutions Partner", "Solutions Partner", "held", True)
+    assert got[("MS1", "2024-07")] == ("Member", "Member", "demoted", False)
+    # MS2: Security 30 + 40 + 0 = 70 but customer success is 0: not met; Modern Work 25 + 25 + 20 =
+    # 70: met (70 >= 70); Infrastructure 100; Business Applications 30 + 30 + 15 = 75: three held
+    for r in results:
+        assert not r.designation_met[SECURITY][ms2]
+        assert float(r.values["designations"][ms2]) == 3
+        assert bool(r.badges[0, ms2]) and not r.badges[0, ms1]
+    assert got[("MS2", "2024-01")] == ("Solutions Partner", "Solutions Partner", "promoted", False)
+    assert got[("MS2", "2024-07")] == ("Solutions Partner", "Solutions Partner", "held", False)
+    # MS3: 10 performance points only in Digital & App Innovation: nothing
+    assert {got[("MS3", m)] for m in MS_MONTHS} == {("Member", "Member", "held", False)}
+    assert float(results[0].values["designations"][ms3]) == 0
+
+
+def test_microsoft_scorecard_shows_the_keep_window():
+    from tiertui.scoring import explain
+
+    prog = microsoft()
+    inputs = build_inputs(PROGRAMS / "microsoft_solutions_partner", ["metrics.csv"])
+    r = level_timeline([prog], inputs)[2]  # 2024-03
+    last = {d: (MS_MONTHS[int(v[0])] if v[0] >= 0 else None) for d, v in r.designation_last.items()}
+    card = explain(
+        prog,
+        "EMEA",
+        "SI",
+        {m: float(v[0]) for m, v in r.values.items()},
+        "2024-03",
+        int(r.earned[0]),
+        int(r.event[0]),
+        designation_last=last,
+    )
+    line = next(d for d in card.designations if d.name == DATA_AI)
+    assert line.text() == (
+        "Data & AI (Azure): held, last met in 2024-01 (kept 5 further periods, through 2024-06), score 55.00 of 100"
+    )
+    assert line.gap_texts() == ["Score: 55.00 of 70 — 15.00 more points"]
+    assert card.designations_held == (DATA_AI,)
+
+
+# ------------------------------------------------------------------------------- Cisco 360
+# Before 2026-02-01: bookings only; Select 100k, Premier 500k, Gold 1M; grace 0.
+# From 2026-Q1: index = 2.5 x (foundational + capabilities + performance + engagement) / 100;
+# Cisco Partner 5.0, Preferred 7.5; grace 1; margin 10% (score edges 5.5, 8.25); protected
+# 2026-Q1 to 2027-Q2 (ends <= 2027-07-31) at the highest tier over the 4 periods before launch.
+P, PP, R = "Cisco Partner", "Cisco Preferred Partner", "Registered"
+CISCO = {
+    # CX Gold on record: 1.2M Gold held; 600k Premier: demoted (grace 0)
+    ("CX", "2025-Q3"): ("Gold", "Gold", "held", False),  # 1.2M >= 1.1M
+    ("CX", "2025-Q4"): ("Premier", "Premier", "demoted", False),  # 600k >= 550k
+    # carried Premier -> Cisco Partner; floor = max(Gold -> Preferred, Premier -> Partner) = Preferred,
+    # above the index 6.0 it qualifies for (Partner): raised to Preferred, protected (below 1, 2, 3)
+    ("CX", "2026-Q1"): (P, PP, "protected", True),
+    ("CX", "2026-Q2"): (P, PP, "protected", True),
+    ("CX", "2027-Q2"): (P, PP, "protected", True),
+    # first period after protection: below 4 > grace 1: demoted to Partner; 6.0 >= 5.5: not at risk
+    ("CX", "2027-Q3"): (P, P, "demoted", False),
+    # CY Select (floor Partner), index 8.0 in 2026-Q1: promoted during protection (8.0 < 8.25: at
+    # risk); 4.0 after: above its floor, so grace (below 1), then demoted to its floor Partner, not
+    # to Registered (below 2 > 1); 2027-Q3 unprotected: 4.0 below Partner: grace (below 1)
+    ("CY", "2025-Q4"): ("Select", "Select", "held", False),
+    ("CY", "2026-Q1"): (PP, PP, "promoted", True),
+    ("CY", "2026-Q2"): (R, PP, "grace", True),
+    ("CY", "2027-Q2"): (R, P, "demoted", True),  # in Partner with 4.0 < 5.5
+    ("CY", "2027-Q3"): (R, P, "grace", True),
+    # CZ Registered; index 7.5 exactly: Preferred (7.5 >= 7.5), 7.5 < 8.25: at risk
+    ("CZ", "2025-Q4"): (R, R, "held", False),
+    ("CZ", "2026-Q1"): (PP, PP, "promoted", True),
+    ("CZ", "2027-Q3"): (PP, PP, "held", True),
+}
+
+
+def test_cisco_360_protects_the_highest_level_before_launch_for_18_months():
+    old = parse_program((PROGRAMS / "cisco_360" / "before_2026-02.toml").read_text())
+    new = parse_program((PROGRAMS / "cisco_360.toml").read_text())
+    inputs = build_inputs(PROGRAMS / "cisco_360", ["metrics.csv"])
+    results = level_timeline([new, old], inputs)
+    assert [r.period.label for r in results] == ["2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2", "2027-Q2", "2027-Q3"]
+    assert [float(results[2].score[i]) for i in range(3)] == [6.0, 8.0, 7.5]
+    got = outcomes(results, inputs.partners.ids)
+    for key, want in CISCO.items():
+        assert got[key] == want, key
+    assert [int(r.below[0]) for r in results[2:]] == [1, 2, 3, 0]
+    assert [int(x) for x in results[2].floor] == [2, 1, 0]
