@@ -427,3 +427,27 @@ def test_a_timeline_equals_the_first_version_then_the_second_from_the_carried_ti
         assert a.program.tiers[0] == b.program.tiers[0] and a.period == b.period
         for attr in ("qualified", "earned", "effective", "event", "below", "at_risk"):
             assert getattr(a, attr).tolist() == getattr(b, attr).tolist(), attr
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    revenue=st.lists(
+        st.lists(st.sampled_from([0, 100, 150, 200, 300]), min_size=3, max_size=3), min_size=5, max_size=5
+    ),
+    gates=st.lists(st.sampled_from([100, 150, 200, 250]), min_size=3, max_size=3),
+    through=st.sampled_from(["2026-09-30", "2026-12-31", "2027-03-31"]),
+)
+def test_a_memo_kept_across_runs_never_changes_a_result(revenue, gates, through):
+    """What-if sessions keep a memo across edits: every run equals a run without it."""
+    memo: dict = {}
+    data = inputs(Q, revenue, records=["Select", "Premium", ""])
+    for gate in gates:
+        new = parse_program(
+            v2(extra=f'protect_through = "{through}"\n').source.replace("revenue = 200 }", f"revenue = {gate} }}")
+        )
+        for timeline in ([V1, new], [V1, v2()]):
+            fresh = level_timeline(timeline, data)
+            kept = level_timeline(timeline, data, memo=memo)
+            for a, b in zip(fresh, kept):
+                for attr in ("score", "qualified", "earned", "effective", "event", "below", "at_risk", "badges"):
+                    assert getattr(a, attr).tolist() == getattr(b, attr).tolist(), attr

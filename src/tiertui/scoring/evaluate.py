@@ -443,11 +443,26 @@ def kinds_of_partner(regions: Sequence[str], types: Sequence[str]) -> tuple[list
     return kinds, inverse.reshape(-1)
 
 
-def resolve(program: Program, regions: Sequence[str], types: Sequence[str]) -> dict[int, Thresholds]:
-    """Each tier's requirements merged with each partner's first matching variant."""
-    kinds, kind_of = kinds_of_partner(regions, types)
+def resolve(
+    program: Program, regions: Sequence[str], types: Sequence[str], kinds_cache: dict | None = None
+) -> dict[int, Thresholds]:
+    """Each tier's requirements merged with each partner's first matching variant.
+
+    ``kinds_cache``: a dict kept by the caller across calls on the same partners (what-if)."""
+    if kinds_cache is not None and "kinds" in kinds_cache:
+        kinds, kind_of = kinds_cache["kinds"]
+    else:
+        kinds, kind_of = kinds_of_partner(regions, types)
+        if kinds_cache is not None:
+            kinds_cache["kinds"] = (kinds, kind_of)
     result = {}
     for tier, req in program.requirements.items():
+        result[program.tier_index(tier)] = _resolve_tier(program, req, kinds, kind_of)
+    return result
+
+
+def _resolve_tier(program: Program, req: Requirement, kinds, kind_of) -> Thresholds:
+    if True:  # one tier of :func:`resolve`
         options = req.options()
         variant = (
             np.array([req.variant_index(r, t) for r, t in kinds], dtype=np.int64)[kind_of]
@@ -456,14 +471,13 @@ def resolve(program: Program, regions: Sequence[str], types: Sequence[str]) -> d
         )
         gate_metrics = {m: None for rule in options for m in rule.gates}
         max_metrics = {m: None for rule in options for m in rule.maxima}
-        result[program.tier_index(tier)] = Thresholds(
+        return Thresholds(
             _column(options, variant, lambda r: r.min_score),
             {m: _column(options, variant, lambda r, m=m: r.gates.get(m)) for m in gate_metrics},
             {m: _column(options, variant, lambda r, m=m: r.maxima.get(m)) for m in max_metrics},
             variant,
             frozenset(m for m in (*gate_metrics, *max_metrics) if program.is_flag(m)),
         )
-    return result
 
 
 def _column(options: list[Rule], variant: np.ndarray, get) -> np.ndarray:
@@ -792,12 +806,42 @@ class _Version:
     limits: dict[int, _Limits6]
     overrides: list[ApprovedOverride]
     designations: list[tuple]  # (designation, min6, gates6, maxima6)
+    tier_keys: dict[int, tuple] = field(default_factory=dict)  # tier -> its memo key (with a memo)
 
 
-def _prepare(program: Program, values, inputs: Inputs, named: bool) -> _Version:
+def _prepare(program: Program, values, inputs: Inputs, named: bool, memo: dict | None = None) -> _Version:
     partners = inputs.partners
-    thresholds = resolve(program, partners.regions, partners.types)
-    limits = {t: _Limits6.of(th, program.at_risk_margin) for t, th in thresholds.items()}
+    key = ("limits", program.source)
+    tier_keys: dict[int, tuple] = {}
+    if memo is not None and key in memo:
+        limits, designations, tier_keys = memo[key]
+    else:
+        if memo is None:
+            thresholds = resolve(program, partners.regions, partners.types)
+            limits = {t: _Limits6.of(th, program.at_risk_margin) for t, th in thresholds.items()}
+        else:  # one tier at a time: an edit of one tier's rules leaves the others' limits as they were
+            if "kinds" not in memo:
+                memo["kinds"] = kinds_of_partner(partners.regions, partners.types)
+            kinds, kind_of = memo["kinds"]
+            limits = {}
+            for tier, req in program.requirements.items():
+                flags = tuple(m for r in req.options() for m in (*r.gates, *r.maxima) if program.is_flag(m))
+                tkey = ("tier", repr(req), program.at_risk_margin, flags)
+                if tkey not in memo:
+                    memo[tkey] = _limits_of_tier(program, req, kinds, kind_of)
+                limits[program.tier_index(tier)] = memo[tkey]
+                tier_keys[program.tier_index(tier)] = tkey
+        designations = [
+            (
+                d,
+                None if d.rule.min_score is None else float(round6(d.rule.min_score)),
+                {m: float(round6(g)) for m, g in d.rule.gates.items()},
+                {m: float(round6(x)) for m, x in d.rule.maxima.items()},
+            )
+            for d in program.designations
+        ]
+        if memo is not None:
+            memo[key] = (limits, designations, tier_keys)
     overrides = []
     for o in inputs.overrides:
         if o.tier_name is not None:
@@ -809,16 +853,7 @@ def _prepare(program: Program, values, inputs: Inputs, named: bool) -> _Version:
             )
         elif not named:
             overrides.append(o)
-    designations = [
-        (
-            d,
-            None if d.rule.min_score is None else float(round6(d.rule.min_score)),
-            {m: float(round6(g)) for m, g in d.rule.gates.items()},
-            {m: float(round6(x)) for m, x in d.rule.maxima.items()},
-        )
-        for d in program.designations
-    ]
-    return _Version(program, values, limits, overrides, designations)
+    return _Version(program, values, limits, overrides, designations, tier_keys)
 
 
 def record_tiers(program: Program, partners: Partners) -> np.ndarray:
@@ -885,6 +920,7 @@ def level_timeline(
     upto: int | None = None,
     remaining: Mapping[str, np.ndarray] | None = None,
     sources: Mapping[str, np.ndarray] | None = None,
+    memo: dict | None = None,
 ) -> list[PeriodResult]:
     """Evaluate every period with the version in force at its end (v2 §3.11), oldest first.
 
@@ -893,6 +929,10 @@ def level_timeline(
     order), its input metrics -> (n_periods, n_partners) over ``inputs.periods``, as
     :func:`timeline_values` gives; None computes them (with lapse risk). ``upto`` stops after that
     many of ``inputs.periods``.
+
+    ``memo``: a dict the caller keeps across runs on the same inputs and values (a what-if session).
+    A period whose versions so far (rules and transitions) equal an earlier run's is taken from
+    it whole; one whose rules so far are equal reuses its designations, score and qualified tier.
     """
     order = sorted(range(len(timeline)), key=lambda i: timeline[i].effective_from or date.min)
     timeline = sort_timeline(timeline)
@@ -917,12 +957,23 @@ def level_timeline(
     floor: np.ndarray | None = None
     through: date | None = None
     results: list[PeriodResult] = []
+    state_key: tuple = ()
+    rules_key: tuple = ()  # what designations and values depend on, period by period
     for k, period in enumerate(periods):
         vi = int(assign[k])
         if vi < 0:
             continue
+        if memo is not None:
+            rules_key += ((repr(timeline[vi].designations), tuple(timeline[vi].input_metrics())),)
+        state_key += ((timeline[vi].source, repr(timeline[vi].transition)),)
+        if memo is not None and ("state", k, state_key) in memo:
+            r, earned, below, floor, through, last_met = memo[("state", k, state_key)]
+            last_met = dict(last_met)
+            history.append((vi, earned))
+            results.append(r)
+            continue
         if vi not in prepared:
-            prepared[vi] = _prepare(timeline[vi], values[vi], inputs, named)
+            prepared[vi] = _prepare(timeline[vi], values[vi], inputs, named, memo)
         ver = prepared[vi]
         program = ver.program
         if not history:
@@ -943,15 +994,28 @@ def level_timeline(
         if floor is not None and through is not None and period.end > through:
             floor, through = None, None
         e = len(results)
-        v = {m: ver.values[m][k] for m in program.input_metrics()}
-        # rounded once; every comparison below uses these (people counts are whole: already exact)
-        v6 = {m: x if m.startswith(CERT_PREFIX) else round6(x) for m, x in v.items()}
-        met_now = _designations(ver, v, v6, e, last_met, n)
         left = {m: r[k] for m, r in remaining.items()} if remaining is not None else None
-        score = total_score(_component_points6(program, v, v6), zeros)
+        desig = ("designations", k, rules_key)
+        if memo is not None and desig in memo:
+            v, v6, met_now, saved = memo[desig]
+            last_met = dict(saved)
+        else:
+            v = {m: ver.values[m][k] for m in program.input_metrics()}
+            # rounded once; every comparison below uses these (people counts are whole: already exact)
+            v6 = {m: x if m.startswith(CERT_PREFIX) else _round6_memo(memo, x) for m, x in v.items()}
+            met_now = _designations(ver, v, v6, e, last_met, n)
+            if memo is not None:
+                memo[desig] = (v, v6, met_now, dict(last_met))
+        skey = ("score", k, repr(program.score), desig)
+        if memo is not None and skey in memo:
+            score = memo[skey]
+        else:
+            score = total_score(_component_points6(program, v, v6), zeros)
+            if memo is not None:
+                memo[skey] = score
         qualified = np.zeros(n, dtype=np.int64)
         for t in sorted(ver.limits):
-            qualified = np.where(ver.limits[t].meets(score, v6), t, qualified)
+            qualified = np.where(_tier_part(memo, ver, t, "meets", skey, ver.limits[t].meets, score, v6), t, qualified)
         if floor is not None:
             earned, below, event = step_protected(qualified, earned, below, program.grace_periods, floor)
         else:
@@ -960,11 +1024,12 @@ def level_timeline(
         for t, lim in ver.limits.items():
             mine = earned == t
             if mine.any():
-                risky = risky | (mine & lim.close(score, v6, left))
+                close = _tier_part(memo, ver, t, "close", skey, lim.close, score, v6, left)
+                risky = risky | (mine & close)
         effective, chosen = apply_overrides(ver.overrides, period.end, earned)
         history.append((vi, earned))
         results.append(
-            PeriodResult(
+            result := PeriodResult(
                 period=period,
                 values=v,
                 score=score,
@@ -975,7 +1040,7 @@ def level_timeline(
                 event=event,
                 below=below,
                 at_risk=risky,
-                badges=_badges6(program, v6, n),
+                badges=_badges_memo(memo, program, v6, n, desig),
                 sources={m: s[k] for m, s in (sources or {}).items() if m in program.metrics},
                 remaining=left or {},
                 program=program,
@@ -985,4 +1050,65 @@ def level_timeline(
                 designation_last={d.name: last_met[d.name] for d in program.designations},
             )
         )
+        if memo is not None:
+            memo[("state", k, state_key)] = (result, earned, below, floor, through, dict(last_met))
     return results
+
+
+def _limits_of_tier(program: Program, req: Requirement, kinds, kind_of) -> _Limits6:
+    """``_Limits6.of(_resolve_tier(...))``, rounding each rule's few thresholds before spreading them
+    over the partners (the same numbers, computed on the small tables)."""
+    options = req.options()
+    variant = (
+        np.array([req.variant_index(r, t) for r, t in kinds], dtype=np.int64)[kind_of]
+        if kinds
+        else np.zeros(0, dtype=np.int64)
+    )
+    m = program.at_risk_margin
+
+    def col(get, factor: float) -> np.ndarray:
+        table = np.array([np.nan if get(r) is None else get(r) for r in options], dtype=np.float64)
+        return round6(table * factor)[variant]
+
+    gate_metrics = list(dict.fromkeys(g for r in options for g in r.gates))
+    max_metrics = list(dict.fromkeys(x for r in options for x in r.maxima))
+    return _Limits6(
+        col(lambda r: r.min_score, 1.0),
+        col(lambda r: r.min_score, 1 + m),
+        {g: (col(lambda r, g=g: r.gates.get(g), 1.0), col(lambda r, g=g: r.gates.get(g), 1 + m)) for g in gate_metrics},
+        {
+            x: (col(lambda r, x=x: r.maxima.get(x), 1.0), col(lambda r, x=x: r.maxima.get(x), 1 - m))
+            for x in max_metrics
+        },
+        frozenset(a for a in (*gate_metrics, *max_metrics) if program.is_flag(a)),
+    )
+
+
+def _badges_memo(memo: dict | None, program: Program, v6, n: int, desig: tuple) -> np.ndarray:
+    if memo is None:
+        return _badges6(program, v6, n)
+    key = ("badges", repr(program.badges), desig)
+    if key not in memo:
+        memo[key] = _badges6(program, v6, n)
+    return memo[key]
+
+
+def _tier_part(memo: dict | None, ver: _Version, t: int, part: str, skey: tuple, compute, *args) -> np.ndarray:
+    """One tier's ``meets`` or ``close`` for a period, remembered in ``memo`` by the tier's rules
+    and the period's score and values (``skey``)."""
+    if memo is None or t not in ver.tier_keys:
+        return compute(*args)
+    key = (part, ver.tier_keys[t], skey)
+    if key not in memo:
+        memo[key] = compute(*args)
+    return memo[key]
+
+
+def _round6_memo(memo: dict | None, x: np.ndarray) -> np.ndarray:
+    """round6, remembered by the array's identity in ``memo`` (the arrays outlive the memo)."""
+    if memo is None:
+        return round6(x)
+    key = ("round6", id(x.base) if x.base is not None else id(x), x.__array_interface__["data"][0])
+    if key not in memo:
+        memo[key] = (x, round6(x))
+    return memo[key][1]

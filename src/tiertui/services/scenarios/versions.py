@@ -210,6 +210,8 @@ class VersionSession:
             self.region_names, self.region_code = np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
         self._load_metrics = load_metrics
         self._values: dict[tuple, tuple] = {}
+        self._memo: dict = {}
+        self._costs: dict = {}  # level_timeline's memo: periods and parts reused across edits
         self.baseline = self._level(self.timeline)
 
     def _level(self, timeline: Sequence[Program]) -> list[PeriodResult]:
@@ -233,7 +235,7 @@ class VersionSession:
             union.update(values)
         values = [{m: union[m] for m in p.input_metrics()} for p in ordered]
         try:
-            return level_timeline(ordered, self.inputs, values, remaining=remaining, sources=sources)
+            return level_timeline(ordered, self.inputs, values, remaining=remaining, sources=sources, memo=self._memo)
         except EvaluationError as exc:
             raise ServiceError(str(exc)) from None
 
@@ -282,28 +284,35 @@ class VersionSession:
                 continue
             k = labels.index(rw.period.label)
             rb = base.get(rw.period.label)
-            tiers_with = np.asarray(scenario.tiers, dtype=object)[rw.effective]
-            tiers_without = np.asarray(scenario.tiers, dtype=object)[ro.effective]
+            # before, as tier indices of the scenario (a tier it does not have: -1, a mover)
             if rb is not None and rb.program is not None:
-                tiers_before = np.asarray(rb.program.tiers, dtype=object)[rb.effective]
+                table = np.array([_index(scenario, t) for t in rb.program.tiers], dtype=np.int64)
+                before = table[rb.effective]
+                counts_before = _counts(rb.program.tiers, rb.effective)
             else:
-                tiers_before = np.full(self.n, "", dtype=object)
+                before = np.full(self.n, -2, dtype=np.int64)
+                counts_before = {}
             higher |= rw.effective > ro.effective
             cw, co = self._cost(rw, k), self._cost(ro, k)
-            cb = self._cost(rb, k) if rb is not None else Cost(None, CostSplit(), {})
+            if rb is None:
+                cb = Cost(None, CostSplit(), {})
+            else:
+                if ("before", k) not in self._costs:
+                    self._costs[("before", k)] = self._cost(rb, k)
+                cb = self._costs[("before", k)]
             for kind in BENEFIT_KINDS:
                 total[kind] += getattr(cw.total, kind) - getattr(co.total, kind)
             periods.append(
                 PeriodCompare(
                     rw.period.label,
-                    _counts(tiers_before),
-                    _counts(tiers_with),
-                    _counts(tiers_without),
+                    counts_before,
+                    _counts(scenario.tiers, rw.effective),
+                    _counts(scenario.tiers, ro.effective),
                     cb,
                     cw,
                     co,
-                    int((tiers_with != tiers_before).sum()),
-                    int((tiers_without != tiers_before).sum()),
+                    int((rw.effective != before).sum()),
+                    int((ro.effective != before).sum()),
                     int((rw.event == ev.PROTECTED).sum()),
                 )
             )
@@ -339,8 +348,11 @@ class VersionSession:
         )
 
 
-def _counts(names: np.ndarray) -> dict[str, int]:
-    if not len(names):
-        return {}
-    distinct, counts = np.unique(names.astype(str), return_counts=True)
-    return {str(t): int(c) for t, c in zip(distinct.tolist(), counts.tolist())}
+def _counts(tiers: Sequence[str], index: np.ndarray) -> dict[str, int]:
+    """Partners per tier name (tiers with none left out)."""
+    counts = np.bincount(index, minlength=len(tiers))
+    return {t: int(c) for t, c in zip(tiers, counts.tolist()) if c}
+
+
+def _index(program: Program, tier: str) -> int:
+    return program.tier_index(tier) if tier in program.tiers else -1
