@@ -398,3 +398,41 @@ def test_cisco_360_protects_the_highest_level_before_launch_for_18_months():
         assert got[key] == want, key
     assert [int(r.below[0]) for r in results[2:]] == [1, 2, 3, 0]
     assert [int(x) for x in results[2].floor] == [2, 1, 0]
+
+
+# ----------------------------------------------------------------------------- Avaya Connect
+# 2015 under the version before (revenue only, group; Gold 500k, Platinum 1M; grace 0): A1 800k +
+# A2 550k = 1.35M Platinum, A2 550k Gold (not below the band edge 550k), A3 600k Gold, A4 200k and
+# A5 100k Silver: every partner holds its tier on record. Carried by name into the version of
+# 1 October 2016 (scores and qualified tiers as in test_fixture_programs.py, AVAYA); 2016 ends
+# before 2017-09-30: protected; 2017 is not.
+AVAYA_TIMELINE = {
+    ("A1", "2015"): ("Platinum", "Platinum", "held", False),
+    ("A2", "2015"): ("Gold", "Gold", "held", False),
+    ("A5", "2015"): ("Silver", "Silver", "held", False),
+    ("A1", "2016"): ("Platinum", "Platinum", "held", True),  # designations 3 < 3.3
+    ("A2", "2016"): ("Silver", "Gold", "protected", True),
+    ("A3", "2016"): ("Silver", "Gold", "protected", True),
+    ("A4", "2016"): ("Registered", "Silver", "protected", True),
+    ("A5", "2016"): ("Registered", "Silver", "protected", True),
+    # after the transition year: the counter as it stands (A2 below 2 > 1: demoted at once)
+    ("A1", "2017"): ("Gold", "Platinum", "grace", True),
+    ("A2", "2017"): ("Silver", "Silver", "demoted", True),
+    ("A3", "2017"): ("Gold", "Gold", "held", True),
+    ("A4", "2017"): ("Silver", "Silver", "held", True),
+    ("A5", "2017"): ("Silver", "Silver", "held", True),  # qualifies again: held, not promoted
+}
+
+
+def test_avaya_one_year_transition_protects_and_specializations_count():
+    old = parse_program((PROGRAMS / "avaya_connect" / "before_2016-10.toml").read_text())
+    new = parse_program((PROGRAMS / "avaya_connect.toml").read_text())
+    inputs = build_inputs(PROGRAMS / "avaya_connect", ["metrics_2015.csv", "metrics.csv"])
+    results = level_timeline([old, new], inputs)
+    assert [r.period.label for r in results] == ["2015", "2016", "2017"]
+    got = outcomes(results, inputs.partners.ids)
+    for key, want in AVAYA_TIMELINE.items():
+        assert got[key] == want, key
+    assert [float(results[1].values["designations"][i]) for i in range(5)] == [3, 1, 1, 0, 0]
+    assert [float(results[2].values["designations"][i]) for i in range(5)] == [2, 1, 2, 1, 1]
+    assert [float(results[2].score[i]) for i in range(5)] == [84.0, 48.0, 70.0, 52.0, 43.0]
