@@ -451,3 +451,44 @@ def test_a_memo_kept_across_runs_never_changes_a_result(revenue, gates, through)
             for a, b in zip(fresh, kept):
                 for attr in ("score", "qualified", "earned", "effective", "event", "below", "at_risk", "badges"):
                     assert getattr(a, attr).tolist() == getattr(b, attr).tolist(), attr
+
+
+def test_lapse_risk_reports_a_designation_that_would_be_lost():
+    from tiertui.scoring.evaluate import person_codes
+
+    p = parse_program(
+        '[program]\nname = "L"\nfrequency = "quarterly"\ntiers = ["Member", "Partner"]\n'
+        "[requirements.Partner]\ngates = { designations = 1 }\n"
+        '[[designations]]\nname = "UC Expert"\ngates = { "cert:uc" = 2 }\n'
+    )
+    # two people certified in UC; Bo's certification expires 2026-05-15, before 2026-Q2 ends
+    certs = Certifications(
+        np.array([0, 0]),
+        person_codes(["Al", "Bo"]),
+        ["uc", "uc"],
+        np.array([date(2025, 1, 1).toordinal()] * 2),
+        np.array([date.max.toordinal(), date(2026, 5, 15).toordinal()]),
+    )
+    data = Inputs(
+        Partners(["p0"], [""], [""], np.full(1, -1), np.zeros(1, dtype=np.int64)),
+        [parse_period("2026-Q1")],
+        {},
+        certs,
+    )
+    (r,) = level(p, data)
+    assert r.remaining["cert:uc"].tolist() == [1]
+    card = explain(
+        p,
+        "",
+        "",
+        {m: float(v[0]) for m, v in r.values.items()},
+        "2026-Q1",
+        int(r.earned[0]),
+        int(r.event[0]),
+        remaining={"cert:uc": 1.0},
+    )
+    (line,) = card.designations
+    assert line.held and line.lapse == (
+        "1 UC certification expires before 2026-Q2 ends: UC Expert would no longer be met "
+        "(Certified people (UC) 1 of 2)"
+    )

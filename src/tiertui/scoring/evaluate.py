@@ -310,7 +310,7 @@ def _inputs_values(program: Program, inputs: Inputs, extras: bool):
 
 
 def _gated_tracks(program: Program) -> list[str]:
-    """Certification tracks some tier's gate uses (lapse risk looks at those only)."""
+    """Certification tracks some tier's or (v2) designation's gate uses (lapse risk looks at those only)."""
     return sorted(
         {
             m[len(CERT_PREFIX) :]
@@ -319,6 +319,7 @@ def _gated_tracks(program: Program) -> list[str]:
             for m in rule.gates
             if m.startswith(CERT_PREFIX)
         }
+        | {m[len(CERT_PREFIX) :] for d in program.designations for m in d.rule.gates if m.startswith(CERT_PREFIX)}
     )
 
 

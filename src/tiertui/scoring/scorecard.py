@@ -165,6 +165,7 @@ class DesignationLine:
     keep_periods: int = 0
     last_met: str | None = None  # the last period it was met in (None: never, as far as known)
     held_through: str | None = None  # the last period the keep-window holds it for
+    lapse: str = ""  # (v2 §3.8) met now, but certifications expiring before the next period ends would unmeet it
 
     @property
     def unmet(self) -> tuple[CheckLine, ...]:
@@ -314,7 +315,9 @@ def explain(
     """
     arrays = {m: np.array([float(values.get(m, 0.0))]) for m in program.used_metrics()}
     notes0 = {m: value_note(period, src) for m, src in (sources or {}).items()}
-    dlines = _designation_lines(program, arrays, values, period, designation_last or {}, notes0)
+    dlines = _designation_lines(
+        program, arrays, values, period, designation_last or {}, notes0, _remaining(arrays, remaining, lapsing)
+    )
     points = ev.component_points(program, arrays)
     score_arr = ev.total_score(points, np.zeros(1))
     score = float(score_arr[0])
@@ -407,7 +410,11 @@ def explain(
     )
 
 
-def _designation_lines(program, arrays, values, period, last_met, notes) -> tuple[DesignationLine, ...]:
+def _designation_lines(program, arrays, values, period, last_met, notes, left=None) -> tuple[DesignationLine, ...]:
+    try:
+        nxt = next_period(parse_period(period)).label
+    except PeriodError:
+        nxt = "the next period"
     lines = []
     for d in program.designations:
         comps = ev.components_points(d.score, arrays)
@@ -470,6 +477,19 @@ def _designation_lines(program, arrays, values, period, last_met, notes) -> tupl
                 through = p.label
             except PeriodError:
                 through = None
+        lapse = ""
+        if met_now and left is not None:
+            for metric, gate in d.rule.gates.items():
+                if metric in left and round6(left[metric]) < round6(gate):
+                    count = int(round(float(arrays[metric][0]) - left[metric]))
+                    track = track_label(metric[len(CERT_PREFIX) :])
+                    kept = f"; held through {through} by its keep-window" if d.keep_periods and through else ""
+                    lapse = (
+                        f"{count} {track} certification{'s' if count != 1 else ''} expire{'s' if count == 1 else ''} "
+                        f"before {nxt} ends: {d.name} would no longer be met ({program.label_of(metric)} "
+                        f"{number_text(left[metric])} of {number_text(gate)}){kept}"
+                    )
+                    break
         lines.append(
             DesignationLine(
                 d.name,
@@ -482,6 +502,7 @@ def _designation_lines(program, arrays, values, period, last_met, notes) -> tupl
                 d.keep_periods,
                 last,
                 through if held or met_now else None,
+                lapse,
             )
         )
     return tuple(lines)
