@@ -115,8 +115,10 @@ def test_the_map_wins_over_the_same_name():
 def test_a_tier_neither_mapped_nor_kept_is_refused():
     nomap = v2(tail='[transition]\ntiers = { Select = "Silver" }\n')
     assert unmapped_tiers(V1, nomap) == ["Premium", "Diamond"]
-    with pytest.raises(EvaluationError, match="'Premium'.*map it in \\[transition\\] tiers"):
-        level_timeline([V1, nomap], inputs(Q[:3], [[200]] * 3))
+    with pytest.raises(EvaluationError, match="'Premium' of 'Old' has no place in 'New' .*: 2 partners hold it"):
+        level_timeline([V1, nomap], inputs(Q[:3], [[200, 200, 100]] * 3))
+    # nobody holds Premium or Diamond at the change: nothing to refuse
+    assert len(level_timeline([V1, nomap], inputs(Q[:3], [[100, 0]] * 3))) == 3
 
 
 def test_grace_counter_restarts_at_the_change():

@@ -738,6 +738,23 @@ def tier_map(old: Program, new: Program, strict: bool = True) -> np.ndarray:
     return table
 
 
+def _carry(old: Program, new: Program, earned: np.ndarray, partners: Partners) -> np.ndarray:
+    """Earned tiers of ``old`` carried into ``new`` (§3.11); a tier held by partners that ``new``
+    neither has nor maps raises, naming the tier and how many partners hold it."""
+    table = tier_map(old, new, strict=False)
+    carried = table[earned]
+    if (carried < 0).any():
+        lost = int(earned[carried < 0][0])
+        count = int((earned == lost).sum())
+        first = partners.ids[int(np.flatnonzero(earned == lost)[0])]
+        raise EvaluationError(
+            f"tier {old.tiers[lost]!r} of {old.name!r} has no place in {new.name!r}{_from(new)}: "
+            f"{count:,} partner{'s hold' if count != 1 else ' holds'} it (first {first}); "
+            f"map it in [transition] tiers (tiers: {', '.join(new.tiers)})"
+        )
+    return carried
+
+
 def unmapped_tiers(old: Program, new: Program) -> list[str]:
     """(v2 §3.11) The tiers of ``old`` that ``new`` neither maps nor has: loading ``new`` after
     ``old`` is refused while partners hold them."""
@@ -980,7 +997,7 @@ def level_timeline(
         if not history:
             earned = record_tiers(program, partners)
         elif history[-1][0] != vi:  # the change into a new version
-            earned = tier_map(timeline[history[-1][0]], program)[earned]
+            earned = _carry(timeline[history[-1][0]], program, earned, partners)
             below = np.zeros(n, dtype=np.int64)
             floor, through = None, None
             tr = program.transition
