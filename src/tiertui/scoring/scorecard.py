@@ -410,6 +410,12 @@ def explain(
     )
 
 
+def designations_met(program: Program, values: Mapping[str, float]) -> dict[str, bool]:
+    """(v2 §3.12) Each designation of ``program``: met on these group values (not counting its keep-window)."""
+    arrays = {m: np.array([float(values.get(m, 0.0))]) for m in program.used_metrics()}
+    return {line.name: line.met for line in _designation_lines(program, arrays, values, "", {}, {})}
+
+
 def _designation_lines(program, arrays, values, period, last_met, notes, left=None) -> tuple[DesignationLine, ...]:
     try:
         nxt = next_period(parse_period(period)).label

@@ -153,13 +153,13 @@ class LoadPlan:
             lines.append("Replaces " + "; ".join(self.replaced) + ".")
         if self.periods:
             span = self.periods[0] if len(self.periods) == 1 else f"{self.periods[0]} to {self.periods[-1]}"
-            lines.append(f"Governs {span} ({len(self.periods)} period{'s' if len(self.periods) != 1 else ''} with data).")
+            lines.append(
+                f"Governs {span} ({len(self.periods)} period{'s' if len(self.periods) != 1 else ''} with data)."
+            )
         else:
             lines.append("Governs no period with data yet.")
         if self.before:
-            lines.append(
-                f"Not evaluated: {', '.join(self.before)} (before the earliest version's effective_from)."
-            )
+            lines.append(f"Not evaluated: {', '.join(self.before)} (before the earliest version's effective_from).")
         if self.carried_from:
             if self.moves:
                 lines.append(f"Tiers carried from {self.carried_from}:")
@@ -237,3 +237,28 @@ def plan_load(session: Session, program: Program) -> LoadPlan:
         if count:
             plan.moves.append((t, program.tiers[int(table[i])], count))
     return plan
+
+
+def protection_at(timeline: list[Program], periods: list[str], earned: dict[str, str], period: str):
+    """(floor tier index, protected through) of one partner in ``period``, from its stored earned
+    tiers by period (§3.11), or (None, None) when the period is not protected."""
+    prog = program_for(timeline, period)
+    if prog is None or prog.transition is None or prog.transition.protect_through is None:
+        return None, None
+    if parse_period(period).end > prog.transition.protect_through:
+        return None, None
+    mine = [p for p in periods if program_for(timeline, p) is prog]
+    before = [p for p in periods if parse_period(p) < parse_period(mine[0])] if mine else []
+    if not before:
+        return None, None  # the first version evaluated: nothing changed, nothing protected
+    tr = prog.transition
+    looked = before[-tr.lookback_periods :] if tr.protect == "highest" else before[-1:]
+    floor = -1
+    for p in looked:
+        old = program_for(timeline, p)
+        name = earned.get(p)
+        if old is None or name is None or name not in old.tiers:
+            continue
+        index = int(tier_map(old, prog, strict=False)[old.tier_index(name)])
+        floor = max(floor, index)
+    return (floor if floor >= 0 else None), tr.protect_through
