@@ -109,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", parents=[common], help="import partners, metrics or certifications")
     imp.add_argument("kind", choices=["partners", "metrics", "certifications"])
     imp.add_argument("file", metavar="FILE.csv|FILE.xlsx")
+    imp.add_argument(
+        "--no-level",
+        action="store_true",
+        help="for scripted bulk loads: do not re-level; the results are stale until `tiertui level`",
+    )
 
     commands.add_parser("level", parents=[common], help="evaluate every period and print a summary")
     commands.add_parser(
@@ -120,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--period", required=True, metavar="P", help="e.g. 2026-Q3, 2026-07 or 2026")
     export.add_argument("--format", choices=["csv", "json", "xlsx"], default="csv")
     export.add_argument("-o", "--output", metavar="FILE", default="-", help="file to write (- or none: stdout)")
+    export.add_argument(
+        "--allow-stale", action="store_true", help="export even when the results are stale (after import --no-level)"
+    )
 
     whatif = commands.add_parser(
         "whatif", parents=[common], help="compare a scenario program file with the active program for one period"
@@ -414,7 +422,7 @@ def _program(args, engine, user: str) -> int:
 def _import(args, engine, user: str) -> int:
     from .services.imports import import_file
 
-    report = import_file(engine, args.kind, args.file, user)
+    report = import_file(engine, args.kind, args.file, user, level=not args.no_level)
     say(report.text())
     return 0
 
@@ -439,7 +447,7 @@ def _export(args, engine, user: str) -> int:
     to_stdout = args.output in ("-", "")
     if not to_stdout:
         exports.refuse_database_path(engine, args.output)
-    rows = exports.scorecard_rows(engine, args.period)
+    rows = exports.scorecard_rows(engine, args.period, allow_stale=args.allow_stale)
     if args.format == "xlsx":
         if to_stdout:  # built whole first: a reader that goes away (| head) stops one write, not the writer
             import io

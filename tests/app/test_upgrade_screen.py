@@ -95,7 +95,8 @@ def test_an_older_file_is_recognised_without_changing_a_byte(old_db):
     target = outdated(URL)
     assert target is not None
     assert (target.current, target.head) == ("0001", schema.HEAD)
-    assert [rev for rev, _ in target.steps] == [f"{n:04d}" for n in range(2, int(schema.HEAD) + 1)]
+    every = [r.revision for r in reversed(list(schema._scripts().walk_revisions()))]
+    assert [rev for rev, _ in target.steps] == every[1:]
     assert all(what for _, what in target.steps)
     assert target.backup_name == "old.backup-YYYYMMDD-HHMMSS.db"
     assert digest(old_db) == before
@@ -295,6 +296,7 @@ async def test_postgresql_reminds_to_pg_dump_and_upgrades(postgres_url):
     with engine.begin() as conn:  # back to revision 0001: empty, then the first schema only
         for table in (
             "alembic_version",
+            "results_state",
             "app_user",
             "offline_copy",
             "tier_override",

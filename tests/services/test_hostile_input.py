@@ -312,7 +312,12 @@ def test_import_cell_values_are_stored_literally_or_rejected_by_line(db, capsys,
                 assert "line 2" in err, (shown, err)
                 assert rows == [], shown  # nothing of a rejected file is written
         finally:
-            with db.begin() as conn:
+            with db.begin() as conn:  # the import re-levelled ZZ1: its results go with it
+                conn.execute(
+                    text(
+                        "DELETE FROM level_result WHERE partner_key IN (SELECT key FROM partner WHERE partner_id = 'ZZ1')"
+                    )
+                )
                 conn.execute(text("DELETE FROM partner WHERE partner_id = 'ZZ1'"))
         # a hostile partner id in a metrics file: a clear refusal by line, never an error
         path.write_text("partner_id,period,revenue\n" + f'"{cell.replace(chr(34), chr(34) * 2)}",2026-Q1,5\n')

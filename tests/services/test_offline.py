@@ -21,6 +21,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
 from tiertui.services import ServiceError, exports, offline, overrides, roles, scenarios
+from tiertui.services.imports import import_file
 from tiertui.services.levelling import run_levelling
 from tiertui.storage import open_engine, schema
 from tiertui.storage.tables import AuditEntry, OfflineCopy, Override
@@ -89,7 +90,7 @@ def test_the_copy_holds_every_row_of_every_table_and_says_it_is_a_copy(team, cop
 
 def test_a_sqlite_team_file_copied_row_by_row_gives_the_same_copy(engine, copies, tmp_path, monkeypatch):
     """SQLite files are copied with the backup API; this is the row-by-row path PostgreSQL takes."""
-    monkeypatch.setattr(offline, "_sqlite_file", lambda engine: None)
+    monkeypatch.setattr(offline.copy, "_sqlite_file", lambda engine: None)
     seed(engine, certs=FOUR_UC)
     run_levelling(engine, "admin")
     check_copy(engine, copies, tmp_path)
@@ -98,6 +99,9 @@ def test_a_sqlite_team_file_copied_row_by_row_gives_the_same_copy(engine, copies
 def check_copy(team, copies, tmp_path):
     oid = overrides.request(team, "mia", "B2", "Gold", "launch partner", date(2026, 4, 1), date(2026, 12, 31))
     scenarios.save_scenario(team, "mia", "bigger gold", PROGRAM)
+    bulk = tmp_path / "bulk.csv"  # a scripted load that left the results stale: the mark travels too
+    bulk.write_text("partner_id,period,revenue\nA1,2026-Q1,400\n")
+    import_file(team, "metrics", bulk, "admin", level=False)
     before = all_rows(team, include_offline=False)
     report = offline.take_copy(team, "viv", tmp_path / "trip.db")  # a viewer may take a copy
     assert report.path == tmp_path / "trip.db"
@@ -169,7 +173,7 @@ def test_a_file_made_at_the_name_while_copying_is_not_overwritten(team, tmp_path
         seal(path)
         target.write_text("saved meanwhile")
 
-    monkeypatch.setattr(offline, "_seal", seal_then_someone_saves)
+    monkeypatch.setattr(offline.copy, "_seal", seal_then_someone_saves)
     with pytest.raises(ServiceError, match="trip.db already exists"):
         offline.take_copy(team, "viv", target)
     assert target.read_text() == "saved meanwhile"
@@ -186,7 +190,7 @@ def test_a_copy_that_fails_leaves_no_file_and_no_record(team, tmp_path, monkeypa
     def broken(path):
         raise OSError("disk full")
 
-    monkeypatch.setattr(offline, "_seal", broken)
+    monkeypatch.setattr(offline.copy, "_seal", broken)
     with pytest.raises(OSError, match="disk full"):
         offline.take_copy(team, "viv", tmp_path / "trip.db")
     assert not list(tmp_path.glob("*trip*"))  # neither the copy nor its partial file
@@ -427,13 +431,13 @@ def test_a_sync_that_fails_midway_changes_nothing(team, copies, tmp_path, monkey
     copy = copies(tmp_path / "trip.db")
     overrides.request(copy, "mo", "A1", "Platinum", "flagship", date(2026, 1, 1))
     overrides.edit(copy, "mia", edited, "Gold", "bigger", date(2026, 1, 1), None)
-    overrides.decide(copy, "bob", oid, approve=True)  # its refresh of effective tiers fails below
+    overrides.decide(copy, "bob", oid, approve=True)  # its re-levelling fails below
     before = all_rows(team)
 
     def broken(*args, **kwargs):
         raise RuntimeError("the connection dropped")
 
-    monkeypatch.setattr(offline, "refresh_effective", broken)
+    monkeypatch.setattr(offline.replay, "relevel", broken)  # the approval's re-levelling
     with pytest.raises(RuntimeError, match="the connection dropped"):
         offline.sync(team, "viv", tmp_path / "trip.db")
     assert all_rows(team) == before  # not the request, not the edit, not the mark: nothing

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from tiertui.scoring import level, parse_program
 from tiertui.services import audit, imports, levelling, programs, scenarios
 from tiertui.services.errors import ServiceError
+from tiertui.services.unit_of_work import UnitOfWork
 from tiertui.storage import open_engine, queries
 from tiertui.storage.tables import AuditEntry, MetricValue, Override, Partner, Scenario
 
@@ -516,8 +517,8 @@ def test_activation_composes_in_a_callers_transaction(hand):
     """activate_in does its work in the caller's transaction: rolled back with it."""
     scenarios.save_scenario(hand, "ann", "Stricter gold", _edited(HAND, SCENARIO_EDITS))
     log = _audit(hand)
-    with pytest.raises(RuntimeError, match="later work failed"), Session(hand) as session, session.begin():
-        assert scenarios.activate_in(session, "carol", "Stricter gold").version == 2
+    with pytest.raises(RuntimeError, match="later work failed"), UnitOfWork(hand) as uow:
+        assert scenarios.activate_in(uow, "carol", "Stricter gold").version == 2
         raise RuntimeError("later work failed")
     assert [v.version for v in programs.program_versions(hand)] == [1]
     assert _audit(hand) == log

@@ -57,3 +57,19 @@ def test_status_needs_the_viewer_role(engine, db_url, capsys):
     seed(engine, PARTNERS, _metrics(q2_reporters=10))
     assert cli.main(["--db", db_url, "--user", "stranger", "status"]) != 0
     assert "stranger" in capsys.readouterr().err
+
+
+def test_status_says_when_results_are_stale_and_why(engine, db_url, tmp_path, capsys):
+    seed(engine, PARTNERS, _metrics(q2_reporters=10))
+    run_levelling(engine, "ann")
+    more = tmp_path / "more.csv"
+    more.write_text("partner_id,period,revenue\nP01,2026-Q2,250\n", encoding="utf-8")
+    assert cli.main(["--db", db_url, "--user", "ann", "import", "metrics", str(more), "--no-level"]) == 0
+    capsys.readouterr()
+    status = read_status(engine)
+    assert status.stale_since is not None and "more.csv" in status.stale_because
+    assert cli.main(["--db", db_url, "--user", "ann", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "Results: stale since " in out and "run `tiertui level`" in out
+    run_levelling(engine, "ann")
+    assert read_status(engine).stale_since is None

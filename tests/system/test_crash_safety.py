@@ -33,7 +33,9 @@ from workers.forkserver import ForkServer
 from tiertui.services.demo import build_demo
 from tiertui.storage import open_engine
 
-KILLS = 20  # kills that land inside a run, per backend; runs alternate between an import and a levelling run
+KILLS = 21  # kills that land inside a run, per backend; runs cycle through KINDS
+KINDS = ("import", "level", "relevel")  # a whole import (every partner re-levelled), a levelling run, and
+# an import of 1% of the partners' metrics (re-levelled incrementally, issue #10)
 MAX_RUNS = 2 * KILLS  # runs that finish before their kill also count (as "after"), up to this many runs
 SEED = 20260505
 USER = "crash"
@@ -62,6 +64,7 @@ WRITTEN = {
     "app_user",
     "tier_override",
     "alembic_version",
+    "results_state",
 }
 POSTGRES_ENV = "TIERTUI_TEST_POSTGRES_URL"  # as in conftest.py
 SETTLE_TIMEOUT = 30.0  # seconds a PostgreSQL backend may outlive its killed client
@@ -278,8 +281,9 @@ def states(request, tmp_path):
     """Base databases and the reference snapshots, on one backend.
 
     ``import``'s base: the levelled demo (``crash`` builds it, so is its admin); a complete import of
-    ``metrics.csv`` gives ``level``'s base: new inputs, stale results; a complete levelling run gives
-    the final state.
+    ``metrics.csv`` (every partner, re-levelled in the same transaction) gives ``level``'s base; a
+    complete levelling run gives the final state. ``relevel``: an import of ``some.csv`` (1% of the
+    partners, latest period) into the levelled demo, which re-levels those partners and their parents.
     """
     if request.param == "sqlite":
         databases = SQLiteDatabases(tmp_path)
@@ -291,27 +295,49 @@ def states(request, tmp_path):
         engine = open_engine(databases.new("base_import"))
         build_demo(engine, partners=databases.partners, seed=11, user=USER)
         csv_path = metrics_csv(tmp_path / "metrics.csv", engine, seed=12)
+        some_path = some_metrics_csv(tmp_path / "some.csv", engine)
         engine.dispose()
         server = ForkServer(cwd=str(tmp_path))
-        commands = {"import": ["import", "metrics", str(csv_path)], "level": ["level"]}
-        base = {"import": "base_import", "level": "base_level"}
+        commands = {
+            "import": ["import", "metrics", str(csv_path)],
+            "level": ["level"],
+            "relevel": ["import", "metrics", str(some_path)],
+        }
+        base = {"import": "base_import", "level": "base_level", "relevel": "base_import"}
         databases.copy("base_import", "base_level")
         reference = {}
-        for kind, result in (("import", "base_level"), ("level", "final")):
+        for kind, result in (("import", "base_level"), ("level", "final"), ("relevel", "final_relevel")):
             if kind == "level":
                 databases.copy("base_level", "final")
+            if kind == "relevel":
+                databases.copy("base_import", "final_relevel")
             before = snapshot(databases, base[kind])
             [run] = server.run([_job(tmp_path, databases.url(result), commands[kind])])
             assert run["status"] == 0, (tmp_path / "err0").read_text()
             databases.settle(result)
             after = snapshot(databases, result)
             assert after != before, f"a complete {kind} run must change the database"
+            if kind != "level":  # the import re-levelled, in its own transaction
+                assert after["level_result"] != before["level_result"], kind
             reference[kind] = (before, after, run["seconds"])
         yield databases, tmp_path, server, commands, base, reference
     finally:
         if server is not None:
             server.close()
         databases.close()
+
+
+def some_metrics_csv(path: Path, engine) -> Path:
+    """New revenue for 1% of the partners in the latest period."""
+    with engine.connect() as conn:
+        ids = [r[0] for r in conn.execute(text("SELECT partner_id FROM partner ORDER BY partner_id"))]
+        latest = conn.execute(text("SELECT MAX(period) FROM metric_value")).scalar()
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["partner_id", "period", "revenue"])
+        for k, pid in enumerate(ids[::100]):
+            writer.writerow([pid, latest, 4_000_000 + k])
+    return path
 
 
 def _job(folder: Path, url: str, argv: list[str], slot: int = 0) -> dict:
@@ -325,7 +351,7 @@ def _job(folder: Path, url: str, argv: list[str], slot: int = 0) -> dict:
 def test_sigkill_at_random_moments_leaves_the_database_before_or_after_never_between(states):
     databases, folder, server, commands, base, reference = states
     rng = random.Random(SEED)
-    outcomes = {"import": {"before": 0, "after": 0}, "level": {"before": 0, "after": 0}}
+    outcomes = {kind: {"before": 0, "after": 0} for kind in KINDS}
     settled = []  # PostgreSQL: seconds a killed run's server process worked on
     started = time.monotonic()
 
@@ -356,7 +382,7 @@ def test_sigkill_at_random_moments_leaves_the_database_before_or_after_never_bet
     runs = killed = 0
     while killed < KILLS and runs < MAX_RUNS:
         i = runs
-        kind = ("import", "level")[i % 2]
+        kind = KINDS[i % len(KINDS)]
         work = databases.work(i)
         databases.copy(base[kind], work)
         delay = rng.uniform(0.0, reference[kind][2] * 1.1)
@@ -372,9 +398,10 @@ def test_sigkill_at_random_moments_leaves_the_database_before_or_after_never_bet
     check(*previous)
     print(
         f"\n{databases.name}: {runs} runs, {killed} killed inside the run, {outcomes}; complete runs took "
-        f"{reference['import'][2]:.2f} s (import), {reference['level'][2]:.2f} s (level); killed runs' server "
+        f"{reference['import'][2]:.2f} s (import), {reference['level'][2]:.2f} s (level), "
+        f"{reference['relevel'][2]:.2f} s (1% import); killed runs' server "
         f"processes worked on for up to {max(settled):.2f} s; {time.monotonic() - started:.1f} s"
     )
     # the kills really landed inside the runs, for both kinds
     assert killed >= KILLS, (runs, outcomes)
-    assert outcomes["import"]["before"] and outcomes["level"]["before"], outcomes
+    assert all(outcomes[kind]["before"] for kind in KINDS), outcomes

@@ -15,8 +15,13 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy is imported inside the array functions: the app formats its first screen's scores with
+# score_text before anything has loaded numpy, and a scalar needs none of it.
 
 DECIMALS = 6
 _SCALE = 10.0**DECIMALS
@@ -37,6 +42,8 @@ def round6(x):
     Vectorised; the result of a scalar is a numpy float64. Equal decimals give equal floats,
     so ``round6(a) >= round6(b)`` compares the 6-decimal values exactly.
     """
+    import numpy as np
+
     x = np.asarray(x, dtype=np.float64)
     scalar = x.ndim == 0
     x = np.atleast_1d(x)
@@ -53,9 +60,21 @@ def round6(x):
     return r[0] if scalar else r
 
 
+def round6_scalar(x: float) -> float:
+    """:func:`round6` of one number, in plain Python: the same float operations, the same result."""
+    x = float(x)
+    if math.isnan(x):
+        return x
+    y = abs(x) * _SCALE
+    if y >= _EXACT:
+        return x
+    r = math.floor(y * _NUDGE + 0.5) / _SCALE
+    return math.copysign(r, x)
+
+
 def decimal6(x: float) -> Decimal:
     """The 6-decimal value of ``x`` as an exact :class:`Decimal`."""
-    return Decimal(repr(float(round6(x)))).quantize(Decimal(1).scaleb(-DECIMALS), rounding=ROUND_HALF_UP)
+    return Decimal(repr(round6_scalar(x))).quantize(Decimal(1).scaleb(-DECIMALS), rounding=ROUND_HALF_UP)
 
 
 def score_number(x: float) -> float:
@@ -80,6 +99,8 @@ def flag_errors(values) -> np.ndarray:
 
     An import of a flag metric is rejected when this is not empty (spec §1, flags).
     """
+    import numpy as np
+
     v = np.asarray(values, dtype=np.float64)
     return np.flatnonzero(~((v == 0) | (v == 1)))
 
@@ -112,7 +133,7 @@ def value_text(x: float, unit: str = "", up: bool = False) -> str:
     ``up``: the value is an amount still needed, rounded up so that it surely suffices.
     """
     if is_flag_unit(unit):
-        return "yes" if float(round6(x)) >= 1 else "no"
+        return "yes" if round6_scalar(x) >= 1 else "no"
     d = _shown(x, up)
     sign, d = ("-", -d) if d < 0 else ("", d)
     text = _plain(d)

@@ -490,7 +490,7 @@ def build_demo(
     progress(0.0, "generating partners")
     data = generate(program, partners, seed, periods)
     progress(0.15, "writing the demo data")
-    programs.store_program(engine, program, user, DEMO_PROGRAM)
+    programs.store_program(engine, program, user, DEMO_PROGRAM, level=False)  # levelled at the end
     with Session(engine) as session, session.begin():
         conn = session.connection()
         if existing:

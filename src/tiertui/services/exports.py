@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from ..safe_text import spreadsheet_text
 from ..scoring import PeriodError, parse_period, score_number, score_text
 from ..storage import queries
+from . import staleness
 from .errors import ServiceError
 
 COLUMNS = (
@@ -104,7 +105,12 @@ def levelled_periods(engine: Engine) -> list[str]:
     return [p.label for p in sorted(parse_period(label) for label in labels)]
 
 
-def scorecard_rows(engine: Engine, period: str) -> list[ScorecardRow]:
+def scorecard_rows(engine: Engine, period: str, *, allow_stale: bool = False) -> list[ScorecardRow]:
+    """The stored results of ``period``; refused while they are stale unless ``allow_stale``."""
+    if not allow_stale and (state := staleness.stale_since(engine)) is not None:
+        raise ServiceError(
+            f"{staleness.describe(state)}: {staleness.STALE_HINT}, or export them as they are with --allow-stale"
+        )
     try:
         label = parse_period(period).label
     except PeriodError as exc:

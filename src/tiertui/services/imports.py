@@ -15,20 +15,21 @@ import re
 import unicodedata
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import islice, repeat
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session
 
 from ..safe_text import visible
 from ..scoring import Period, PeriodError, Program, parse_period, suggest
 from ..storage import queries
-from . import audit, programs, roles
+from . import audit, programs, roles, staleness
 from .errors import ServiceError
+from .relevel import relevel
+from .unit_of_work import UnitOfWork, using
 
 KINDS = ("partners", "metrics", "certifications")
 
@@ -118,6 +119,8 @@ class ImportReport:
     inserted: int
     updated: int
     detail: str = ""
+    touched: tuple[int, ...] = field(default=(), repr=False, compare=False)  # partner keys written
+    relevelled: str = ""  # what re-levelling did ("" when none was done)
 
     def text(self) -> str:
         name = Path(self.path).name
@@ -128,7 +131,8 @@ class ImportReport:
             )
         else:
             line = f"{name}: {self.rows:,} rows, {self.inserted:,} new, {self.updated:,} updated"
-        return f"{line} ({self.detail})" if self.detail else line
+        line = f"{line} ({self.detail})" if self.detail else line
+        return f"{line}; {self.relevelled}" if self.relevelled else line
 
 
 class _Problems:
@@ -723,7 +727,12 @@ def _import_partners(
     _upsert(conn, "partner", PARTNER_COLUMNS, ("partner_id",), present, rows, len(rows), progress, "partners")
     extra = [c for c in PARTNER_COLUMNS[2:] if c in columns]
     detail = f"columns: name, {', '.join(extra)}" if extra else "columns: name"
-    return ImportReport("partners", "", len(rows), len(rows) - updated, updated, detail)
+    # the re-levelling: these partners, and the groups they leave (their former parents')
+    after = _stored_partners(conn)
+    touched = [after.key[pid] for pid in seen] + [
+        after.key[p] for pid in seen if (p := stored.parent.get(pid)) is not None and p in after.key
+    ]
+    return ImportReport("partners", "", len(rows), len(rows) - updated, updated, detail, tuple(touched))
 
 
 def _check_cycles(
@@ -846,7 +855,10 @@ def _import_metrics(
                 yield from zip(repeat(label), repeat(metrics[j]), key_arr[chosen].tolist(), matrix[chosen, j].tolist())
 
     inserted = _write_values(conn, value_rows(), total, progress)
-    return ImportReport("metrics", "", len(lines), inserted, total - inserted, f"wide metrics: {', '.join(metrics)}")
+    touched = tuple(np.unique(key_arr[filled.any(axis=1)]).tolist()) if len(key_arr) else ()
+    return ImportReport(
+        "metrics", "", len(lines), inserted, total - inserted, f"wide metrics: {', '.join(metrics)}", touched
+    )
 
 
 def _wide_duplicates(
@@ -902,7 +914,10 @@ def _import_long_metrics(
     rows.sort(key=lambda r: r[:3])
     inserted = _write_values(conn, rows, len(rows), progress)
     names = sorted({r[1] for r in rows})
-    return ImportReport("metrics", "", len(rows), inserted, len(rows) - inserted, f"long metrics: {', '.join(names)}")
+    touched = tuple(sorted({r[2] for r in rows}))
+    return ImportReport(
+        "metrics", "", len(rows), inserted, len(rows) - inserted, f"long metrics: {', '.join(names)}", touched
+    )
 
 
 def _flag_metrics(program: Program | None, metrics: Iterable[str]) -> frozenset[str]:
@@ -1005,7 +1020,8 @@ def _import_certifications(
     )
     inserted = _count(conn, "certification") - before
     detail = f"tracks: {', '.join(sorted(tracks))}" if tracks else ""
-    return ImportReport("certifications", "", len(rows), inserted, len(rows) - inserted, detail)
+    touched = tuple(sorted({r[0] for r in rows}))
+    return ImportReport("certifications", "", len(rows), inserted, len(rows) - inserted, detail, touched)
 
 
 _IMPORTERS = {
@@ -1019,25 +1035,41 @@ _IMPORTERS = {
 
 
 def import_file(
-    engine: Engine, kind: str, path: str | Path, user: str, progress: Progress | None = None
+    target: Engine | UnitOfWork,
+    kind: str,
+    path: str | Path,
+    user: str,
+    progress: Progress | None = None,
+    *,
+    level: bool = True,
 ) -> ImportReport:
-    """Validate ``path`` whole, then write it in one transaction; :class:`ImportRejected` if any row is bad.
+    """Validate ``path`` whole, then write it and re-level the partners it affects, in one
+    transaction (``target``'s, or its own); :class:`ImportRejected` if any row is bad.
 
-    Needs the admin role.
+    ``level=False`` (``tiertui import --no-level``, for scripted bulk loads): no re-levelling; the
+    stored results are marked stale until the next full ``tiertui level``. Needs the admin role.
     """
-    roles.check(engine, user, "admin", "importing data")
     if kind not in KINDS:
         raise ServiceError(f"cannot import {kind!r}{suggest(kind, KINDS)}: use one of {', '.join(KINDS)}")
     progress = progress or _quiet
     path = Path(path)
-    program = programs.active_program(engine) if programs.active_version(engine) is not None else None
-    progress(0.0, f"reading {path.name}")
-    source = _open_source(path, kind)
-    with Session(engine) as session, session.begin():
-        conn = session.connection()
+    with using(target) as uow:
+        assert uow.session is not None
+        session = uow.session
+        roles.require(session, user, "admin", "importing data")
+        program = programs.active_program(session) if programs.active_version(session) is not None else None
+        progress(0.0, f"reading {path.name}")
+        source = _open_source(path, kind)
+        conn = uow.connection
         stored = _stored_partners(conn)
         report = _IMPORTERS[kind](conn, source, program, stored, _Problems(), progress)
-        report = ImportReport(kind, str(path), report.rows, report.inserted, report.updated, report.detail)
+        report = replace(report, path=str(path))
+        if level:
+            done = relevel(uow, user, keys=report.touched, why=f"import of {kind} from {path.name}")
+            report = replace(report, relevelled=done.text() if done.partners else "")
+        else:
+            staleness.mark_stale(session, f"import of {kind} from {path.name} by {user}, not re-levelled")
+            report = replace(report, relevelled="not re-levelled: results are stale until `tiertui level`")
         audit.record(
             session,
             user,
@@ -1049,6 +1081,7 @@ def import_file(
             inserted=report.inserted,
             updated=report.updated,
             detail=report.detail,
+            **({"relevelled": report.relevelled} if report.relevelled else {}),
         )
     progress(1.0, report.text())
     return report

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from ..scoring import (
@@ -26,13 +26,14 @@ from ..scoring import (
     level,
     parse_period,
 )
-from ..scoring.evaluate import apply_overrides, person_codes
+from ..scoring.evaluate import person_key
 from ..scoring.program import CERT_PREFIX
 from ..storage import queries
 from ..storage.tables import LevelRun, ProgramVersion, utcnow
-from . import audit, roles
+from . import audit, roles, staleness
 from .errors import ServiceError
 from .programs import active_program, active_version
+from .unit_of_work import UnitOfWork, using
 
 Progress = Callable[[float, str], None]
 
@@ -50,41 +51,68 @@ class LoadedInputs:
     inputs: Inputs
 
 
-def load_inputs(engine: Engine, program: Program, progress: Progress = _quiet) -> LoadedInputs:
-    with engine.connect() as conn:
-        progress(0.0, "reading partners")
-        cols = queries.read_partners(conn)
-        lookup = cols.index_of_keys()
-        n = len(cols.key)
-        tier_on_record = np.zeros(n, dtype=np.int64)
-        tiers = {t: i for i, t in enumerate(program.tiers)}
-        for i, tier in enumerate(cols.tier):
-            if tier:
-                if tier not in tiers:
-                    raise ServiceError(
-                        f"partner {cols.partner_id[i]} has tier {tier!r} on record, which program "
-                        f"{program.name!r} does not have (tiers: {', '.join(program.tiers)})"
-                    )
-                tier_on_record[i] = tiers[tier]
-        try:
-            periods = sorted(parse_period(p) for p in queries.read_periods(conn))
-        except PeriodError as exc:
-            raise ServiceError(f"stored metrics: {exc}") from None
-        used = [m for m in program.used_metrics() if not m.startswith(CERT_PREFIX)]
-        progress(0.05, "reading metrics")
-        columns = queries.read_metrics(conn, used)
-        progress(0.5, "reading certifications")
-        tracks = [m[len(CERT_PREFIX) :] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
-        certs = queries.read_certifications(conn, tracks)
-        person = person_codes(certs.person)  # §3.2: trimmed and case-folded
-        overrides = _approved_overrides(conn, program, lookup)
-        metrics = {m: np.zeros((len(periods), n)) for m in used}
-        reported = {m: np.zeros((len(periods), n), dtype=bool) for m in used}  # §3.1: a stored row is reported
-        row_of = {p.label: k for k, p in enumerate(periods)}
-        for (period, metric), (keys, values) in columns.items():
-            metrics[metric][row_of[period], lookup[keys]] = values
-            reported[metric][row_of[period], lookup[keys]] = True
-    parent = cols.parent_index()
+def load_inputs(
+    source: Engine | Connection,
+    program: Program,
+    progress: Progress = _quiet,
+    subset: np.ndarray | None = None,
+    partners: queries.PartnerColumns | None = None,
+    restricted: tuple[queries.PartnerColumns, np.ndarray] | None = None,
+) -> LoadedInputs:
+    """Read every input of an evaluation; with ``subset``, only those partners' (positions in the
+    partners ordered by id; closed under descendants, so their group values are exact).
+
+    ``partners``: every partner's columns when the caller has just read them. ``restricted``: the
+    columns of the partners to evaluate and their parents' positions among them, already read
+    (a set closed under descendants, as ``subset``).
+    """
+    if isinstance(source, Engine):
+        with source.connect() as conn:
+            return load_inputs(conn, program, progress, subset, partners, restricted)
+    conn = source
+    progress(0.0, "reading partners")
+    if restricted is not None:
+        cols, parent = restricted
+    else:
+        cols = partners if partners is not None else queries.read_partners(conn)
+        if subset is not None:
+            cols, parent = _restrict(cols, subset)
+        else:
+            parent = cols.parent_index()
+    lookup = cols.index_of_keys()
+    n = len(cols.key)
+    tier_on_record = np.zeros(n, dtype=np.int64)
+    tiers = {t: i for i, t in enumerate(program.tiers)}
+    for i, tier in enumerate(cols.tier):
+        if tier:
+            if tier not in tiers:
+                raise ServiceError(
+                    f"partner {cols.partner_id[i]} has tier {tier!r} on record, which program "
+                    f"{program.name!r} does not have (tiers: {', '.join(program.tiers)})"
+                )
+            tier_on_record[i] = tiers[tier]
+    try:
+        periods = sorted(parse_period(p) for p in queries.read_periods(conn))
+    except PeriodError as exc:
+        raise ServiceError(f"stored metrics: {exc}") from None
+    keys = cols.key if subset is not None or restricted is not None else None
+    used = [m for m in program.used_metrics() if not m.startswith(CERT_PREFIX)]
+    progress(0.05, "reading metrics")
+    columns = queries.read_metrics(conn, used, keys)
+    progress(0.5, "reading certifications")
+    tracks = [m[len(CERT_PREFIX) :] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
+    certs = queries.read_certifications(conn, tracks, keys)
+    # a person is the text trimmed and case-folded (§3.2): normalise each distinct text once
+    person_codes: dict[str, int] = {}
+    code_of = {raw: person_codes.setdefault(person_key(raw), len(person_codes)) for raw in dict.fromkeys(certs.person)}
+    person = np.fromiter(map(code_of.__getitem__, certs.person), dtype=np.int64, count=len(certs.person))
+    overrides = _approved_overrides(conn, program, lookup)
+    metrics = {m: np.zeros((len(periods), n)) for m in used}
+    row_of = {p.label: k for k, p in enumerate(periods)}
+    reported = {m: np.zeros((len(periods), n), dtype=bool) for m in used}  # §3.1: a stored row is reported
+    for (period, metric), (mkeys, values) in columns.items():
+        metrics[metric][row_of[period], lookup[mkeys]] = values
+        reported[metric][row_of[period], lookup[mkeys]] = True
     inputs = Inputs(
         partners=Partners(cols.partner_id, cols.region, cols.partner_type, parent, tier_on_record),
         periods=periods,
@@ -98,6 +126,30 @@ def load_inputs(engine: Engine, program: Program, progress: Progress = _quiet) -
     return LoadedInputs(program, cols, inputs)
 
 
+def _restrict(cols: queries.PartnerColumns, subset: np.ndarray) -> tuple[queries.PartnerColumns, np.ndarray]:
+    """The columns of the partners at ``subset`` (sorted positions), and their parents among them.
+
+    A parent outside the subset becomes -1: the subset is closed under descendants, so every
+    group lies inside it and the parent above it plays no part in its members' values.
+    """
+    full_parent = cols.parent_index()
+    position = np.full(len(cols.key), -1, dtype=np.int64)
+    position[subset] = np.arange(len(subset))
+    parent = full_parent[subset]
+    parent = np.where(parent >= 0, position[np.maximum(parent, 0)], -1)
+    pick = subset.tolist()
+    restricted = queries.PartnerColumns(
+        cols.key[subset],
+        [cols.partner_id[i] for i in pick],
+        [cols.name[i] for i in pick],
+        [cols.region[i] for i in pick],
+        [cols.partner_type[i] for i in pick],
+        [cols.parent_id[i] for i in pick],
+        [cols.tier[i] for i in pick],
+    )
+    return restricted, parent
+
+
 def _approved_overrides(
     conn, program: Program, lookup: np.ndarray, partner_key: int | None = None
 ) -> list[ApprovedOverride]:
@@ -108,7 +160,7 @@ def _approved_overrides(
     rows = queries.fetchall(conn, sql, params)
     result = []
     for oid, key, tier, starts, expires, decided in rows:
-        if tier not in program.tiers:
+        if tier not in program.tiers or key >= len(lookup) or lookup[key] < 0:
             continue  # an override for a tier the active program no longer has cannot apply
         result.append(
             ApprovedOverride(
@@ -164,31 +216,48 @@ def evaluate(loaded: LoadedInputs) -> list[PeriodResult]:
         raise ServiceError(str(exc)) from None
 
 
-def run_levelling(engine: Engine, user: str, progress: Progress = _quiet) -> LevelSummary:
-    """Evaluate every period and replace the stored results, all or nothing (managers and up)."""
-    roles.check(engine, user, "manager", "running levelling")
-    version = active_version(engine)
-    program = active_program(engine)
-    loaded = load_inputs(engine, program, progress)
+def run_levelling(target: Engine | UnitOfWork, user: str, progress: Progress = _quiet) -> LevelSummary:
+    """Evaluate every period and replace the stored results, all or nothing (managers and up).
+
+    Reads its inputs and writes its results in ONE transaction (``target``'s, or its own), holding
+    the results lock throughout: a concurrent approval or import lands wholly before the run (and
+    is included) or wholly after it (and then re-levels what it changes itself).
+    """
+    with using(target) as uow:
+        return level_all(uow, user, progress)
+
+
+def level_all(uow: UnitOfWork, user: str, progress: Progress = _quiet, *, why: str = "") -> LevelSummary:
+    """The full, idempotent re-level inside ``uow``; clears the stale mark. ``why``: for the audit."""
+    assert uow.session is not None
+    session = uow.session
+    uow.lock_results()
+    roles.require(session, user, "manager", "running levelling")
+    version = active_version(session)
+    if version is None:
+        raise ServiceError("no program is loaded: run `tiertui program load FILE.toml` first")
+    program = active_program(session)
+    conn = uow.connection
+    loaded = load_inputs(conn, program, progress)
     progress(0.7, "evaluating")
     results = evaluate(loaded)
     progress(0.8, "writing results")
-    with Session(engine) as session, session.begin():
-        queries.lock_results(session.connection())
-        run = LevelRun(
-            program_id=version.id,
-            run_by=user,
-            partners=len(loaded.partners.key),
-            periods=",".join(r.period.label for r in results),
-            metrics=json.dumps(program.used_metrics()),
-        )
-        session.add(run)
-        session.flush()
-        conn = session.connection()
-        queries.store_results(conn, _result_rows(program, loaded.partners.key, results))
-        run.finished_at = utcnow()
-        summary = summarize(program, version.version, len(loaded.partners.key), results)
-        audit.record(session, user, "level.run", "level_run", run.id, summary=summary.text())
+    run = LevelRun(
+        program_id=version.id,
+        run_by=user,
+        partners=len(loaded.partners.key),
+        periods=",".join(r.period.label for r in results),
+        metrics=json.dumps(program.used_metrics()),
+    )
+    session.add(run)
+    session.flush()
+    queries.store_results(uow.connection, _result_rows(program, loaded.partners.key, results))
+    run.finished_at = utcnow()
+    summary = summarize(program, version.version, len(loaded.partners.key), results)
+    detail = {"why": why} if why else {}
+    audit.record(session, user, "level.run", "level_run", run.id, summary=summary.text(), **detail)
+    staleness.clear_stale(session)
+    session.flush()
     progress(1.0, "done")
     return summary
 
@@ -300,30 +369,3 @@ def results_version(engine: Engine) -> ProgramVersion | None:
         if row is not None:
             session.expunge(row)
         return row
-
-
-def refresh_effective(session: Session, partner_key: int, program: Program) -> None:
-    """Recompute one partner's effective tiers from its stored earned tiers and approved overrides.
-
-    Called in the same transaction as an override decision, so the new effective tier shows at once
-    without a full levelling run. Earned tiers and grace counters are untouched (§3.7).
-    """
-    conn = session.connection()
-    rows = queries.fetchall(conn, "SELECT period, earned_tier FROM level_result WHERE partner_key = ?", (partner_key,))
-    if not rows:
-        return
-    lookup = np.full(partner_key + 1, -1, dtype=np.int64)
-    lookup[partner_key] = 0
-    overrides = _approved_overrides(conn, program, lookup, partner_key)
-    for period, earned_tier in rows:
-        if earned_tier not in program.tiers:
-            continue
-        end = parse_period(period).end
-        earned = np.array([program.tier_index(earned_tier)])
-        effective, chosen = apply_overrides(overrides, end, earned)
-        queries.execute(
-            conn,
-            "UPDATE level_result SET effective_tier = ?, override_id = ?, digest = NULL "
-            "WHERE partner_key = ? AND period = ?",
-            (program.tiers[int(effective[0])], None if chosen[0] < 0 else int(chosen[0]), partner_key, period),
-        )

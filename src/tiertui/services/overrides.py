@@ -13,8 +13,9 @@ from ..scoring import suggest
 from ..storage.tables import Override, Partner, utcnow
 from . import audit, roles
 from .errors import ServiceError
-from .levelling import refresh_effective
 from .programs import active_program
+from .relevel import relevel
+from .unit_of_work import UnitOfWork, engine_of, using
 
 STATUSES = ("pending", "approved", "rejected")
 
@@ -39,11 +40,23 @@ class OverrideView:
 
 
 def validate_request(
-    engine: Engine, partner_id: str, tier: str, reason: str, starts_on: date | None, expires_on: date | None
+    source: Engine | Session | UnitOfWork,
+    partner_id: str,
+    tier: str,
+    reason: str,
+    starts_on: date | None,
+    expires_on: date | None,
 ) -> list[str]:
     """Every problem with a request, as messages (empty when it can be filed)."""
+    if isinstance(source, UnitOfWork):
+        assert source.session is not None
+        source = source.session
+    if isinstance(source, Engine):
+        with Session(source) as session:
+            return validate_request(session, partner_id, tier, reason, starts_on, expires_on)
+    session = source
     problems = []
-    program = active_program(engine)
+    program = active_program(session)
     if tier not in program.tiers:
         problems.append(f"unknown tier {tier!r}{suggest(tier, program.tiers)}; tiers: {', '.join(program.tiers)}")
     if not reason.strip():
@@ -57,21 +70,79 @@ def validate_request(
     if "\x00" in partner_id:  # never stored; PostgreSQL refuses it even as a parameter
         problems.append(f"no partner {partner_id!r}")
         return problems
-    with Session(engine) as session:
-        if session.exec(select(Partner.key).where(Partner.partner_id == partner_id)).first() is None:
-            problems.append(f"no partner {partner_id!r}")
+    if session.exec(select(Partner.key).where(Partner.partner_id == partner_id)).first() is None:
+        problems.append(f"no partner {partner_id!r}")
     return problems
 
 
-def request(
-    engine: Engine, user: str, partner_id: str, tier: str, reason: str, starts_on: date, expires_on: date | None = None
-) -> int:
-    """File a pending override; returns its id. Needs the manager role."""
-    roles.check(engine, user, "manager", "requesting overrides")
-    problems = validate_request(engine, partner_id, tier, reason, starts_on, expires_on)
+# ---------------------------------------------------------------------------- the rules, shared
+# The command line, the app and an offline sync all go through these checks.
+
+
+class OwnRequest(ServiceError):
+    """The four-eyes rule: nobody decides their own request."""
+
+    def __init__(self, override_id: int, requester: str, approve: bool) -> None:
+        self.override_id = override_id
+        self.requester = requester
+        self.verb = "approve" if approve else "reject"
+        super().__init__(f"you requested override {override_id}; someone else must {self.verb} it")
+
+
+def check_request(
+    session: Session,
+    actor: str,
+    partner_id: str,
+    tier: str,
+    reason: str,
+    starts_on: date | None,
+    expires_on: date | None,
+) -> None:
+    """May ``actor`` file this request? (the manager role; a valid tier, reason and dates)."""
+    roles.require(session, actor, "manager", "requesting overrides")
+    problems = validate_request(session, partner_id, tier, reason, starts_on, expires_on)
     if problems:
         raise ServiceError("; ".join(problems))
-    with Session(engine) as session, session.begin():
+
+
+def check_edit(session: Session, actor: str, row: Override) -> None:
+    """May ``actor`` edit ``row``? (the manager role; pending; only its requester)."""
+    roles.require(session, actor, "manager", "editing overrides")
+    if row.status != "pending":
+        raise ServiceError(f"override {row.id} is already {row.status}; file a new request instead")
+    if row.requested_by != actor:
+        raise ServiceError(f"override {row.id} was requested by {row.requested_by}; only they can edit it")
+
+
+def check_decision(session: Session, actor: str, row: Override, approve: bool) -> None:
+    """May ``actor`` decide ``row``? (the approver role; pending; never one's own request)."""
+    roles.require(session, actor, "approver", f"{'approving' if approve else 'rejecting'} overrides")
+    if row.status != "pending":
+        raise ServiceError(f"override {row.id} is already {row.status} by {row.decided_by} at {row.decided_at}")
+    if row.requested_by == actor:
+        assert row.id is not None
+        raise OwnRequest(row.id, actor, approve)
+
+
+def request(
+    target: Engine | UnitOfWork,
+    user: str,
+    partner_id: str,
+    tier: str,
+    reason: str,
+    starts_on: date,
+    expires_on: date | None = None,
+    *,
+    audit_detail: dict | None = None,
+) -> int:
+    """File a pending override; returns its id. Needs the manager role.
+
+    ``audit_detail``: extra fields for the audit entry (an offline sync: the copy and the time).
+    """
+    with using(target, results=False) as uow:
+        assert uow.session is not None
+        session = uow.session
+        check_request(session, user, partner_id, tier, reason, starts_on, expires_on)
         key = session.exec(select(Partner.key).where(Partner.partner_id == partner_id)).one()
         row = Override(
             partner_key=key,
@@ -94,27 +165,33 @@ def request(
             reason=reason.strip(),
             starts_on=starts_on,
             expires_on=expires_on,
+            **(audit_detail or {}),
         )
+        assert row.id is not None
         return row.id
 
 
 def edit(
-    engine: Engine, user: str, override_id: int, tier: str, reason: str, starts_on: date, expires_on: date | None
+    target: Engine | UnitOfWork,
+    user: str,
+    override_id: int,
+    tier: str,
+    reason: str,
+    starts_on: date,
+    expires_on: date | None,
+    *,
+    audit_detail: dict | None = None,
 ) -> None:
     """Change a pending request; only its requester may, and only while they are a manager."""
-    with Session(engine) as session, session.begin():
-        roles.require(session, user, "manager", "editing overrides")
+    with using(target, results=False) as uow:
+        assert uow.session is not None
+        session = uow.session
         row = _get(session, override_id)
-        if row.status != "pending":
-            raise ServiceError(f"override {override_id} is already {row.status}; file a new request instead")
-        if row.requested_by != user:
-            raise ServiceError(f"override {override_id} was requested by {row.requested_by}; only they can edit it")
+        check_edit(session, user, row)
         partner_id = session.get(Partner, row.partner_key).partner_id
-    problems = validate_request(engine, partner_id, tier, reason, starts_on, expires_on)
-    if problems:
-        raise ServiceError("; ".join(problems))
-    with Session(engine) as session, session.begin():
-        row = _get(session, override_id)
+        problems = validate_request(session, partner_id, tier, reason, starts_on, expires_on)
+        if problems:
+            raise ServiceError("; ".join(problems))
         before = dict(tier=row.tier, reason=row.reason, starts_on=row.starts_on, expires_on=row.expires_on)
         changed = session.exec(
             update(Override)
@@ -132,28 +209,32 @@ def edit(
             partner_id=partner_id,
             before=before,
             after=dict(tier=tier, reason=reason.strip(), starts_on=starts_on, expires_on=expires_on),
+            **(audit_detail or {}),
         )
 
 
-def decide(engine: Engine, user: str, override_id: int, approve: bool, note: str = "") -> OverrideView:
+def decide(
+    target: Engine | UnitOfWork,
+    user: str,
+    override_id: int,
+    approve: bool,
+    note: str = "",
+    *,
+    audit_detail: dict | None = None,
+) -> OverrideView:
     """Approve or reject a pending override, never one's own; exactly one decision lands.
 
-    Needs the approver role.
+    Needs the approver role. An approval re-levels the partner in the same transaction, so its
+    effective tiers change at once.
     """
     status = "approved" if approve else "rejected"
-    program = active_program(engine)
     try:
-        with Session(engine) as session, session.begin():
+        with using(target) as uow:
+            assert uow.session is not None
+            session = uow.session
             roles.require(session, user, "approver", f"{'approving' if approve else 'rejecting'} overrides")
             row = _get(session, override_id)
-            if row.status != "pending":
-                raise ServiceError(
-                    f"override {override_id} is already {row.status} by {row.decided_by} at {row.decided_at}"
-                )
-            if row.requested_by == user:
-                raise ServiceError(
-                    f"you requested override {override_id}; someone else must {'approve' if approve else 'reject'} it"
-                )
+            check_decision(session, user, row, approve)
             now = utcnow()
             changed = session.exec(
                 update(Override)
@@ -172,16 +253,18 @@ def decide(engine: Engine, user: str, override_id: int, approve: bool, note: str
                 tier=row.tier,
                 before={"status": "pending"},
                 after={"status": status, "note": note.strip()},
+                **(audit_detail or {}),
             )
             if approve:
-                refresh_effective(session, row.partner_key, program)
+                relevel(uow, user, keys=[row.partner_key], ancestors=False, why=f"approval of override {override_id}")
+            session.flush()
+            return _view(session, override_id)
     except _DecidedMeanwhile:
         # another decision landed between our read and our update: say whose, as read now
-        latest = get(engine, override_id)
+        latest = get(engine_of(target), override_id)
         raise ServiceError(
             f"override {override_id} is already {latest.status} by {latest.decided_by} at {latest.decided_at}"
         ) from None
-    return get(engine, override_id)
 
 
 class _DecidedMeanwhile(Exception):
@@ -204,32 +287,40 @@ def list_overrides(engine: Engine, status: str | None = None, partner_id: str | 
     return _views(engine, *clauses)
 
 
+def _view(session: Session, override_id: int) -> OverrideView:
+    return _session_views(session, Override.id == override_id)[0]
+
+
 def _views(engine: Engine, *clauses) -> list[OverrideView]:
     with Session(engine) as session:
-        rows = session.exec(
-            select(Override, Partner.partner_id, Partner.name)
-            .join(Partner, Partner.key == Override.partner_key)
-            .where(*clauses)
-            .order_by(Override.id)
-        ).all()
-        return [
-            OverrideView(
-                o.id,
-                pid,
-                name,
-                o.tier,
-                o.reason,
-                o.starts_on,
-                o.expires_on,
-                o.status,
-                o.requested_by,
-                o.requested_at,
-                o.decided_by,
-                o.decided_at,
-                o.note,
-            )
-            for o, pid, name in rows
-        ]
+        return _session_views(session, *clauses)
+
+
+def _session_views(session: Session, *clauses) -> list[OverrideView]:
+    rows = session.exec(
+        select(Override, Partner.partner_id, Partner.name)
+        .join(Partner, Partner.key == Override.partner_key)
+        .where(*clauses)
+        .order_by(Override.id)
+    ).all()
+    return [
+        OverrideView(
+            o.id,
+            pid,
+            name,
+            o.tier,
+            o.reason,
+            o.starts_on,
+            o.expires_on,
+            o.status,
+            o.requested_by,
+            o.requested_at,
+            o.decided_by,
+            o.decided_at,
+            o.note,
+        )
+        for o, pid, name in rows
+    ]
 
 
 def _get(session: Session, override_id: int) -> Override:

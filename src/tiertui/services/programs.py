@@ -10,8 +10,9 @@ from sqlmodel import Session, select
 
 from ..scoring import Program, ProgramError, parse_program, program_hash
 from ..storage.tables import ProgramVersion
-from . import audit, roles
+from . import audit, roles, staleness
 from .errors import ServiceError
+from .unit_of_work import UnitOfWork, using
 
 
 def read_program_file(path: str | Path) -> Program:
@@ -28,62 +29,74 @@ def read_program_file(path: str | Path) -> Program:
         raise ServiceError(str(exc)) from None
 
 
-def store_program(engine: Engine, program: Program, user: str, source_name: str = "") -> ProgramVersion:
-    """Keep ``program`` as a version (reusing an identical earlier one) and make it active (admins)."""
-    with Session(engine) as session, session.begin():
-        version = store_program_in(session, program, user, source_name)
-        session.expunge(version)
-    return version
+def store_program(
+    target: Engine | UnitOfWork, program: Program, user: str, source_name: str = "", *, level: bool = True
+) -> ProgramVersion:
+    """Keep ``program`` as a version (reusing an identical earlier one) and make it active (admins).
 
+    In the same transaction every partner is re-levelled with it (once the database has been
+    levelled at all); ``level=False`` marks the results stale instead.
+    """
+    from .relevel import relevel  # relevel reads the active program through this module
 
-def store_program_in(session: Session, program: Program, user: str, source_name: str = "") -> ProgramVersion:
-    """:func:`store_program` inside the caller's open transaction; the version stays in ``session``."""
     digest = program_hash(program.source)
-    roles.require(session, user, "admin", "loading programs")
-    existing = session.exec(select(ProgramVersion).where(ProgramVersion.content_hash == digest)).first()
-    session.exec(update(ProgramVersion).values(active=False))
-    if existing is None:
-        number = session.exec(select(func.max(ProgramVersion.version))).one() or 0
-        existing = ProgramVersion(
+    with using(target) as uow:
+        assert uow.session is not None
+        session = uow.session
+        roles.require(session, user, "admin", "loading programs")
+        existing = session.exec(select(ProgramVersion).where(ProgramVersion.content_hash == digest)).first()
+        session.exec(update(ProgramVersion).values(active=False))
+        if existing is None:
+            number = session.exec(select(func.max(ProgramVersion.version))).one() or 0
+            existing = ProgramVersion(
+                name=program.name,
+                version=number + 1,
+                content=program.source,
+                content_hash=digest,
+                source_name=source_name,
+                loaded_by=user,
+            )
+            session.add(existing)
+        existing.active = True
+        session.flush()
+        audit.record(
+            session,
+            user,
+            "program.activate",
+            "program",
+            existing.id,
             name=program.name,
-            version=number + 1,
-            content=program.source,
-            content_hash=digest,
-            source_name=source_name,
-            loaded_by=user,
+            version=existing.version,
+            hash=digest,
+            source=source_name,
         )
-        session.add(existing)
-    existing.active = True
-    session.flush()
-    audit.record(
-        session,
-        user,
-        "program.activate",
-        "program",
-        existing.id,
-        name=program.name,
-        version=existing.version,
-        hash=digest,
-        source=source_name,
-    )
+        if level:
+            relevel(uow, user, full=True, why=f"program {program.name!r} v{existing.version} activated")
+        else:
+            staleness.mark_stale(session, f"program {program.name!r} v{existing.version} activated, not re-levelled")
+        session.flush()
+        session.expunge(existing)
     return existing
 
 
-def load_program_file(engine: Engine, path: str | Path, user: str) -> ProgramVersion:
-    return store_program(engine, read_program_file(path), user, Path(path).name)
+def load_program_file(target: Engine | UnitOfWork, path: str | Path, user: str) -> ProgramVersion:
+    return store_program(target, read_program_file(path), user, Path(path).name)
 
 
-def active_version(engine: Engine) -> ProgramVersion | None:
-    with Session(engine) as session:
+def active_version(source: Engine | Session) -> ProgramVersion | None:
+    """The active program version (read in ``source``'s transaction when it is a session)."""
+    if isinstance(source, Session):
+        return source.exec(select(ProgramVersion).where(ProgramVersion.active == True)).first()  # noqa: E712
+    with Session(source) as session:
         row = session.exec(select(ProgramVersion).where(ProgramVersion.active == True)).first()  # noqa: E712
         if row is not None:
             session.expunge(row)
         return row
 
 
-def active_program(engine: Engine) -> Program:
+def active_program(source: Engine | Session) -> Program:
     """The active program, parsed; a clear error when none is loaded."""
-    row = active_version(engine)
+    row = active_version(source)
     if row is None:
         raise ServiceError("no program is loaded: run `tiertui program load FILE.toml` first")
     return parse_program(row.content, row.source_name or row.name)

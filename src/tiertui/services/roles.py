@@ -15,6 +15,8 @@ themself with ``tiertui users add THEIR_NAME --role admin``; everything else is 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +26,7 @@ from sqlmodel import Session, func, select
 from ..storage.tables import AppUser
 from . import audit
 from .errors import ServiceError
+from .unit_of_work import UnitOfWork, using
 
 ROLES = ("viewer", "manager", "approver", "admin")
 RANK = {role: rank for rank, role in enumerate(ROLES)}
@@ -143,10 +146,21 @@ def _valid_name(name: str) -> str:
     return cleaned
 
 
-def add(engine: Engine, user: str, name: str, role: str) -> Person:
+@contextmanager
+def _people_work(target: Engine | UnitOfWork) -> Iterator[Session]:
+    """A transaction for changing people: on PostgreSQL it holds the people lock first, so two
+    admins demoting each other at once run one after the other (SQLite's write lock does the same)
+    and the second sees the first's change: never zero admins."""
+    with using(target, results=False) as uow:
+        uow.lock_people()
+        assert uow.session is not None
+        yield uow.session
+
+
+def add(target: Engine | UnitOfWork, user: str, name: str, role: str) -> Person:
     """Add ``name`` with ``role``; admins only, except a team database's very first admin."""
     name, role = _valid_name(name), _valid_role(role)
-    with Session(engine) as session, session.begin():
+    with _people_work(target) as session:
         if _count(session) == 0 and not _is_sqlite(session):
             if name != user or role != "admin":
                 raise RoleRefused(
@@ -164,10 +178,10 @@ def add(engine: Engine, user: str, name: str, role: str) -> Person:
         return Person(row.name, row.role, row.added_by, row.added_at)
 
 
-def set_role(engine: Engine, user: str, name: str, role: str) -> Person:
+def set_role(target: Engine | UnitOfWork, user: str, name: str, role: str) -> Person:
     """Give ``name`` a new role; admins only; the last admin cannot step down."""
     role = _valid_role(role)
-    with Session(engine) as session, session.begin():
+    with _people_work(target) as session:
         require(session, user, "admin", "changing roles")
         row = session.get(AppUser, name)
         if row is None:
@@ -181,9 +195,9 @@ def set_role(engine: Engine, user: str, name: str, role: str) -> Person:
         return Person(row.name, row.role, row.added_by, row.added_at)
 
 
-def remove(engine: Engine, user: str, name: str) -> None:
+def remove(target: Engine | UnitOfWork, user: str, name: str) -> None:
     """Take ``name`` off the database's people; admins only; never the last admin."""
-    with Session(engine) as session, session.begin():
+    with _people_work(target) as session:
         require(session, user, "admin", "removing people")
         row = session.get(AppUser, name)
         if row is None:

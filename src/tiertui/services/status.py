@@ -18,6 +18,7 @@ from ..scoring import PeriodError, Program, parse_period
 from ..scoring.program import CERT_PREFIX
 from ..storage import queries
 from .programs import active_program, active_version
+from .staleness import stale_since
 
 PARTIAL_SHARE = 0.9
 # Only metrics that most partners report are compared: a sparse one (escalations, a flag stored
@@ -135,9 +136,13 @@ def read_status(engine: Engine) -> Status:
         partners = int(queries.fetchall(conn, "SELECT COUNT(*) FROM partner")[0][0])
         counts = queries.reported_counts(conn)
         run = queries.fetchall(conn, "SELECT finished_at, run_by, periods FROM level_run ORDER BY id DESC LIMIT 1")
+        stale = stale_since(conn)
     last = LastRun(_when(run[0][0]), run[0][1], run[0][2]) if run else None
     assert version is not None  # active_program refused already
-    return Status(program.name, version.version, partners, completeness(program, partners, counts), last)
+    status = Status(program.name, version.version, partners, completeness(program, partners, counts), last)
+    if stale is not None:
+        status.stale_since, status.stale_because = stale
+    return status
 
 
 def _when(value) -> datetime | None:

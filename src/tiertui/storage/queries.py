@@ -74,27 +74,123 @@ def read_partners(conn: Connection) -> PartnerColumns:
     )
 
 
+def read_partner_tree(conn: Connection) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Every partner's key and id (ordered by id) and its parent's position (-1: none): the hierarchy only."""
+    rows = fetchall(conn, "SELECT key, partner_id, parent_id FROM partner ORDER BY partner_id")
+    keys = np.array([r[0] for r in rows], dtype=np.int64)
+    ids = [r[1] for r in rows]
+    position = {pid: i for i, pid in enumerate(ids)}
+    parent = np.array([position.get(r[2], -1) if r[2] else -1 for r in rows], dtype=np.int64)
+    return keys, ids, parent
+
+
+def read_partners_by_key(conn: Connection, keys: np.ndarray) -> PartnerColumns:
+    """The partners with ``keys``, in the order of ``keys``."""
+    found: dict[int, tuple] = {}
+    for chunk in _chunks(keys):
+        for row in fetchall(
+            conn,
+            "SELECT key, partner_id, name, region, partner_type, parent_id, tier FROM partner "
+            f"WHERE key IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            found[row[0]] = row
+    rows = [found[k] for k in keys.tolist()]
+    cols = list(zip(*rows)) if rows else [()] * 7
+    return PartnerColumns(
+        np.array(cols[0], dtype=np.int64),
+        list(cols[1]),
+        list(cols[2]),
+        [r or "" for r in cols[3]],
+        [t or "" for t in cols[4]],
+        list(cols[5]),
+        list(cols[6]),
+    )
+
+
 def read_periods(conn: Connection) -> list[str]:
+    """The distinct periods of the stored metrics (on SQLite a skip-scan: one seek per period)."""
+    if conn.dialect.name == "sqlite":
+        rows = fetchall(
+            conn,
+            "WITH RECURSIVE p(x) AS (SELECT MIN(period) FROM metric_value "
+            "UNION ALL SELECT (SELECT MIN(period) FROM metric_value WHERE period > x) FROM p WHERE x IS NOT NULL) "
+            "SELECT x FROM p WHERE x IS NOT NULL",
+        )
+        return [r[0] for r in rows]
     return [r[0] for r in fetchall(conn, "SELECT DISTINCT period FROM metric_value")]
 
 
-def read_metrics(conn: Connection, metrics: Sequence[str]) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
-    """(partner keys, values) of each (period, metric), for the given metrics.
+KEYS_CHUNK = 500  # partner keys per ``IN (...)`` list
 
-    One range scan of the primary key per pair; the rows are flattened straight into numpy.
+
+def _chunks(keys: np.ndarray) -> list[list[int]]:
+    values = np.unique(keys).tolist()
+    return [values[i : i + KEYS_CHUNK] for i in range(0, len(values), KEYS_CHUNK)]
+
+
+def read_metrics(
+    conn: Connection, metrics: Sequence[str], keys: np.ndarray | None = None
+) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """(partner keys, values) of each (period, metric), for the given metrics (and partner ``keys``).
+
+    One range scan of the primary key per pair (with ``keys``: seeks for each chunk of keys); the
+    rows are flattened straight into numpy.
     """
     if not metrics:
         return {}
-    marks = ",".join("?" * len(metrics))
-    pairs = fetchall(conn, f"SELECT DISTINCT period, metric FROM metric_value WHERE metric IN ({marks})", metrics)
     result = {}
-    for period, metric in pairs:
+    if keys is not None:  # some partners: one query per chunk of keys, grouped by (period, metric) here
+        periods = read_periods(conn)
+        if not periods:
+            return {}
+        marks = ",".join("?" * len(metrics))
+        in_periods = ",".join("?" * len(periods))
+        rows = []
+        for chunk in _chunks(keys):  # the primary key's three columns, each an IN list: index seeks only
+            rows += fetchall(
+                conn,
+                f"SELECT period, metric, partner_key, value FROM metric_value WHERE period IN ({in_periods}) "
+                f"AND metric IN ({marks}) AND partner_key IN ({','.join('?' * len(chunk))})",
+                (*periods, *metrics, *chunk),
+            )
+        grouped: dict[tuple[str, str], list[tuple[int, float]]] = {}
+        for period, metric, key, value in rows:
+            grouped.setdefault((period, metric), []).append((key, value))
+        for pair, pairs in grouped.items():
+            flat = np.array(pairs, dtype=np.float64).reshape(-1, 2)
+            result[pair] = (flat[:, 0].astype(np.int64), flat[:, 1])
+        return result
+    for period, metric in period_metric_pairs(conn, metrics):
         rows = fetchall(
             conn, "SELECT partner_key, value FROM metric_value WHERE period = ? AND metric = ?", (period, metric)
         )
         flat = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=2 * len(rows)).reshape(-1, 2)
         result[(period, metric)] = (flat[:, 0].astype(np.int64), flat[:, 1])
     return result
+
+
+def period_metric_pairs(conn: Connection, metrics: Sequence[str]) -> list[tuple[str, str]]:
+    """The distinct (period, metric) pairs stored for ``metrics``.
+
+    On SQLite, a skip-scan of the primary key (one seek per pair) instead of reading every row.
+    """
+    if conn.dialect.name != "sqlite":
+        marks = ",".join("?" * len(metrics))
+        return fetchall(conn, f"SELECT DISTINCT period, metric FROM metric_value WHERE metric IN ({marks})", metrics)
+    wanted = set(metrics)
+    return [(p, m) for p in read_periods(conn) for m in _sqlite_metrics_of(conn, p) if m in wanted]
+
+
+def _sqlite_metrics_of(conn: Connection, period: str) -> list[str]:
+    rows = fetchall(
+        conn,
+        "WITH RECURSIVE m(x) AS (SELECT MIN(metric) FROM metric_value WHERE period = ? "
+        "UNION ALL SELECT (SELECT MIN(metric) FROM metric_value WHERE period = ? AND metric > x) "
+        "FROM m WHERE x IS NOT NULL) SELECT x FROM m WHERE x IS NOT NULL",
+        (period, period),
+    )
+    return [r[0] for r in rows]
 
 
 @dataclass
@@ -106,8 +202,11 @@ class CertificationColumns:
     expires: np.ndarray  # ordinals (date.max for never)
 
 
-def read_certifications(conn: Connection, tracks: Sequence[str]) -> CertificationColumns:
-    """Certifications of the given tracks; dates come back as proleptic ordinals (date.toordinal)."""
+def read_certifications(
+    conn: Connection, tracks: Sequence[str], keys: np.ndarray | None = None
+) -> CertificationColumns:
+    """Certifications of the given tracks (of partner ``keys`` only, when given); dates come back as
+    proleptic ordinals (date.toordinal)."""
     if not tracks:
         return CertificationColumns(np.zeros(0, np.int64), [], [], np.zeros(0, np.int64), np.zeros(0, np.int64))
     marks = ",".join("?" * len(tracks))
@@ -117,11 +216,15 @@ def read_certifications(conn: Connection, tracks: Sequence[str]) -> Certificatio
     else:
         earned = "(earned_on - DATE '0001-01-01') + 1"
         expires = "(COALESCE(expires_on, DATE '9999-12-31') - DATE '0001-01-01') + 1"
-    rows = fetchall(
-        conn,
-        f"SELECT partner_key, person, track, {earned}, {expires} FROM certification WHERE track IN ({marks})",
-        tuple(tracks),
-    )
+    sql = f"SELECT partner_key, person, track, {earned}, {expires} FROM certification WHERE track IN ({marks})"
+    if keys is None:
+        rows = fetchall(conn, sql, tuple(tracks))
+    else:
+        if conn.dialect.name == "sqlite":  # by the partner index, not the track's (every holder of the track)
+            sql = sql.replace("WHERE track IN", "WHERE +track IN")
+        rows = []
+        for chunk in _chunks(keys):
+            rows += fetchall(conn, f"{sql} AND partner_key IN ({','.join('?' * len(chunk))})", (*tracks, *chunk))
     cols = list(zip(*rows)) if rows else [()] * 5
     return CertificationColumns(
         np.array(cols[0], dtype=np.int64),
@@ -183,6 +286,18 @@ def lock_results(conn: Connection) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({RESULTS_LOCK})")
 
 
+PEOPLE_LOCK = 0x7469657274756932  # "tiertui2": one change to people and roles at a time (PostgreSQL)
+
+
+def lock_people(conn: Connection) -> None:
+    """Serialise changes to people and roles for the rest of the caller's transaction (PostgreSQL).
+
+    Two admins demoting each other at once: the second waits, then sees the first's change.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PEOPLE_LOCK})")
+
+
 @dataclass
 class PeriodRows:
     """One period's results: keys and digests as arrays; ``build(positions)`` makes row tuples."""
@@ -196,16 +311,19 @@ class PeriodRows:
         return self.build(np.arange(len(self.keys)))
 
 
-def store_results(conn: Connection, periods: Iterable[PeriodRows]) -> int:
+def store_results(conn: Connection, periods: Iterable[PeriodRows], partial: bool = False) -> int:
     """Make the stored results equal the given ones, period by period; returns rows written.
 
     Inside the caller's transaction. Re-levelling mostly reproduces what is stored, so each period
     compares 64-bit digests (arrays, no Python object per row) and writes only changed, new and
     vanished rows. Into an empty table everything is bulk-inserted with indexes built afterwards;
     a period whose rows mostly changed is replaced whole. One period is in memory at a time.
+
+    ``partial``: the given rows are those of some partners only (an incremental re-levelling):
+    only their stored rows are compared and replaced; every other row is left alone.
     """
-    stored = dict(fetchall(conn, "SELECT period, COUNT(*) FROM level_result GROUP BY period"))
-    if not stored:
+    stored = {} if partial else dict(fetchall(conn, "SELECT period, COUNT(*) FROM level_result GROUP BY period"))
+    if not stored and not partial:
         _swap_results(conn, (row for p in periods for row in p.all()))
         return -1
     written = 0
@@ -214,18 +332,32 @@ def store_results(conn: Connection, periods: Iterable[PeriodRows]) -> int:
     columns = ", ".join(f'"{c}"' for c in RESULT_COLUMNS)
     insert = f"INSERT INTO level_result ({columns}) VALUES ({', '.join([mark] * len(RESULT_COLUMNS))})"
     for p in periods:
-        if stored.pop(p.period, 0):
-            old = fetchall(conn, "SELECT partner_key, digest FROM level_result WHERE period = ?", (p.period,))
-            old_keys = np.array([r[0] for r in old], dtype=np.int64)
-            old_digests = np.array([r[1] if r[1] is not None else 0 for r in old], dtype=np.int64)
-            known = np.array([r[1] is not None for r in old], dtype=bool)
+        if partial or stored.pop(p.period, 0):
+            if partial:
+                old = []
+                for chunk in _chunks(p.keys):
+                    old += fetchall(
+                        conn,
+                        "SELECT partner_key, COALESCE(digest, 0), CASE WHEN digest IS NULL THEN 0 ELSE 1 END "
+                        f"FROM level_result WHERE period = ? AND partner_key IN ({','.join('?' * len(chunk))})",
+                        (p.period, *chunk),
+                    )
+            else:
+                old = fetchall(
+                    conn,
+                    "SELECT partner_key, COALESCE(digest, 0), CASE WHEN digest IS NULL THEN 0 ELSE 1 END "
+                    "FROM level_result WHERE period = ?",
+                    (p.period,),
+                )
+            flat = np.fromiter(chain.from_iterable(old), dtype=np.int64, count=3 * len(old)).reshape(-1, 3)
+            old_keys, old_digests, known = flat[:, 0].copy(), flat[:, 1].copy(), flat[:, 2].astype(bool)
             order = np.argsort(old_keys)
             old_keys, old_digests, known = old_keys[order], old_digests[order], known[order]
             at = np.clip(np.searchsorted(old_keys, p.keys), 0, max(len(old_keys) - 1, 0))
             found = (old_keys[at] == p.keys) if len(old_keys) else np.zeros(len(p.keys), dtype=bool)
             same = found & known[at] & (old_digests[at] == p.digests) if len(old_keys) else found
             changed = np.flatnonzero(~same)
-            if len(changed) > len(p.keys) // 2:
+            if not partial and len(changed) > len(p.keys) // 2:
                 cur.execute(f"DELETE FROM level_result WHERE period = {mark}", (p.period,))
                 cur.executemany(insert, p.all())
                 written += len(p.keys)

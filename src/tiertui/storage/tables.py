@@ -176,3 +176,16 @@ class OfflineCopy(SQLModel, table=True):
     last_audit_id: int = 0  # the highest audit entry id when the copy was taken
     synced_at: datetime | None = None
     synced_by: str | None = None
+
+
+class ResultsState(SQLModel, table=True):
+    """Whether the stored results are current: one row (id 1) once anything marked them stale.
+
+    ``stale_since`` is set by a write that skipped re-levelling (``tiertui import --no-level``)
+    and cleared by the next full levelling run; ``stale_by`` says which write, in plain words.
+    """
+
+    __tablename__ = "results_state"
+    id: int = Field(default=1, primary_key=True)
+    stale_since: datetime | None = None
+    stale_by: str | None = None

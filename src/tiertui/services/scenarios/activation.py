@@ -9,23 +9,24 @@ that transaction.
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from ...storage.tables import ProgramVersion
 from .. import audit, roles
-from ..programs import store_program_in
+from ..programs import store_program
+from ..unit_of_work import UnitOfWork, using
 from .saved import find_saved
 
 
-def activate_in(session: Session, user: str, name: str) -> ProgramVersion:
-    """Make scenario ``name`` the active program inside ``session``'s open transaction (admins).
+def activate_in(uow: UnitOfWork, user: str, name: str) -> ProgramVersion:
+    """Make scenario ``name`` the active program inside ``uow``'s open transaction (admins).
 
-    The version returned stays in ``session``. Results are not re-levelled here, as with
-    ``tiertui program load``: run levelling next.
+    As with ``tiertui program load``, every partner is re-levelled with it in the same transaction.
     """
+    session = uow.session
+    assert session is not None
     roles.require(session, user, "admin", "activating scenarios")
     saved = find_saved(session, name)
-    version = store_program_in(session, saved.program, user, f"scenario {name}")
+    version = store_program(uow, saved.program, user, f"scenario {name}")
     audit.record(
         session,
         user,
@@ -39,13 +40,11 @@ def activate_in(session: Session, user: str, name: str) -> ProgramVersion:
     return version
 
 
-def activate_scenario(engine: Engine, user: str, name: str) -> ProgramVersion:
+def activate_scenario(target: Engine | UnitOfWork, user: str, name: str) -> ProgramVersion:
     """Make the scenario the active program: a new program version (earlier versions stay).
 
-    One transaction: the version and both audit entries commit together or not at all.
+    One transaction: the version, the re-levelled results and both audit entries commit together
+    or not at all.
     """
-    with Session(engine) as session, session.begin():
-        version = activate_in(session, user, name)
-        session.flush()
-        session.expunge(version)
-    return version
+    with using(target) as uow:
+        return activate_in(uow, user, name)

@@ -1,0 +1,34 @@
+"""Whether the stored results are up to date (stale after an import with --no-level).
+
+Revision ID: 0006
+Revises: 0004 (temporarily: 0005, certification renewals, is being added on another branch;
+once it is merged this revision follows it)
+Create Date: 2026-11-30
+
+Matches ``ResultsState`` in ``tables.py``. An upgraded database has no row: its results are
+not marked stale.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"  # TEMPORARY: becomes "0005" once certification renewals are merged
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "results_state",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("stale_since", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("stale_by", sa.String(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("results_state")
