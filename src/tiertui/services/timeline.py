@@ -33,8 +33,14 @@ def parsed(row: ProgramVersion) -> Program:
     return _parsed[row.content_hash]
 
 
-def in_force(source: Engine | Session) -> list[ProgramVersion]:
+def in_force(source: Engine | Session | Connection) -> list[ProgramVersion]:
     """The versions in force, oldest date first (undated first)."""
+    if isinstance(source, Connection):
+        with Session(bind=source) as session:
+            rows = in_force(session)
+            for r in rows:
+                session.expunge(r)
+            return rows
     if isinstance(source, Session):
         rows = list(source.exec(select(ProgramVersion).where(ProgramVersion.in_force == True)))  # noqa: E712
     else:
@@ -53,7 +59,7 @@ def in_force(source: Engine | Session) -> list[ProgramVersion]:
     return sorted(rows, key=lambda r: (parsed(r).effective_from or date.min, r.version))
 
 
-def programs(source: Engine | Session) -> list[Program]:
+def programs(source: Engine | Session | Connection) -> list[Program]:
     """The timeline's programs, oldest date first (what ``scoring.level_timeline`` takes)."""
     return [parsed(r) for r in in_force(source)]
 
@@ -197,10 +203,11 @@ def plan_load(session: Session, program: Program) -> LoadPlan:
     plan = LoadPlan(program, after, replaced)
     plan.periods = [x for x in periods if program_for(after, x) is program]
     plan.before = [x for x in periods if program_for(after, x) is None]
-    if not plan.periods:
-        return plan
-    previous = [x for x in periods if x not in plan.periods and parse_period(x) < parse_period(plan.periods[0])]
+    start = program.effective_from or date.min
+    previous = [x for x in periods if x not in plan.periods and parse_period(x).end < start]
     last = previous[-1] if previous else None
+    if not plan.periods and last is None:
+        return plan
     old = program_for(after, last) if last else None
     if old is None:
         # the first evaluated version: tiers on record are read through its map
@@ -262,3 +269,32 @@ def protection_at(timeline: list[Program], periods: list[str], earned: dict[str,
         index = int(tier_map(old, prog, strict=False)[old.tier_index(name)])
         floor = max(floor, index)
     return (floor if floor >= 0 else None), tr.protect_through
+
+
+def import_view(session: Session) -> Program:
+    """What imports check rows against (v2 §3.11): the active version, with the metrics every
+    version in force declares, and every tier name a version has or maps (a tier on record is read
+    by the first version evaluated, through its map)."""
+    import dataclasses
+
+    versions = programs(session)
+    active = versions[-1]
+    if len(versions) == 1:
+        return active
+    metrics = {}
+    tiers: dict[str, None] = {}
+    for p in versions:
+        metrics.update({k: v for k, v in p.metrics.items() if k not in metrics})
+        tiers.update(dict.fromkeys(p.tiers))
+        if p.transition is not None:
+            tiers.update(dict.fromkeys(p.transition.tiers))
+    return dataclasses.replace(active, metrics=metrics, tiers=tuple(tiers))
+
+
+def run_metrics(versions: list[Program]) -> list[str]:
+    """The metric order of stored group values for a timeline: every version's used metrics, in
+    order of first use (a version's alone when there is one)."""
+    seen: dict[str, None] = {}
+    for p in versions:
+        seen.update(dict.fromkeys(p.used_metrics()))
+    return list(seen)

@@ -214,6 +214,31 @@ class VersionSession:
         self._costs: dict = {}  # level_timeline's memo: periods and parts reused across edits
         self.baseline = self._level(self.timeline)
 
+    @classmethod
+    def open(cls, engine) -> VersionSession:
+        """The versions in force and every input they read, from the database, read once."""
+        from .. import timeline as stored
+        from ..levelling import load_inputs
+
+        versions = stored.programs(engine)
+        if not versions:
+            raise ServiceError("no program is loaded: run `tiertui program load FILE.toml` first")
+        loaded = load_inputs(engine, versions[-1], versions=versions)
+
+        def load_metrics(metrics: list[str], tracks: list[str]) -> None:
+            missing = [m for m in metrics if m not in loaded.inputs.metrics]
+            have = set(loaded.inputs.certifications.track)
+            if not missing and all(t in have for t in tracks):
+                return
+            # a scenario reading data the versions in force do not: read it all again, with it
+            more = load_inputs(engine, versions[-1], versions=versions, extra_metrics=metrics, extra_tracks=tracks)
+            loaded.inputs.metrics.update(more.inputs.metrics)
+            if more.inputs.reported is not None and loaded.inputs.reported is not None:
+                loaded.inputs.reported.update(more.inputs.reported)
+            loaded.inputs.certifications = more.inputs.certifications
+
+        return cls(versions, loaded.inputs, list(loaded.partners.name), list(loaded.partners.region), load_metrics)
+
     def _level(self, timeline: Sequence[Program]) -> list[PeriodResult]:
         ordered = sorted(timeline, key=lambda p: p.effective_from or date.min)
         key = tuple(sorted({_metric_key(p, m) for p in ordered for m in p.input_metrics()})) + tuple(
