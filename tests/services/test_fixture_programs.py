@@ -290,6 +290,25 @@ AWS = {
     ("W5", "2023-Q3"): E(0.0, "Registered", "Registered", "held", False),
 }
 
+SE = "Solution Expert: "
+# (v2 §4) the export's last column when the version in force defines designations: held, sorted
+DESIGNATIONS_HELD = {
+    "avaya_connect": {
+        ("A1", "2016"): (
+            f"{SE}Contact Center (Enterprise)",
+            f"{SE}Networking",
+            f"{SE}Unified Communications (Enterprise)",
+        ),
+        ("A1", "2017"): (f"{SE}Networking", f"{SE}Unified Communications (Enterprise)"),
+        ("A2", "2016"): (f"{SE}Unified Communications (Midmarket)",),
+        ("A2", "2017"): (f"{SE}Unified Communications (Midmarket)",),
+        ("A3", "2016"): (f"{SE}Contact Center (Enterprise)",),
+        ("A3", "2017"): (f"{SE}Contact Center (Enterprise)", f"{SE}Video"),
+        ("A4", "2017"): (f"{SE}Contact Center (Midmarket)",),
+        ("A5", "2017"): (f"{SE}Networking",),
+    }
+}
+
 CASES = {
     "mitel_2014_na": MITEL,
     "poly_2020": POLY,
@@ -394,6 +413,9 @@ def expected_rows(name: str, period: str) -> list[list[str]]:
                     ";".join(e.badges),
                 ]
             )
+    if name in DESIGNATIONS_HELD:
+        for row in rows:
+            row.append(";".join(DESIGNATIONS_HELD[name].get((row[0], row[1]), ())))
     return rows
 
 
@@ -488,7 +510,7 @@ def test_command_line_exports_the_hand_computed_outcomes(name, tmp_path, capsys)
             "event",
             "at_risk",
             "badges",
-        ]
+        ] + (["designations"] if name in DESIGNATIONS_HELD else [])
         assert rows[1:] == expected_rows(name, period), period
 
 
