@@ -66,3 +66,61 @@ def test_a_version_without_protect_through_protects_nobody():
     result = VersionSession([old], data, ["Zero"], [""]).evaluate(scenario)
     assert result.protected_partners == 0
     assert result.headline() == "The new version protects nobody (its [transition] has no protect_through)."
+
+
+# ------------------------------------------------------------------ against the database
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tiertui.cli import main  # noqa: E402
+from tiertui.services.scenarios import whatif  # noqa: E402
+from tiertui.storage import open_engine  # noqa: E402
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "programs"
+
+
+def _run(url: str, *args: str) -> None:
+    assert main(["--db", url, "--user", "carol", *args]) == 0
+
+
+@settings(max_examples=6, deadline=None)
+@given(through=st.sampled_from(["2020-06-30", "2020-12-31", "2021-04-10"]), grace=st.integers(0, 2))
+def test_the_whatif_of_a_dated_scenario_equals_level_after_loading_it(tmp_path_factory, through, grace):
+    folder = FIXTURES / "poly_2020"
+    tmp = tmp_path_factory.mktemp("whatif")
+    url = f"sqlite:///{tmp / 'w.db'}"
+    _run(url, "program", "load", str(folder / "before_2020-04.toml"))
+    _run(url, "import", "partners", str(folder / "partners_before.csv"))
+    _run(url, "import", "metrics", str(folder / "metrics_2020q1.csv"))
+    _run(url, "level")
+    text = (FIXTURES / "poly_2020.toml").read_text()
+    text = text.replace('protect_through = "2021-04-10"', f'protect_through = "{through}"')
+    text = text.replace("grace_periods = 1 ", f"grace_periods = {grace} ")
+    scenario = tmp / "poly_scenario.toml"
+    scenario.write_text(text)
+    # the new version's data: accepted once a version declaring it is in force, so load it, import,
+    # then put the first version back alone and compare the what-if with a load of the scenario
+    _run(url, "program", "load", str(scenario))
+    for name in ("metrics.csv", "metrics_2021q2.csv"):
+        _run(url, "import", "metrics", str(folder / name))
+    _run(url, "import", "certifications", str(folder / "certifications.csv"))
+    _run(url, "program", "load", str(folder / "before_2020-04.toml"))
+    engine = open_engine(url)
+    try:
+        result = whatif(engine, scenario)
+        _run(url, "program", "load", str(scenario))
+        with engine.connect() as conn:
+            stored = {
+                (pid, period): tier
+                for pid, period, tier in conn.exec_driver_sql(
+                    "SELECT p.partner_id, r.period, r.effective_tier FROM level_result r "
+                    "JOIN partner p ON p.key = r.partner_key"
+                )
+            }
+    finally:
+        engine.dispose()
+    assert [p.period for p in result.periods] == ["2020-Q2", "2020-Q3", "2020-Q4", "2021-Q1", "2021-Q2"]
+    for p in result.periods:
+        mine = {pid: tier for (pid, period), tier in stored.items() if period == p.period}
+        assert result.tiers_by_partner(p.period) == mine, p.period

@@ -73,6 +73,11 @@ class VersionWhatIf:
     revenue_metric: str | None
     _movers: Callable[[], list[VersionMover]] = field(repr=False)
     _cache: list[VersionMover] | None = field(default=None, repr=False)
+    _tiers: Callable[[str, bool], dict[str, str]] | None = field(default=None, repr=False)
+
+    def tiers_by_partner(self, period: str, protected: bool = True) -> dict[str, str]:
+        """partner_id -> effective tier in a governed ``period``, with the protection or without."""
+        return self._tiers(period, protected) if self._tiers is not None else {}
 
     @property
     def movers(self) -> list[VersionMover]:
@@ -358,6 +363,13 @@ class VersionSession:
             order = sorted(idx.tolist(), key=lambda i: self.ids[i])
             return [VersionMover(self.ids[i], self.names[i], b[i], w[i], o[i]) for i in order]
 
+        by_period = {rw.period.label: (rw, ro) for rw, ro, _ in governed}
+
+        def tiers(period: str, protected: bool) -> dict[str, str]:
+            rw, ro = by_period[period]
+            r = rw if protected else ro
+            return dict(zip(self.ids, np.asarray(scenario.tiers, dtype=object)[r.effective].tolist()))
+
         return VersionWhatIf(
             name=name,
             program=scenario.name,
@@ -370,6 +382,7 @@ class VersionSession:
             protection_cost=CostSplit(**total),
             revenue_metric=scenario.revenue_metric,
             _movers=movers,
+            _tiers=tiers,
         )
 
 
