@@ -422,7 +422,7 @@ def _program(args, engine, user: str) -> int:
         if before:
             say(f"  Not evaluated (before the earliest version): {', '.join(before)}")
         say("")
-    say("Every version loaded:")
+    say("Every version loaded (* active, + in force):")
     for v in programs.program_versions(engine):
         mark = "*" if v.active else ("+" if v.in_force else " ")
         say(
