@@ -438,3 +438,21 @@ def test_avaya_one_year_transition_protects_and_specializations_count():
     assert [float(results[1].values["designations"][i]) for i in range(5)] == [3, 1, 1, 0, 0]
     assert [float(results[2].values["designations"][i]) for i in range(5)] == [2, 1, 2, 1, 1]
     assert [float(results[2].score[i]) for i in range(5)] == [84.0, 48.0, 70.0, 52.0, 43.0]
+
+
+def test_status_lists_the_periods_before_the_earliest_version(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'tiertui.db'}"
+    folder = PROGRAMS / "mitel_2014_na"
+    for args in (
+        ("program", "load", str(PROGRAMS / "mitel_2014_na.toml")),
+        ("import", "partners", str(folder / "partners.csv")),
+        ("import", "metrics", str(folder / "metrics_2014h1.csv")),
+        ("import", "metrics", str(folder / "metrics.csv")),
+        ("level",),
+    ):
+        assert main(["--db", url, "--user", "carol", *args]) == 0
+    capsys.readouterr()
+    assert main(["--db", url, "--user", "carol", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "Not evaluated (before the earliest version's effective_from): 2014-Q1, 2014-Q2" in out
+    assert main(["--db", url, "--user", "carol", "export", "scorecards", "--period", "2014-Q2"]) != 0
