@@ -1,4 +1,4 @@
-"""Program versions over time (spec v2 §3.11): which versions are in force, from when.
+"""Program versions over time (spec v2 §3.11): the versions in force, their dates.
 
 Revision ID: 0008
 Revises: 0006 (TEMPORARY: 0007, published periods, is being written on another branch; once it
