@@ -423,14 +423,27 @@ def _demo(args, explicit: str | None, user: str) -> int:
 
 
 def _program(args, engine, user: str) -> int:
-    from .services import programs
+    from .services import programs, timeline
 
     if args.action == "load":
-        version = programs.load_program_file(engine, args.file, user)
-        say(f"Loaded {version.name!r} as version {version.version} (active).")
+        version, plan = programs.load_version_file(engine, args.file, user)
+        state = "active" if version.active else "in force"
+        say(f"Loaded {version.name!r} as version {version.version} ({state}).")
+        say(visible(plan.text(), keep_newlines=True))
         return 0
+    entries, before = timeline.describe(engine, date.today())
+    if entries:
+        say("Timeline (the versions in force, oldest first; * active):")
+        for e in entries:
+            mark = "*" if e.active else " "
+            today = ", in force today" if e.in_force_today else ""
+            say(f"{mark} v{e.version}  {visible(e.name)}  {e.dates()}{today}: governs {e.governs()}")
+        if before:
+            say(f"  Not evaluated (before the earliest version): {', '.join(before)}")
+        say("")
+    say("Every version loaded (* active, + in force):")
     for v in programs.program_versions(engine):
-        mark = "*" if v.active else " "
+        mark = "*" if v.active else ("+" if v.in_force else " ")
         say(
             f"{mark} v{v.version}  {visible(v.name)}  {visible(v.source_name)}  {v.loaded_at:%Y-%m-%d %H:%M}  "
             f"by {visible(v.loaded_by)}"

@@ -117,11 +117,18 @@ def test_every_tier_and_event_occurs(built):
     (engine, _), _ = built
     last = "2026-Q3"
     tiers = {t for (t,) in _rows(engine, f"SELECT DISTINCT earned_tier FROM level_result WHERE period = '{last}'")}
-    assert tiers == {"Authorized", "Silver", "Gold", "Platinum"}
+    assert tiers == {"Registered", "Silver", "Gold", "Platinum"}  # the 2026 version's
+    first = {t for (t,) in _rows(engine, "SELECT DISTINCT earned_tier FROM level_result WHERE period = '2025-Q4'")}
+    assert first == {"Authorized", "Silver", "Gold", "Platinum"}  # the first version's
     on_record = {t for (t,) in _rows(engine, "SELECT DISTINCT tier FROM partner WHERE tier IS NOT NULL")}
     assert len(on_record) == 4
     events = {e for (e,) in _rows(engine, "SELECT DISTINCT event FROM level_result")}
-    assert {"promoted", "demoted", "grace", "held"} == events
+    assert {"promoted", "demoted", "grace", "held", "protected"} == events
+    # the program change protects through 2026-06-30: 2026-Q1 and Q2, not Q3
+    protected = dict(
+        _rows(engine, "SELECT period, COUNT(*) FROM level_result WHERE event = 'protected' GROUP BY period")
+    )
+    assert set(protected) == {"2026-Q1", "2026-Q2"}
     at_risk = _rows(engine, f"SELECT COUNT(*) FROM level_result WHERE period = '{last}' AND at_risk")[0][0]
     assert 0 < at_risk < SMALL
     badges = {b for (b,) in _rows(engine, "SELECT DISTINCT badges FROM level_result") for b in b.split(";") if b}
@@ -221,7 +228,7 @@ def test_renewals_keep_their_history(built):
 def test_some_partners_have_no_latest_csat_and_it_is_carried(built):
     """A few partners reported the latest quarter without CSAT: missing = "previous" carries theirs."""
     (engine, _), _ = built
-    from tiertui.services.browse import partner_scorecard
+    from tiertui.services.read.engine import partner_scorecard
 
     missing = _rows(
         engine,

@@ -28,6 +28,8 @@ from .errors import ServiceError
 Progress = Callable[[float, str], None]
 
 DEMO_PROGRAM = "demo_program.toml"
+# (v2 §3.11) the program's second version, from 2026-01-01: six designations, protection to 2026-06-30
+DEMO_PROGRAM_2026 = "demo_program_2026.toml"
 DEMO_AS_OF = date(2026, 11, 23)  # the demo's "today": periods end at the last full quarter before it
 QUARTERS = 6
 MAX_PEOPLE = 60  # certified people per partner (keeps generated names distinct within a partner)
@@ -440,6 +442,12 @@ class DemoReport:
 # ------------------------------------------------------------------------------ entry point
 
 
+def demo_program_2026() -> Program:
+    """The demo program's second version (a program change with protection), in ``tiertui.data``."""
+    text = resources.files("tiertui.data").joinpath(DEMO_PROGRAM_2026).read_text(encoding="utf-8")
+    return parse_program(text, DEMO_PROGRAM_2026)
+
+
 def demo_program() -> Program:
     """The demo program shipped in ``tiertui.data``."""
     text = resources.files("tiertui.data").joinpath(DEMO_PROGRAM).read_text(encoding="utf-8")
@@ -465,8 +473,12 @@ def build_demo(
     *,
     replace: bool = False,
     as_of: date = DEMO_AS_OF,
+    timeline: bool = True,
 ) -> DemoReport:
     """Fill an empty database with the demo program and ``partners`` partners, then level it.
+
+    ``timeline``: also load the program's second version (from 2026-01-01, with designations and
+    protection, spec v2 §3.11), so the demo shows a program change; False: the first version alone.
 
     Refuses a database that already has partners unless ``replace`` is true, in which case its
     partners, metrics, certifications, overrides and results are deleted first (programs and the
@@ -491,6 +503,8 @@ def build_demo(
     data = generate(program, partners, seed, periods)
     progress(0.15, "writing the demo data")
     programs.store_program(engine, program, user, DEMO_PROGRAM, level=False)  # levelled at the end
+    if timeline:  # the program changes on 2026-01-01, with protection: a new user sees both
+        programs.store_program(engine, demo_program_2026(), user, DEMO_PROGRAM_2026, level=False)
     with Session(engine) as session, session.begin():
         conn = session.connection()
         if existing:

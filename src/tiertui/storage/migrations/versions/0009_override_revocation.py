@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"  # TEMPORARY: becomes "0008" once 0007 and 0008 (other branches) are merged
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
