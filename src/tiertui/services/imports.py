@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from ..safe_text import visible
 from ..scoring import Period, PeriodError, Program, parse_period, suggest
 from ..storage import queries
-from . import audit, programs, roles, staleness
+from . import audit, programs, roles, staleness, timeline
 from .errors import ServiceError
 from .relevel import relevel
 from .unit_of_work import UnitOfWork, using
@@ -1091,7 +1091,7 @@ def import_file(
                     f"import --no-level is refused while periods are published (up to {published[-1]}): without "
                     "re-levelling, a change to a published result could not be caught; import without --no-level"
                 )
-        program = programs.active_program(session) if programs.active_version(session) is not None else None
+        program = timeline.import_view(session) if programs.active_version(session) is not None else None
         progress(0.0, f"reading {path.name}")
         source = _open_source(path, kind)
         conn = uow.connection

@@ -58,7 +58,13 @@ COLUMNS = [
 ]
 SORTABLE = [c.key for c in COLUMNS]
 RISK_CHOICES = [("At risk", "yes"), ("Not at risk", "no")]
-EVENT_CHOICES = [("▲ promoted", "promoted"), ("▼ demoted", "demoted"), ("◆ grace", "grace"), ("· held", "held")]
+EVENT_CHOICES = [
+    ("▲ promoted", "promoted"),
+    ("▼ demoted", "demoted"),
+    ("◆ grace", "grace"),
+    ("▣ protected", "protected"),
+    ("· held", "held"),
+]
 PAGE = 100  # rows per fetch; also the first helping of keys of a search
 # the filter Selects: id, prompt, the query's field
 FILTERS = (

@@ -240,6 +240,21 @@ class ScorecardScreen(DataScreen):
             tiers.append(
                 visible(", ".join(card.badges)) if card.badges else "none", style="cyan" if card.badges else "dim"
             )
+            if card.version:
+                tiers.append("\nProgram ", style="dim")
+                tiers.append(visible(card.version))
+            if card.protection_text:
+                tiers.append("\n")
+                tiers.append_text(event_text("protected"))
+                tiers.append(f" {visible(card.protection_text)}")
+            for line in card.designations:
+                tiers.append("\n")
+                tiers.append("✔ " if line.held else "✘ ", style="green" if line.held else "dim")
+                tiers.append(visible(line.text()))
+                for gap_line in line.gap_texts() if not line.met else ():
+                    tiers.append(f"\n    • {visible(gap_line)}", style="dim")
+                if line.lapse:
+                    tiers.append(f"\n    ! {visible(line.lapse)}", style="bold red")
         self.query_one("#tiers", Static).update(tiers)
 
         comp = _table("Component", "Value", "Points", "of max", "Target", "", right=(1, 2, 3, 4))

@@ -10,6 +10,7 @@ EVENT_MARKS = {
     "promoted": ("▲", "bold green"),
     "demoted": ("▼", "bold red"),
     "grace": ("◆", "bold yellow"),
+    "protected": ("▣", "bold cyan"),  # (v2 §3.11) kept by a program change's protection
     "held": ("·", ""),
 }
 OVERRIDE_MARK = "✎"

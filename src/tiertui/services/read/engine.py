@@ -19,7 +19,9 @@ from sqlalchemy.engine import Engine
 from ...scoring import EVENTS, Program, Scorecard, explain, next_period, parse_period
 from ...scoring import evaluate as ev
 from ...scoring.program import CERT_PREFIX
+from ...scoring.scorecard import designations_met
 from ...storage import queries
+from .. import timeline
 from ..errors import ServiceError
 from ..levelling import results_version
 from ..programs import active_version
@@ -349,12 +351,20 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
             }
     card = None
     parent_values: dict[str, float] = {}
+    versions = timeline.programs(engine) if program else []
+    if period and len(versions) > 1:  # (v2 §3.11) the version in force at the period's end explains it
+        program = timeline.program_for(versions, period) or program
     if program and period:
         r = by_period[period]
         values = queries.unpack_group_values(r[8], metric_order)
         parent_values = values
         tiers = program.tiers
         if all(t in tiers for t in (r[3], r[4])) and r[6] in EVENTS:
+            floor, through = (
+                timeline.protection_at(versions, periods, {p: by_period[p][3] for p in periods}, period)
+                if len(versions) > 1
+                else (None, None)
+            )
             card = explain(
                 program,
                 info.region,
@@ -366,6 +376,10 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
                 int(r[7]),
                 tiers.index(r[4]),
                 r[5],
+                designation_last=_designation_last(program, periods, period, by_period, metric_order),
+                floor=floor,
+                protected_through=through,
+                version=_version_words(program, versions),
             )
     trend = [TrendPoint(p, float(by_period[p][1]), by_period[p][4], by_period[p][6]) for p in periods]
     certs = []
@@ -395,6 +409,29 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
     return PartnerScorecard(
         info, periods, period, card, program, trend, certs, subsidiaries, parent_values, metrics, overrides
     )
+
+
+def _designation_last(program: Program, periods: list[str], period: str, by_period, metric_order) -> dict:
+    """(v2 §3.12) Each designation -> the last period up to ``period`` it was met in, within its
+    keep-window, from the partner's stored group values (None: not met in it)."""
+    if not program.designations:
+        return {}
+    upto = periods[: periods.index(period) + 1]
+    result: dict[str, str | None] = {d.name: None for d in program.designations}
+    window = max(d.keep_periods for d in program.designations)
+    for p in reversed(upto[-1 - window :]):
+        met = designations_met(program, queries.unpack_group_values(by_period[p][8], metric_order))
+        for d in program.designations:
+            if result[d.name] is None and met.get(d.name):
+                result[d.name] = p
+    return result
+
+
+def _version_words(program: Program, versions: list[Program]) -> str:
+    """ "Helios Partner Program 2026, in force from 2026-01-01" when more than one version is in force."""
+    if len(versions) <= 1:
+        return ""
+    return program.name + (f", in force from {program.effective_from.isoformat()}" if program.effective_from else "")
 
 
 # --------------------------------------------------------------------------- certifications
