@@ -1,8 +1,7 @@
 """Program versions over time (spec v2 §3.11): the versions in force, their dates.
 
 Revision ID: 0008
-Revises: 0006 (TEMPORARY: 0007, published periods, is being written on another branch; once it
-is merged this revision follows it)
+Revises: 0007
 Create Date: 2026-11-30
 
 Matches ``ProgramVersion`` in ``tables.py``: ``in_force`` marks the versions of the timeline and
