@@ -114,3 +114,11 @@ def test_levelling_job(snap_compare, make_app):
 
 def test_import_dialog_with_a_missing_file(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys("I", "type:no-such-file.csv", "enter"))
+
+
+def test_scorecard_history(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys("l", "down", "enter", "H"))
+
+
+def test_scorecard_history_narrow(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=NARROW, run_before=keys("l", "down", "enter", "H"))

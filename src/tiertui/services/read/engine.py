@@ -16,8 +16,10 @@ from datetime import date, timedelta
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from ...scoring import EVENTS, Program, Scorecard, explain, next_period, parse_period
+from ...scoring import EVENTS, Program, Scorecard, explain, next_period, own_sources, parse_period
 from ...scoring import evaluate as ev
+from ...scoring.evaluate import Certifications, Lapse, lapsing_people, person_key
+from ...scoring.numbers import number_text, score_text, value_text
 from ...scoring.program import CERT_PREFIX
 from ...storage import queries
 from ..errors import ServiceError
@@ -304,6 +306,110 @@ def certification_status(earned_on: date, expires_on: date | None, today: date) 
     return "active", days
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What explaining one partner's stored result of any period needs besides the result row."""
+
+    program: Program
+    info: PartnerInfo
+    periods: list[str]  # the partner's levelled periods, oldest first
+    reported: dict[str, set[str]]  # metric -> periods with a stored own value
+    certs: Certifications  # the group's certifications (partner 0 is this partner)
+    parent: np.ndarray
+    metric_order: list[str]
+
+
+def _group_keys(conn, partner_id: str, key: int) -> tuple[list[int], list[int]]:
+    """This partner's key and every descendant's (its group), with each one's parent position."""
+    keys, parent = [key], [-1]
+    frontier = [(partner_id, 0)]
+    while frontier and len(keys) < 100_000:
+        ids = [f[0] for f in frontier]
+        position = {f[0]: f[1] for f in frontier}
+        frontier = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = queries.fetchall(
+                conn,
+                f"SELECT key, partner_id, parent_id FROM partner WHERE parent_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for k, pid, par in rows:
+                if k in keys:  # a cycle: stop
+                    continue
+                keys.append(k)
+                parent.append(position[par])
+                frontier.append((pid, len(keys) - 1))
+    return keys, parent
+
+
+def _context(conn, program: Program, info: PartnerInfo, periods: list[str], metric_order: list[str]) -> _Context:
+    declared = [m for m in program.used_metrics() if m in program.metrics]
+    reported: dict[str, set[str]] = {m: set() for m in declared}
+    if declared and periods:
+        rows = queries.fetchall(
+            conn,
+            f"SELECT period, metric FROM metric_value WHERE period IN ({','.join('?' * len(periods))}) "
+            f"AND metric IN ({','.join('?' * len(declared))}) AND partner_key = ?",
+            [*periods, *declared, info.key],
+        )
+        for period, metric in rows:
+            reported[metric].add(period)
+    tracks = [m[len(CERT_PREFIX) :] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
+    certs, parent = Certifications.empty(), np.array([-1], dtype=np.int64)
+    if tracks:
+        keys, parents = _group_keys(conn, info.partner_id, info.key)
+        cols = queries.read_certifications(conn, tracks, np.array(keys, dtype=np.int64))
+        index = {k: i for i, k in enumerate(keys)}
+        codes: dict[str, int] = {}
+        person = np.array([codes.setdefault(person_key(p), len(codes)) for p in cols.person], dtype=np.int64)
+        certs = Certifications(
+            np.array([index[int(k)] for k in cols.partner_key], dtype=np.int64),
+            person,
+            cols.track,
+            cols.earned,
+            cols.expires,
+            cols.person,
+        )
+        parent = np.array(parents, dtype=np.int64)
+    return _Context(program, info, periods, reported, certs, parent, metric_order)
+
+
+def _lapsing(ctx: _Context, period: str) -> dict[str, list[Lapse]]:
+    p = parse_period(period)
+    end, next_end = p.end, next_period(p).end
+    tracks = [m[len(CERT_PREFIX) :] for m in ctx.program.used_metrics() if m.startswith(CERT_PREFIX)]
+    return {CERT_PREFIX + t: lapsing_people(ctx.certs, ctx.parent, 0, t, end, next_end) for t in tracks}
+
+
+def _explain_row(ctx: _Context, row) -> Scorecard | None:
+    """``row``: (period, score, qualified, earned, effective, override_id, event, below, group_values)."""
+    program, tiers = ctx.program, ctx.program.tiers
+    period = row[0]
+    if not (all(t in tiers for t in (row[3], row[4])) and row[6] in EVENTS):
+        return None
+    values = queries.unpack_group_values(row[8], ctx.metric_order)
+    return explain(
+        program,
+        ctx.info.region,
+        ctx.info.partner_type,
+        values,
+        period,
+        tiers.index(row[3]),
+        EVENTS.index(row[6]),
+        int(row[7]),
+        tiers.index(row[4]),
+        row[5],
+        sources=own_sources(program, ctx.periods, ctx.reported, period),
+        lapsing=_lapsing(ctx, period),
+    )
+
+
+_RESULT_COLUMNS = (
+    "period, score, qualified_tier, earned_tier, effective_tier, override_id, event, below, group_values, at_risk"
+)
+
+
 def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today: date) -> PartnerScorecard:
     """Everything the scorecard screen shows for one partner and one period (default: the latest)."""
     info = partner_info(engine, partner_id)
@@ -311,8 +417,7 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
     with engine.connect() as conn:
         results = queries.fetchall(
             conn,
-            "SELECT period, score, qualified_tier, earned_tier, effective_tier, override_id, event, below, "
-            "group_values FROM level_result WHERE partner_key = ?",
+            f"SELECT {_RESULT_COLUMNS} FROM level_result WHERE partner_key = ?",
             (info.key,),
         )
         cert_rows = queries.fetchall(
@@ -347,26 +452,13 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
                     [period, *[c[0] for c in children]],
                 )
             }
+        ctx = _context(conn, program, info, periods, metric_order) if program and period else None
     card = None
     parent_values: dict[str, float] = {}
-    if program and period:
+    if ctx is not None and period:
         r = by_period[period]
-        values = queries.unpack_group_values(r[8], metric_order)
-        parent_values = values
-        tiers = program.tiers
-        if all(t in tiers for t in (r[3], r[4])) and r[6] in EVENTS:
-            card = explain(
-                program,
-                info.region,
-                info.partner_type,
-                values,
-                period,
-                tiers.index(r[3]),
-                EVENTS.index(r[6]),
-                int(r[7]),
-                tiers.index(r[4]),
-                r[5],
-            )
+        parent_values = queries.unpack_group_values(r[8], metric_order)
+        card = _explain_row(ctx, r)
     trend = [TrendPoint(p, float(by_period[p][1]), by_period[p][4], by_period[p][6]) for p in periods]
     certs = []
     for cid, person, cert, track, earned, expires in cert_rows:
@@ -395,6 +487,108 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
     return PartnerScorecard(
         info, periods, period, card, program, trend, certs, subsidiaries, parent_values, metrics, overrides
     )
+
+
+# --------------------------------------------------------------------------- history (why a partner moved)
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One period of a partner's history: its result and, on a change of tier or of at-risk, why."""
+
+    period: str
+    tier: str  # effective
+    event: str
+    score: float
+    at_risk: bool
+    change: str  # "▼ Gold → Silver in 2026-Q3" / "! at risk from 2026-Q3" / "" when nothing changed
+    reasons: tuple[str, ...]  # the requirements whose result changed from the period before
+
+
+def _requirement_changes(before: Scorecard, now: Scorecard) -> list[str]:
+    """The requirements (of either period's earned tier) whose met or close result changed."""
+
+    def key(c):
+        return (c.tier, c.kind, c.metric)
+
+    old = {key(c): c for c in before.checks}
+    out = []
+    for c in now.checks:
+        o = old.get(key(c))
+        if o is None or (o.met == c.met and o.close == c.close):
+            continue
+        if c.kind == "min_score":
+            shown, limit = score_text(c.value), number_text(c.threshold)
+            label = "Score"
+        else:
+            shown, limit = value_text(c.value, c.unit), value_text(c.threshold, c.unit)
+            label = c.label
+        if c.flag:
+            out.append(f"{label} ({c.tier}): {shown}, was {value_text(o.value, o.unit)}")
+        elif o.met and not c.met:
+            word = "rose above" if c.kind == "maximum" else "fell below"
+            out.append(f"{label} {shown} {word} {limit} ({c.tier})")
+        elif c.met and not o.met:
+            word = "is at most" if c.kind == "maximum" else "reached"
+            out.append(f"{label} {shown} {word} {limit} ({c.tier})")
+        elif c.close:
+            out.append(f"{label} {shown} is close to {limit} ({c.tier})")
+        else:
+            out.append(f"{label} {shown} is no longer close to {limit} ({c.tier})")
+    old_lapse = {r.metric for r in before.risks if r.kind == "lapse"}
+    for r in now.risks:
+        if r.kind == "lapse" and r.metric not in old_lapse:
+            out.append(r.text)
+        if r.kind == "grace" and before.event != "grace":
+            out.append(r.text)
+    return out
+
+
+def _why_tier(card: Scorecard, before: Scorecard, prev, row) -> list[str]:
+    """A change of tier with no requirement that changed: an override, or grace that ran out."""
+    if row[5] != prev[5]:
+        return [f"override #{row[5]} applies" if row[5] is not None else f"override #{prev[5]} ended"]
+    unmet = [c for c in card.checks if c.tier == before.earned and not c.met]
+    if before.event == "grace" and unmet:
+        return ["grace used up, still below " + before.earned + ": " + "; ".join(c.describe() for c in unmet)]
+    return [f"{c.describe()}" for c in unmet]
+
+
+def partner_history(engine: Engine, partner_id: str) -> list[HistoryLine]:
+    """Every levelled period of one partner, oldest first, each change of tier or at-risk explained
+    from the stored results and group values (the program's explain on each period)."""
+    info = partner_info(engine, partner_id)
+    program = results_program_or_none(engine)
+    with engine.connect() as conn:
+        rows = queries.fetchall(conn, f"SELECT {_RESULT_COLUMNS} FROM level_result WHERE partner_key = ?", (info.key,))
+        metric_order = queries.result_metrics(conn)
+        by_period = {r[0]: r for r in rows}
+        periods = [p.label for p in sorted(parse_period(x) for x in by_period)]
+        ctx = _context(conn, program, info, periods, metric_order) if program and periods else None
+    lines: list[HistoryLine] = []
+    before: Scorecard | None = None
+    prev = None
+    for p in periods:
+        r = by_period[p]
+        card = _explain_row(ctx, r) if ctx is not None else None
+        tier, event, risky = r[4], r[6], bool(r[9])
+        change, reasons = "", ()
+        if prev is not None:
+            if tier != prev[4]:
+                order = program.tiers if program else []
+                up = order.index(tier) > order.index(prev[4]) if tier in order and prev[4] in order else False
+                change = f"{'▲' if up else '▼'} {prev[4]} → {tier} in {p}"
+            elif risky != bool(prev[9]):
+                change = f"! at risk from {p}" if risky else f"no longer at risk in {p}"
+            elif event == "grace" and prev[6] != "grace":
+                change = f"◆ grace from {p}"
+            if change and card is not None and before is not None:
+                reasons = tuple(_requirement_changes(before, card))
+                if not reasons and tier != prev[4]:
+                    reasons = tuple(_why_tier(card, before, prev, r))
+        lines.append(HistoryLine(p, tier, event, float(r[1]), risky, change, reasons))
+        before, prev = card, r
+    return lines
 
 
 # --------------------------------------------------------------------------- certifications
