@@ -814,3 +814,107 @@ class EngineReader:
 
     def close(self) -> None:
         pass
+
+
+# --------------------------------------------------------------------------- every partner's words
+
+
+@dataclass(frozen=True)
+class Sentences:
+    """One partner's scorecard in plain words, for exports: the next tier, its gap, the risks."""
+
+    next_tier: str | None
+    gap: tuple[str, ...]
+    at_risk: tuple[str, ...]
+
+
+def period_sentences(engine: Engine, period: str) -> dict[str, Sentences]:
+    """partner_id -> the gap and at-risk sentences of its stored result for ``period``: the same
+    :func:`explain`, sources and lapsing as :func:`partner_scorecard`, read in bulk."""
+    program = results_program_or_none(engine)
+    if program is None:
+        return {}
+    with engine.connect() as conn:
+        partners = queries.fetchall(conn, "SELECT key, partner_id, region, partner_type, parent_id FROM partner")
+        results = queries.fetchall(
+            conn, f"SELECT partner_key, {_RESULT_COLUMNS} FROM level_result WHERE period = ?", (period,)
+        )
+        metric_order = queries.result_metrics(conn)
+        periods = [p.label for p in sorted(parse_period(x) for x in statements.levelled_periods(_fetch(conn)))]
+        upto = periods[: periods.index(period) + 1] if period in periods else [period]
+        declared = [m for m in program.used_metrics() if m in program.metrics]
+        reported: dict[int, dict[str, set[str]]] = {}
+        if declared:
+            rows = queries.fetchall(
+                conn,
+                f"SELECT partner_key, metric, period FROM metric_value WHERE period IN ({','.join('?' * len(upto))}) "
+                f"AND metric IN ({','.join('?' * len(declared))})",
+                [*upto, *declared],
+            )
+            for key, metric, per in rows:
+                reported.setdefault(key, {}).setdefault(metric, set()).add(per)
+        tracks = [m[len(CERT_PREFIX) :] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
+        cols = queries.read_certifications(conn, tracks) if tracks else None
+    index = {int(p[0]): i for i, p in enumerate(partners)}
+    position = {p[1]: i for i, p in enumerate(partners)}
+    parent = np.array([position.get(p[4], -1) if p[4] else -1 for p in partners], dtype=np.int64)
+    by_group: dict[int, np.ndarray] = {}
+    people = np.zeros(0, dtype=np.int64)
+    if cols is not None and len(cols.partner_key):
+        codes: dict[str, int] = {}
+        people = np.array([codes.setdefault(person_key(p), len(codes)) for p in cols.person], dtype=np.int64)
+        owner = np.array([index[int(k)] for k in cols.partner_key], dtype=np.int64)
+        rows_, groups = ev.ancestors_with_self(owner, parent)
+        order = np.argsort(groups, kind="stable")
+        groups, rows_ = groups[order], rows_[order]
+        starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+        for s, e in zip(starts, np.r_[starts[1:], len(groups)]):
+            by_group[int(groups[s])] = rows_[s:e]
+    p = parse_period(period)
+    end, next_end = p.end, next_period(p).end
+    none = np.zeros(0, dtype=np.int64)
+    out: dict[str, Sentences] = {}
+    for r in results:
+        i = index.get(int(r[0]))
+        if i is None:
+            continue
+        key, pid, region, ptype, _ = partners[i]
+        mine = by_group.get(i, none)
+        lapsing: dict[str, list[Lapse]] = {}
+        if cols is not None:
+            certs = Certifications(
+                np.zeros(len(mine), dtype=np.int64),
+                people[mine],
+                [cols.track[j] for j in mine.tolist()],
+                cols.earned[mine],
+                cols.expires[mine],
+                [cols.person[j] for j in mine.tolist()],
+            )
+            lone = np.array([-1], dtype=np.int64)
+            lapsing = {CERT_PREFIX + t: lapsing_people(certs, lone, 0, t, end, next_end) for t in tracks}
+        ctx_reported = reported.get(int(key), {})
+        tiers = program.tiers
+        row = r[1:]
+        if not (all(t in tiers for t in (row[3], row[4])) and row[6] in EVENTS):
+            continue
+        card = explain(
+            program,
+            region or "",
+            ptype or "",
+            queries.unpack_group_values(row[8], metric_order),
+            period,
+            tiers.index(row[3]),
+            EVENTS.index(row[6]),
+            int(row[7]),
+            tiers.index(row[4]),
+            row[5],
+            sources=own_sources(program, upto, ctx_reported, period),
+            lapsing=lapsing,
+        )
+        gap = card.gap
+        out[pid] = Sentences(
+            gap.tier if gap is not None else None,
+            tuple(gap.texts()) if gap is not None else (),
+            tuple(x.text for x in card.risks),
+        )
+    return out
