@@ -122,3 +122,12 @@ def test_scorecard_history(snap_compare, make_app):
 
 def test_scorecard_history_narrow(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=NARROW, run_before=keys("l", "down", "enter", "H"))
+
+
+def test_dashboard_tier_mix_narrow(snap_compare, make_app):
+    async def run(pilot):
+        await keys()(pilot)
+        pilot.app.screen.query_one("#dashboard").scroll_end(animate=False)
+        await keys()(pilot)
+
+    assert snap_compare(make_app(), terminal_size=NARROW, run_before=run)

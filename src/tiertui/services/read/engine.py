@@ -918,3 +918,61 @@ def period_sentences(engine: Engine, period: str) -> dict[str, Sentences]:
             tuple(x.text for x in card.risks),
         )
     return out
+
+
+# --------------------------------------------------------------------------- dashboard: data and tier mix
+
+
+@dataclass(frozen=True)
+class MixPeriod:
+    """One period of the tier mix: partners per effective tier, promotions and demotions."""
+
+    period: str
+    tiers: dict[str, int]
+    promoted: int
+    demoted: int
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """What the dashboard reads with the engine after its first figures: completeness of the latest
+    period (and whether it looks partial), staleness, and the tier mix over the periods."""
+
+    tiers: tuple[str, ...]
+    mix: list[MixPeriod]
+    status: object | None  # services.status.Status, None when no program is loaded
+    stale: tuple | None  # staleness.stale_since
+
+
+def tier_mix(engine: Engine) -> list[MixPeriod]:
+    with engine.connect() as conn:
+        rows = queries.fetchall(
+            conn,
+            "SELECT period, effective_tier, event, COUNT(*) FROM level_result GROUP BY period, effective_tier, event",
+        )
+    by: dict[str, MixPeriod] = {}
+    for period, tier, event, count in rows:
+        mix = by.setdefault(period, MixPeriod(period, {}, 0, 0))
+        mix.tiers[tier] = mix.tiers.get(tier, 0) + int(count)
+        if event in ("promoted", "demoted"):
+            by[period] = MixPeriod(
+                period,
+                mix.tiers,
+                mix.promoted + (int(count) if event == "promoted" else 0),
+                mix.demoted + (int(count) if event == "demoted" else 0),
+            )
+    return [by[p.label] for p in sorted(parse_period(x) for x in by)]
+
+
+def dashboard_data(engine: Engine) -> DashboardData:
+    from ..staleness import stale_since
+    from ..status import read_status
+
+    program = results_program_or_none(engine)
+    status = None
+    if program_or_none(engine) is not None:
+        try:
+            status = read_status(engine)
+        except ServiceError:
+            status = None
+    return DashboardData(program.tiers if program else (), tier_mix(engine), status, stale_since(engine))
