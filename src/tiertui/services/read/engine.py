@@ -566,11 +566,16 @@ def partner_history(engine: Engine, partner_id: str) -> list[HistoryLine]:
         periods = [p.label for p in sorted(parse_period(x) for x in by_period)]
         ctx = _context(conn, program, info, periods, metric_order) if program and periods else None
     lines: list[HistoryLine] = []
-    before: Scorecard | None = None
+    cards: dict[str, Scorecard | None] = {}
+
+    def card_of(period: str) -> Scorecard | None:  # explained only around a change: most periods need none
+        if period not in cards:
+            cards[period] = _explain_row(ctx, by_period[period]) if ctx is not None else None
+        return cards[period]
+
     prev = None
     for p in periods:
         r = by_period[p]
-        card = _explain_row(ctx, r) if ctx is not None else None
         tier, event, risky = r[4], r[6], bool(r[9])
         change, reasons = "", ()
         if prev is not None:
@@ -582,12 +587,13 @@ def partner_history(engine: Engine, partner_id: str) -> list[HistoryLine]:
                 change = f"! at risk from {p}" if risky else f"no longer at risk in {p}"
             elif event == "grace" and prev[6] != "grace":
                 change = f"◆ grace from {p}"
-            if change and card is not None and before is not None:
+            card, before = (card_of(p), card_of(prev[0])) if change else (None, None)
+            if card is not None and before is not None:
                 reasons = tuple(_requirement_changes(before, card))
                 if not reasons and tier != prev[4]:
                     reasons = tuple(_why_tier(card, before, prev, r))
         lines.append(HistoryLine(p, tier, event, float(r[1]), risky, change, reasons))
-        before, prev = card, r
+        prev = r
     return lines
 
 
