@@ -156,3 +156,34 @@ async def test_help_and_footer_list_the_new_keys(make_app, size):
         assert isinstance(app.screen, HelpScreen)
         labels = {label for _keys, label, _id in app.screen.rows()}
         assert {"Why moved", "Copy"} <= labels
+
+
+def _lapse_card_app(demo_url: str, tmp_path):
+    return TiertuiApp(demo_url, "dave", today=date(2026, 11, 30), blink=False, config_dir=tmp_path / "c")
+
+
+async def _open_lapsing(pilot) -> None:
+    await settle(pilot)
+    pilot.app.open_scorecard("P000092")  # values not reported, and UC certifications that lapse
+    await settle(pilot)
+    pilot.app.screen.query_one("#scorecard").scroll_to_widget(
+        pilot.app.screen.query_one("#gap"), animate=False, top=True
+    )
+    await settle(pilot)
+
+
+def test_scorecard_not_reported_and_lapse_risk(snap_compare, demo_url, tmp_path):
+    assert snap_compare(_lapse_card_app(demo_url, tmp_path), terminal_size=SIZE, run_before=_open_lapsing)
+
+
+def test_scorecard_not_reported_and_lapse_risk_narrow(snap_compare, demo_url, tmp_path):
+    assert snap_compare(_lapse_card_app(demo_url, tmp_path), terminal_size=NARROW, run_before=_open_lapsing)
+
+
+def test_scorecard_components_narrow(snap_compare, demo_url, tmp_path):
+    async def run(pilot):
+        await settle(pilot)
+        pilot.app.open_scorecard("P000092")
+        await settle(pilot)
+
+    assert snap_compare(_lapse_card_app(demo_url, tmp_path), terminal_size=NARROW, run_before=run)

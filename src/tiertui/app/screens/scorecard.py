@@ -34,14 +34,16 @@ def _table(*columns: str, right: tuple[int, ...] = ()) -> Table:
 
 
 def _numbers_whole(table: Table) -> Table:
-    """Never cut or wrap a number: on a narrow terminal the words and bars give way instead
-    ("$3,734,…" or a threshold over two lines reads wrong)."""
+    """Never cut or wrap a number (nor its header): on a narrow terminal the words and bars give way
+    instead ("$3,734,…" or a threshold over two lines reads wrong; "Poi…" is no header)."""
     for column in table.columns:
         if column.justify == "right":
             column.no_wrap = True
-            column.min_width = max([1] + [cell_len(str(cell)) for cell in column.cells])  # a header may wrap
+            column.min_width = max([cell_len(str(column.header))] + [cell_len(str(cell)) for cell in column.cells])
         elif not str(column.header):  # a bar: the first to give way, cropped
             column.no_wrap, column.overflow = False, "crop"
+        else:  # words (a label, a note) wrap
+            column.no_wrap = False
     return table
 
 
@@ -228,7 +230,10 @@ class ScorecardScreen(DataScreen):
                     fmt(c.max_points),
                     _unit(c.target, unit),
                     *note,
-                    Text(_bar(c.points / c.max_points if c.max_points else 0, 16), style="green"),
+                    Text(
+                        _bar(c.points / c.max_points if c.max_points else 0, 16 if self.app.size.width >= 100 else 5),
+                        style="green",
+                    ),
                 )
         self.query_one("#components", Static).update(_numbers_whole(comp) if card else Text("—", style="dim"))
 
