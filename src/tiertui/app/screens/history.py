@@ -72,7 +72,11 @@ class HistoryScreen(DataScreen):
             text.append("\n")
             if line.change:
                 style = (
-                    "bold green" if line.change.startswith("▲") else "bold red" if line.change[0] in "▼!" else "bold"
+                    "bold green"
+                    if line.change.startswith(("▲", "✔"))
+                    else "bold red"
+                    if line.change[0] in "▼!"
+                    else "bold"
                 )
                 text.append(f"    {visible(line.change)}", style=style)
                 text.append(":\n" if line.reasons else "\n", style=style)

@@ -513,7 +513,10 @@ def _requirement_changes(before: Scorecard, now: Scorecard) -> list[str]:
 
     old = {key(c): c for c in before.checks}
     out = []
+    tiers = {before.earned, now.earned}  # the next tier's closeness is no reason for a move
     for c in now.checks:
+        if c.tier not in tiers:
+            continue
         o = old.get(key(c))
         if o is None or (o.met == c.met and o.close == c.close):
             continue
@@ -587,6 +590,8 @@ def partner_history(engine: Engine, partner_id: str) -> list[HistoryLine]:
                 change = f"! at risk from {p}" if risky else f"no longer at risk in {p}"
             elif event == "grace" and prev[6] != "grace":
                 change = f"◆ grace from {p}"
+            elif prev[6] == "grace" and event != "grace":
+                change = f"✔ meets {tier} again in {p}"
             card, before = (card_of(p), card_of(prev[0])) if change else (None, None)
             if card is not None and before is not None:
                 reasons = tuple(_requirement_changes(before, card))
