@@ -9,6 +9,8 @@ every chunk time-stamped as it arrives (``tests/terminal.py``):
 * ``pty open <screen>``: from the key (``l`` ``o`` ``c`` ``h`` ``w``) to the first frame with the
   screen's data (a partner id, an audit time, the what-if tiers); the screen is left with Escape
   between samples, so each open after the first is warm (as it is for a person).
+* ``pty scorecard``: from Enter on a row of the partner list to the scorecard's tiers on screen, and
+  from ``H`` on it to the history view's first period line (Escape between samples).
 * ``pty approve``: from ``a`` in the override queue to the queue repainted with the decision, on a
   copy of the demo database (an approval writes), as the demo's approver.
 """
@@ -148,3 +150,37 @@ def approve(ctx: Context) -> list[Figure]:
         finally:
             _quit(term)
     return [Figure("pty: approve key to repainted queue", median(samples), "ms", target=50, samples=tuple(samples))]
+
+
+HISTORY_DATA = r"[▲·▼◆] (promoted|held|demoted|grace) +score +\d"
+
+
+@benchmark("pty-scorecard", "the real app on a pseudo-terminal: Enter to a scorecard with data, H to its history")
+def scorecard(ctx: Context) -> list[Figure]:
+    """``Enter`` on a row of the partner list to the scorecard's tiers on screen ("Effective"), and
+    ``H`` on it to the history view's first period line; Escape between samples (warm, as a person
+    goes back and forth), the next row each time."""
+    opened: list[float] = []
+    history: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        term = _session([TIERTUI, "--db", ctx.url, "--user", "benchmark"], home)
+        try:
+            term.wait_for(DASHBOARD_DATA, timeout=120)
+            _key_to(term, b"l", SCREENS["partners"][1])
+            term.pump(1.0)
+            for i in range(max(5, ctx.runs)):
+                opened.append(_key_to(term, b"\r", r"Effective") * 1000)
+                term.pump(0.5)
+                history.append(_key_to(term, b"H", HISTORY_DATA) * 1000)
+                term.pump(0.5)
+                term.press(b"\x1b", 0.5)  # the scorecard
+                term.press(b"\x1b", 0.5)  # the list
+                term.press(b"\x1b[B" * (i + 1), 0.3)  # another partner
+                term.pump(0.3)
+        finally:
+            _quit(term)
+    return [
+        Figure("pty: Enter to scorecard with data", median(opened), "ms", target=150, samples=tuple(opened)),
+        Figure("pty: H to history view with data", median(history), "ms", target=150, samples=tuple(history)),
+    ]

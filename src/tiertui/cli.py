@@ -9,6 +9,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import platformdirs
@@ -529,7 +530,13 @@ def _export(args, engine, user: str) -> int:
             with open(args.output, "wb") as out:
                 exports.write_xlsx(rows, out)
         return 0
-    writer = exports.write_csv if args.format == "csv" else exports.write_json
+    if args.format == "json":
+        from .services.read.engine import period_sentences
+
+        words = period_sentences(engine, rows[0].period) if rows else {}
+        writer = partial(exports.write_json, sentences=words)
+    else:
+        writer = exports.write_csv
     if to_stdout:
         writer(rows, sys.stdout)
     else:

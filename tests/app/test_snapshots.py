@@ -114,3 +114,20 @@ def test_levelling_job(snap_compare, make_app):
 
 def test_import_dialog_with_a_missing_file(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys("I", "type:no-such-file.csv", "enter"))
+
+
+def test_scorecard_history(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=keys("l", "down", "enter", "H"))
+
+
+def test_scorecard_history_narrow(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=NARROW, run_before=keys("l", "down", "enter", "H"))
+
+
+def test_dashboard_tier_mix_narrow(snap_compare, make_app):
+    async def run(pilot):
+        await keys()(pilot)
+        pilot.app.screen.query_one("#dashboard").scroll_end(animate=False)
+        await keys()(pilot)
+
+    assert snap_compare(make_app(), terminal_size=NARROW, run_before=run)

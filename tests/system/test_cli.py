@@ -93,6 +93,12 @@ def test_export_to_files_in_json_and_xlsx(levelled, tmp_path):
         *levelled, "export", "scorecards", "--period", "2026-q2", "--format", "json", "-o", str(tmp_path / "s.json")
     )
     data = json.loads((tmp_path / "s.json").read_text())
+    words = {k: data[0].pop(k) for k in ("next_tier", "gap", "at_risk_reasons")}
+    assert words["next_tier"] == "Platinum" and words["gap"]
+    assert words["at_risk_reasons"][:2] == [
+        "Below Gold requirements (1 of 1 grace period used): demoted next period unless it qualifies again",
+        "Score: 52.00, close to the Gold minimum of 50 (at risk below 55)",
+    ]
     assert data[0] == {
         "partner_id": "A1",
         "period": "2026-Q2",

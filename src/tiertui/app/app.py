@@ -290,6 +290,15 @@ class TiertuiApp(App):
 
         self.push_screen(ScorecardScreen(partner_id, period))
 
+    def action_copy_summary(self) -> None:
+        """The palette's "Copy the scorecard summary": the scorecard on screen does it (its ``y``)."""
+        from .screens.scorecard import ScorecardScreen
+
+        if isinstance(self.screen, ScorecardScreen):
+            self.screen.action_copy_summary()
+        else:
+            self.notify("Open a partner's scorecard first, then copy its summary.", timeout=3)
+
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 

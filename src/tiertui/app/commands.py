@@ -64,6 +64,7 @@ class NavigationCommands(Provider):
         ("Certifications", "action_certifications", "Certifications and lapse risk"),
         ("What-if scenarios", "action_whatif", "Edit the program's numbers and see who moves and the cost"),
         ("Audit log", "action_audit", "Who changed what and when, newest first"),
+        ("Copy the scorecard summary", "action_copy_summary", "Partner, tier, score, gap and risks as plain text"),
         ("Run levelling", "action_level", "Evaluate every period again"),
         ("Import a file", "action_import_file", "Partners, metrics or certifications (CSV/XLSX)"),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -18,7 +18,7 @@ from ..scoring import PeriodError, parse_period, score_number, score_text
 from ..storage import queries
 from . import staleness
 from .errors import ServiceError
-from .read.engine import levelled_periods
+from .read.engine import Sentences, levelled_periods
 
 COLUMNS = (
     "partner_id",
@@ -223,7 +223,9 @@ def write_csv(rows: Sequence[ScorecardRow], out: IO[str]) -> None:
     writer.writerows(r.safe_cells() for r in rows)
 
 
-def write_json(rows: Sequence[ScorecardRow], out: IO[str]) -> None:
+def write_json(rows: Sequence[ScorecardRow], out: IO[str], sentences: Mapping[str, Sentences] | None = None) -> None:
+    """Spec §4's fields; with ``sentences`` (:func:`read.engine.period_sentences`) also, per partner,
+    the next tier, the gap to it and the at-risk reasons in plain words."""
     data = [
         {
             "partner_id": r.partner_id,
@@ -237,11 +239,18 @@ def write_json(rows: Sequence[ScorecardRow], out: IO[str]) -> None:
             "badges": list(r.badges),
             **({"designations": list(r.designations)} if r.designations is not None else {}),
             "provisional": r.provisional,
+            **(_words(sentences.get(r.partner_id)) if sentences is not None else {}),
         }
         for r in rows
     ]
     json.dump(data, out, indent=1)
     out.write("\n")
+
+
+def _words(words: Sentences | None) -> dict:
+    if words is None:
+        return {"next_tier": None, "gap": [], "at_risk_reasons": []}
+    return {"next_tier": words.next_tier, "gap": list(words.gap), "at_risk_reasons": list(words.at_risk)}
 
 
 def write_xlsx(rows: Sequence[ScorecardRow], out: IO[bytes]) -> None:

@@ -91,6 +91,20 @@ class DataScreen(Screen):
         if self.loaded_version != self.app.data_version:
             self.loaded_version = self.app.data_version
             self.reload()
+            self.call_after_refresh(self._check_stale)
+
+    def on_mount(self) -> None:
+        """Every data screen carries the stale-results banner (hidden while the results are current)."""
+        from ..widgets.stale_banner import StaleBanner
+
+        self.mount(StaleBanner())
+
+    def _check_stale(self) -> None:
+        from ..widgets.stale_banner import StaleBanner
+
+        if not self.is_gone:
+            for banner in self.query(StaleBanner):
+                banner.check()
 
     def reload(self) -> None:  # pragma: no cover - overridden
         pass

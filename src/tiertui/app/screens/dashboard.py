@@ -6,6 +6,8 @@ screen is up at once and says it is loading until they arrive.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,12 +15,17 @@ from textual.containers import Grid, VerticalScroll
 from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
+from ...services.errors import ServiceError
 from ...services.read import CertificationQuery, Dashboard, PartnerQuery
 from ..literal import literal
 from ..widgets.figure import Figure
 from ..widgets.footer import KeysFooter
 from ..widgets.marks import EVENT_MARKS
+from ..widgets.tier_mix import completeness_text, tier_mix_chart
 from .base import DataScreen
+
+if TYPE_CHECKING:
+    from ...services.read.engine import DashboardData
 
 
 class DashboardScreen(DataScreen):
@@ -32,16 +39,20 @@ class DashboardScreen(DataScreen):
         Binding("P", "periods", "Publish…", id="dashboard.periods"),
     ]
 
-    _waiting: Dashboard | None = None  # figures that came in while another screen was on top
+    _waiting: Dashboard | None = None
+    more: DashboardData | None = None  # figures that came in while another screen was on top
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="dashboard"):
             yield Static("Loading the figures…", id="dashboard-title")
+            yield Static(id="completeness")
             yield Static("Partners per tier (effective)", classes="section-title")
             yield Grid(id="tier-figures", classes="figures")
             yield Static("Changes and attention", classes="section-title")
             yield Grid(id="attention-figures", classes="figures")
+            yield Static("Tier mix over the periods", classes="section-title", id="tier-mix-title")
+            yield Static(id="tier-mix")
             yield Static(id="dashboard-hint", classes="hint")
         yield KeysFooter()
 
@@ -65,6 +76,24 @@ class DashboardScreen(DataScreen):
 
     def reload(self) -> None:
         self._load()  # the figures on screen stay until the new ones are in
+        self._load_more()
+
+    @work(thread=True, exclusive=True, group="dashboard-more", exit_on_error=False)
+    def _load_more(self) -> None:
+        """Completeness of the latest period, the tier mix: read with the engine, after the figures."""
+        from ...services.read.engine import dashboard_data
+
+        try:
+            data = dashboard_data(self.app.engine)
+        except ServiceError:
+            return
+        if not get_current_worker().is_cancelled:
+            self.report(self._show_more, data)
+
+    def _show_more(self, data: DashboardData) -> None:
+        self.more = data
+        self.query_one("#completeness", Static).update(completeness_text(data))
+        self.query_one("#tier-mix", Static).update(tier_mix_chart(data.tiers, data.mix))
 
     @work(thread=True, exclusive=True, group="dashboard-load")
     def _load(self) -> None:

@@ -19,6 +19,7 @@ from ...services import publishing, report
 from ...services.errors import ServiceError
 from ...services.read import engine as reads
 from ...services.read.engine import PartnerScorecard
+from ...services.read.summary import summary_text
 from ..literal import LiteralTable
 from ..widgets import event_text, tier_text
 from .base import DataScreen
@@ -34,14 +35,16 @@ def _table(*columns: str, right: tuple[int, ...] = ()) -> Table:
 
 
 def _numbers_whole(table: Table) -> Table:
-    """Never cut or wrap a number: on a narrow terminal the words and bars give way instead
-    ("$3,734,…" or a threshold over two lines reads wrong)."""
+    """Never cut or wrap a number (nor its header): on a narrow terminal the words and bars give way
+    instead ("$3,734,…" or a threshold over two lines reads wrong; "Poi…" is no header)."""
     for column in table.columns:
         if column.justify == "right":
             column.no_wrap = True
-            column.min_width = max([1] + [cell_len(str(cell)) for cell in column.cells])  # a header may wrap
+            column.min_width = max([cell_len(str(column.header))] + [cell_len(str(cell)) for cell in column.cells])
         elif not str(column.header):  # a bar: the first to give way, cropped
             column.no_wrap, column.overflow = False, "crop"
+        else:  # words (a label, a note) wrap
+            column.no_wrap = False
     return table
 
 
@@ -78,6 +81,8 @@ class ScorecardScreen(DataScreen):
     BINDINGS = [
         Binding("left,left_square_bracket", "period(-1)", "Prev period", id="scorecard.previous_period"),
         Binding("right,right_square_bracket", "period(1)", "Next period", id="scorecard.next_period"),
+        Binding("H", "history", "Why moved", id="scorecard.history"),
+        Binding("y", "copy_summary", "Copy", id="scorecard.copy"),
         Binding("r", "request_override", "Request override", id="scorecard.request_override"),
         Binding("e", "edit_override", "Edit override", id="scorecard.edit_override"),
         Binding("u", "parent", "Parent", id="scorecard.parent"),
@@ -257,17 +262,32 @@ class ScorecardScreen(DataScreen):
                     tiers.append(f"\n    ! {visible(line.lapse)}", style="bold red")
         self.query_one("#tiers", Static).update(tiers)
 
-        comp = _table("Component", "Value", "Points", "of max", "Target", "", right=(1, 2, 3, 4))
+        noted = bool(card and any(c.note for c in card.components))
+        comp = _table(
+            "Component",
+            "Value",
+            "Points",
+            "of max",
+            "Target",
+            *(("Reported",) if noted else ()),
+            "",
+            right=(1, 2, 3, 4),
+        )
         if card:
             for c in card.components:
                 unit = program.unit_of(c.metric) if program else ""
+                note = (Text(c.note, style="bold yellow" if c.note == "not reported" else "yellow"),) if noted else ()
                 comp.add_row(
                     c.label,
                     _unit(c.value, unit),
                     score_text(c.points),
                     fmt(c.max_points),
                     _unit(c.target, unit),
-                    Text(_bar(c.points / c.max_points if c.max_points else 0, 16), style="green"),
+                    *note,
+                    Text(
+                        _bar(c.points / c.max_points if c.max_points else 0, 16 if self.app.size.width >= 100 else 5),
+                        style="green",
+                    ),
                 )
         self.query_one("#components", Static).update(_numbers_whole(comp) if card else Text("—", style="dim"))
 
@@ -282,7 +302,7 @@ class ScorecardScreen(DataScreen):
                 tier_label = c.tier + (f" ({card.variant[c.tier]})" if c.tier in card.variant else "")
                 req.add_row(
                     tier_label,
-                    c.label,
+                    c.label + (f" ({c.note})" if c.note else ""),
                     _unit(c.value, unit),
                     _threshold(need, c.threshold, unit),
                     met,
@@ -300,14 +320,8 @@ class ScorecardScreen(DataScreen):
                 gap.append(f"Meets every requirement of {visible(card.gap.tier)}.\n", style="green")
             else:
                 gap.append(f"To reach {visible(card.gap.tier)}:\n", style="bold")
-                for c in card.gap.unmet:
-                    if c.kind == "min_score":
-                        gap.append(
-                            f"  • score {fmt(card.gap.score_shortfall)} more points "
-                            f"({score_text(card.score)} of {fmt(c.threshold)} needed)\n"
-                        )
-                    else:
-                        gap.append(f"  • {visible(c.describe())}\n")
+                for line in card.gap.texts():
+                    gap.append(f"  • {visible(line)}\n")
             if card.at_risk_reasons:
                 gap.append("At risk:\n", style="bold red")
                 for reason in card.at_risk_reasons:
@@ -418,6 +432,25 @@ class ScorecardScreen(DataScreen):
         if message:
             self.notify(message, title="Override")
             self.app.data_changed()  # this screen, on top again, reads its scorecard once more
+
+    def action_history(self) -> None:
+        from .history import HistoryScreen
+
+        self.app.push_screen(HistoryScreen(self.partner_id, self.period))
+
+    def action_copy_summary(self) -> None:
+        """Copy a plain-text summary of the scorecard shown (OSC 52) and say so."""
+        if self.data is None:
+            self.notify("The scorecard is still loading.", timeout=2)
+            return
+        text = summary_text(self.data)
+        self.app.copy_to_clipboard(text)
+        self.notify(
+            f"Copied the summary of {visible(self.data.info.partner_id)} ({self.data.period or 'not levelled'}) "
+            "to the clipboard.",
+            title="Copied",
+            markup=False,
+        )
 
     def action_audit(self) -> None:
         from .audit import AuditScreen

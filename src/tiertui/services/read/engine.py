@@ -16,8 +16,10 @@ from datetime import date, timedelta
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from ...scoring import EVENTS, Program, Scorecard, explain, next_period, parse_period
+from ...scoring import EVENTS, Program, Scorecard, explain, next_period, own_sources, parse_period
 from ...scoring import evaluate as ev
+from ...scoring.evaluate import Certifications, Lapse, lapsing_people, person_key
+from ...scoring.numbers import number_text, score_text, value_text
 from ...scoring.program import CERT_PREFIX
 from ...scoring.scorecard import designations_met
 from ...storage import queries
@@ -306,6 +308,131 @@ def certification_status(earned_on: date, expires_on: date | None, today: date) 
     return "active", days
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What explaining one partner's stored result of any period needs besides the result row."""
+
+    program: Program
+    info: PartnerInfo
+    periods: list[str]  # the partner's levelled periods, oldest first
+    reported: dict[str, set[str]]  # metric -> periods with a stored own value
+    certs: Certifications  # the group's certifications (partner 0 is this partner)
+    parent: np.ndarray
+    metric_order: list[str]
+    by_period: dict  # period -> the stored result row
+    versions: list[Program]  # (v2 §3.11) the versions in force, when more than one
+
+
+def _group_keys(conn, partner_id: str, key: int) -> tuple[list[int], list[int]]:
+    """This partner's key and every descendant's (its group), with each one's parent position."""
+    keys, parent = [key], [-1]
+    frontier = [(partner_id, 0)]
+    while frontier and len(keys) < 100_000:
+        ids = [f[0] for f in frontier]
+        position = {f[0]: f[1] for f in frontier}
+        frontier = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = queries.fetchall(
+                conn,
+                f"SELECT key, partner_id, parent_id FROM partner WHERE parent_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for k, pid, par in rows:
+                if k in keys:  # a cycle: stop
+                    continue
+                keys.append(k)
+                parent.append(position[par])
+                frontier.append((pid, len(keys) - 1))
+    return keys, parent
+
+
+def _context(
+    conn,
+    program: Program,
+    info: PartnerInfo,
+    periods: list[str],
+    metric_order: list[str],
+    by_period: dict,
+    versions: list[Program],
+) -> _Context:
+    every = versions if len(versions) > 1 else [program]  # the metrics and tracks any version reads
+    used = list(dict.fromkeys(m for v in every for m in v.used_metrics()))
+    declared = [m for m in used if any(m in v.metrics for v in every)]
+    reported: dict[str, set[str]] = {m: set() for m in declared}
+    if declared and periods:
+        rows = queries.fetchall(
+            conn,
+            f"SELECT period, metric FROM metric_value WHERE period IN ({','.join('?' * len(periods))}) "
+            f"AND metric IN ({','.join('?' * len(declared))}) AND partner_key = ?",
+            [*periods, *declared, info.key],
+        )
+        for period, metric in rows:
+            reported[metric].add(period)
+    tracks = [m[len(CERT_PREFIX) :] for m in used if m.startswith(CERT_PREFIX)]
+    certs, parent = Certifications.empty(), np.array([-1], dtype=np.int64)
+    if tracks:
+        keys, parents = _group_keys(conn, info.partner_id, info.key)
+        cols = queries.read_certifications(conn, tracks, np.array(keys, dtype=np.int64))
+        index = {k: i for i, k in enumerate(keys)}
+        codes: dict[str, int] = {}
+        person = np.array([codes.setdefault(person_key(p), len(codes)) for p in cols.person], dtype=np.int64)
+        certs = Certifications(
+            np.array([index[int(k)] for k in cols.partner_key], dtype=np.int64),
+            person,
+            cols.track,
+            cols.earned,
+            cols.expires,
+            cols.person,
+        )
+        parent = np.array(parents, dtype=np.int64)
+    return _Context(program, info, periods, reported, certs, parent, metric_order, by_period, versions)
+
+
+def _lapsing(ctx: _Context, program: Program, period: str) -> dict[str, list[Lapse]]:
+    p = parse_period(period)
+    end, next_end = p.end, next_period(p).end
+    tracks = [m[len(CERT_PREFIX) :] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
+    return {CERT_PREFIX + t: lapsing_people(ctx.certs, ctx.parent, 0, t, end, next_end) for t in tracks}
+
+
+def _explain_row(ctx: _Context, row) -> Scorecard | None:
+    """``row``: (period, score, qualified, earned, effective, override_id, event, below, group_values)."""
+    period = row[0]
+    program, floor, through = ctx.program, None, None
+    if len(ctx.versions) > 1:  # (v2 §3.11) the version in force at the period's end explains it
+        program = timeline.program_for(ctx.versions, period) or program
+        earned = {p: ctx.by_period[p][3] for p in ctx.periods}
+        floor, through = timeline.protection_at(ctx.versions, ctx.periods, earned, period)
+    tiers = program.tiers
+    if not (all(t in tiers for t in (row[3], row[4])) and row[6] in EVENTS):
+        return None
+    values = queries.unpack_group_values(row[8], ctx.metric_order)
+    return explain(
+        program,
+        ctx.info.region,
+        ctx.info.partner_type,
+        values,
+        period,
+        tiers.index(row[3]),
+        EVENTS.index(row[6]),
+        int(row[7]),
+        tiers.index(row[4]),
+        row[5],
+        sources=own_sources(program, ctx.periods, ctx.reported, period),
+        lapsing=_lapsing(ctx, program, period),
+        designation_last=_designation_last(program, ctx.periods, period, ctx.by_period, ctx.metric_order),
+        floor=floor,
+        protected_through=through,
+        version=_version_words(program, ctx.versions),
+    )
+
+
+_RESULT_COLUMNS = (
+    "period, score, qualified_tier, earned_tier, effective_tier, override_id, event, below, group_values, at_risk"
+)
+
+
 def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today: date) -> PartnerScorecard:
     """Everything the scorecard screen shows for one partner and one period (default: the latest)."""
     info = partner_info(engine, partner_id)
@@ -313,8 +440,7 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
     with engine.connect() as conn:
         results = queries.fetchall(
             conn,
-            "SELECT period, score, qualified_tier, earned_tier, effective_tier, override_id, event, below, "
-            "group_values FROM level_result WHERE partner_key = ?",
+            f"SELECT {_RESULT_COLUMNS} FROM level_result WHERE partner_key = ?",
             (info.key,),
         )
         cert_rows = queries.fetchall(
@@ -349,38 +475,14 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
                     [period, *[c[0] for c in children]],
                 )
             }
+        versions = timeline.programs(engine) if program and period else []
+        ctx = _context(conn, program, info, periods, metric_order, by_period, versions) if program and period else None
     card = None
     parent_values: dict[str, float] = {}
-    versions = timeline.programs(engine) if program else []
-    if period and len(versions) > 1:  # (v2 §3.11) the version in force at the period's end explains it
-        program = timeline.program_for(versions, period) or program
-    if program and period:
+    if ctx is not None and period:
         r = by_period[period]
-        values = queries.unpack_group_values(r[8], metric_order)
-        parent_values = values
-        tiers = program.tiers
-        if all(t in tiers for t in (r[3], r[4])) and r[6] in EVENTS:
-            floor, through = (
-                timeline.protection_at(versions, periods, {p: by_period[p][3] for p in periods}, period)
-                if len(versions) > 1
-                else (None, None)
-            )
-            card = explain(
-                program,
-                info.region,
-                info.partner_type,
-                values,
-                period,
-                tiers.index(r[3]),
-                EVENTS.index(r[6]),
-                int(r[7]),
-                tiers.index(r[4]),
-                r[5],
-                designation_last=_designation_last(program, periods, period, by_period, metric_order),
-                floor=floor,
-                protected_through=through,
-                version=_version_words(program, versions),
-            )
+        parent_values = queries.unpack_group_values(r[8], metric_order)
+        card = _explain_row(ctx, r)
     trend = [TrendPoint(p, float(by_period[p][1]), by_period[p][4], by_period[p][6]) for p in periods]
     certs = []
     for cid, person, cert, track, earned, expires in cert_rows:
@@ -432,6 +534,120 @@ def _version_words(program: Program, versions: list[Program]) -> str:
     if len(versions) <= 1:
         return ""
     return program.name + (f", in force from {program.effective_from.isoformat()}" if program.effective_from else "")
+
+
+# --------------------------------------------------------------------------- history (why a partner moved)
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One period of a partner's history: its result and, on a change of tier or of at-risk, why."""
+
+    period: str
+    tier: str  # effective
+    event: str
+    score: float
+    at_risk: bool
+    change: str  # "▼ Gold → Silver in 2026-Q3" / "! at risk from 2026-Q3" / "" when nothing changed
+    reasons: tuple[str, ...]  # the requirements whose result changed from the period before
+
+
+def _requirement_changes(before: Scorecard, now: Scorecard) -> list[str]:
+    """The requirements (of either period's earned tier) whose met or close result changed."""
+
+    def key(c):
+        return (c.tier, c.kind, c.metric)
+
+    old = {key(c): c for c in before.checks}
+    out = []
+    tiers = {before.earned, now.earned}  # the next tier's closeness is no reason for a move
+    for c in now.checks:
+        if c.tier not in tiers:
+            continue
+        o = old.get(key(c))
+        if o is None or (o.met == c.met and o.close == c.close):
+            continue
+        if c.kind == "min_score":
+            shown, limit = score_text(c.value), number_text(c.threshold)
+            label = "Score"
+        else:
+            shown, limit = value_text(c.value, c.unit), value_text(c.threshold, c.unit)
+            label = c.label
+        if c.flag:
+            out.append(f"{label} ({c.tier}): {shown}, was {value_text(o.value, o.unit)}")
+        elif o.met and not c.met:
+            word = "rose above" if c.kind == "maximum" else "fell below"
+            out.append(f"{label} {shown} {word} {limit} ({c.tier})")
+        elif c.met and not o.met:
+            word = "is at most" if c.kind == "maximum" else "reached"
+            out.append(f"{label} {shown} {word} {limit} ({c.tier})")
+        elif c.close:
+            out.append(f"{label} {shown} is close to {limit} ({c.tier})")
+        else:
+            out.append(f"{label} {shown} is no longer close to {limit} ({c.tier})")
+    old_lapse = {r.metric for r in before.risks if r.kind == "lapse"}
+    for r in now.risks:
+        if r.kind == "lapse" and r.metric not in old_lapse:
+            out.append(r.text)
+        if r.kind == "grace" and before.event != "grace":
+            out.append(r.text)
+    return out
+
+
+def _why_tier(card: Scorecard, before: Scorecard, prev, row) -> list[str]:
+    """A change of tier with no requirement that changed: an override, or grace that ran out."""
+    if row[5] != prev[5]:
+        return [f"override #{row[5]} applies" if row[5] is not None else f"override #{prev[5]} ended"]
+    unmet = [c for c in card.checks if c.tier == before.earned and not c.met]
+    if before.event == "grace" and unmet:
+        return ["grace used up, still below " + before.earned + ": " + "; ".join(c.describe() for c in unmet)]
+    return [f"{c.describe()}" for c in unmet]
+
+
+def partner_history(engine: Engine, partner_id: str) -> list[HistoryLine]:
+    """Every levelled period of one partner, oldest first, each change of tier or at-risk explained
+    from the stored results and group values (the program's explain on each period)."""
+    info = partner_info(engine, partner_id)
+    program = results_program_or_none(engine)
+    with engine.connect() as conn:
+        rows = queries.fetchall(conn, f"SELECT {_RESULT_COLUMNS} FROM level_result WHERE partner_key = ?", (info.key,))
+        metric_order = queries.result_metrics(conn)
+        by_period = {r[0]: r for r in rows}
+        periods = [p.label for p in sorted(parse_period(x) for x in by_period)]
+        versions = timeline.programs(engine) if program and periods else []
+        ctx = _context(conn, program, info, periods, metric_order, by_period, versions) if program and periods else None
+    lines: list[HistoryLine] = []
+    cards: dict[str, Scorecard | None] = {}
+
+    def card_of(period: str) -> Scorecard | None:  # explained only around a change: most periods need none
+        if period not in cards:
+            cards[period] = _explain_row(ctx, by_period[period]) if ctx is not None else None
+        return cards[period]
+
+    prev = None
+    for p in periods:
+        r = by_period[p]
+        tier, event, risky = r[4], r[6], bool(r[9])
+        change, reasons = "", ()
+        if prev is not None:
+            if tier != prev[4]:
+                order = program.tiers if program else []
+                up = order.index(tier) > order.index(prev[4]) if tier in order and prev[4] in order else False
+                change = f"{'▲' if up else '▼'} {prev[4]} → {tier} in {p}"
+            elif risky != bool(prev[9]):
+                change = f"! at risk from {p}" if risky else f"no longer at risk in {p}"
+            elif event == "grace" and prev[6] != "grace":
+                change = f"◆ grace from {p}"
+            elif prev[6] == "grace" and event != "grace":
+                change = f"✔ meets {tier} again in {p}"
+            card, before = (card_of(p), card_of(prev[0])) if change else (None, None)
+            if card is not None and before is not None:
+                reasons = tuple(_requirement_changes(before, card))
+                if not reasons and tier != prev[4]:
+                    reasons = tuple(_why_tier(card, before, prev, r))
+        lines.append(HistoryLine(p, tier, event, float(r[1]), risky, change, reasons))
+        prev = r
+    return lines
 
 
 # --------------------------------------------------------------------------- certifications
@@ -657,3 +873,168 @@ class EngineReader:
 
     def close(self) -> None:
         pass
+
+
+# --------------------------------------------------------------------------- every partner's words
+
+
+@dataclass(frozen=True)
+class Sentences:
+    """One partner's scorecard in plain words, for exports: the next tier, its gap, the risks."""
+
+    next_tier: str | None
+    gap: tuple[str, ...]
+    at_risk: tuple[str, ...]
+
+
+def period_sentences(engine: Engine, period: str) -> dict[str, Sentences]:
+    """partner_id -> the gap and at-risk sentences of its stored result for ``period``: the same
+    :func:`explain`, sources and lapsing as :func:`partner_scorecard`, read in bulk."""
+    program = results_program_or_none(engine)
+    if program is None:
+        return {}
+    versions = timeline.programs(engine)
+    if len(versions) > 1:  # (v2 §3.11) the version in force at the period's end explains it
+        program = timeline.program_for(versions, period) or program
+    with engine.connect() as conn:
+        partners = queries.fetchall(conn, "SELECT key, partner_id, region, partner_type, parent_id FROM partner")
+        results = queries.fetchall(
+            conn, f"SELECT partner_key, {_RESULT_COLUMNS} FROM level_result WHERE period = ?", (period,)
+        )
+        metric_order = queries.result_metrics(conn)
+        periods = [p.label for p in sorted(parse_period(x) for x in statements.levelled_periods(_fetch(conn)))]
+        upto = periods[: periods.index(period) + 1] if period in periods else [period]
+        declared = [m for m in program.used_metrics() if m in program.metrics]
+        reported: dict[int, dict[str, set[str]]] = {}
+        if declared:
+            rows = queries.fetchall(
+                conn,
+                f"SELECT partner_key, metric, period FROM metric_value WHERE period IN ({','.join('?' * len(upto))}) "
+                f"AND metric IN ({','.join('?' * len(declared))})",
+                [*upto, *declared],
+            )
+            for key, metric, per in rows:
+                reported.setdefault(key, {}).setdefault(metric, set()).add(per)
+        tracks = [m[len(CERT_PREFIX) :] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
+        cols = queries.read_certifications(conn, tracks) if tracks else None
+    index = {int(p[0]): i for i, p in enumerate(partners)}
+    position = {p[1]: i for i, p in enumerate(partners)}
+    parent = np.array([position.get(p[4], -1) if p[4] else -1 for p in partners], dtype=np.int64)
+    by_group: dict[int, np.ndarray] = {}
+    people = np.zeros(0, dtype=np.int64)
+    if cols is not None and len(cols.partner_key):
+        codes: dict[str, int] = {}
+        people = np.array([codes.setdefault(person_key(p), len(codes)) for p in cols.person], dtype=np.int64)
+        owner = np.array([index[int(k)] for k in cols.partner_key], dtype=np.int64)
+        rows_, groups = ev.ancestors_with_self(owner, parent)
+        order = np.argsort(groups, kind="stable")
+        groups, rows_ = groups[order], rows_[order]
+        starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+        for s, e in zip(starts, np.r_[starts[1:], len(groups)]):
+            by_group[int(groups[s])] = rows_[s:e]
+    p = parse_period(period)
+    end, next_end = p.end, next_period(p).end
+    none = np.zeros(0, dtype=np.int64)
+    out: dict[str, Sentences] = {}
+    for r in results:
+        i = index.get(int(r[0]))
+        if i is None:
+            continue
+        key, pid, region, ptype, _ = partners[i]
+        mine = by_group.get(i, none)
+        lapsing: dict[str, list[Lapse]] = {}
+        if cols is not None:
+            certs = Certifications(
+                np.zeros(len(mine), dtype=np.int64),
+                people[mine],
+                [cols.track[j] for j in mine.tolist()],
+                cols.earned[mine],
+                cols.expires[mine],
+                [cols.person[j] for j in mine.tolist()],
+            )
+            lone = np.array([-1], dtype=np.int64)
+            lapsing = {CERT_PREFIX + t: lapsing_people(certs, lone, 0, t, end, next_end) for t in tracks}
+        ctx_reported = reported.get(int(key), {})
+        tiers = program.tiers
+        row = r[1:]
+        if not (all(t in tiers for t in (row[3], row[4])) and row[6] in EVENTS):
+            continue
+        card = explain(
+            program,
+            region or "",
+            ptype or "",
+            queries.unpack_group_values(row[8], metric_order),
+            period,
+            tiers.index(row[3]),
+            EVENTS.index(row[6]),
+            int(row[7]),
+            tiers.index(row[4]),
+            row[5],
+            sources=own_sources(program, upto, ctx_reported, period),
+            lapsing=lapsing,
+        )
+        gap = card.gap
+        out[pid] = Sentences(
+            gap.tier if gap is not None else None,
+            tuple(gap.texts()) if gap is not None else (),
+            tuple(x.text for x in card.risks),
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- dashboard: data and tier mix
+
+
+@dataclass(frozen=True)
+class MixPeriod:
+    """One period of the tier mix: partners per effective tier, promotions and demotions."""
+
+    period: str
+    tiers: dict[str, int]
+    promoted: int
+    demoted: int
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """What the dashboard reads with the engine after its first figures: completeness of the latest
+    period (and whether it looks partial), staleness, and the tier mix over the periods."""
+
+    tiers: tuple[str, ...]
+    mix: list[MixPeriod]
+    status: object | None  # services.status.Status, None when no program is loaded
+    stale: tuple | None  # staleness.stale_since
+
+
+def tier_mix(engine: Engine) -> list[MixPeriod]:
+    with engine.connect() as conn:
+        rows = queries.fetchall(
+            conn,
+            "SELECT period, effective_tier, event, COUNT(*) FROM level_result GROUP BY period, effective_tier, event",
+        )
+    by: dict[str, MixPeriod] = {}
+    for period, tier, event, count in rows:
+        mix = by.setdefault(period, MixPeriod(period, {}, 0, 0))
+        mix.tiers[tier] = mix.tiers.get(tier, 0) + int(count)
+        if event in ("promoted", "demoted"):
+            by[period] = MixPeriod(
+                period,
+                mix.tiers,
+                mix.promoted + (int(count) if event == "promoted" else 0),
+                mix.demoted + (int(count) if event == "demoted" else 0),
+            )
+    return [by[p.label] for p in sorted(parse_period(x) for x in by)]
+
+
+def dashboard_data(engine: Engine) -> DashboardData:
+    from ..staleness import stale_since
+    from ..status import read_status
+
+    program = results_program_or_none(engine)
+    status = None
+    if program_or_none(engine) is not None:
+        try:
+            status = read_status(engine)
+        except ServiceError:
+            status = None
+    return DashboardData(program.tiers if program else (), tier_mix(engine), status, stale_since(engine))

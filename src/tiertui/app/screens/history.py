@@ -1,0 +1,85 @@
+"""Why a partner moved: one line per period, and for each change of tier or of at-risk the
+requirements whose result changed from the period before (the scorecard's ``H``)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Header, Static
+
+from ...safe_text import visible
+from ...scoring import score_text
+from ...services.errors import ServiceError
+from ...services.read import engine as reads
+from ...services.read.engine import HistoryLine
+from ..widgets import event_text
+from .base import DataScreen
+
+
+class HistoryScreen(DataScreen):
+    BINDINGS = [Binding("q", "app.back", "Back to the scorecard", id="history.close", show=False)]
+
+    def __init__(self, partner_id: str, period: str | None = None) -> None:
+        super().__init__()
+        self.partner_id = partner_id
+        self.period = period
+        self.lines: list[HistoryLine] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="history"):
+            yield Static(Text("Reading the history…", style="dim"), id="history-lines")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"{visible(self.partner_id)} · why it moved"
+        self.query_one("#history").focus()
+
+    def reload(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, group="history-load", exit_on_error=False)
+    def _load(self) -> None:
+        try:
+            lines = reads.partner_history(self.app.engine, self.partner_id)
+        except ServiceError as exc:
+            self.report(self._failed, str(exc))
+            return
+        self.report(self._loaded, lines)
+
+    def _failed(self, message: str) -> None:
+        self.query_one("#history-lines", Static).update(Text(visible(message), style="bold red"))
+
+    def _loaded(self, lines: list[HistoryLine]) -> None:
+        self.lines = lines
+        text = Text()
+        if not lines:
+            text.append("Not levelled yet.", style="dim")
+        for line in lines:
+            current = line.period == self.period
+            text.append("▸ " if current else "  ", style="bold")
+            text.append(f"{visible(line.period):<8}", style="bold" if current else "")
+            text.append(f" {visible(line.tier):<11}")
+            event = event_text(line.event)
+            text.append_text(event)
+            text.append(" " * max(1, 12 - event.cell_len))
+            text.append(f"score {score_text(line.score):>6}")
+            if line.at_risk:
+                text.append("  ! at risk", style="bold red")
+            text.append("\n")
+            if line.change:
+                style = (
+                    "bold green"
+                    if line.change.startswith(("▲", "✔"))
+                    else "bold red"
+                    if line.change[0] in "▼!"
+                    else "bold"
+                )
+                text.append(f"    {visible(line.change)}", style=style)
+                text.append(":\n" if line.reasons else "\n", style=style)
+                for reason in line.reasons:
+                    text.append(f"      • {visible(reason)}\n")
+        self.query_one("#history-lines", Static).update(text)
