@@ -76,6 +76,8 @@ class TiertuiApp(App):
     CSS_PATH = css_paths()
     COMMANDS = App.COMMANDS | {_partner_commands, _navigation_commands}
     NOTIFICATION_TIMEOUT = 6
+    # every screen is "-cols80" below 100 columns (styles/app.tcss: filter boxes that keep their labels)
+    HORIZONTAL_BREAKPOINTS = [(0, "-cols80"), (100, "-cols120")]
 
     BINDINGS = [
         Binding("question_mark,f1", "help", "Keys", id="app.help"),

@@ -44,30 +44,33 @@ from ..widgets.search_box import SearchBox
 from ..widgets.select_stub import SelectStub
 from .base import DataScreen, fix_blink
 
+# Essential at any width (80×24 too): id, name, tier, score and risk; the rest give way, last first.
+# Columns are as wide as their widest cell (ids and numbers are never cut); the name takes the rest.
 COLUMNS = [
-    Column("partner_id", "ID", 8),
-    Column("name", "Name", 18, flex=True),
-    Column("region", "Region", 6),
-    Column("partner_type", "Type", 11),
-    Column("account_manager", "Manager", 12),
-    Column("tier", "Tier", 12),
-    Column("score", "Score", 6, align="right"),
-    Column("event", "Event", 10),
-    Column("at_risk", "Risk", 9),
-    Column("badges", "Badges", 16),
+    Column("partner_id", "ID", 6),
+    Column("name", "Name", 14, flex=True),
+    Column("region", "Region", 6, essential=False),
+    Column("partner_type", "Type", 4, essential=False),
+    Column("account_manager", "Manager", 7, essential=False),
+    Column("tier", "Tier", 8),
+    Column("score", "Score", 5, align="right"),
+    Column("event", "Event", 5, essential=False),
+    Column("at_risk", "Risk", 4),
+    Column("badges", "Badges", 6, essential=False),
 ]
 SORTABLE = [c.key for c in COLUMNS]
 RISK_CHOICES = [("At risk", "yes"), ("Not at risk", "no")]
 EVENT_CHOICES = [("▲ promoted", "promoted"), ("▼ demoted", "demoted"), ("◆ grace", "grace"), ("· held", "held")]
 PAGE = 100  # rows per fetch; also the first helping of keys of a search
 # the filter Selects: id, prompt, the query's field
+# (the prompt starts with the filter's label: a narrow box wraps after it, so the label always shows)
 FILTERS = (
-    ("tier", "Any tier", "tier"),
-    ("region", "Any region", "region"),
-    ("type", "Any type", "partner_type"),
-    ("manager", "Any manager", "manager"),
-    ("risk", "Any risk", "at_risk"),
-    ("event", "Any event", "event"),
+    ("tier", "Tier: any", "tier"),
+    ("region", "Region: any", "region"),
+    ("type", "Type: any", "partner_type"),
+    ("manager", "Manager: any", "manager"),
+    ("risk", "Risk: any", "at_risk"),
+    ("event", "Event: any", "event"),
 )
 FIXED_CHOICES = {"risk": RISK_CHOICES, "event": EVENT_CHOICES}
 AT_ONCE = 150_000  # search texts a keystroke searches in its handler (~10 ms); more go to a thread

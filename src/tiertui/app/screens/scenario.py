@@ -40,12 +40,12 @@ MOVE_MARKS = {svc.UP: EVENT_MARKS["promoted"], svc.DOWN: EVENT_MARKS["demoted"]}
 
 MOVER_COLUMNS = [
     Column("partner_id", "ID", 6),
-    Column("name", "Name", 14),
-    Column("move", "Change", 20),
-    Column("reason", "Reason (what changed the outcome)", 36, flex=True),
-    Column("region", "Region", 6),
-    Column("partner_type", "Type", 11),
-    Column("manager", "Manager", 12),
+    Column("name", "Name", 12, flex=True),
+    Column("move", "Change", 10),
+    Column("reason", "Reason (what changed the outcome)", 24, cap=60),
+    Column("region", "Region", 6, essential=False),
+    Column("partner_type", "Type", 4, essential=False),
+    Column("manager", "Manager", 7, essential=False),
 ]
 
 
