@@ -136,6 +136,7 @@ class TiertuiApp(App):
         self.today = today or date.today()
         self.blink = blink
         self.data_version = 0
+        self._find_texts: tuple[int, dict[int, str]] | None = None  # (data version, find texts)
         self.sub_title = f"{visible(user)} · {visible(self.database_name())}"
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
@@ -349,6 +350,19 @@ class TiertuiApp(App):
             return
         self.call_from_thread(screen.finished, str(text))
         self.call_from_thread(self.data_changed)
+
+    def find_partners(self, text: str, limit: int = 15) -> list:
+        """Find-a-partner for the palette (call it in a thread): the partners ``text`` finds, best
+        first, as rows of the latest period (the rules: :func:`tiertui.services.read.sql.find`). The
+        partners' texts are read once per data version."""
+        from ..services.read import sql as statements
+
+        version = self.data_version
+        cached = self._find_texts
+        if cached is None or cached[0] != version:
+            cached = self._find_texts = (version, self.reader.partner_find_texts())
+        keys = statements.find(cached[1], text, limit)
+        return self.reader.partner_rows(keys, self.reader.latest_period()) if keys else []
 
     def data_changed(self) -> int:
         """Something was written: tell the screens (:class:`DataChanged`); the new data version.

@@ -10,12 +10,11 @@ from textual.content import Content
 from textual.fuzzy import Matcher
 
 from ..safe_text import visible
-from ..services.read import engine as reads
 from .literal import literal
 
 
 class PartnerCommands(Provider):
-    """ctrl+p, a few letters of the name or id, Enter: the partner's scorecard."""
+    """ctrl+p, words of the id, name, region or manager in any order, Enter: the partner's scorecard."""
 
     async def search(self, query: str) -> Hits:
         app = self.app
@@ -23,15 +22,14 @@ class PartnerCommands(Provider):
         if len(text) < 2 and not text.isdigit():
             return
         try:
-            hits = await asyncio.to_thread(reads.find_partners, app.engine, text, 15)
+            hits = await asyncio.to_thread(app.find_partners, text, 15)
         except Exception:  # noqa: BLE001 - the palette shows nothing rather than crash
             return
         matcher = self.matcher(text)
-        for rank, hit in enumerate(hits):
+        for rank, hit in enumerate(hits):  # best first (find-a-partner's order): the palette keeps it
             label = visible(f"{hit.name}  ({hit.partner_id})")
-            exact = hit.partner_id.casefold() == text.casefold()
-            score = 1.0 if exact else max(matcher.match(label), 0.9 - rank * 0.01)
-            detail = visible(" · ".join(x for x in (hit.tier, hit.region) if x))
+            score = 1.0 - rank * 0.01
+            detail = visible(" · ".join(x for x in (hit.tier, hit.region, hit.account_manager) if x))
             yield Hit(
                 score,
                 highlight(matcher, label),

@@ -132,7 +132,7 @@ class PartnersScreen(DataScreen):
         q = self.initial
         yield Header()
         with Grid(id="partner-filters", classes="filters"):
-            yield SearchBox(q.text, placeholder="Filter id or name  /", id="search", compact=True)
+            yield SearchBox(q.text, placeholder="Find: id, name, region, manager  /", id="search", compact=True)
             for widget_id, prompt, _field in FILTERS:  # the real Selects come when the list is complete
                 value = self._filter_value(widget_id, q)
                 label = dict((v, p) for p, v in FIXED_CHOICES.get(widget_id, ())).get(value, value)
@@ -275,8 +275,8 @@ class PartnersScreen(DataScreen):
         if cache.texts is None:
             return None
         narrow = cache.narrow
-        needle = statements.needle_of(query.text)
-        narrowing = narrow is not None and narrow[0] == base_query and narrow[1] in needle
+        needle = " ".join(statements.words_of(query.text))
+        narrowing = narrow is not None and narrow[0] == base_query and needle.startswith(narrow[1])
         if len(narrow[2] if narrowing else base[1]) > AT_ONCE:
             return None
         return self._matching(cache, base_query, base[1], query.text)
@@ -299,24 +299,27 @@ class PartnersScreen(DataScreen):
     def _texts(self, cache: _Cache) -> dict[int, str]:
         with cache.lock:
             if cache.texts is None:
-                cache.texts = self.app.reader.partner_search_texts()
+                cache.texts = self.app.reader.partner_find_texts()
         return cache.texts
 
     def _matching(self, cache: _Cache, base_query: PartnerQuery, keys: list[int], text: str) -> list[int]:
-        """The keys among ``keys`` (those of ``base_query``) whose search text contains ``text``."""
-        needle = statements.needle_of(text)
-        if statements.unsearchable(needle):
+        """The keys among ``keys`` (those of ``base_query``) that find-a-partner finds for ``text``: every
+        word, in any order, on id (prefix), name, region or manager (see :func:`statements.find`)."""
+        words = statements.words_of(text)
+        if not words:
             return []
+        needle = " ".join(words)
         narrow = cache.narrow
-        if narrow is not None and narrow[0] == base_query and narrow[1] in needle:
-            keys, texts = narrow[2], narrow[3]  # the text grew: only the last matches can still match
+        if narrow is not None and narrow[0] == base_query and needle.startswith(narrow[1]):
+            # the text grew: only the last matches can still match (a longer word matches less)
+            keys, texts = narrow[2], narrow[3]
         else:
             base_texts = cache.base_texts
             if base_texts is None or base_texts[0] != base_query:
                 everyone = self._texts(cache)
-                base_texts = cache.base_texts = (base_query, [everyone.get(k, "") for k in keys])
+                base_texts = cache.base_texts = (base_query, [everyone.get(k, "\x00\x00\x00") for k in keys])
             texts = base_texts[1]
-        mask = statements.matching(texts, needle)
+        mask = statements.matching_words(texts, words)
         found, found_texts = list(compress(keys, mask)), list(compress(texts, mask))
         cache.narrow = (base_query, needle, found, found_texts)
         return found

@@ -10,6 +10,9 @@ and rows by id, so a list that shows rows seen before (the next keystroke's) dra
 
 from __future__ import annotations
 
+import queue
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -151,6 +154,12 @@ class VirtualTable(ScrollView, can_focus=True):
         # that is drawn again (scrolling back, the next keystroke's list) is not laid out again
         self._cells: OrderedDict[tuple, tuple[list[tuple[str, Style | None]], int, dict]] = OrderedDict()
         self._pass: tuple | None = None  # what every line of one drawing shares (see render_lines)
+        # the previous list's pages, drawn for a moment where the new list's rows are still on their way
+        # (a keystroke's new list: its rows replace the old ones in one frame, no placeholder frame)
+        self._stale: tuple[Sequence[int], dict[int, list[Any]], float] | None = None
+        self._requests: queue.SimpleQueue | None = None  # the page-fetch thread's (see _request)
+        self._fetcher_lock = threading.Lock()
+        self._fetcher_busy = False
         # the widest cell seen in each column (rows fetched so far): columns size to their content
         self._seen: dict[str, int] = {}
 
@@ -167,6 +176,8 @@ class VirtualTable(ScrollView, can_focus=True):
         ids are the same stays (the rest of a list whose first page is up).
         """
         old = self.ids
+        if self._pages and not keep_rows:
+            self._stale = (old, dict(self._pages), time.monotonic() + 0.5)
         self.ids = ids if hasattr(ids, "__getitem__") else list(ids)
         if keep_rows:
             for page in [p for p in self._pages if not self._same_ids(old, p)]:
@@ -192,6 +203,7 @@ class VirtualTable(ScrollView, can_focus=True):
         """Forget cached rows (the data changed); visible rows are fetched again."""
         self._pages.clear()
         self._by_id.clear()
+        self._stale = None
         self._generation += 1
         self.refresh()
 
@@ -210,6 +222,18 @@ class VirtualTable(ScrollView, can_focus=True):
             self._pages.move_to_end(page)
         offset = index - page * self.page_size
         return rows[offset] if offset < len(rows) else None
+
+    def _stale_row(self, index: int) -> Any | None:
+        """The previous list's row at ``index``, for a moment after a new list came (its rows on their way)."""
+        stale = self._stale
+        if stale is None:
+            return None
+        if time.monotonic() > stale[2]:
+            self._stale = None
+            return None
+        page, offset = divmod(index, self.page_size)
+        rows = stale[1].get(page)
+        return rows[offset] if rows is not None and offset < len(rows) else None
 
     def _page_ids(self, page: int) -> list[int]:
         start = page * self.page_size
@@ -233,13 +257,33 @@ class VirtualTable(ScrollView, can_focus=True):
         if self._wanted.get(page) == self._generation:
             return
         self._wanted[page] = self._generation
-        ids, generation = self._page_ids(page), self._generation
-        self.run_worker(
-            lambda: self._fetch_page(page, ids, generation),
-            thread=True,
-            group="virtual-table-pages",
-            exit_on_error=False,
-        )
+        if self._requests is None:
+            self._requests = queue.SimpleQueue()
+        self._requests.put((page, self._page_ids(page), self._generation))
+        with self._fetcher_lock:
+            if not self._fetcher_busy:
+                # one thread fetches the pages, in the order asked, while any are asked for (a burst of
+                # keys or scrolling starts no worker per page); it ends when there is nothing to fetch
+                self._fetcher_busy = True
+                self.run_worker(self._page_fetcher, thread=True, group="virtual-table-pages", exit_on_error=False)
+
+    def _page_fetcher(self) -> None:
+        """In a thread worker: fetch the pages asked for until none is waiting."""
+        requests = self._requests
+        assert requests is not None
+        while True:
+            with self._fetcher_lock:
+                try:
+                    request = requests.get_nowait()
+                except queue.Empty:
+                    self._fetcher_busy = False
+                    return
+            try:
+                self._fetch_page(*request)
+            except BaseException:
+                with self._fetcher_lock:
+                    self._fetcher_busy = False  # the next page asked for starts a new thread
+                raise
 
     def page_ready(self, page: int = 0) -> bool:
         """Whether the table has the rows of ``page`` of its current list (they draw without waiting)."""
@@ -433,6 +477,8 @@ class VirtualTable(ScrollView, can_focus=True):
                 return Strip([Segment(f" {text}", style)]).crop_extend(0, width, style)
             return Strip.blank(width, base)
         row = self.row_at(index)
+        if row is None and index < self.row_count:
+            row = self._stale_row(index)
         if row is None:
             if index >= self.row_count:
                 return Strip.blank(width, base)
