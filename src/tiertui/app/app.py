@@ -247,6 +247,15 @@ class TiertuiApp(App):
     # ------------------------------------------------------------------ navigation
 
     def action_back(self) -> None:
+        """Escape: first leave the focused field (a search box clears itself first), then the screen."""
+        from textual.widgets import Input, Select
+
+        from .widgets.search_box import leave_field
+
+        focused = self.focused
+        if isinstance(focused, Input | Select):
+            leave_field(focused)
+            return
         if len(self.screen_stack) > 1:
             self.pop_screen()
 

@@ -162,6 +162,7 @@ class ScenarioScreen(DataScreen):
         Binding("F", "clear_filters", "Clear filters", id="scenario.clear_filters", show=False),
         Binding("m", "movers", "Movers", id="scenario.movers", show=False),
         Binding("k", "knobs", "Values", id="scenario.knobs", show=False),
+        Binding("escape", "leave", "Back", id="scenario.leave", show=False),
     ]
 
     def __init__(self) -> None:
@@ -517,6 +518,34 @@ class ScenarioScreen(DataScreen):
 
     def action_movers(self) -> None:
         self.query_one("#movers", VirtualTable).focus()
+
+    def action_leave(self) -> None:
+        """Escape: leave the focused field first; then the screen, asking first if edits are unsaved."""
+        from textual.widgets import Input, Select
+
+        from ..widgets.search_box import leave_field
+
+        focused = self.app.focused
+        if isinstance(focused, Input | Select):
+            leave_field(focused)
+            return
+        if not self.dirty:
+            self.app.pop_screen()
+            return
+        edits = self.edits()
+
+        def answered(leave: bool | None) -> None:
+            if leave and self.app.screen is self:
+                self.app.pop_screen()
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Leave the what-if screen?",
+                f"{edits} unsaved edit{'s' if edits != 1 else ''} will be lost (ctrl+s saves them).",
+                "Leave without saving",
+            ),
+            answered,
+        )
 
     def action_knobs(self) -> None:
         self._focus_knob(self.entries[0].label if self.entries else None)
