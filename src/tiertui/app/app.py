@@ -24,6 +24,7 @@ from ..safe_text import visible
 from ..services import ServiceError
 from ..services.read import CertificationQuery, FastReader, PartnerQuery, Reader, open_reader
 from .config import Config, load_config
+from .config import config_dir as default_config_dir
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -63,6 +64,12 @@ def _partner_commands():
     return PartnerCommands
 
 
+def _saved_view_commands():
+    from .commands import SavedViewCommands
+
+    return SavedViewCommands
+
+
 def _navigation_commands():
     from .commands import NavigationCommands
 
@@ -74,7 +81,7 @@ class TiertuiApp(App):
 
     TITLE = "tiertui"
     CSS_PATH = css_paths()
-    COMMANDS = App.COMMANDS | {_partner_commands, _navigation_commands}
+    COMMANDS = App.COMMANDS | {_partner_commands, _navigation_commands, _saved_view_commands}
     NOTIFICATION_TIMEOUT = 6
     # every screen is "-cols80" below 100 columns (styles/app.tcss: filter boxes that keep their labels)
     HORIZONTAL_BREAKPOINTS = [(0, "-cols80"), (100, "-cols120")]
@@ -84,6 +91,7 @@ class TiertuiApp(App):
         Binding("escape", "back", "Back", id="app.back"),
         Binding("g", "dashboard", "Home", id="app.dashboard"),
         Binding("l", "partners", "Partners", id="app.partners"),
+        Binding("m", "my_partners", "My partners", id="app.my_partners", show=False),
         Binding("o", "overrides", "Overrides", id="app.overrides"),
         Binding("c", "certifications", "Certs", id="app.certifications"),
         Binding("w", "whatif", "What-if", id="app.whatif", show=False),
@@ -112,6 +120,7 @@ class TiertuiApp(App):
     ) -> None:
         _freeze_import_objects()
         self.config: Config = load_config(config_dir)
+        self.config_folder: Path = config_dir or default_config_dir()  # keys.toml and views.toml
         super().__init__()
         self.engine_url = engine_url
         self._engine: Engine | None = None
@@ -265,6 +274,12 @@ class TiertuiApp(App):
 
     def action_partners(self) -> None:
         self.open_partners()
+
+    def action_my_partners(self) -> None:
+        """The partners whose account manager is the acting person."""
+        from ..services.read import PartnerQuery
+
+        self.open_partners(PartnerQuery(manager=self.user), title=f"My partners ({self.user})")
 
     def open_partners(self, query: PartnerQuery | None = None, title: str | None = None) -> None:
         from .screens.partners import PartnersScreen

@@ -58,6 +58,7 @@ class NavigationCommands(Provider):
     COMMANDS = (
         ("Dashboard", "action_dashboard", "Partners per tier, changes, attention"),
         ("Partner list", "action_partners", "Filter, sort and open partners"),
+        ("My partners", "action_my_partners", "The partners you are the account manager of (m)"),
         ("Overrides queue", "action_overrides", "Approve or reject pending tier overrides"),
         ("Certifications", "action_certifications", "Certifications and lapse risk"),
         ("What-if scenarios", "action_whatif", "Edit the program's numbers and see who moves and the cost"),
@@ -76,3 +77,34 @@ class NavigationCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), getattr(self.app, action), help=help_text)
+
+
+class SavedViewCommands(Provider):
+    """The partner list's saved views (views.toml), by name: Enter opens the list with that view."""
+
+    def _views(self):
+        from .views import load_views
+
+        return load_views(self.app.config_folder)  # type: ignore[attr-defined]
+
+    async def discover(self) -> Hits:
+        for name, query in self._views().items():
+            yield DiscoveryHit(
+                literal(f"View: {name}"),  # type: ignore[arg-type]
+                partial(self.app.open_partners, query, name),  # type: ignore[attr-defined]
+                help="A saved view of the partner list",
+            )
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, view in self._views().items():
+            label = visible(f"View: {name}")
+            score = matcher.match(label)
+            if score > 0:
+                yield Hit(
+                    score,
+                    highlight(matcher, label),
+                    partial(self.app.open_partners, view, name),  # type: ignore[attr-defined]
+                    text=label,
+                    help="A saved view of the partner list",
+                )

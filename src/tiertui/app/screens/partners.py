@@ -112,6 +112,7 @@ class PartnersScreen(DataScreen):
         Binding("S", "sort_reverse", "Reverse", id="partners.reverse"),
         Binding("f", "filters", "Filters", id="partners.filters"),
         Binding("x", "clear", "Clear filters", id="partners.clear"),
+        Binding("V", "save_view", "Save view", id="partners.save_view"),
     ]
 
     def __init__(self, query: PartnerQuery | None = None, title: str | None = None) -> None:
@@ -523,6 +524,28 @@ class PartnersScreen(DataScreen):
 
     def action_sort_reverse(self) -> None:
         self.run_query(replace(self.partner_query, descending=not self.partner_query.descending))
+
+    def action_save_view(self) -> None:
+        """Save this filter and sort under a name (views.toml); ctrl+p and the name reopen it."""
+        from ..views import save_view
+        from .dialogs import PromptScreen
+
+        query = self.partner_query
+
+        def named(name: str | None) -> None:
+            name = (name or "").strip()
+            if not name:
+                return
+            try:
+                path = save_view(self.app.config_folder, name, query)
+            except OSError as exc:
+                self.notify(f"Could not save the view: {exc}", severity="error", title="Saved views")
+                return
+            self.notify(f"Saved as {name!r} in {path}; ctrl+p and its name reopen it.", title="Saved views")
+
+        self.app.push_screen(
+            PromptScreen("Save this view", "Name", self.heading or "", required="A name is required."), named
+        )
 
     def action_clear(self) -> None:
         q = self.partner_query
