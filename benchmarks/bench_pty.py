@@ -222,5 +222,7 @@ def find(ctx: Context) -> list[Figure]:
 
 if __name__ == "__main__":  # python benchmarks/bench_pty.py find DB [USER]: the figure on any database file
     found = find_keystrokes(Path(sys.argv[2]), user=sys.argv[3] if len(sys.argv) > 3 else "benchmark")
+    keys = [q[: n + 1] for q in FIND_QUERIES for n in range(len(q))]
+    print(" ".join(f"{k!r}:{ms:.0f}" for k, ms in zip(keys, found)))
     found.sort()
     print(f"{len(found)} keys: median {median(found):.1f} ms, 90th pct {found[int(0.9 * len(found))]:.1f} ms")

@@ -101,8 +101,10 @@ class _Cache:
         self.tiers_read = False
         self.base: tuple[PartnerQuery, list[int]] | None = None  # the keys of a query without its text
         self.texts: dict[int, str] | None = None  # every partner's search text
-        self.base_texts: tuple[PartnerQuery, list[str]] | None = None  # the texts of ``base``'s keys
-        self.narrow: tuple[PartnerQuery, str, list[int], list[str]] | None = None  # the last text search
+        # the find texts of ``base``'s keys, split into ids and the rest (statements.split_texts)
+        self.base_texts: tuple[PartnerQuery, list[str], list[str]] | None = None
+        # the last text search: its query, words, keys found and their split texts
+        self.narrow: tuple[PartnerQuery, str, list[int], list[str], list[str]] | None = None
 
 
 class PartnersScreen(DataScreen):
@@ -313,16 +315,17 @@ class PartnersScreen(DataScreen):
         narrow = cache.narrow
         if narrow is not None and narrow[0] == base_query and needle.startswith(narrow[1]):
             # the text grew: only the last matches can still match (a longer word matches less)
-            keys, texts = narrow[2], narrow[3]
+            keys, ids, rests = narrow[2], narrow[3], narrow[4]
         else:
             base_texts = cache.base_texts
             if base_texts is None or base_texts[0] != base_query:
                 everyone = self._texts(cache)
-                base_texts = cache.base_texts = (base_query, [everyone.get(k, "\x00\x00\x00") for k in keys])
-            texts = base_texts[1]
-        mask = statements.matching_words(texts, words)
-        found, found_texts = list(compress(keys, mask)), list(compress(texts, mask))
-        cache.narrow = (base_query, needle, found, found_texts)
+                ids, rests = statements.split_texts([everyone.get(k, "\x00") for k in keys])
+                base_texts = cache.base_texts = (base_query, ids, rests)
+            ids, rests = base_texts[1], base_texts[2]
+        mask = statements.matching_pairs(ids, rests, words)
+        found = list(compress(keys, mask))
+        cache.narrow = (base_query, needle, found, list(compress(ids, mask)), list(compress(rests, mask)))
         return found
 
     def _show(
@@ -366,7 +369,11 @@ class PartnersScreen(DataScreen):
         choices = self.app.reader.filter_choices(tracks=False)
         if cache is self._cache:
             self.report(self._show_choices, choices)
-        self._texts(cache)
+        texts = self._texts(cache)
+        base = cache.base  # split for the first keystroke now, not in its handler
+        if base is not None and (cache.base_texts is None or cache.base_texts[0] != base[0]):
+            ids, rests = statements.split_texts([texts.get(k, "\x00") for k in base[1]])
+            cache.base_texts = (base[0], ids, rests)
 
     @staticmethod
     def _filter_value(widget_id: str, q: PartnerQuery):

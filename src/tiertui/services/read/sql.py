@@ -208,15 +208,29 @@ def word_matches(text: str, word: str) -> bool:
     return text.startswith(word) or text.find(word, text.index("\x00")) >= 0
 
 
+def split_texts(texts: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Find texts as two lists: the ids, and the rest (name, region, manager): what
+    :func:`matching_pairs` reads (a keystroke's search is then one C-speed test per text)."""
+    pairs = [t.partition("\x00") for t in texts]
+    return [p[0] for p in pairs], [p[2] for p in pairs]
+
+
+def matching_pairs(ids: Sequence[str], rests: Sequence[str], words: Sequence[str]) -> list[bool]:
+    """:func:`matching_words` on :func:`split_texts`' lists."""
+    if not words:
+        return [False] * len(ids)
+    ordered = sorted(words, key=len, reverse=True)  # the longest first: it rules out the most
+    word = ordered[0]
+    mask = [word in r or i.startswith(word) for i, r in zip(ids, rests)]
+    for word in ordered[1:]:
+        mask = [m and (word in r or i.startswith(word)) for m, i, r in zip(mask, ids, rests)]
+    return mask
+
+
 def matching_words(texts: Sequence[str], words: Sequence[str]) -> list[bool]:
     """Which of ``texts`` (find texts) every one of ``words`` matches; nothing for no words."""
-    if not words:
-        return [False] * len(texts)
-    mask = [True] * len(texts)
-    for word in sorted(words, key=len, reverse=True):  # the longest first: it rules out the most
-        # ``word in t`` first (in C): only the texts that hold the word anywhere are checked in full
-        mask = [m and word in t and word_matches(t, word) for m, t in zip(mask, texts)]
-    return mask
+    ids, rests = split_texts(texts)
+    return matching_pairs(ids, rests, words)
 
 
 def rank(text: str, words: Sequence[str]) -> int:
