@@ -135,7 +135,7 @@ class PartnersScreen(DataScreen):
         q = self.initial
         yield Header()
         with Grid(id="partner-filters", classes="filters"):
-            yield SearchBox(q.text, placeholder="Find: id, name, region, manager  /", id="search", compact=True)
+            yield SearchBox(q.text, placeholder="Find a partner  /", id="search", compact=True)
             for widget_id, prompt, _field in FILTERS:  # the real Selects come when the list is complete
                 value = self._filter_value(widget_id, q)
                 label = dict((v, p) for p, v in FIXED_CHOICES.get(widget_id, ())).get(value, value)
