@@ -18,6 +18,7 @@ every chunk time-stamped as it arrives (``tests/terminal.py``):
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -184,3 +185,80 @@ def scorecard(ctx: Context) -> list[Figure]:
         Figure("pty: Enter to scorecard with data", median(opened), "ms", target=150, samples=tuple(opened)),
         Figure("pty: H to history view with data", median(history), "ms", target=150, samples=tuple(history)),
     ]
+
+
+FIND_QUERIES = ("apex bos", "boston apex", "cloud systems", "hp-1000", "emea ana")
+
+
+def _expected(db_path: Path, query: str, shown: int = 20) -> tuple[int, list[str]]:
+    """How many partners the list finds for ``query`` and the ids of its first ``shown`` rows (ID order)."""
+    from tiertui.services.read import FastReader, PartnerQuery
+    from tiertui.services.read import sql as statements
+
+    reader = FastReader.open(f"sqlite:///{db_path}")
+    assert reader is not None, "the find benchmark reads a SQLite file at this tiertui's schema"
+    try:
+        ids = dict(reader.fetch("SELECT key, partner_id FROM partner"))
+        keys = reader.partner_keys(PartnerQuery())
+        texts = reader.partner_find_texts()
+        words = statements.words_of(query)
+        values = [texts[k] for k in keys]
+        found = [k for k, m in zip(keys, statements.matching_words(values, words)) if m]
+        return len(found), [ids[k] for k in found[:shown]]
+    finally:
+        reader.close()
+
+
+def find_keystrokes(db_path: Path, runs: int = 1, user: str = "benchmark") -> list[float]:
+    """The app on a pseudo-terminal at 120x40: the partner list, ``/``, each query typed one key at
+    a time (80 ms apart, as a quick typist); per key, the milliseconds from writing the key to the
+    frame that shows the new results: the status line with the query and its count, and the ids of
+    the rows on screen in their order (a frame with the previous list's rows does not count)."""
+    samples: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        term = _session([TIERTUI, "--db", f"sqlite:///{db_path}", "--user", user], home)
+        try:
+            term.wait_for(DASHBOARD_DATA, timeout=120)
+            _key_to(term, b"l", SCREENS["partners"][1])
+            term.pump(3.0)  # the rest of the list and the search texts load
+            for _ in range(runs):
+                for query in FIND_QUERIES:
+                    term.press(b"/", 0.3)
+                    for n in range(1, len(query) + 1):
+                        typed = query[:n]
+                        count, first = _expected(db_path, typed)
+                        rows = r".*".join(re.escape(i) + r"\b" for i in first[:12])
+                        status = rf"{count:,} partners?[^\n]*text: {re.escape(typed.strip())}"
+                        mark = len(term.raw)
+                        sent = time.monotonic()
+                        term.press(typed[-1].encode(), 0.0)
+                        patterns = [status] + ([rf"(?s){rows}"] if first else [])
+                        for pattern in patterns:
+                            term.wait_for(pattern, timeout=10, since=mark)
+                        samples.append((max(term.arrived(p, since=mark) for p in patterns) - sent) * 1000)
+                        term.pump(0.08)
+                    term.press(b"\x1b", 0.5)  # Escape clears the search box,
+                    term.press(b"\x1b", 0.5)  # and Escape again leaves it for the list
+        finally:
+            _quit(term)
+    return samples
+
+
+@benchmark("pty-find", "the real app on a pseudo-terminal: find-a-partner keystroke to updated results")
+def find(ctx: Context) -> list[Figure]:
+    samples = find_keystrokes(ctx.db_path, ctx.runs)
+    ordered = sorted(samples)
+    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+    return [
+        Figure("pty: find-a-partner key to results (median)", median(samples), "ms", target=30, samples=tuple(samples)),
+        Figure("pty: find-a-partner key to results (90th percentile)", p90, "ms", target=60),
+    ]
+
+
+if __name__ == "__main__":  # python benchmarks/bench_pty.py find DB [USER]: the figure on any database file
+    found = find_keystrokes(Path(sys.argv[2]), user=sys.argv[3] if len(sys.argv) > 3 else "benchmark")
+    keys = [q[: n + 1] for q in FIND_QUERIES for n in range(len(q))]
+    print(" ".join(f"{k!r}:{ms:.0f}" for k, ms in zip(keys, found)))
+    found.sort()
+    print(f"{len(found)} keys: median {median(found):.1f} ms, 90th pct {found[int(0.9 * len(found))]:.1f} ms")

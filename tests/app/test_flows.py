@@ -867,3 +867,48 @@ async def test_virtual_table_draws_placeholders_while_a_page_is_fetched():
         await settle(pilot)
         assert table.row_at(0) == (0, "Partner 0")
         assert "Partner 2" in shown(app)
+
+
+async def test_find_a_partner_matches_every_word_in_any_order(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        table = app.screen.query_one(VirtualTable)
+        await pilot.press("slash")
+        await type_text(pilot, "systems BLUE")  # the name is "Blue Systems 1": words in any order
+        found = rows(table)
+        assert "P00001" in {r.partner_id for r in found}
+        assert all("blue" in r.name.lower() and "systems" in r.name.lower() for r in found)
+        app.screen.query_one("#search", Input).value = ""
+        await settle(pilot)
+        await type_text(pilot, "latam ana")  # region and account manager
+        found = rows(table)
+        assert found and all(r.region == "LATAM" and r.account_manager == "Ana Ruiz" for r in found)
+        # the palette: the same rules, best first
+        await pilot.press("escape")
+        await palette_pick(pilot, "systems blue 1")
+        assert isinstance(app.screen, ScorecardScreen) and app.screen.partner_id == "P00001"
+
+
+async def test_escape_clears_the_search_then_leaves_it_then_the_screen(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one(VirtualTable)
+        await pilot.press("slash")
+        await type_text(pilot, "harbor")
+        assert table.row_count < 120
+        await pilot.press("escape")  # clears the text: the whole list again, still in the box
+        await settle(pilot)
+        box = screen.query_one("#search", Input)
+        assert app.screen is screen and box.value == "" and app.focused is box and table.row_count == 120
+        await pilot.press("escape")  # leaves the box for the list
+        assert app.screen is screen and app.focused is table
+        await pilot.press("escape")  # and only then the screen
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)

@@ -68,6 +68,13 @@ def test_the_dashboard_filters_and_lookup_are_the_same(readers, sqlite_app_db):
     assert fast.filter_choices() == through_engine.filter_choices()
     assert fast.levelled_periods() == reads.levelled_periods(engine)
     assert fast.program_heading() == through_engine.program_heading()
+    # find-a-partner: the same texts, so the same partners in the same order (keys differ: compare ids)
+    fast_texts, engine_texts = fast.partner_find_texts(), through_engine.partner_find_texts()
+    assert sorted(fast_texts.values()) == sorted(engine_texts.values())
+    for needle in ("harbor", "p0000", "cloud 1", "emea ana", "1 cloud", "zzz"):
+        assert [fast_texts[k] for k in read_sql.find(fast_texts, needle)] == [
+            engine_texts[k] for k in read_sql.find(engine_texts, needle)
+        ]
     sqlite_engine = open_engine(sqlite_app_db)
     try:
         for needle in ("harbor", "P0000", "cloud 1", "ZZZ"):

@@ -476,3 +476,24 @@ async def test_a_worker_reporting_to_a_screen_that_has_gone_is_ignored(make_app)
         assert isinstance(app.screen, DashboardScreen)
         assert scenario.is_gone
     assert app.return_code in (None, 0)
+
+
+async def test_escape_with_unsaved_edits_asks_before_leaving(make_app):
+    from tiertui.app.screens.dialogs import ConfirmScreen
+
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await open_screen(pilot)
+        await edit(pilot, screen, "Gold min_score", "50")
+        assert screen.dirty
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)  # asks; the edits are still there
+        await pilot.press("escape")  # no: stay
+        await settle(pilot)
+        assert app.screen is screen and screen.dirty
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("enter")  # "Leave without saving"
+        await settle(pilot)
+        assert app.screen is not screen and not isinstance(app.screen, ConfirmScreen)

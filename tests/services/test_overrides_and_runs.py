@@ -190,3 +190,27 @@ def test_scorecards_explain_results_with_the_program_that_produced_them(engine):
     # and Gold asks for 50 points; the stricter rules would say Authorized and 70
     assert (card.earned, card.qualified) == ("Gold", "Silver")
     assert next(c for c in card.checks if c.tier == "Gold" and c.kind == "min_score").threshold == 50
+
+
+def test_undo_returns_ones_own_decision_to_pending_audited_and_re_levelled(any_engine):
+    engine = any_engine
+    seed(any_engine)
+    run_levelling(engine, "ann")
+    oid = overrides.request(engine, "ann", "B2", "Gold", "launch partner", date(2026, 4, 1), date(2026, 12, 31))
+    overrides.decide(engine, "bob", oid, approve=True, note="ok")
+    assert results(engine)["B2"].effective_tier == "Gold"
+    with pytest.raises(ServiceError, match=f"override {oid} was approved by bob; only they can undo it"):
+        overrides.undo(engine, "cy", oid)
+    view = overrides.undo(engine, "bob", oid)
+    assert (view.status, view.decided_by, view.note) == ("pending", None, "")
+    assert results(engine)["B2"].effective_tier == "Authorized"  # re-levelled in the same unit of work
+    with Session(engine) as session:
+        entry = session.exec(select(AuditEntry).where(AuditEntry.action == "override.undo")).one()
+    assert entry.actor == "bob" and entry.entity_id == str(oid)
+    with pytest.raises(ServiceError, match=f"override {oid} is pending: there is no decision to undo"):
+        overrides.undo(engine, "bob", oid)
+    # decided again by someone else: bob's earlier decision is gone, his undo is refused
+    overrides.decide(engine, "cy", oid, approve=False, note="no")
+    with pytest.raises(ServiceError, match="only they can undo it"):
+        overrides.undo(engine, "bob", oid)
+    assert overrides.get(engine, oid).status == "rejected"

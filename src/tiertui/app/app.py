@@ -24,6 +24,7 @@ from ..safe_text import visible
 from ..services import ServiceError
 from ..services.read import CertificationQuery, FastReader, PartnerQuery, Reader, open_reader
 from .config import Config, load_config
+from .config import config_dir as default_config_dir
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -63,6 +64,12 @@ def _partner_commands():
     return PartnerCommands
 
 
+def _saved_view_commands():
+    from .commands import SavedViewCommands
+
+    return SavedViewCommands
+
+
 def _navigation_commands():
     from .commands import NavigationCommands
 
@@ -74,14 +81,17 @@ class TiertuiApp(App):
 
     TITLE = "tiertui"
     CSS_PATH = css_paths()
-    COMMANDS = App.COMMANDS | {_partner_commands, _navigation_commands}
+    COMMANDS = App.COMMANDS | {_partner_commands, _navigation_commands, _saved_view_commands}
     NOTIFICATION_TIMEOUT = 6
+    # every screen is "-cols80" below 100 columns (styles/app.tcss: filter boxes that keep their labels)
+    HORIZONTAL_BREAKPOINTS = [(0, "-cols80"), (100, "-cols120")]
 
     BINDINGS = [
         Binding("question_mark,f1", "help", "Keys", id="app.help"),
         Binding("escape", "back", "Back", id="app.back"),
         Binding("g", "dashboard", "Home", id="app.dashboard"),
         Binding("l", "partners", "Partners", id="app.partners"),
+        Binding("m", "my_partners", "My partners", id="app.my_partners", show=False),
         Binding("o", "overrides", "Overrides", id="app.overrides"),
         Binding("c", "certifications", "Certs", id="app.certifications"),
         Binding("w", "whatif", "What-if", id="app.whatif", show=False),
@@ -110,6 +120,7 @@ class TiertuiApp(App):
     ) -> None:
         _freeze_import_objects()
         self.config: Config = load_config(config_dir)
+        self.config_folder: Path = config_dir or default_config_dir()  # keys.toml and views.toml
         super().__init__()
         self.engine_url = engine_url
         self._engine: Engine | None = None
@@ -134,6 +145,7 @@ class TiertuiApp(App):
         self.today = today or date.today()
         self.blink = blink
         self.data_version = 0
+        self._find_texts: tuple[int, dict[int, str]] | None = None  # (data version, find texts)
         self.sub_title = f"{visible(user)} · {visible(self.database_name())}"
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
@@ -244,6 +256,15 @@ class TiertuiApp(App):
     # ------------------------------------------------------------------ navigation
 
     def action_back(self) -> None:
+        """Escape: first leave the focused field (a search box clears itself first), then the screen."""
+        from textual.widgets import Input, Select
+
+        from .widgets.search_box import leave_field
+
+        focused = self.focused
+        if isinstance(focused, Input | Select):
+            leave_field(focused)
+            return
         if len(self.screen_stack) > 1:
             self.pop_screen()
 
@@ -253,6 +274,12 @@ class TiertuiApp(App):
 
     def action_partners(self) -> None:
         self.open_partners()
+
+    def action_my_partners(self) -> None:
+        """The partners whose account manager is the acting person."""
+        from ..services.read import PartnerQuery
+
+        self.open_partners(PartnerQuery(manager=self.user), title=f"My partners ({self.user})")
 
     def open_partners(self, query: PartnerQuery | None = None, title: str | None = None) -> None:
         from .screens.partners import PartnersScreen
@@ -356,6 +383,19 @@ class TiertuiApp(App):
             return
         self.call_from_thread(screen.finished, str(text))
         self.call_from_thread(self.data_changed)
+
+    def find_partners(self, text: str, limit: int = 15) -> list:
+        """Find-a-partner for the palette (call it in a thread): the partners ``text`` finds, best
+        first, as rows of the latest period (the rules: :func:`tiertui.services.read.sql.find`). The
+        partners' texts are read once per data version."""
+        from ..services.read import sql as statements
+
+        version = self.data_version
+        cached = self._find_texts
+        if cached is None or cached[0] != version:
+            cached = self._find_texts = (version, self.reader.partner_find_texts())
+        keys = statements.find(cached[1], text, limit)
+        return self.reader.partner_rows(keys, self.reader.latest_period()) if keys else []
 
     def data_changed(self) -> int:
         """Something was written: tell the screens (:class:`DataChanged`); the new data version.

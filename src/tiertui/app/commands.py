@@ -10,12 +10,11 @@ from textual.content import Content
 from textual.fuzzy import Matcher
 
 from ..safe_text import visible
-from ..services.read import engine as reads
 from .literal import literal
 
 
 class PartnerCommands(Provider):
-    """ctrl+p, a few letters of the name or id, Enter: the partner's scorecard."""
+    """ctrl+p, words of the id, name, region or manager in any order, Enter: the partner's scorecard."""
 
     async def search(self, query: str) -> Hits:
         app = self.app
@@ -23,15 +22,14 @@ class PartnerCommands(Provider):
         if len(text) < 2 and not text.isdigit():
             return
         try:
-            hits = await asyncio.to_thread(reads.find_partners, app.engine, text, 15)
+            hits = await asyncio.to_thread(app.find_partners, text, 15)
         except Exception:  # noqa: BLE001 - the palette shows nothing rather than crash
             return
         matcher = self.matcher(text)
-        for rank, hit in enumerate(hits):
+        for rank, hit in enumerate(hits):  # best first (find-a-partner's order): the palette keeps it
             label = visible(f"{hit.name}  ({hit.partner_id})")
-            exact = hit.partner_id.casefold() == text.casefold()
-            score = 1.0 if exact else max(matcher.match(label), 0.9 - rank * 0.01)
-            detail = visible(" · ".join(x for x in (hit.tier, hit.region) if x))
+            score = 1.0 - rank * 0.01
+            detail = visible(" · ".join(x for x in (hit.tier, hit.region, hit.account_manager) if x))
             yield Hit(
                 score,
                 highlight(matcher, label),
@@ -60,6 +58,7 @@ class NavigationCommands(Provider):
     COMMANDS = (
         ("Dashboard", "action_dashboard", "Partners per tier, changes, attention"),
         ("Partner list", "action_partners", "Filter, sort and open partners"),
+        ("My partners", "action_my_partners", "The partners you are the account manager of (m)"),
         ("Overrides queue", "action_overrides", "Approve or reject pending tier overrides"),
         ("Certifications", "action_certifications", "Certifications and lapse risk"),
         ("What-if scenarios", "action_whatif", "Edit the program's numbers and see who moves and the cost"),
@@ -79,3 +78,34 @@ class NavigationCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), getattr(self.app, action), help=help_text)
+
+
+class SavedViewCommands(Provider):
+    """The partner list's saved views (views.toml), by name: Enter opens the list with that view."""
+
+    def _views(self):
+        from .views import load_views
+
+        return load_views(self.app.config_folder)  # type: ignore[attr-defined]
+
+    async def discover(self) -> Hits:
+        for name, query in self._views().items():
+            yield DiscoveryHit(
+                literal(f"View: {name}"),  # type: ignore[arg-type]
+                partial(self.app.open_partners, query, name),  # type: ignore[attr-defined]
+                help="A saved view of the partner list",
+            )
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, view in self._views().items():
+            label = visible(f"View: {name}")
+            score = matcher.match(label)
+            if score > 0:
+                yield Hit(
+                    score,
+                    highlight(matcher, label),
+                    partial(self.app.open_partners, view, name),  # type: ignore[attr-defined]
+                    text=label,
+                    help="A saved view of the partner list",
+                )

@@ -336,6 +336,14 @@ def _override_summary(verb: str, oid: str, d: dict, pid: str | None, now: _Overr
         status = f"{before.get('status', 'pending')} -> {after.get('status', done)}"
         note = f"; note: {_clip(after['note'], 60)}" if after.get("note") else ""
         return f"{done} {who}" + (f" ({tier})" if tier else "") + f": {status}{note}"
+    if verb == "undo":
+        before = d.get("before") or {}
+        tier = d.get("tier")
+        return (
+            f"undid the decision on {who}"
+            + (f" ({tier})" if tier else "")
+            + f": {before.get('status', '?')} -> pending"
+        )
     return None
 
 

@@ -371,6 +371,68 @@ def revoke(
         ) from None
 
 
+def undo(target: Engine | UnitOfWork, user: str, override_id: int) -> OverrideView:
+    """Undo ``user``'s own decision on an override: it is pending again, audited, in one unit of work.
+
+    Only the person who decided may undo, with the approver role, and only while nothing else has
+    changed the override since (the update is conditional on the decision as read). Undoing an
+    approval re-levels the partner in the same transaction, so its effective tiers return at once.
+    """
+    try:
+        with using(target) as uow:
+            assert uow.session is not None
+            session = uow.session
+            roles.require(session, user, "approver", "undoing override decisions")
+            row = _get(session, override_id)
+            if row.status == "pending":
+                raise ServiceError(f"override {override_id} is pending: there is no decision to undo")
+            if row.decided_by != user:
+                raise ServiceError(
+                    f"override {override_id} was {row.status} by {row.decided_by}; only they can undo it"
+                )
+            before = {"status": row.status, "note": row.note, "decided_by": row.decided_by}
+            was_approved = row.status == "approved"
+            changed = session.exec(
+                update(Override)
+                .where(
+                    Override.id == override_id,
+                    Override.status == row.status,
+                    Override.decided_by == user,
+                    Override.decided_at == row.decided_at,
+                )
+                .values(status="pending", decided_by=None, decided_at=None, note="")
+            ).rowcount
+            if changed != 1:
+                raise _DecidedMeanwhile
+            audit.record(
+                session,
+                user,
+                "override.undo",
+                "override",
+                override_id,
+                partner_id=session.get(Partner, row.partner_key).partner_id,
+                tier=row.tier,
+                before=before,
+                after={"status": "pending"},
+            )
+            if was_approved:
+                relevel(
+                    uow,
+                    user,
+                    keys=[row.partner_key],
+                    ancestors=False,
+                    why=f"undoing the approval of override {override_id}",
+                )
+            session.flush()
+            return _view(session, override_id)
+    except _DecidedMeanwhile:
+        latest = get(engine_of(target), override_id)
+        raise ServiceError(
+            f"override {override_id} changed since your decision (now {latest.status}"
+            f"{' by ' + str(latest.decided_by) if latest.decided_by else ''}); not undone"
+        ) from None
+
+
 class _DecidedMeanwhile(Exception):
     """The conditional update found the override no longer pending."""
 

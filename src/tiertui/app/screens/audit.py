@@ -27,8 +27,8 @@ PAGE = 2000  # the newest entries loaded at once; `tiertui audit` reads any numb
 
 COLUMNS = [
     Column("at", "When (UTC)", 16),
-    Column("actor", "Who", 9),
-    Column("action", "Action", 16),
+    Column("actor", "Who", 3),
+    Column("action", "Action", 6),
     Column("summary", "What", 28, flex=True),
 ]
 

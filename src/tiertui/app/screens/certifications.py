@@ -22,14 +22,14 @@ from ..widgets import Column, VirtualTable
 from .base import DataScreen, fix_blink
 
 COLUMNS = [
-    Column("partner_id", "Partner", 8),
-    Column("partner_name", "Name", 22, flex=True),
-    Column("track", "Track", 8),
-    Column("person", "Person", 14),
-    Column("certification", "Certification", 16),
-    Column("earned_on", "Earned", 10),
+    Column("partner_id", "Partner", 7),
+    Column("partner_name", "Name", 12, flex=True),
+    Column("track", "Track", 5),
+    Column("person", "Person", 6, essential=False),
+    Column("certification", "Certification", 13, essential=False),
+    Column("earned_on", "Earned", 10, essential=False),
     Column("expires_on", "Expires", 10),
-    Column("status", "Status", 20),
+    Column("status", "Status", 6),
 ]
 
 
@@ -65,10 +65,10 @@ class CertificationsScreen(DataScreen):
             with TabPane("All certifications", id="all"):
                 with Grid(id="cert-filters", classes="filters"):
                     yield Input(q.partner, placeholder="Partner id or name  /", id="cert-partner", compact=True)
-                    yield Select([], prompt="Any track", id="track", compact=True)
+                    yield Select([], prompt="Track: any", id="track", compact=True)
                     yield Select(
                         [(label, key) for key, label in CERT_STATUS_LABELS.items() if key != "all"],
-                        prompt="Any status",
+                        prompt="Status: any",
                         id="status",
                         compact=True,
                     )

@@ -1,4 +1,5 @@
-"""The queue of override requests: a approves, r rejects (with a note), Enter opens the partner.
+"""The queue of override requests: a approves, r rejects (with a note), Enter opens the partner;
+space marks several for one decision, u undoes your last decision, a pane shows the request in full.
 
 The queue is read, and a decision made, in thread workers: an approval is one round of statements
 (the decision, then the queue and the partners' tiers read once) and one repaint, while the keys
@@ -7,7 +8,7 @@ stay live.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -24,8 +25,23 @@ from ...services.overrides import OverrideView
 from ...services.read import engine as reads
 from .base import DataScreen
 
-# what a decision needs first: at 120 columns the window and the reason used to be off-screen
-COLUMNS = ("#", "Partner", "Name", "Current", "Requested", "Status", "Requested by", "Reason", "Window")
+# What a decision needs first (essential, on screen at 80 columns): the mark, the number, the partner,
+# the tier asked for beside the partner's earned and effective tier, the status and the reason; the
+# detail pane below shows the request in full.
+COLUMNS = (
+    "✓",
+    "#",
+    "Partner",
+    "Requested",
+    "Effective",
+    "Earned",
+    "Status",
+    "Reason",
+    "Name",
+    "Requested by",
+    "Window",
+    "Note",
+)
 STATUS_STYLES = {"pending": "yellow", "approved": "green", "rejected": "red"}
 
 
@@ -35,7 +51,8 @@ class Queue:
 
     rows: list[OverrideView]
     period: str | None
-    tiers: dict[str, str | None]
+    tiers: dict[str, str | None]  # effective, in the latest period
+    earned: dict[str, str | None] = field(default_factory=dict)  # earned, in the latest period
 
 
 def read_queue(engine, show_all: bool, also: tuple[str, ...] = ()) -> Queue:
@@ -46,7 +63,30 @@ def read_queue(engine, show_all: bool, also: tuple[str, ...] = ()) -> Queue:
     period = reads.latest_period(engine)
     ids = [o.partner_id for o in rows] + list(also)
     hits = reads.partners_by_id(engine, ids, period) if ids else []
-    return Queue(rows, period, {h.partner_id: h.tier for h in hits})
+    return Queue(rows, period, {h.partner_id: h.tier for h in hits}, {h.partner_id: h.earned_tier for h in hits})
+
+
+class QueueTable(DataTable):
+    """The queue: Home/End go to the first/last request (not sideways), space marks a request."""
+
+    BINDINGS = [
+        Binding("home", "first_row", "First", show=False),
+        Binding("end", "last_row", "Last", show=False),
+        Binding("space", "mark", "Mark", id="overrides.mark"),
+    ]
+
+    def action_first_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
+
+    def action_mark(self) -> None:
+        screen = self.screen
+        if isinstance(screen, OverridesScreen):
+            screen.toggle_mark()
 
 
 class OverridesScreen(DataScreen):
@@ -55,6 +95,7 @@ class OverridesScreen(DataScreen):
         Binding("r", "reject", "Reject", id="overrides.reject"),
         Binding("enter", "open", "Open partner", id="overrides.open"),
         Binding("v", "toggle_all", "Pending/all", id="overrides.toggle_all"),
+        Binding("u", "undo", "Undo my last decision", id="overrides.undo"),
     ]
 
     def __init__(self) -> None:
@@ -62,11 +103,15 @@ class OverridesScreen(DataScreen):
         self.show_all = False
         self.rows: list[OverrideView] = []
         self.deciding: int | None = None  # the override whose decision is being written
+        self.marked: set[int] = set()  # overrides marked (space) for one decision together
+        self.last_decided: int | None = None  # my last decision in this queue (u undoes it)
+        self.queue: Queue | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading the overrides…", id="overrides-status", classes="status")
-        yield DataTable(id="override-table", cursor_type="row", zebra_stripes=True)
+        yield QueueTable(id="override-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="override-detail")
         yield Static(id="override-message", classes="message")
         yield Footer()
 
@@ -90,25 +135,11 @@ class OverridesScreen(DataScreen):
         if show_all != self.show_all:
             return  # v was pressed again meanwhile: its own read is on the way
         self.rows = queue.rows
+        self.queue = queue
+        self.marked &= {o.id for o in self.rows if o.status == "pending"}
         table = self.query_one(DataTable)
         cursor = table.cursor_row
-        rows = []
-        for o in self.rows:
-            tier = queue.tiers.get(o.partner_id)
-            mine = " (you)" if o.requested_by == self.app.user else ""
-            rows.append(
-                (
-                    Text(str(o.id)),
-                    _cell(o.partner_id),
-                    _cell(o.partner_name, 28),
-                    _cell(tier or "–"),
-                    _cell(o.tier),
-                    Text(o.status, style=STATUS_STYLES[o.status]),
-                    _cell(o.requested_by + mine),
-                    _cell(o.reason, 30),
-                    Text(f"{o.starts_on} → {o.expires_on or 'open'}"),
-                )
-            )
+        rows = [self._cells(o, queue) for o in self.rows]
         # The columns as wide as their widest cell, set here: a DataTable measures rows added to a
         # table already on screen only when it next goes idle, and a line drawn before then keeps
         # its narrow cells in the table's cache (columns cut to the width of their headings).
@@ -119,6 +150,7 @@ class OverridesScreen(DataScreen):
             table.add_row(*row, key=str(o.id))
         if self.rows:
             table.move_cursor(row=min(cursor, len(self.rows) - 1))
+        self._show_detail()
         what = "overrides" if self.show_all else "pending requests"
         status = Content.assemble(
             f"{len(self.rows)} {what} · you are ",
@@ -127,6 +159,76 @@ class OverridesScreen(DataScreen):
             "" if self.rows else " · nothing waiting",
         )
         self.query_one("#overrides-status", Static).update(status)
+
+    def _cells(self, o: OverrideView, queue: Queue) -> tuple[Text, ...]:
+        effective = queue.tiers.get(o.partner_id)
+        mine = " (you)" if o.requested_by == self.app.user else ""
+        same = effective == o.tier
+        requested = Text(visible(o.tier))
+        if same:  # a request that changes nothing in the latest period: said in words, not colour only
+            requested.append(" = no change", style="dim")
+        return (
+            Text("●" if o.id in self.marked else " ", style="bold yellow"),
+            Text(str(o.id)),
+            _cell(o.partner_id),
+            requested,
+            _cell(effective or "–"),
+            _cell(queue.earned.get(o.partner_id) or "–"),
+            Text(o.status, style=STATUS_STYLES[o.status]),
+            _cell(o.reason, 30),
+            _cell(o.partner_name, 28),
+            _cell(o.requested_by + mine),
+            Text(f"{o.starts_on} → {o.expires_on or 'open'}"),
+            _cell(o.note or "", 30),
+        )
+
+    def toggle_mark(self) -> None:
+        o = self.selected()
+        table = self.query_one(DataTable)
+        if o is None:
+            return
+        if o.status != "pending":
+            self._say(f"Override #{o.id} is already {o.status}: only pending requests can be marked.", error=True)
+            return
+        self.marked ^= {o.id}
+        table.update_cell_at((table.cursor_row, 0), Text("●" if o.id in self.marked else " ", style="bold yellow"))
+        if table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+        self._show_detail()
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The highlighted request in full: reason, dates, who, notes, and what approving changes."""
+        o, queue = self.selected(), self.queue
+        pane = self.query_one("#override-detail", Static)
+        if o is None or queue is None:
+            pane.update("")
+            return
+        effective = queue.tiers.get(o.partner_id)
+        earned = queue.earned.get(o.partner_id)
+        window = f"from {o.starts_on} " + (f"to {o.expires_on}" if o.expires_on else "with no end")
+        if o.status == "pending":
+            if effective == o.tier:
+                effect = f"Approving changes nothing in {queue.period}: {o.partner_id} is {o.tier} already."
+            else:
+                effect = (
+                    f"Approving makes {o.partner_id} {o.tier} (now {effective or 'not levelled'}, earned "
+                    f"{earned or '–'}) in every levelled period {window}"
+                    + (f", {queue.period} included if in that window." if queue.period else ".")
+                )
+        else:
+            effect = f"{o.status.capitalize()} by {o.decided_by} at {str(o.decided_at)[:16]}."
+        lines = [
+            f"#{o.id} {o.partner_id} {o.partner_name}: {o.tier}, {window}",
+            f"Requested by {o.requested_by}. Reason: {o.reason}",
+            effect + (f" Note: {o.note}" if o.note else ""),
+        ]
+        if self.marked:
+            lines.append(f"{len(self.marked)} marked: a approves them, r rejects them (one note), space unmarks.")
+        pane.update(Content(visible("\n".join(lines), keep_newlines=True)))
 
     def selected(self) -> OverrideView | None:
         table = self.query_one(DataTable)
@@ -141,66 +243,124 @@ class OverridesScreen(DataScreen):
     # ------------------------------------------------------------------ actions
 
     def action_decide(self, approve: bool, note: str = "") -> None:
-        o = self.selected()
-        if o is None:
-            return
-        if o.status != "pending":
-            self._say(f"Override #{o.id} is already {o.status}.", error=True)
-            return
         if self.deciding is not None:
             self._say(f"Override #{self.deciding} is still being written; try again in a moment.", error=True)
             return
-        self.deciding = o.id
-        self.query_one("#override-message", Static).update(Text(f"Deciding override #{o.id}…", style="dim"))
-        self._decide(o.id, approve, note, self.show_all)
+        if self.marked:
+            ids = [o.id for o in self.rows if o.id in self.marked]
+        else:
+            o = self.selected()
+            if o is None:
+                return
+            if o.status != "pending":
+                self._say(f"Override #{o.id} is already {o.status}.", error=True)
+                return
+            ids = [o.id]
+        self.deciding = ids[0]
+        self.query_one("#override-message", Static).update(
+            Text(f"Deciding override{'s' if len(ids) > 1 else ''} {', '.join(f'#{i}' for i in ids)}…", style="dim")
+        )
+        self._decide(ids, approve, note, self.show_all)
 
     @work(thread=True, group="overrides-decide", exit_on_error=False)
-    def _decide(self, override_id: int, approve: bool, note: str, show_all: bool) -> None:
+    def _decide(self, override_ids: list[int], approve: bool, note: str, show_all: bool) -> None:
+        """Each request its own decision (its own unit of work, audited, the four-eyes rule checked):
+        a refusal leaves the others decided and is reported."""
         engine = self.app.engine
-        try:
-            view = overrides.decide(engine, self.app.user, override_id, approve, note)
-        except ServiceError as exc:
-            self.report(self._refused, str(exc))
+        decided: list[OverrideView] = []
+        refused: list[str] = []
+        for override_id in override_ids:
+            try:
+                decided.append(overrides.decide(engine, self.app.user, override_id, approve, note))
+            except ServiceError as exc:
+                refused.append(f"#{override_id}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - shown to the person, the app keeps running
+                refused.append(f"#{override_id}: unexpected {exc.__class__.__name__}: {exc}")
+        if not decided:
+            self.report(self._refused, "; ".join(refused))
             return
-        except Exception as exc:  # noqa: BLE001 - shown to the person, the app keeps running
-            self.report(self._refused, f"unexpected {exc.__class__.__name__}: {exc}")
-            return
-        queue = read_queue(engine, show_all, also=(view.partner_id,))
-        self.report(self._decided, view, approve, show_all, queue)
+        queue = read_queue(engine, show_all, also=tuple(v.partner_id for v in decided))
+        self.report(self._decided, decided, refused, approve, show_all, queue)
 
     def _refused(self, message: str) -> None:
         self.deciding = None
         self._say(message, error=True)
 
-    def _decided(self, view: OverrideView, approve: bool, show_all: bool, queue: Queue) -> None:
+    def _decided(
+        self, views: list[OverrideView], refused: list[str], approve: bool, show_all: bool, queue: Queue
+    ) -> None:
         self.deciding = None
+        self.marked -= {v.id for v in views}
+        self.marked -= {int(r[1 : r.index(":")]) for r in refused}
+        self.last_decided = views[-1].id
         self.loaded_version = self.app.data_changed()  # this screen shows the new data already
-        tier = queue.tiers.get(view.partner_id)
         verb = "approved" if approve else "rejected"
-        later = ""
-        if approve and tier != view.tier:  # e.g. the window starts after the latest levelled period
-            later = f" {view.tier} applies from {view.starts_on}."
-        self._say(
-            f"Override #{view.id} {verb}: {view.partner_id} is now {tier or 'not levelled'}"
-            + (f" in {queue.period}." if queue.period else ".")
-            + later
-        )
+        if len(views) == 1 and not refused:
+            view = views[0]
+            tier = queue.tiers.get(view.partner_id)
+            later = ""
+            if approve and tier != view.tier:  # e.g. the window starts after the latest levelled period
+                later = f" {view.tier} applies from {view.starts_on}."
+            self._say(
+                f"Override #{view.id} {verb}: {view.partner_id} is now {tier or 'not levelled'}"
+                + (f" in {queue.period}." if queue.period else ".")
+                + later
+                + " u undoes it."
+            )
+        else:
+            done = ", ".join(f"#{v.id}" for v in views)
+            text = f"{len(views)} override{'s' if len(views) != 1 else ''} {verb} ({done})."
+            if refused:
+                text += f" Refused {len(refused)}: " + "; ".join(refused)
+            self._say(text, error=bool(refused))
+        self._show(show_all, queue)
+
+    def action_undo(self) -> None:
+        if self.last_decided is None:
+            self._say("You have decided nothing here yet: nothing to undo.", error=True)
+            return
+        if self.deciding is not None:
+            self._say(f"Override #{self.deciding} is still being written; try again in a moment.", error=True)
+            return
+        self.deciding = self.last_decided
+        self._undo(self.last_decided, self.show_all)
+
+    @work(thread=True, group="overrides-decide", exit_on_error=False)
+    def _undo(self, override_id: int, show_all: bool) -> None:
+        engine = self.app.engine
+        try:
+            view = overrides.undo(engine, self.app.user, override_id)
+        except ServiceError as exc:
+            self.report(self._refused, str(exc))
+            return
+        queue = read_queue(engine, show_all, also=(view.partner_id,))
+        self.report(self._undone, view, show_all, queue)
+
+    def _undone(self, view: OverrideView, show_all: bool, queue: Queue) -> None:
+        self.deciding = None
+        self.last_decided = None
+        self.loaded_version = self.app.data_changed()
+        tier = queue.tiers.get(view.partner_id)
+        self._say(f"Override #{view.id} is pending again: {view.partner_id} is {tier or 'not levelled'}.")
         self._show(show_all, queue)
 
     def action_reject(self) -> None:
         from .dialogs import NoteScreen
 
+        def done(note: str | None) -> None:
+            if note:
+                self.action_decide(False, note)
+
+        if self.marked:  # one note for the batch
+            ids = ", ".join(f"#{o.id}" for o in self.rows if o.id in self.marked)
+            self.app.push_screen(NoteScreen(f"Reject {len(self.marked)} overrides ({ids})"), done)
+            return
         o = self.selected()
         if o is None:
             return
         if o.requested_by == self.app.user:
             self._say(f"you requested override {o.id}; someone else must reject it", error=True)
             return
-
-        def done(note: str | None) -> None:
-            if note:
-                self.action_decide(False, note)
-
         self.app.push_screen(NoteScreen(f"Reject override #{o.id} ({o.partner_id} → {o.tier})"), done)
 
     def action_open(self) -> None:

@@ -44,17 +44,19 @@ from ..widgets.search_box import SearchBox
 from ..widgets.select_stub import SelectStub
 from .base import DataScreen, fix_blink
 
+# Essential at any width (80×24 too): id, name, tier, score and risk; the rest give way, last first.
+# Columns are as wide as their widest cell (ids and numbers are never cut); the name takes the rest.
 COLUMNS = [
-    Column("partner_id", "ID", 8),
-    Column("name", "Name", 18, flex=True),
-    Column("region", "Region", 6),
-    Column("partner_type", "Type", 11),
-    Column("account_manager", "Manager", 12),
-    Column("tier", "Tier", 12),
-    Column("score", "Score", 6, align="right"),
-    Column("event", "Event", 10),
-    Column("at_risk", "Risk", 9),
-    Column("badges", "Badges", 16),
+    Column("partner_id", "ID", 6),
+    Column("name", "Name", 14, flex=True),
+    Column("region", "Region", 6, essential=False),
+    Column("partner_type", "Type", 4, essential=False),
+    Column("account_manager", "Manager", 7, essential=False),
+    Column("tier", "Tier", 8),
+    Column("score", "Score", 5, align="right"),
+    Column("event", "Event", 5, essential=False),
+    Column("at_risk", "Risk", 4),
+    Column("badges", "Badges", 6, essential=False),
 ]
 SORTABLE = [c.key for c in COLUMNS]
 RISK_CHOICES = [("At risk", "yes"), ("Not at risk", "no")]
@@ -67,13 +69,14 @@ EVENT_CHOICES = [
 ]
 PAGE = 100  # rows per fetch; also the first helping of keys of a search
 # the filter Selects: id, prompt, the query's field
+# (the prompt starts with the filter's label: a narrow box wraps after it, so the label always shows)
 FILTERS = (
-    ("tier", "Any tier", "tier"),
-    ("region", "Any region", "region"),
-    ("type", "Any type", "partner_type"),
-    ("manager", "Any manager", "manager"),
-    ("risk", "Any risk", "at_risk"),
-    ("event", "Any event", "event"),
+    ("tier", "Tier: any", "tier"),
+    ("region", "Region: any", "region"),
+    ("type", "Type: any", "partner_type"),
+    ("manager", "Manager: any", "manager"),
+    ("risk", "Risk: any", "at_risk"),
+    ("event", "Event: any", "event"),
 )
 FIXED_CHOICES = {"risk": RISK_CHOICES, "event": EVENT_CHOICES}
 AT_ONCE = 150_000  # search texts a keystroke searches in its handler (~10 ms); more go to a thread
@@ -104,8 +107,10 @@ class _Cache:
         self.tiers_read = False
         self.base: tuple[PartnerQuery, list[int]] | None = None  # the keys of a query without its text
         self.texts: dict[int, str] | None = None  # every partner's search text
-        self.base_texts: tuple[PartnerQuery, list[str]] | None = None  # the texts of ``base``'s keys
-        self.narrow: tuple[PartnerQuery, str, list[int], list[str]] | None = None  # the last text search
+        # the find texts of ``base``'s keys, split into ids and the rest (statements.split_texts)
+        self.base_texts: tuple[PartnerQuery, list[str], list[str]] | None = None
+        # the last text search: its query, words, keys found and their split texts
+        self.narrow: tuple[PartnerQuery, str, list[int], list[str], list[str]] | None = None
 
 
 class PartnersScreen(DataScreen):
@@ -115,6 +120,7 @@ class PartnersScreen(DataScreen):
         Binding("S", "sort_reverse", "Reverse", id="partners.reverse"),
         Binding("f", "filters", "Filters", id="partners.filters"),
         Binding("x", "clear", "Clear filters", id="partners.clear"),
+        Binding("V", "save_view", "Save view", id="partners.save_view"),
     ]
 
     def __init__(self, query: PartnerQuery | None = None, title: str | None = None) -> None:
@@ -135,7 +141,7 @@ class PartnersScreen(DataScreen):
         q = self.initial
         yield Header()
         with Grid(id="partner-filters", classes="filters"):
-            yield SearchBox(q.text, placeholder="Filter id or name  /", id="search", compact=True)
+            yield SearchBox(q.text, placeholder="Find a partner  /", id="search", compact=True)
             for widget_id, prompt, _field in FILTERS:  # the real Selects come when the list is complete
                 value = self._filter_value(widget_id, q)
                 label = dict((v, p) for p, v in FIXED_CHOICES.get(widget_id, ())).get(value, value)
@@ -278,8 +284,8 @@ class PartnersScreen(DataScreen):
         if cache.texts is None:
             return None
         narrow = cache.narrow
-        needle = statements.needle_of(query.text)
-        narrowing = narrow is not None and narrow[0] == base_query and narrow[1] in needle
+        needle = " ".join(statements.words_of(query.text))
+        narrowing = narrow is not None and narrow[0] == base_query and needle.startswith(narrow[1])
         if len(narrow[2] if narrowing else base[1]) > AT_ONCE:
             return None
         return self._matching(cache, base_query, base[1], query.text)
@@ -302,26 +308,30 @@ class PartnersScreen(DataScreen):
     def _texts(self, cache: _Cache) -> dict[int, str]:
         with cache.lock:
             if cache.texts is None:
-                cache.texts = self.app.reader.partner_search_texts()
+                cache.texts = self.app.reader.partner_find_texts()
         return cache.texts
 
     def _matching(self, cache: _Cache, base_query: PartnerQuery, keys: list[int], text: str) -> list[int]:
-        """The keys among ``keys`` (those of ``base_query``) whose search text contains ``text``."""
-        needle = statements.needle_of(text)
-        if statements.unsearchable(needle):
+        """The keys among ``keys`` (those of ``base_query``) that find-a-partner finds for ``text``: every
+        word, in any order, on id (prefix), name, region or manager (see :func:`statements.find`)."""
+        words = statements.words_of(text)
+        if not words:
             return []
+        needle = " ".join(words)
         narrow = cache.narrow
-        if narrow is not None and narrow[0] == base_query and narrow[1] in needle:
-            keys, texts = narrow[2], narrow[3]  # the text grew: only the last matches can still match
+        if narrow is not None and narrow[0] == base_query and needle.startswith(narrow[1]):
+            # the text grew: only the last matches can still match (a longer word matches less)
+            keys, ids, rests = narrow[2], narrow[3], narrow[4]
         else:
             base_texts = cache.base_texts
             if base_texts is None or base_texts[0] != base_query:
                 everyone = self._texts(cache)
-                base_texts = cache.base_texts = (base_query, [everyone.get(k, "") for k in keys])
-            texts = base_texts[1]
-        mask = statements.matching(texts, needle)
-        found, found_texts = list(compress(keys, mask)), list(compress(texts, mask))
-        cache.narrow = (base_query, needle, found, found_texts)
+                ids, rests = statements.split_texts([everyone.get(k, "\x00") for k in keys])
+                base_texts = cache.base_texts = (base_query, ids, rests)
+            ids, rests = base_texts[1], base_texts[2]
+        mask = statements.matching_pairs(ids, rests, words)
+        found = list(compress(keys, mask))
+        cache.narrow = (base_query, needle, found, list(compress(ids, mask)), list(compress(rests, mask)))
         return found
 
     def _show(
@@ -365,7 +375,11 @@ class PartnersScreen(DataScreen):
         choices = self.app.reader.filter_choices(tracks=False)
         if cache is self._cache:
             self.report(self._show_choices, choices)
-        self._texts(cache)
+        texts = self._texts(cache)
+        base = cache.base  # split for the first keystroke now, not in its handler
+        if base is not None and (cache.base_texts is None or cache.base_texts[0] != base[0]):
+            ids, rests = statements.split_texts([texts.get(k, "\x00") for k in base[1]])
+            cache.base_texts = (base[0], ids, rests)
 
     @staticmethod
     def _filter_value(widget_id: str, q: PartnerQuery):
@@ -523,6 +537,28 @@ class PartnersScreen(DataScreen):
 
     def action_sort_reverse(self) -> None:
         self.run_query(replace(self.partner_query, descending=not self.partner_query.descending))
+
+    def action_save_view(self) -> None:
+        """Save this filter and sort under a name (views.toml); ctrl+p and the name reopen it."""
+        from ..views import save_view
+        from .dialogs import PromptScreen
+
+        query = self.partner_query
+
+        def named(name: str | None) -> None:
+            name = (name or "").strip()
+            if not name:
+                return
+            try:
+                path = save_view(self.app.config_folder, name, query)
+            except OSError as exc:
+                self.notify(f"Could not save the view: {exc}", severity="error", title="Saved views")
+                return
+            self.notify(f"Saved as {name!r} in {path}; ctrl+p and its name reopen it.", title="Saved views")
+
+        self.app.push_screen(
+            PromptScreen("Save this view", "Name", self.heading or "", required="A name is required."), named
+        )
 
     def action_clear(self) -> None:
         q = self.partner_query

@@ -40,12 +40,12 @@ MOVE_MARKS = {svc.UP: EVENT_MARKS["promoted"], svc.DOWN: EVENT_MARKS["demoted"]}
 
 MOVER_COLUMNS = [
     Column("partner_id", "ID", 6),
-    Column("name", "Name", 14),
-    Column("move", "Change", 20),
-    Column("reason", "Reason (what changed the outcome)", 36, flex=True),
-    Column("region", "Region", 6),
-    Column("partner_type", "Type", 11),
-    Column("manager", "Manager", 12),
+    Column("name", "Name", 12, flex=True),
+    Column("move", "Change", 10),
+    Column("reason", "Reason (what changed the outcome)", 24, cap=60),
+    Column("region", "Region", 6, essential=False),
+    Column("partner_type", "Type", 4, essential=False),
+    Column("manager", "Manager", 7, essential=False),
 ]
 
 
@@ -162,6 +162,7 @@ class ScenarioScreen(DataScreen):
         Binding("F", "clear_filters", "Clear filters", id="scenario.clear_filters", show=False),
         Binding("m", "movers", "Movers", id="scenario.movers", show=False),
         Binding("k", "knobs", "Values", id="scenario.knobs", show=False),
+        Binding("escape", "leave", "Back", id="scenario.leave", show=False),
     ]
 
     def __init__(self) -> None:
@@ -517,6 +518,34 @@ class ScenarioScreen(DataScreen):
 
     def action_movers(self) -> None:
         self.query_one("#movers", VirtualTable).focus()
+
+    def action_leave(self) -> None:
+        """Escape: leave the focused field first; then the screen, asking first if edits are unsaved."""
+        from textual.widgets import Input, Select
+
+        from ..widgets.search_box import leave_field
+
+        focused = self.app.focused
+        if isinstance(focused, Input | Select):
+            leave_field(focused)
+            return
+        if not self.dirty:
+            self.app.pop_screen()
+            return
+        edits = self.edits()
+
+        def answered(leave: bool | None) -> None:
+            if leave and self.app.screen is self:
+                self.app.pop_screen()
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Leave the what-if screen?",
+                f"{edits} unsaved edit{'s' if edits != 1 else ''} will be lost (ctrl+s saves them).",
+                "Leave without saving",
+            ),
+            answered,
+        )
 
     def action_knobs(self) -> None:
         self._focus_knob(self.entries[0].label if self.entries else None)

@@ -10,6 +10,9 @@ and rows by id, so a list that shows rows seen before (the next keystroke's) dra
 
 from __future__ import annotations
 
+import queue
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,7 +37,9 @@ class Column:
     label: str
     width: int
     align: str = "left"  # left | right
-    flex: bool = False  # takes the width left over
+    flex: bool = False  # takes the width left over, and is the first to shorten (down to ``width``)
+    essential: bool = True  # kept at any width; the others give way (last first) when the table is narrow
+    cap: int | None = None  # free text (a reason) is cut beyond this width; ids and numbers have none
 
 
 Fetch = Callable[[Sequence[int]], list[Any]]
@@ -149,6 +154,14 @@ class VirtualTable(ScrollView, can_focus=True):
         # that is drawn again (scrolling back, the next keystroke's list) is not laid out again
         self._cells: OrderedDict[tuple, tuple[list[tuple[str, Style | None]], int, dict]] = OrderedDict()
         self._pass: tuple | None = None  # what every line of one drawing shares (see render_lines)
+        # the previous list's pages, drawn for a moment where the new list's rows are still on their way
+        # (a keystroke's new list: its rows replace the old ones in one frame, no placeholder frame)
+        self._stale: tuple[Sequence[int], dict[int, list[Any]], float] | None = None
+        self._requests: queue.SimpleQueue | None = None  # the page-fetch thread's (see _request)
+        self._fetcher_lock = threading.Lock()
+        self._fetcher_busy = False
+        # the widest cell seen in each column (rows fetched so far): columns size to their content
+        self._seen: dict[str, int] = {}
 
     # ------------------------------------------------------------------ data
 
@@ -163,6 +176,8 @@ class VirtualTable(ScrollView, can_focus=True):
         ids are the same stays (the rest of a list whose first page is up).
         """
         old = self.ids
+        if self._pages and not keep_rows:
+            self._stale = (old, dict(self._pages), time.monotonic() + 0.5)
         self.ids = ids if hasattr(ids, "__getitem__") else list(ids)
         if keep_rows:
             for page in [p for p in self._pages if not self._same_ids(old, p)]:
@@ -188,6 +203,7 @@ class VirtualTable(ScrollView, can_focus=True):
         """Forget cached rows (the data changed); visible rows are fetched again."""
         self._pages.clear()
         self._by_id.clear()
+        self._stale = None
         self._generation += 1
         self.refresh()
 
@@ -206,6 +222,18 @@ class VirtualTable(ScrollView, can_focus=True):
             self._pages.move_to_end(page)
         offset = index - page * self.page_size
         return rows[offset] if offset < len(rows) else None
+
+    def _stale_row(self, index: int) -> Any | None:
+        """The previous list's row at ``index``, for a moment after a new list came (its rows on their way)."""
+        stale = self._stale
+        if stale is None:
+            return None
+        if time.monotonic() > stale[2]:
+            self._stale = None
+            return None
+        page, offset = divmod(index, self.page_size)
+        rows = stale[1].get(page)
+        return rows[offset] if rows is not None and offset < len(rows) else None
 
     def _page_ids(self, page: int) -> list[int]:
         start = page * self.page_size
@@ -229,13 +257,33 @@ class VirtualTable(ScrollView, can_focus=True):
         if self._wanted.get(page) == self._generation:
             return
         self._wanted[page] = self._generation
-        ids, generation = self._page_ids(page), self._generation
-        self.run_worker(
-            lambda: self._fetch_page(page, ids, generation),
-            thread=True,
-            group="virtual-table-pages",
-            exit_on_error=False,
-        )
+        if self._requests is None:
+            self._requests = queue.SimpleQueue()
+        self._requests.put((page, self._page_ids(page), self._generation))
+        with self._fetcher_lock:
+            if not self._fetcher_busy:
+                # one thread fetches the pages, in the order asked, while any are asked for (a burst of
+                # keys or scrolling starts no worker per page); it ends when there is nothing to fetch
+                self._fetcher_busy = True
+                self.run_worker(self._page_fetcher, thread=True, group="virtual-table-pages", exit_on_error=False)
+
+    def _page_fetcher(self) -> None:
+        """In a thread worker: fetch the pages asked for until none is waiting."""
+        requests = self._requests
+        assert requests is not None
+        while True:
+            with self._fetcher_lock:
+                try:
+                    request = requests.get_nowait()
+                except queue.Empty:
+                    self._fetcher_busy = False
+                    return
+            try:
+                self._fetch_page(*request)
+            except BaseException:
+                with self._fetcher_lock:
+                    self._fetcher_busy = False  # the next page asked for starts a new thread
+                raise
 
     def page_ready(self, page: int = 0) -> bool:
         """Whether the table has the rows of ``page`` of its current list (they draw without waiting)."""
@@ -246,6 +294,7 @@ class VirtualTable(ScrollView, can_focus=True):
         table still shows those ids there."""
         ids = _ints(ids)
         if self._page_ids(page) == ids:
+            self._measure(rows)
             self._store(page, rows)
             if self.rows_by_id:
                 self._by_id.update(zip(ids, rows))
@@ -272,6 +321,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if self._page_ids(message.page) != message.ids:
             self.refresh()  # the list changed meanwhile: its own rows are asked for when drawn
             return
+        self._measure(message.rows)
         self._store(message.page, message.rows)
         self.refresh()
         pending = self._select_when_fetched
@@ -286,15 +336,58 @@ class VirtualTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ geometry
 
+    def _measure(self, rows: list[Any]) -> None:
+        """Widen the columns (other than the flexible one) to the widest cell of ``rows``."""
+        seen = self._seen
+        grew = False
+        for column in self.columns:
+            widest = seen.get(column.key, 0)
+            for row in rows:
+                width = self.render_cell(row, column.key).cell_len
+                if width > widest:
+                    widest, grew = width, True
+            seen[column.key] = widest
+        if grew:
+            self._pass = None
+            self._update_virtual_size()
+
+    def _natural(self, column: Column) -> int:
+        """A column's width: its content (every cell seen), its heading (with a sort arrow), at least ``width``;
+        the flexible column's is its least."""
+        label = cell_len(column.label) + (2 if column.key == self.sort_key else 0)
+        if column.flex:
+            return max(column.width, min(label, column.width))
+        natural = max(column.width, label, self._seen.get(column.key, 0))
+        return natural if column.cap is None else min(natural, max(column.cap, label))
+
     def _widths(self) -> list[int]:
-        widths = [c.width for c in self.columns]
-        total = sum(widths) + len(widths) - 1
-        spare = self._scrollable_size.width - total
+        """Each column's width; 0 for a column that gives way in a narrow table. Ids and numbers are
+        never cut (a column is as wide as its widest cell); the flexible column (a name) takes what is
+        left and is the first to shorten; then the columns that are not essential go, last first."""
+        naturals = [self._natural(c) for c in self.columns]
+        shown = [True] * len(self.columns)
+        available = self._scrollable_size.width - 1  # a cell of air at the left edge
+
+        def total() -> int:
+            widths = [w for w, s in zip(naturals, shown) if s]
+            return sum(widths) + len(widths) - 1
+
+        for i in reversed(range(len(self.columns))):
+            if total() <= available:
+                break
+            if not self.columns[i].essential:
+                shown[i] = False
+        # still too wide: free text (a column with a cap) shortens down to its least width too
+        for i, column in enumerate(self.columns):
+            excess = total() - available
+            if excess > 0 and shown[i] and column.cap is not None:
+                naturals[i] = max(column.width, naturals[i] - excess)
+        widths = [w if s else 0 for w, s in zip(naturals, shown)]
+        spare = available - total()
         if spare > 0:
-            for i, c in enumerate(self.columns):
-                if c.flex:
-                    widths[i] += spare
-                    break
+            flex = next((i for i, c in enumerate(self.columns) if c.flex and shown[i]), None)
+            if flex is not None:
+                widths[flex] += spare
         return widths
 
     @property
@@ -304,7 +397,8 @@ class VirtualTable(ScrollView, can_focus=True):
         return self._size - self.styles.gutter.totals - self.scrollbar_gutter.totals
 
     def _update_virtual_size(self) -> None:
-        width = sum(c.width for c in self.columns) + len(self.columns) - 1
+        widths = [w for w in self._widths() if w] if self.is_mounted else [c.width for c in self.columns]
+        width = sum(widths) + len(widths)
         size = Size(width, self.row_count + 1)
         if size != self.virtual_size:
             self.virtual_size = size
@@ -383,6 +477,8 @@ class VirtualTable(ScrollView, can_focus=True):
                 return Strip([Segment(f" {text}", style)]).crop_extend(0, width, style)
             return Strip.blank(width, base)
         row = self.row_at(index)
+        if row is None and index < self.row_count:
+            row = self._stale_row(index)
         if row is None:
             if index >= self.row_count:
                 return Strip.blank(width, base)
@@ -412,9 +508,13 @@ class VirtualTable(ScrollView, can_focus=True):
             return found
         console = self.app.console
         cells: list[tuple[str, Style | None]] = [(" ", None)]  # a little air at the left edge
-        for i, (column, w) in enumerate(zip(self.columns, widths)):
-            if i:
+        first = True
+        for column, w in zip(self.columns, widths):
+            if not w:
+                continue  # gives way at this width
+            if not first:
                 cells.append((" ", None))
+            first = False
             text = self.render_cell(row, column.key)
             if text.spans:  # several styles: as Rich renders the fitted cell
                 fitted = self._fit(text, w, column.align)
@@ -442,8 +542,10 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _header_text(self) -> Text:
         line = Text(no_wrap=True)
-        for i, (column, w) in enumerate(zip(self.columns, self._widths())):
-            if i:
+        for column, w in zip(self.columns, self._widths()):
+            if not w:
+                continue
+            if line:
                 line.append(" ")
             label = Text(column.label)
             if column.key == self.sort_key:  # the arrow always shows: the label gives way in a narrow column
@@ -523,6 +625,8 @@ class VirtualTable(ScrollView, can_focus=True):
         x += int(self.scroll_offset.x) - 1
         position = 0
         for column, w in zip(self.columns, self._widths()):
+            if not w:
+                continue
             if position <= x < position + w + 1:
                 return column.key
             position += w + 1

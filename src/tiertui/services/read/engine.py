@@ -865,6 +865,10 @@ class EngineReader:
     def partner_search_texts(self) -> dict[int, str]:
         return partner_search_texts(self._engine())
 
+    def partner_find_texts(self) -> dict[int, str]:
+        with self._engine().connect() as conn:
+            return statements.find_texts(_fetch(conn))
+
     def filter_choices(self, *, tracks: bool = True) -> FilterChoices:
         return filter_choices(self._engine(), tracks=tracks)
 

@@ -198,6 +198,9 @@ class FastReader:
     def partner_search_texts(self) -> dict[int, str]:
         return statements.search_texts(self.fetch)
 
+    def partner_find_texts(self) -> dict[int, str]:
+        return statements.find_texts(self.fetch)
+
     def filter_choices(self, *, tracks: bool = True) -> FilterChoices:
         heading = self.program_heading()
         regions, types, managers = statements.partner_choices(self.fetch)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import threading
 import tomllib
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -157,6 +158,116 @@ def matching(texts: Sequence[str], text: str) -> list[bool]:
     if unsearchable(needle):
         return [False] * len(texts)
     return [needle in t for t in texts]
+
+
+# --------------------------------------------------------------------------- find a partner
+#
+# The rules of find-a-partner (the palette and the partner list's search), the same for every
+# reader: the texts come from the database, the matching is here.
+#
+# - the query is split into words; a partner matches when every word matches, in any order;
+# - a word matches the partner's id by prefix, or its name, region or account manager anywhere;
+# - case and accents do not count (``Sao`` finds ``São``, ``ÉCLAIR`` finds ``eclair``);
+# - best first (:func:`rank`): the exact id, then ids that start with the query, then names that
+#   start with its first word, then names where every word starts a word, then the rest.
+
+
+def fold(text: str) -> str:
+    """``text`` casefolded and without accents: what find-a-partner compares."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words_of(text: str) -> tuple[str, ...]:
+    """The words of a query, folded; none for a query holding a NUL (it matches nothing)."""
+    if unsearchable(text):
+        return ()
+    return tuple(fold(text).split())
+
+
+def find_text(partner_id: str, name: str, region: str | None, manager: str | None) -> str:
+    """One partner's text for find-a-partner: its folded id, then NUL and its name, region and
+    account manager (each after a NUL, so that a word never runs from one into the next)."""
+    return "\x00".join((fold(partner_id), fold(name), fold(region or ""), fold(manager or "")))
+
+
+def find_texts(fetch: Fetch) -> dict[int, str]:
+    """Every partner's key to its :func:`find_text`."""
+    return {
+        int(key): find_text(pid, name, region, manager)
+        for key, pid, name, region, manager in fetch(
+            "SELECT key, partner_id, name, region, account_manager FROM partner"
+        )
+    }
+
+
+def word_matches(text: str, word: str) -> bool:
+    """Whether ``word`` matches the :func:`find_text` ``text``: a prefix of the id, or in the rest."""
+    return text.startswith(word) or text.find(word, text.index("\x00")) >= 0
+
+
+def split_texts(texts: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Find texts as two lists: the ids, and the rest (name, region, manager): what
+    :func:`matching_pairs` reads (a keystroke's search is then one C-speed test per text)."""
+    pairs = [t.partition("\x00") for t in texts]
+    return [p[0] for p in pairs], [p[2] for p in pairs]
+
+
+def matching_pairs(ids: Sequence[str], rests: Sequence[str], words: Sequence[str]) -> list[bool]:
+    """:func:`matching_words` on :func:`split_texts`' lists."""
+    if not words:
+        return [False] * len(ids)
+    ordered = sorted(words, key=len, reverse=True)  # the longest first: it rules out the most
+    word = ordered[0]
+    mask = [word in r or i.startswith(word) for i, r in zip(ids, rests)]
+    for word in ordered[1:]:
+        mask = [m and (word in r or i.startswith(word)) for m, i, r in zip(mask, ids, rests)]
+    return mask
+
+
+def matching_words(texts: Sequence[str], words: Sequence[str]) -> list[bool]:
+    """Which of ``texts`` (find texts) every one of ``words`` matches; nothing for no words."""
+    ids, rests = split_texts(texts)
+    return matching_pairs(ids, rests, words)
+
+
+def rank(text: str, words: Sequence[str]) -> int:
+    """How well ``text`` (a find text that matches ``words``) matches: 0 is best."""
+    query = " ".join(words)
+    cut = text.index("\x00")
+    partner_id, name = text[:cut], text[cut + 1 : text.index("\x00", cut + 1)]
+    if partner_id == query:
+        return 0
+    if partner_id.startswith(words[0]):
+        return 1
+    if name.startswith(words[0]):
+        return 2
+    starts = {w for w in re.split(r"[^\w]+", name) if w}
+    if all(any(s.startswith(w) for s in starts) for w in words):
+        return 3
+    return 4
+
+
+def find(texts: dict[int, str], query: str, limit: int | None = None) -> list[int]:
+    """The keys of the partners ``query`` finds, best first (then by their find text, natural order)."""
+    words = words_of(query)
+    keys = list(texts)
+    values = list(texts.values())
+    found = [(k, t) for k, t, m in zip(keys, values, matching_words(values, words)) if m]
+    found.sort(key=lambda kt: (rank(kt[1], words), natural_key(kt[1].split("\x00", 2)[1]), natural_key(kt[1])))
+    keys = [k for k, _t in found]
+    return keys if limit is None else keys[:limit]
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple:
+    """``text``'s natural order: runs of digits by their number (P2 before P10), the rest folded."""
+    parts = _DIGITS.split(fold(text))
+    return tuple((0, int(p), len(p)) if i % 2 else (1, p, 0) for i, p in enumerate(parts))
 
 
 # --------------------------------------------------------------------------- periods
