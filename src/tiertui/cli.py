@@ -33,11 +33,15 @@ class UsageError(Exception):
     """Bad arguments that argparse cannot see (dates, combinations)."""
 
 
+def claimed_user(explicit: str | None) -> str | None:
+    """The name given for the acting person (``--user``, else ``TIERTUI_USER``), or None."""
+    return explicit or os.environ.get(ENV_USER) or None
+
+
 def current_user(explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    if os.environ.get(ENV_USER):
-        return os.environ[ENV_USER]
+    claimed = claimed_user(explicit)
+    if claimed:
+        return claimed
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers
@@ -83,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--user",
         metavar="NAME",
         default=argparse.SUPPRESS,
-        help="who is acting (default: $TIERTUI_USER, else your login name)",
+        help="who is acting (default: $TIERTUI_USER, else your login name; on PostgreSQL the database "
+        "login decides, and this may only name that same person)",
     )
     parser = _Parser(prog="tiertui", description="Partner levelling for channel managers.", parents=[common])
     parser.add_argument("--version", action="version", version=f"tiertui {__version__}")
@@ -154,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_user = users_cmds.add_parser("add", parents=[common], help="add a person (admins)")
     add_user.add_argument("name")
     add_user.add_argument("--role", required=True, choices=ROLES)
+    add_user.add_argument(
+        "--login",
+        metavar="LOGIN",
+        help="their PostgreSQL login (default: NAME, when it is a valid login name; needed otherwise)",
+    )
     set_user = users_cmds.add_parser("set", parents=[common], help="change a person's role (admins)")
     set_user.add_argument("name")
     set_user.add_argument("role", choices=ROLES)
@@ -268,13 +278,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _demo(args, explicit, user)
     url = resolve_url(explicit)
     if args.command is None:
-        return _open_app(url, user)
+        return _open_app(url, user, claimed_user(getattr(args, "user", None)))
     if args.command == "db":
         return _db_upgrade(args, url)
     from .storage import open_engine
 
     engine = open_engine(url)
     try:
+        user = _acting(engine, args, user)
         reading = _reading(args)
         if reading:
             from .services import roles
@@ -295,6 +306,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         return handler(args, engine, user)
     finally:
         engine.dispose()
+
+
+def _acting(engine, args: argparse.Namespace, default: str) -> str:
+    """Who is acting: on PostgreSQL the person of the database login (a different --user is refused)."""
+    if engine.dialect.name == "sqlite":
+        return default
+    from .services import roles
+
+    return roles.acting_person(engine, claimed_user(getattr(args, "user", None)), default)
 
 
 def _reading(args: argparse.Namespace) -> str:
@@ -318,7 +338,7 @@ def _users(args, engine, user: str) -> int:
     from .services import roles
 
     if args.action == "add":
-        person = roles.add(engine, user, args.name, args.role)
+        person = roles.add(engine, user, args.name, args.role, args.login)
         say(f"Added {visible(person.name)} as {person.role}.")
     elif args.action == "set":
         person = roles.set_role(engine, user, args.name, args.role)
@@ -363,8 +383,18 @@ def _db_upgrade(args, url: str) -> int:
     return 0
 
 
-def _open_app(url: str, user: str) -> int:
+def _open_app(url: str, user: str, claimed: str | None = None) -> int:
     from .app import run
+
+    if not url.lower().startswith("sqlite"):  # a team database: the login decides who is acting
+        from .services import roles
+        from .storage import open_engine
+
+        engine = open_engine(url)
+        try:
+            user = roles.acting_person(engine, claimed, user)
+        finally:
+            engine.dispose()
 
     return run(url, user)
 
@@ -386,6 +416,7 @@ def _demo(args, explicit: str | None, user: str) -> int:
     else:
         engine = open_engine(url)
         try:
+            user = _acting(engine, args, user)
             report = build_demo(engine, partners=args.partners, seed=args.seed, user=user, replace=args.replace)
         finally:
             engine.dispose()

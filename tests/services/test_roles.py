@@ -70,7 +70,7 @@ def test_each_role_does_its_own_work_and_no_more(team):
     with pytest.raises(
         RoleRefused,
         match="max is a manager; approving overrides needs the approver role "
-        r"\(an admin can grant it: tiertui users set max approver\)",
+        r"\(ada or admin, the admins, can grant it: tiertui users set max approver\)",
     ):
         overrides.decide(engine, "max", oid, approve=True)
     with pytest.raises(RoleRefused, match="pam is an approver; loading programs needs the admin role"):
@@ -117,7 +117,7 @@ def test_admins_manage_people_and_every_change_is_audited(team):
             text("SELECT actor, action, entity_id, detail FROM audit_entry WHERE entity_id = 'eve' ORDER BY id")
         ).all()
     assert [tuple(r) for r in rows] == [
-        ("ada", "user.add", "eve", '{"role": "viewer"}'),
+        ("ada", "user.add", "eve", '{"login": "eve", "role": "viewer"}'),
         ("ada", "user.set_role", "eve", '{"after": "approver", "before": "viewer"}'),
         ("ada", "user.remove", "eve", '{"before": "approver"}'),
     ]
@@ -190,7 +190,7 @@ def test_users_command_line(tmp_path):
     assert (refused.returncode, refused.stderr) == (
         1,
         "tiertui: error: bob is a manager; changing roles needs the admin role "
-        "(an admin can grant it: tiertui users set bob admin)\n",
+        "(ann, the admin, can grant it: tiertui users set bob admin)\n",
     )
     stranger = tiertui(*db, "override", "list", user="zed", check=False)
     assert stranger.returncode == 1

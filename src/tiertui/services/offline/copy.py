@@ -75,6 +75,9 @@ def take_copy(
     path = copy_file_path(target_path)
     source_url = redact(engine.url.render_as_string(hide_password=False))
     roles.check(engine, user, "viewer", "taking an offline copy")
+    with Session(engine) as session:
+        login = roles.connected_login(session)
+    holder_login = login.name if login is not None else None
     if _same_file(_sqlite_file(engine), path):
         raise ServiceError(f"{path} is the database being copied: choose another file")
     if path.is_dir():
@@ -103,6 +106,7 @@ def take_copy(
                     id=copy_id,
                     source=source_url,
                     copied_by=user,
+                    holder_login=holder_login,
                     last_override_id=session.exec(select(func.max(Override.id))).one() or 0,
                     last_audit_id=session.exec(select(func.max(AuditEntry.id))).one() or 0,
                 )

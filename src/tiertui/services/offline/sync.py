@@ -37,6 +37,7 @@ def sync(engine: Engine | UnitOfWork, user: str, copy_path: str | os.PathLike) -
         session = uow.session
         roles.require(session, user, "viewer", "syncing an offline copy")
         team = _team_record(session, uow.engine, path, offline)
+        roles.vouch(session, team.copied_by)  # the holder's work is checked against their roles, not the login
         replayed = {e.audit_id for e in offline.events}
         report = SyncReport(
             team.id,
