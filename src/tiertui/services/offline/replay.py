@@ -16,7 +16,6 @@ from ..unit_of_work import UnitOfWork
 from .common import DECISIONS, IGNORED_LABELS, OVERRIDE_ACTIONS, _aware, _when
 from .records import SyncReport, _Content, _Event, _Offline, _Skip, _Track
 
-
 CLOCK_SKEW = timedelta(minutes=2)  # how far a laptop's clock may be off before its times are refused
 
 
