@@ -199,3 +199,96 @@ def test_users_command_line(tmp_path):
     assert bad.returncode == 2 and "invalid choice: 'boss'" in bad.stderr
     assert tiertui(*db, "users", "set", "bob", "approver", user="ann").stdout == "bob is now approver.\n"
     assert tiertui(*db, "users", "remove", "bob", user="ann").stdout == "Removed bob.\n"
+
+
+# --------------------------------------------------------------------------- PostgreSQL: the login is the person
+
+
+@pytest.fixture
+def two_logins(postgres_url):
+    """A fresh team database (schema made by the superuser, no people) and two logins of it."""
+    from db_builder import postgres_logins
+
+    open_engine(postgres_url).dispose()  # the schema, made by its owner
+    with postgres_logins(postgres_url, "ana", "ben") as urls:
+        engines = {person: open_engine(url) for person, url in urls.items()}
+        try:
+            yield postgres_url, urls, engines
+        finally:
+            for engine in engines.values():
+                engine.dispose()
+
+
+def login_of(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).username
+
+
+def test_the_first_admin_of_a_team_database_is_the_connecting_login(two_logins):
+    _, urls, engines = two_logins
+    ana, ben = engines["ana"], engines["ben"]
+    ana_login, ben_login = login_of(urls["ana"]), login_of(urls["ben"])
+    # ben cannot seat ana (or anyone else's login) as the first admin
+    with pytest.raises(RoleRefused, match="its first admin adds themself, connected as their own login"):
+        roles.add(ben, "Ana Lima", "Ana Lima", "admin", login=ana_login)
+    with pytest.raises(RoleRefused, match=f"you are connected as {ben_login}"):
+        roles.add(ben, ben_login, "Ben Ode", "viewer", login=ben_login)  # not as admin either
+    assert roles.people(ana) == []
+    # a name that is not a login name needs --login on PostgreSQL
+    with pytest.raises(ServiceError, match="Ana Lima is not a PostgreSQL login name: give theirs"):
+        roles.add(ana, ana_login, "Ana Lima", "admin")
+    acting = roles.acting_person(ana, None, "whoever")  # no one yet: the login itself
+    assert acting == ana_login
+    person = roles.add(ana, acting, "Ana Lima", "admin", login=ana_login)
+    assert (person.name, person.role, person.login, person.added_by) == ("Ana Lima", "admin", ana_login, "Ana Lima")
+    assert roles.acting_person(ana, None, "whoever") == "Ana Lima"  # from now on the login is Ana
+    # the door closes: ben's login is nobody here
+    with pytest.raises(RoleRefused, match=f"the login {ben_login} is not a user of this database"):
+        roles.add(ben, ben_login, ben_login, "admin")
+
+
+def test_one_login_cannot_act_as_another_person(two_logins):
+    _, urls, engines = two_logins
+    ana, ben = engines["ana"], engines["ben"]
+    ana_login, ben_login = login_of(urls["ana"]), login_of(urls["ben"])
+    roles.add(ana, ana_login, "Ana Lima", "admin", login=ana_login)
+    roles.add(ana, "Ana Lima", "Ben Ode", "approver", login=ben_login)
+    programs.store_program(ana, programs.parse_program(PROGRAM, "p.toml"), "Ana Lima", "p.toml")
+    oid = None
+    with Session(ana) as s, s.begin():
+        from tiertui.storage.tables import Partner
+
+        s.add(Partner(partner_id="B2", name="Bluepeak", region="EMEA", partner_type="VAR"))
+    oid = overrides.request(ana, "Ana Lima", "B2", "Gold", "launch", date(2026, 1, 1))
+    before = counts(ana)
+
+    # the mapping: each login is its person, whatever name was given by default
+    assert roles.acting_person(ben, None, "root") == "Ben Ode"
+    assert roles.acting_person(ben, "Ben Ode", "root") == "Ben Ode"
+    assert roles.acting_person(ben, ben_login, "root") == "Ben Ode"  # the login names the same person
+    with pytest.raises(
+        roles.NotThisLogin,
+        match=f"connected to this team database as the login {ben_login}, which is Ben Ode: you may act only as Ben Ode, not as Ana Lima",
+    ):
+        roles.acting_person(ben, "Ana Lima", "root")
+    # the services refuse too, whatever name a caller passes: ben cannot make himself admin as Ana,
+    # nor approve as Ana, nor use Ana's role to load a program
+    with pytest.raises(roles.NotThisLogin, match="you may act only as Ben Ode, not as Ana Lima"):
+        roles.set_role(ben, "Ana Lima", "Ben Ode", "admin")
+    with pytest.raises(roles.NotThisLogin):
+        programs.store_program(ben, programs.parse_program(PROGRAM, "q.toml"), "Ana Lima", "q.toml")
+    with pytest.raises(roles.NotThisLogin):
+        overrides.request(ben, "Ana Lima", "B2", "Silver", "as ana", date(2026, 1, 1))
+    with pytest.raises(roles.NotThisLogin, match="Ben Ode connects with the login|you may act only as Ana Lima"):
+        overrides.decide(ana, "Ben Ode", oid, approve=True)  # and ana cannot approve her own as ben
+    assert counts(ana) == before
+    assert {p.name: p.role for p in roles.people(ana)} == {"Ana Lima": "admin", "Ben Ode": "approver"}
+    # as himself, ben approves ana's request (the four-eyes rule is now between two real people)
+    assert overrides.decide(ben, "Ben Ode", oid, approve=True).decided_by == "Ben Ode"
+    with pytest.raises(
+        RoleRefused,
+        match="Ben Ode is an approver; adding people needs the admin role "
+        r"\(Ana Lima, the admin, can grant it: tiertui users set 'Ben Ode' admin\)",
+    ):
+        roles.add(ben, "Ben Ode", "Cy", "viewer", login="cy")
