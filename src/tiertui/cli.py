@@ -277,6 +277,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return _demo(args, explicit, user)
     url = resolve_url(explicit)
+    url, made = _existing_database(args, url)
     if args.command is None:
         return _open_app(url, user, claimed_user(getattr(args, "user", None)))
     if args.command == "db":
@@ -284,6 +285,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     from .storage import open_engine
 
     engine = open_engine(url)
+    if made is not None:
+        print(f"tiertui: made a new database: {visible(str(made))}", file=sys.stderr)
     try:
         user = _acting(engine, args, user)
         reading = _reading(args)
@@ -306,6 +309,59 @@ def _dispatch(args: argparse.Namespace) -> int:
         return handler(args, engine, user)
     finally:
         engine.dispose()
+
+
+def _creates(args: argparse.Namespace) -> bool:
+    """Whether the command may make the database when it does not exist (writes that build one)."""
+    action = getattr(args, "action", None)
+    return (
+        (args.command == "program" and action == "load")
+        or args.command == "import"
+        or (args.command == "users" and action == "add")
+    )
+
+
+def _reads_only(args: argparse.Namespace) -> bool:
+    """Whether the command only reads (the app included): it may open a read-only database."""
+    action = getattr(args, "action", None)
+    if args.command in (None, "export", "status", "whatif", "audit"):
+        return True
+    return args.command in ("users", "program", "override") and action in (None, "list")
+
+
+def _existing_database(args: argparse.Namespace, url: str) -> tuple[str, Path | None]:
+    """``url`` as the command may open it, and the file it will make (None: none).
+
+    A SQLite file that does not exist is made only by the writes that build a database; anything
+    else is refused and nothing is created (a mistyped --db path must not leave an empty database
+    and its folders behind). A file on read-only media is opened read-only for reading commands
+    and the app; a write to it is refused saying why.
+    """
+    from .locations import read_only_url, sqlite_path
+
+    path = sqlite_path(url)
+    if path is None:
+        return url, None
+    if not path.exists():
+        if _creates(args):
+            return url, path.absolute()
+        where = shlex.quote(url)
+        raise UsageError(
+            f"there is no database at {path.absolute()}, and nothing was created there. "
+            f"Check the path, or make a database: `tiertui --db {where} program load FILE` (your program file), "
+            "or try the demo: `tiertui demo`"
+        )
+    if path.is_dir():
+        raise UsageError(f"{path.absolute()} is a folder, not a database file")
+    read_only = read_only_url(path)
+    if read_only is None:
+        return url, None
+    if _reads_only(args):
+        return read_only, None
+    raise UsageError(
+        f"{path.absolute()} is read-only (the file or its folder cannot be written): reading commands and "
+        "the app open it read-only; this command changes it"
+    )
 
 
 def _acting(engine, args: argparse.Namespace, default: str) -> str:

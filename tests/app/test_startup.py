@@ -184,3 +184,25 @@ async def test_the_header_names_a_team_database_without_its_password(pg_app_db, 
         await settle(pilot)
         shown = str(team.screen.query_one("HeaderTitle").render())
         assert f"alice · {url.username}@{url.host}" in shown and "s3cr" not in shown
+
+
+async def test_a_database_on_read_only_media_opens_read_only_and_the_header_says_so(app_db, tmp_path):
+    """What `tiertui` opens for a file it cannot write (tiertui.locations.read_only_url): the app
+    shows the data, and its header says read-only; the file is left exactly as it was."""
+    from tiertui.locations import is_read_only_url
+
+    path = Path(app_db.removeprefix("sqlite:///"))
+    before = path.read_bytes()
+    url = f"sqlite:///file:{path}?mode=ro&uri=true&immutable=1"  # the file is writable here: as for read-only media
+    assert is_read_only_url(url)
+    app = TiertuiApp(url, "dave", blink=False, config_dir=tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.sub_title == f"dave · {path.name} · read-only"
+        assert app.role == "admin"
+        screen = PartnersScreen()
+        await app.push_screen(screen)
+        await settle(pilot)
+        assert "120 partners" in str(screen.query_one("#partner-status", Static).content)
+    assert app.return_code in (None, 0) and app.startup_error is None
+    assert path.read_bytes() == before

@@ -123,7 +123,10 @@ class TiertuiApp(App):
         self.today = today or date.today()
         self.blink = blink
         self.data_version = 0
-        self.sub_title = f"{user} · {self.database_name()}"
+        from ..locations import is_read_only_url
+
+        read_only = " · read-only" if is_read_only_url(engine_url) else ""  # read-only media: nothing can change
+        self.sub_title = f"{user} · {self.database_name()}{read_only}"
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
 
