@@ -284,9 +284,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _db_upgrade(args, url)
     from .storage import open_engine
 
+    new_folders = _missing_folders(made) if made is not None else []
     engine = open_engine(url)
-    if made is not None:
-        print(f"tiertui: made a new database: {visible(str(made))}", file=sys.stderr)
+    done = False
     try:
         user = _acting(engine, args, user)
         reading = _reading(args)
@@ -306,9 +306,36 @@ def _dispatch(args: argparse.Namespace) -> int:
             "audit": _audit,
             "offline": _offline,
         }[args.command]
-        return handler(args, engine, user)
+        code = handler(args, engine, user)
+        done = code == 0
+        return code
     finally:
         engine.dispose()
+        if made is not None:
+            if done:
+                print(f"tiertui: made a new database: {visible(str(made))}", file=sys.stderr)
+            else:  # the write that was to build it failed: leave nothing behind, not even its folders
+                _remove_new(made, new_folders)
+
+
+def _missing_folders(path: Path) -> list[Path]:
+    """The folders above ``path`` that do not exist yet, deepest first."""
+    missing = []
+    for folder in path.parents:
+        if folder.exists():
+            break
+        missing.append(folder)
+    return missing
+
+
+def _remove_new(path: Path, folders: list[Path]) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    for folder in folders:
+        try:
+            folder.rmdir()  # only if empty
+        except OSError:
+            break
 
 
 def _creates(args: argparse.Namespace) -> bool:

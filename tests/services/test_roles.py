@@ -180,9 +180,9 @@ def test_the_demo_makes_its_builder_admin_and_gives_its_cast_roles(db_url):
 def test_users_command_line(tmp_path):
     db = ["--db", f"sqlite:///{tmp_path / 'cli.db'}"]
     (tmp_path / "program.toml").write_text(PROGRAM)
-    first = tiertui(*db, "users", user="ann").stdout  # the first person to open a new file owns it
+    tiertui(*db, "program", "load", str(tmp_path / "program.toml"), user="ann")  # makes the file
+    first = tiertui(*db, "users", user="ann").stdout  # the first person to use a new file owns it
     assert first.split()[:3] == ["*", "ann", "admin"]
-    tiertui(*db, "program", "load", str(tmp_path / "program.toml"), user="ann")
     assert tiertui(*db, "users", "add", "bob", "--role", "manager", user="ann").stdout == "Added bob as manager.\n"
     listing = tiertui(*db, "users", "list", user="bob").stdout.splitlines()
     assert [line.split()[:3] for line in listing] == [["ann", "admin", "added"], ["*", "bob", "manager"]]

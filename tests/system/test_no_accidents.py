@@ -127,3 +127,11 @@ def test_a_database_on_read_only_media_opens_read_only_for_reading(media, tmp_pa
         "reading commands and the app open it read-only; this command changes it\n"
     )
     assert (sorted(p.name for p in media.iterdir()), (media / "team.db").read_bytes()) == before
+
+
+def test_a_write_that_fails_on_a_new_path_leaves_nothing_behind(tmp_path):
+    (tmp_path / "bad.toml").write_text("[program]\nname = 'x'\n")
+    new = tmp_path / "fresh" / "inner" / "team.db"
+    proc = tiertui("--db", f"sqlite:///{new}", "program", "load", str(tmp_path / "bad.toml"), check=False)
+    assert proc.returncode == 1 and "made a new database" not in proc.stderr
+    assert not (tmp_path / "fresh").exists()
