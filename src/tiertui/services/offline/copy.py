@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import secrets
+import shlex
 import sqlite3
 import threading
 import time
@@ -51,9 +52,9 @@ class CopyReport:
         return (
             f"Offline copy {self.copy_id} of {self.source} written to {self.path}\n"
             f"  {total:,} rows ({shown}) in {self.seconds:.1f} s\n"
-            f"Work offline with:   tiertui --db sqlite:///{self.path}\n"
-            f"Bring it back with:  tiertui offline sync {self.path}  (override requests and decisions only; "
-            f"once)"
+            f"Work offline with:   tiertui --db {shlex.quote(f'sqlite:///{self.path}')} --user {shlex.quote(self.copied_by)}\n"
+            f"Bring it back with:  tiertui offline sync {shlex.quote(str(self.path))}  (override requests and "
+            f"decisions by {self.copied_by}, who holds the copy, only; once)"
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from datetime import datetime
 from pathlib import Path
 
@@ -96,7 +97,8 @@ def _read_copy(path: Path) -> _Offline:
         if current != schema.HEAD:
             raise ServiceError(
                 f"the offline copy {path} has schema revision {current}, this tiertui {schema.HEAD}: "
-                f"sync it with the tiertui version that took it (or run `tiertui db upgrade --db sqlite:///{path}`)"
+                f"sync it with the tiertui version that took it "
+                f"(or run `tiertui db upgrade --db {shlex.quote(f'sqlite:///{path}')}`)"
             )
         with Session(copy) as session:
             identities = [r.model_dump() for r in session.exec(select(OfflineCopy).order_by(OfflineCopy.copied_at))]
