@@ -144,7 +144,7 @@ async def test_someone_who_is_not_a_user_of_the_database_is_told_who_can_add_the
     assert isinstance(app.startup_error, RoleRefused)
     assert str(app.startup_error) == (
         "zed is not a user of this database; opening tiertui needs the viewer role "
-        "(an admin can add you: tiertui users add zed --role viewer)"
+        "(admin, ana, ann, bo, carol or 3 more, the admins, can add you: tiertui users add zed --role viewer)"
     )
     assert "zed" not in {p.name for p in people(app.engine)}  # and nothing was written for them
 

@@ -198,6 +198,12 @@ class TiertuiApp(App):
             self._engine_opened(self.engine)
         except Exception as exc:  # noqa: BLE001 - reported when the app has closed (run() raises it)
             self.call_from_thread(self._start_up_failed, exc)
+            return
+        if self.config.keymap:  # binding ids that no screen or widget has: after the first screen, not before it
+            from .config import known_binding_ids, unknown_binding_problems
+
+            for problem in unknown_binding_problems(self.config, known_binding_ids()):
+                self.call_from_thread(self.notify, problem, title="Configuration", severity="warning", timeout=15)
 
     def _engine_opened(self, engine: Engine) -> None:
         """Start-up work that needs the engine: the acting person's role.
