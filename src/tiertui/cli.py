@@ -435,6 +435,7 @@ def _users(args, engine, user: str) -> int:
             say(
                 f"{mark} {visible(person.name):<24} {person.role:<9} added by {visible(person.added_by)} "
                 f"{person.added_at:%Y-%m-%d}"
+                + (f"  login {visible(person.login)}" if person.login not in (None, person.name) else "")
             )
     return 0
 

@@ -147,7 +147,7 @@ def test_a_team_database_starts_with_no_one_until_its_first_admin_adds_themself(
         with pytest.raises(
             RoleRefused,
             match="this team database has no users yet: its first admin runs "
-            r"`tiertui users add THEIR_NAME --role admin`",
+            rf"`tiertui users add THEIR_NAME --role admin --login {login_of(postgres_url)}`, connected as their own login",
         ):
             programs.store_program(engine, programs.parse_program(PROGRAM, "p.toml"), "ada", "p.toml")
         with pytest.raises(RoleRefused, match="its first admin adds themself"):

@@ -44,6 +44,7 @@ def test_each_person_acts_only_through_their_own_login(team, tmp_path):
     # the mapping: ben's login is Ben Ode, whatever the computer's login name is
     listing = tiertui("--db", ben, "users", "list", user="").stdout.splitlines()
     assert [line.split()[:3] for line in listing] == [["Ana", "Lima", "admin"], ["*", "Ben", "Ode"]]
+    assert [line.split()[-2:] for line in listing] == [["login", login(ana)], ["login", login(ben)]]
     assert tiertui("--db", ben, "users", "list", "--user", "Ben Ode").returncode == 0
 
     # ben cannot act as ana: --user and TIERTUI_USER are refused, with the reason, and change nothing

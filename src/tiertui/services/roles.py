@@ -212,9 +212,11 @@ def require(session: Session, user: str, role: str, doing: str) -> str:
         return held
     if held is None:
         if _count(session) == 0:
+            login = connected_login(session)
             raise RoleRefused(
                 "this team database has no users yet: its first admin runs "
-                "`tiertui users add THEIR_NAME --role admin` as themself"
+                f"`tiertui users add THEIR_NAME --role admin --login {q(login.name) if login else 'THEIR_LOGIN'}`, "
+                "connected as their own login"
             )
         raise RoleRefused(
             f"{user} is not a user of this database; {doing} needs the {role} role "
