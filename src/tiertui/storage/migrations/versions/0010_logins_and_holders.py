@@ -1,4 +1,4 @@
-"""Each person's database login; the login that took each offline copy (its holder's).
+"""Each person's own database login, so a team database knows who is acting; who holds each offline copy.
 
 Revision ID: 0010
 Revises: 0009 (temporarily: 0006, while 0007–0009 are written on other branches)
