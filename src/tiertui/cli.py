@@ -167,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     set_user = users_cmds.add_parser("set", parents=[common], help="change a person's role (admins)")
     set_user.add_argument("name")
     set_user.add_argument("role", choices=ROLES)
+    set_user.add_argument("--login", metavar="LOGIN", help="also give them this PostgreSQL login")
     remove_user = users_cmds.add_parser("remove", parents=[common], help="take a person off (admins)")
     remove_user.add_argument("name")
 
@@ -424,7 +425,7 @@ def _users(args, engine, user: str) -> int:
         person = roles.add(engine, user, args.name, args.role, args.login)
         say(f"Added {visible(person.name)} as {person.role}.")
     elif args.action == "set":
-        person = roles.set_role(engine, user, args.name, args.role)
+        person = roles.set_role(engine, user, args.name, args.role, args.login)
         say(f"{visible(person.name)} is now {person.role}.")
     elif args.action == "remove":
         roles.remove(engine, user, args.name)

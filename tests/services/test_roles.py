@@ -292,3 +292,19 @@ def test_one_login_cannot_act_as_another_person(two_logins):
         r"\(Ana Lima, the admin, can grant it: tiertui users set 'Ben Ode' admin\)",
     ):
         roles.add(ben, "Ben Ode", "Cy", "viewer", login="cy")
+
+
+def test_an_admin_gives_an_upgraded_person_their_login(two_logins):
+    """A database from before logins gave each person their name as login; an admin sets the real one."""
+    _, urls, engines = two_logins
+    ana, ben = engines["ana"], engines["ben"]
+    ana_login, ben_login = login_of(urls["ana"]), login_of(urls["ben"])
+    roles.add(ana, ana_login, "Ana Lima", "admin", login=ana_login)
+    roles.add(ana, "Ana Lima", "benode", "viewer")  # login "benode": not ben's real one
+    with pytest.raises(RoleRefused, match=f"the login {ben_login} is not a user of this database"):
+        roles.acting_person(ben, None, "x") and roles.check(ben, ben_login, "viewer", "reading")
+    with pytest.raises(ServiceError, match=f"the login {ana_login} is already Ana Lima's"):
+        roles.set_role(ana, "Ana Lima", "benode", "viewer", login=ana_login)
+    assert roles.set_role(ana, "Ana Lima", "benode", "manager", login=ben_login).login == ben_login
+    assert roles.acting_person(ben, None, "x") == "benode"
+    assert roles.check(ben, "benode", "manager", "requesting overrides") == "manager"

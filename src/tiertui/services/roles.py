@@ -343,8 +343,9 @@ def add(target: Engine | UnitOfWork, user: str, name: str, role: str, login: str
         return Person(row.name, row.role, row.added_by, row.added_at, row.login)
 
 
-def set_role(target: Engine | UnitOfWork, user: str, name: str, role: str) -> Person:
-    """Give ``name`` a new role; admins only; the last admin cannot step down."""
+def set_role(target: Engine | UnitOfWork, user: str, name: str, role: str, login: str | None = None) -> Person:
+    """Give ``name`` a new role (and, with ``login``, a new database login); admins only; the last
+    admin cannot step down."""
     role = _valid_role(role)
     with _people_work(target) as session:
         require(session, user, "admin", "changing roles")
@@ -355,7 +356,16 @@ def set_role(target: Engine | UnitOfWork, user: str, name: str, role: str) -> Pe
         if before == "admin" and role != "admin":
             _keep_an_admin(session, name)
         row.role = role
-        audit.record(session, user, "user.set_role", "user", name, before=before, after=role)
+        changes: dict[str, str | None] = {}
+        if login is not None and _valid_name(login) != row.login:
+            holder = _person_of_login(session, login.strip())
+            if holder is not None:
+                raise ServiceError(
+                    f"the login {login.strip()} is already {holder.name}'s: each person has their own login"
+                )
+            changes = {"login_before": row.login, "login": login.strip()}
+            row.login = login.strip()
+        audit.record(session, user, "user.set_role", "user", name, before=before, after=role, **changes)
         session.flush()
         return Person(row.name, row.role, row.added_by, row.added_at, row.login)
 
