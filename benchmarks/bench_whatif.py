@@ -96,6 +96,53 @@ def whatif(ctx: Context) -> list[Figure]:
     return measure(ctx.url, edits=20, level_runs=1)
 
 
+def measure_version(url: str, edits: int = 20, seed: int = 1) -> list[Figure]:
+    """(v2 §3.11) A what-if of a new program version on the demo: its 2026 version (two versions in
+    force, protection, six designations) edited ``edits`` times (a threshold, min_score, points or
+    target of the new version, or its protect_through), each followed by
+    ``VersionSession.evaluate``: every governed period with and without the protection."""
+    from tiertui.scoring import parse_program
+    from tiertui.services import scenarios
+    from tiertui.services.demo import demo_program_2026
+    from tiertui.storage import open_engine
+
+    engine = open_engine(url)
+    try:
+        started = time.perf_counter()
+        session = scenarios.VersionSession.open(engine)
+        open_s = time.perf_counter() - started
+        rng = random.Random(seed)
+        text = demo_program_2026().source
+        kinds = ("points", "target", "min_score", "gate")
+        evaluate_ms, headline = [], ""
+        for _ in range(edits):
+            knob = rng.choice([k for k in scenarios.editable_values(text) if k.kind in kinds and k.value])
+            value = round(knob.value * rng.choice(FACTORS), 4)
+            started = time.perf_counter()
+            edited = scenarios.apply_edit(text, knob, value)
+            result = session.evaluate(parse_program(edited, "scenario"))
+            evaluate_ms.append((time.perf_counter() - started) * 1000)
+            headline = result.headline()
+            print(f"  {knob.label} -> {value:g}: {evaluate_ms[-1]:.1f} ms  {headline}", flush=True)
+    finally:
+        engine.dispose()
+    return [
+        Figure(
+            f"whatif-version: re-evaluate a new version with and without protection ({session.n:,} partners)",
+            median(evaluate_ms),
+            "ms",
+            target=TARGET_MS,
+            samples=tuple(evaluate_ms),
+        ),
+        Figure("whatif-version: open a session (read inputs once, baseline)", open_s, "s", samples=(open_s,)),
+    ]
+
+
+@benchmark("whatif-version", "re-evaluate a what-if of a new program version (protection, designations) after 20 edits")
+def whatif_version(ctx: Context) -> list[Figure]:
+    return measure_version(ctx.url, edits=20)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="What-if re-evaluation after an edit, next to `tiertui level`.")
     parser.add_argument("--partners", type=int, default=100_000, help="demo size (default 100,000)")

@@ -152,7 +152,25 @@ def build_parser() -> argparse.ArgumentParser:
     for verb in ("approve", "reject"):
         decide = ov.add_parser(verb, parents=[common], help=f"{verb} a pending override (not your own)")
         decide.add_argument("override_id", type=positive_int)
-        decide.add_argument("--note", default="")
+        decide.add_argument("--note", default="", help="why (required to reject)" if verb == "reject" else "why")
+    revoke = ov.add_parser(
+        "revoke", parents=[common], help="revoke an approved override (approvers; not one you requested)"
+    )
+    revoke.add_argument("override_id", type=positive_int)
+    revoke.add_argument("--note", required=True, help="why it is revoked (required)")
+    delete = commands.add_parser("delete", parents=[common], help="remove data on purpose (admins; audited)")
+    del_cmds = delete.add_subparsers(dest="action", metavar="WHAT", required=True, parser_class=_Parser)
+    del_metrics = del_cmds.add_parser("metrics", parents=[common], help="metric values of a period")
+    del_metrics.add_argument("--period", required=True, metavar="P", help="e.g. 2026-Q3, 2026-07 or 2026")
+    del_metrics.add_argument("--metric", metavar="M", help="only this metric")
+    del_metrics.add_argument("--partner", metavar="ID", help="only this partner")
+    del_certs = del_cmds.add_parser("certifications", parents=[common], help="certifications of a partner")
+    del_certs.add_argument("--partner", required=True, metavar="ID")
+    del_certs.add_argument("--person", metavar="NAME", help="only this person (every renewal; case-insensitive)")
+    del_partner = del_cmds.add_parser(
+        "partner", parents=[common], help="a partner without subsidiaries, with all its data"
+    )
+    del_partner.add_argument("partner_id", metavar="ID")
     users = commands.add_parser("users", parents=[common], help="who may use this database, and their roles")
     users_cmds = users.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     users_cmds.add_parser("list", parents=[common], help="list people and roles (the default)")
@@ -172,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     remove_user.add_argument("name")
 
     listing = ov.add_parser("list", parents=[common], help="list overrides")
-    listing.add_argument("--status", choices=["pending", "approved", "rejected"])
+    listing.add_argument("--status", choices=["pending", "approved", "rejected", "revoked"])
 
     audit = commands.add_parser("audit", parents=[common], help="who changed what and when, newest first")
     audit.add_argument("--partner", metavar="ID", help="only entries about this partner (its overrides included)")
@@ -306,6 +324,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "users": _users,
             "audit": _audit,
             "offline": _offline,
+            "delete": _delete,
         }[args.command]
         code = handler(args, engine, user)
         done = code == 0
@@ -520,14 +539,27 @@ def _demo(args, explicit: str | None, user: str) -> int:
 
 
 def _program(args, engine, user: str) -> int:
-    from .services import programs
+    from .services import programs, timeline
 
     if args.action == "load":
-        version = programs.load_program_file(engine, args.file, user)
-        say(f"Loaded {version.name!r} as version {version.version} (active).")
+        version, plan = programs.load_version_file(engine, args.file, user)
+        state = "active" if version.active else "in force"
+        say(f"Loaded {version.name!r} as version {version.version} ({state}).")
+        say(visible(plan.text(), keep_newlines=True))
         return 0
+    entries, before = timeline.describe(engine, date.today())
+    if entries:
+        say("Timeline (the versions in force, oldest first; * active):")
+        for e in entries:
+            mark = "*" if e.active else " "
+            today = ", in force today" if e.in_force_today else ""
+            say(f"{mark} v{e.version}  {visible(e.name)}  {e.dates()}{today}: governs {e.governs()}")
+        if before:
+            say(f"  Not evaluated (before the earliest version): {', '.join(before)}")
+        say("")
+    say("Every version loaded (* active, + in force):")
     for v in programs.program_versions(engine):
-        mark = "*" if v.active else " "
+        mark = "*" if v.active else ("+" if v.in_force else " ")
         say(
             f"{mark} v{v.version}  {visible(v.name)}  {visible(v.source_name)}  {v.loaded_at:%Y-%m-%d %H:%M}  "
             f"by {visible(v.loaded_by)}"
@@ -606,6 +638,15 @@ def _override(args, engine, user: str) -> int:
     if args.action == "request":
         say(overrides.request(engine, user, args.partner_id, args.tier, args.reason, args.starts, args.expires))
         return 0
+    if args.action == "reject" and not args.note.strip():
+        raise UsageError(f"rejecting override {args.override_id} needs a note saying why: --note TEXT")
+    if args.action == "revoke":
+        view = overrides.revoke(engine, user, args.override_id, args.note)
+        say(
+            f"Override {view.id} for {visible(view.partner_id)} ({visible(view.tier)}) revoked "
+            f"by {visible(view.revoked_by)}; it no longer applies."
+        )
+        return 0
     if args.action in ("approve", "reject"):
         view = overrides.decide(engine, user, args.override_id, args.action == "approve", args.note)
         say(
@@ -615,10 +656,28 @@ def _override(args, engine, user: str) -> int:
         return 0
     for o in overrides.list_overrides(engine, args.status):
         expires = o.expires_on or "open-ended"
+        revoked = (
+            f"  (revoked by {visible(o.revoked_by)} on {o.revoked_at:%Y-%m-%d}: {visible(o.revoke_note)})"
+            if o.status == "revoked" and o.revoked_at is not None
+            else ""
+        )
         say(  # every field from data through visible(): a reason cannot rewrite the line (\r) or recolour it
             f"{o.id:>5}  {o.status:<8}  {visible(o.partner_id):<10} {visible(o.tier):<12} {o.starts_on} to "
-            f"{expires}  by {visible(o.requested_by)}: {visible(o.reason)}"
+            f"{expires}  by {visible(o.requested_by)}: {visible(o.reason)}{revoked}"
         )
+    return 0
+
+
+def _delete(args, engine, user: str) -> int:
+    from .services import deletes
+
+    if args.action == "metrics":
+        report = deletes.delete_metrics(engine, user, args.period, args.metric, args.partner)
+    elif args.action == "certifications":
+        report = deletes.delete_certifications(engine, user, args.partner, args.person)
+    else:
+        report = deletes.delete_partner(engine, user, args.partner_id)
+    say(report.text())
     return 0
 
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+
 
 async def settle(pilot) -> None:
-    """Let workers finish and the screen repaint."""
+    """Let workers finish, their reports (messages) be handled, and the screen repaint: until a
+    round starts no worker (a report may start another: a page of rows, the rest of a list)."""
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    for _ in range(10):
+        await pilot.app.workers.wait_for_complete()
+        await asyncio.sleep(0.01)  # a worker's report (a message from its thread) is in the queue
+        await pilot.pause()
+        if not any(w.is_running for w in pilot.app.workers):
+            await pilot.pause()
+            if not any(w.is_running for w in pilot.app.workers):
+                break
+    await asyncio.sleep(0.02)  # a last report from a thread
     await pilot.pause()
 
 
@@ -30,8 +39,6 @@ def keys(*presses):
 
 async def palette_pick(pilot, words: str) -> None:
     """ctrl+p, type ``words``, wait (up to 2 s) for the palette's hits, and take the first."""
-    import asyncio
-
     await pilot.press("ctrl+p", *words)
     for _ in range(40):
         await asyncio.sleep(0.05)

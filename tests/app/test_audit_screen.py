@@ -142,7 +142,7 @@ def make_app(audit_template: Path, tmp_path: Path):
 
 def shown(screen: AuditScreen) -> list:
     table = screen.query_one("#audit-table", VirtualTable)
-    return [table.row_at(i) for i in range(table.row_count)]
+    return table.fetch([int(i) for i in table.ids])
 
 
 def plain(renderable) -> str:

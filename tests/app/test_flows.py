@@ -12,16 +12,17 @@ from textual.widgets import DataTable, Input, Select, Static
 
 from tiertui.app.screens.certifications import CertificationsScreen
 from tiertui.app.screens.dashboard import DashboardScreen
+from tiertui.app.screens.dialogs import NoteScreen
 from tiertui.app.screens.help import HelpScreen
 from tiertui.app.screens.jobs import JobScreen
-from tiertui.app.screens.note import NoteScreen
 from tiertui.app.screens.override_form import OverrideForm
 from tiertui.app.screens.overrides import OverridesScreen
 from tiertui.app.screens.partners import PartnersScreen
 from tiertui.app.screens.scorecard import ScorecardScreen
 from tiertui.app.widgets import Column, VirtualTable
-from tiertui.services import browse, overrides
-from tiertui.services.browse import PartnerQuery
+from tiertui.services import overrides
+from tiertui.services.read import PartnerQuery
+from tiertui.services.read import engine as reads
 
 SIZE = (120, 40)
 TODAY_REQUEST = date(2025, 10, 1)
@@ -34,7 +35,8 @@ def pytest_generate_tests(metafunc):
 
 
 def rows(table: VirtualTable) -> list:
-    return [table.row_at(i) for i in range(table.row_count)]
+    """Every row of the table's list, as it shows them (read as its worker reads a page)."""
+    return table.fetch([int(i) for i in table.ids])
 
 
 async def type_text(pilot, text: str) -> None:
@@ -74,7 +76,7 @@ async def test_dashboard_figures_open_filtered_lists(make_app, figure, expected)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        data = browse.dashboard(app.engine, app.today)
+        data = reads.dashboard(app.engine, app.today)
         app.screen.query_one(f"#{figure}").focus()
         await pilot.press("enter")
         await settle(pilot)
@@ -106,7 +108,7 @@ async def test_dashboard_pending_and_expiring_figures(make_app):
         await settle(pilot)
         assert isinstance(app.screen, CertificationsScreen)
         table = app.screen.query_one("#certs", VirtualTable)
-        assert table.row_count == browse.dashboard(app.engine, app.today).expiring_certifications
+        assert table.row_count == reads.dashboard(app.engine, app.today).expiring_certifications
         assert all(r.status == "expiring" and 0 <= r.days_left <= 90 for r in rows(table))
 
 
@@ -511,7 +513,7 @@ async def test_certification_filters_and_lapse_risk(make_app):
         await pilot.press("t")
         await settle(pilot)
         lapse = screen.query_one("#lapse-table", DataTable)
-        report = browse.lapse_risk(app.engine, app.today)
+        report = reads.lapse_risk(app.engine, app.today)
         assert lapse.row_count == len(report.rows) > 0
         assert app.focused is lapse
         await pilot.press("enter")
@@ -592,13 +594,130 @@ async def test_import_dialog_rejects_missing_file(make_app, tmp_path):
         assert isinstance(app.screen, DashboardScreen)
 
 
-async def test_theme_switching_via_palette_is_available(make_app):
+async def wait_for_hits(pilot, timeout: float = 3.0):
+    """The palette's list of hits once it has some (the palette searches in the background)."""
+    import asyncio
+
+    for _ in range(int(timeout / 0.05)):
+        await asyncio.sleep(0.05)
+        await pilot.pause()
+        found = pilot.app.screen.query("CommandList")
+        if found and found.first().option_count:
+            return found.first()
+    raise AssertionError("the palette found nothing")
+
+
+async def test_theme_switches_from_the_palette(make_app):
+    """ctrl+p, "theme", Enter lists the themes; typing one and Enter switches the app to it."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.theme = "textual-light"
+        assert app.theme != "nord"
+        await pilot.press("ctrl+p", *"theme")
+        hits = await wait_for_hits(pilot)
+        assert "theme" in str(hits.get_option_at_index(0).prompt).lower()
+        await pilot.press("enter")
+        await pilot.press(*"nord")
+        hits = await wait_for_hits(pilot)
+        assert "nord" in str(hits.get_option_at_index(0).prompt).lower()
+        await pilot.press("enter")
         await settle(pilot)
-        assert app.theme == "textual-light"
+        assert app.theme == "nord"
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_an_approval_does_not_block_the_keys(make_app, monkeypatch):
+    """While an approval is being written (held open here until the test lets it go), a key is
+    handled at once: the decision runs in a worker, not on the event loop."""
+    import asyncio
+    import threading
+
+    from tiertui.app.screens import overrides as screen_module
+
+    writing, go_on, written = threading.Event(), threading.Event(), threading.Event()
+    decide = overrides.decide
+
+    def held_decide(*args, **kwargs):
+        writing.set()
+        go_on.wait(5)  # on the event loop (as it was), this would hold every key for 5 s
+        try:
+            return decide(*args, **kwargs)
+        finally:
+            written.set()
+
+    monkeypatch.setattr(screen_module.overrides, "decide", held_decide)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        await pilot.press("down", "a")  # #2: bob asks Platinum for P00007
+        for _ in range(200):
+            if writing.is_set():
+                break
+            await asyncio.sleep(0.01)
+        assert writing.is_set()
+        await pilot.press("question_mark")  # handled while the approval is still being written
+        assert isinstance(app.screen, HelpScreen)
+        assert not written.is_set()  # the key came first
+        await pilot.press("escape")
+        go_on.set()
+        await settle(pilot)
+        assert overrides.get(app.engine, 2).status == "approved"
+        assert "P00007 is now Platinum" in str(app.screen.query_one("#override-message").render())
+
+
+async def test_an_approval_reads_the_queue_once(make_app, monkeypatch):
+    """An approval is one round: the decision, then the queue read once for the repaint (it was read
+    a second time when the screen reloaded after its own write)."""
+    from tiertui.app.screens import overrides as screen_module
+
+    calls = []
+    list_overrides = overrides.list_overrides
+
+    def counted(*args, **kwargs):
+        calls.append(args[1:])
+        return list_overrides(*args, **kwargs)
+
+    monkeypatch.setattr(screen_module.overrides, "list_overrides", counted)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        assert len(calls) == 1
+        await pilot.press("down", "a")
+        await settle(pilot)
+        assert overrides.get(app.engine, 2).status == "approved"
+        assert len(calls) == 2
+        assert app.screen.query_one(DataTable).row_count == 2
+
+
+async def test_scorecard_periods_read_once(make_app, monkeypatch):
+    """[ and ] show a period read before at once, without reading the database again."""
+    from tiertui.app.screens import scorecard as screen_module
+
+    calls = []
+    partner_scorecard = reads.partner_scorecard
+
+    def counted(engine, partner_id, period, today):
+        calls.append(period)
+        return partner_scorecard(engine, partner_id, period, today)
+
+    monkeypatch.setattr(screen_module.reads, "partner_scorecard", counted)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_scorecard("P00007")
+        await settle(pilot)
+        screen = app.screen
+        assert screen.period == "2025-Q4" and len(calls) == 1
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert screen.period == "2025-Q3" and len(calls) == 2
+        await pilot.press("right_square_bracket", "left_square_bracket", "right_square_bracket")
+        assert screen.period == "2025-Q4" and len(calls) == 2  # no worker: at once
+        assert "2025-Q4" in str(screen.query_one("#identity").render())
 
 
 class TableApp(App):
@@ -708,3 +827,43 @@ async def test_a_yes_no_requirement_reads_yes_or_no_on_the_scorecard(tmp_path):
             if seen[True] and seen[False]:
                 break
         assert seen[True] and seen[False]  # both a met and an unmet flag were read off the screen
+
+
+async def test_virtual_table_draws_placeholders_while_a_page_is_fetched():
+    """A page the table does not have is fetched in a worker: meanwhile its lines are placeholders
+    and keys are handled; the rows are drawn when they come."""
+    import threading
+
+    from rich.text import Text
+
+    gate = threading.Event()
+
+    class SlowApp(App):
+        def compose(self):
+            def fetch(ids):
+                gate.wait(10)  # a slow database
+                return [(i, f"Partner {i}") for i in ids]
+
+            yield VirtualTable(
+                [Column("id", "ID", 8), Column("name", "Name", 20, flex=True)],
+                fetch,
+                lambda row, key: Text(str(row[0] if key == "id" else row[1])),
+            )
+
+    def shown(app) -> str:
+        return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+    app = SlowApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.focus()
+        table.set_ids(list(range(1000)))
+        await pilot.pause()
+        assert table.row_at(0) is None
+        assert " …" in shown(app) and "Partner 0" not in shown(app)
+        await pilot.press("down", "down")
+        assert table.cursor == 2  # the keys did not wait for the database
+        gate.set()
+        await settle(pilot)
+        assert table.row_at(0) == (0, "Partner 0")
+        assert "Partner 2" in shown(app)

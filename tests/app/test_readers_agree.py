@@ -8,30 +8,32 @@ from datetime import date
 
 import pytest
 
-from tiertui.services import browse, listing
-from tiertui.services.fastread import EngineReader, FastReader
+from tiertui.services.read import FastReader
+from tiertui.services.read import engine as reads
+from tiertui.services.read import sql as read_sql
+from tiertui.services.read.engine import EngineReader
 from tiertui.storage import open_engine
 
 TODAY = date(2026, 1, 15)  # as the other app tests
 
 QUERIES = [
-    listing.PartnerQuery(),
+    read_sql.PartnerQuery(),
     *(
-        listing.PartnerQuery(sort=key, descending=descending)
-        for key in listing.PARTNER_SORTS
+        read_sql.PartnerQuery(sort=key, descending=descending)
+        for key in read_sql.PARTNER_SORTS
         for descending in (False, True)
     ),
-    listing.PartnerQuery(text="harbor"),
-    listing.PartnerQuery(text="  NeT ", sort="name"),
-    listing.PartnerQuery(text="p0001"),
-    listing.PartnerQuery(text="100%"),
-    listing.PartnerQuery(text="o_i"),
-    listing.PartnerQuery(at_risk=True, sort="score", descending=True),
-    listing.PartnerQuery(event="promoted"),
-    listing.PartnerQuery(tier="Gold", sort="account_manager"),
-    listing.PartnerQuery(region="EMEA", partner_type="MSP", sort="tier"),
-    listing.PartnerQuery(manager="Ana Ruiz", overridden=False),
-    listing.PartnerQuery(period="2025-Q2", sort="score"),
+    read_sql.PartnerQuery(text="harbor"),
+    read_sql.PartnerQuery(text="  NeT ", sort="name"),
+    read_sql.PartnerQuery(text="p0001"),
+    read_sql.PartnerQuery(text="100%"),
+    read_sql.PartnerQuery(text="o_i"),
+    read_sql.PartnerQuery(at_risk=True, sort="score", descending=True),
+    read_sql.PartnerQuery(event="promoted"),
+    read_sql.PartnerQuery(tier="Gold", sort="account_manager"),
+    read_sql.PartnerQuery(region="EMEA", partner_type="MSP", sort="tier"),
+    read_sql.PartnerQuery(manager="Ana Ruiz", overridden=False),
+    read_sql.PartnerQuery(period="2025-Q2", sort="score"),
 ]
 
 
@@ -45,7 +47,7 @@ def readers(sqlite_app_db, pg_app_db):
     engine.dispose()
 
 
-def shown(reader, q: listing.PartnerQuery, period: str) -> list:
+def shown(reader, q: read_sql.PartnerQuery, period: str) -> list:
     """The rows as the list shows them, without the storage keys (which each database numbers)."""
     return [replace(row, key=0) for row in reader.partner_rows(reader.partner_keys(q), q.period or period)]
 
@@ -64,11 +66,11 @@ def test_the_dashboard_filters_and_lookup_are_the_same(readers, sqlite_app_db):
     fast, through_engine, engine = readers
     assert fast.dashboard(TODAY) == through_engine.dashboard(TODAY)
     assert fast.filter_choices() == through_engine.filter_choices()
-    assert fast.levelled_periods() == browse.levelled_periods(engine)
+    assert fast.levelled_periods() == reads.levelled_periods(engine)
     assert fast.program_heading() == through_engine.program_heading()
     sqlite_engine = open_engine(sqlite_app_db)
     try:
         for needle in ("harbor", "P0000", "cloud 1", "ZZZ"):
-            assert browse.find_partners(sqlite_engine, needle) == browse.find_partners(engine, needle)
+            assert reads.find_partners(sqlite_engine, needle) == reads.find_partners(engine, needle)
     finally:
         sqlite_engine.dispose()

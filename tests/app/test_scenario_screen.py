@@ -12,13 +12,8 @@ from rich.console import Console
 from sqlmodel import Session, select
 
 from tiertui.app.screens.dashboard import DashboardScreen
-from tiertui.app.screens.scenario import (
-    ConfirmScreen,
-    PickScenarioScreen,
-    PromptScreen,
-    ScenarioScreen,
-    parse_number,
-)
+from tiertui.app.screens.dialogs import ConfirmScreen, PickScenarioScreen, PromptScreen
+from tiertui.app.screens.scenario import ScenarioScreen, parse_number
 from tiertui.app.screens.scorecard import ScorecardScreen
 from tiertui.app.widgets import VirtualTable
 from tiertui.app.widgets.knob_row import KnobInput, KnobRow
@@ -124,7 +119,7 @@ def shown(widget) -> str:
 
 def movers(screen: ScenarioScreen) -> list:
     table = screen.query_one("#movers", VirtualTable)
-    return [table.row_at(i) for i in range(table.row_count)]
+    return table.fetch([int(i) for i in table.ids])
 
 
 # ------------------------------------------------------------------ opening and editing
@@ -449,3 +444,35 @@ def test_parse_number():
     for bad in ("", "abc", "nan", "inf"):
         with pytest.raises(ValueError):
             parse_number(bad)
+
+
+# ------------------------------------------------------------------ workers and screens that have gone
+
+
+async def test_a_worker_reporting_to_a_screen_that_has_gone_is_ignored(make_app):
+    """Issue #12: w, h, L (wait for done), Enter, ctrl+p a partner, Enter, g ended the app with
+    "NoMatches: No nodes match '#scenario-status'": the what-if screen's loading worker, restarted by
+    the levelling run, reported to the screen after g had removed it."""
+    from helpers import palette_pick
+
+    from tiertui.app.screens.jobs import JobScreen
+
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("w")
+        await settle(pilot)
+        assert isinstance(app.screen, ScenarioScreen)
+        scenario = app.screen
+        await pilot.press("h", "L")
+        await settle(pilot)
+        assert isinstance(app.screen, JobScreen) and app.screen.done
+        await pilot.press("enter")
+        await palette_pick(pilot, "P00042")
+        assert isinstance(app.screen, ScorecardScreen)
+        await pilot.press("enter", "g")
+        # the scenario's reports (its session being read again) now land on a screen that has gone
+        scenario.report(scenario._status, "late report")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert scenario.is_gone
+    assert app.return_code in (None, 0)

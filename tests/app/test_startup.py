@@ -17,8 +17,9 @@ from tiertui.app.screens.dashboard import DashboardScreen
 from tiertui.app.screens.partners import PartnersScreen
 from tiertui.app.widgets import VirtualTable
 from tiertui.app.widgets.select_stub import SelectStub
-from tiertui.services import browse
-from tiertui.services.fastread import EngineReader, FastReader
+from tiertui.services.read import FastReader
+from tiertui.services.read import engine as reads
+from tiertui.services.read.engine import EngineReader
 from tiertui.storage import DatabaseError
 
 SIZE = (120, 40)
@@ -49,7 +50,7 @@ async def test_a_current_sqlite_file_is_read_at_once_and_the_engine_opens_in_the
         assert isinstance(app.screen, DashboardScreen)
         assert app._engine is not None  # opened once the dashboard had its figures
         assert app.startup_error is None
-        assert browse.dashboard(app.engine, app.today) == app.reader.dashboard(app.today)
+        assert reads.dashboard(app.engine, app.today) == app.reader.dashboard(app.today)
         await pilot.press("l")
         await settle(pilot)
         table = app.screen.query_one(VirtualTable)
@@ -120,7 +121,7 @@ async def test_the_partner_list_shows_its_first_page_then_the_rest(app_db, tmp_p
         await app.push_screen(screen)
         await settle(pilot)
         table = screen.query_one(VirtualTable)
-        expected = browse.partner_keys(app.engine, screen.partner_query).tolist()
+        expected = reads.partner_keys(app.engine, screen.partner_query).tolist()
         assert list(table.ids) == expected
         assert not screen.counting
         assert "120 partners" in str(screen.query_one("#partner-status", Static).content)

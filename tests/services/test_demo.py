@@ -117,11 +117,18 @@ def test_every_tier_and_event_occurs(built):
     (engine, _), _ = built
     last = "2026-Q3"
     tiers = {t for (t,) in _rows(engine, f"SELECT DISTINCT earned_tier FROM level_result WHERE period = '{last}'")}
-    assert tiers == {"Authorized", "Silver", "Gold", "Platinum"}
+    assert tiers == {"Registered", "Silver", "Gold", "Platinum"}  # the 2026 version's
+    first = {t for (t,) in _rows(engine, "SELECT DISTINCT earned_tier FROM level_result WHERE period = '2025-Q4'")}
+    assert first == {"Authorized", "Silver", "Gold", "Platinum"}  # the first version's
     on_record = {t for (t,) in _rows(engine, "SELECT DISTINCT tier FROM partner WHERE tier IS NOT NULL")}
     assert len(on_record) == 4
     events = {e for (e,) in _rows(engine, "SELECT DISTINCT event FROM level_result")}
-    assert {"promoted", "demoted", "grace", "held"} == events
+    assert {"promoted", "demoted", "grace", "held", "protected"} == events
+    # the program change protects through 2026-06-30: 2026-Q1 and Q2, not Q3
+    protected = dict(
+        _rows(engine, "SELECT period, COUNT(*) FROM level_result WHERE event = 'protected' GROUP BY period")
+    )
+    assert set(protected) == {"2026-Q1", "2026-Q2"}
     at_risk = _rows(engine, f"SELECT COUNT(*) FROM level_result WHERE period = '{last}' AND at_risk")[0][0]
     assert 0 < at_risk < SMALL
     badges = {b for (b,) in _rows(engine, "SELECT DISTINCT badges FROM level_result") for b in b.split(";") if b}
@@ -154,13 +161,17 @@ def test_overrides_pending_and_decided_by_someone_else(built):
 def test_certifications_expiring_soon_and_expired(built):
     (engine, _), (report, _) = built
     end = parse_period("2026-Q3").end
-    rows = _rows(engine, "SELECT earned_on, expires_on FROM certification")
-    expiry = [date.fromisoformat(str(x)) for _, x in rows if x is not None]
+    rows = _rows(engine, "SELECT partner_key, person, certification, earned_on, expires_on FROM certification")
+    latest = {}  # a renewed certification's earlier rows are history: only the latest earning counts here
+    for key, person, cert, earned, expires in rows:
+        if (key, person, cert) not in latest or str(earned) > str(latest[key, person, cert][0]):
+            latest[key, person, cert] = (earned, expires)
+    expiry = [date.fromisoformat(str(x)) for _, x in latest.values() if x is not None]
     soon = sum(end < x <= end + timedelta(days=90) for x in expiry)
     expired = sum(x < end for x in expiry)
     assert soon > 0 and expired > 0
     assert soon == report.certifications_expiring and expired == report.certifications_expired
-    assert any(x is None for _, x in rows)  # some never expire
+    assert any(x is None for *_, x in rows)  # some never expire
     tracks = {t for (t,) in _rows(engine, "SELECT DISTINCT track FROM certification")}
     assert tracks == {"uc", "cloud", "contact_center", "sales"}
 
@@ -178,3 +189,61 @@ def test_refuses_a_database_with_partners_unless_replacing(tmp_path):
         assert actions == ["demo.build", "demo.build"]
     finally:
         engine.dispose()
+
+
+def test_flags_are_reported_as_0_or_1(built):
+    """v2: a partner that reported a quarter reports both flags, "no" as 0, so no is not missing."""
+    (engine, _), _ = built
+    flags = _rows(
+        engine,
+        "SELECT metric, value, COUNT(*) FROM metric_value WHERE metric IN ('business_plan', 'demo_capability') "
+        "GROUP BY metric, value ORDER BY metric, value",
+    )
+    assert [(m, v) for m, v, _ in flags] == [
+        ("business_plan", 0.0),
+        ("business_plan", 1.0),
+        ("demo_capability", 0.0),
+        ("demo_capability", 1.0),
+    ]
+    reporting = _rows(engine, "SELECT COUNT(*) FROM metric_value WHERE period = '2026-Q3' AND metric = 'revenue'")[0][0]
+    for metric in ("business_plan", "demo_capability", "escalations"):
+        counted = _rows(engine, f"SELECT COUNT(*) FROM metric_value WHERE period = '2026-Q3' AND metric = '{metric}'")
+        assert counted[0][0] == reporting, metric
+
+
+def test_renewals_keep_their_history(built):
+    """Some people earned the same certification again: a new row with new dates, before the old one
+    expired (an early renewal) or after it lapsed."""
+    (engine, _), _ = built
+    rows = _rows(
+        engine,
+        "SELECT a.expires_on, b.earned_on FROM certification a JOIN certification b ON a.partner_key = b.partner_key "
+        "AND a.person = b.person AND a.certification = b.certification AND b.earned_on > a.earned_on",
+    )
+    gaps = [(date.fromisoformat(str(b)) - date.fromisoformat(str(a))).days for a, b in rows if a is not None]
+    assert sum(g < 0 for g in gaps) >= 5  # renewed before the old one expired
+    assert sum(g >= 0 for g in gaps) >= 5  # renewed after it lapsed
+
+
+def test_some_partners_have_no_latest_csat_and_it_is_carried(built):
+    """A few partners reported the latest quarter without CSAT: missing = "previous" carries theirs."""
+    (engine, _), _ = built
+    from tiertui.services.read.engine import partner_scorecard
+
+    missing = _rows(
+        engine,
+        "SELECT p.partner_id FROM partner p JOIN metric_value r ON r.partner_key = p.key AND r.period = '2026-Q3' "
+        "AND r.metric = 'revenue' JOIN metric_value c ON c.partner_key = p.key AND c.period = '2026-Q2' "
+        "AND c.metric = 'csat' WHERE NOT EXISTS (SELECT 1 FROM metric_value x WHERE x.partner_key = p.key "
+        "AND x.period = '2026-Q3' AND x.metric = 'csat') ORDER BY p.partner_id",
+    )
+    assert SMALL * 0.02 <= len(missing) <= SMALL * 0.12
+    pid = missing[0][0]
+    card = partner_scorecard(engine, pid, "2026-Q3", date(2026, 11, 23)).card
+    assert card is not None
+    previous = _rows(
+        engine,
+        "SELECT value FROM metric_value JOIN partner ON key = partner_key "
+        f"WHERE partner_id = '{pid}' AND period = '2026-Q2' AND metric = 'csat'",
+    )[0][0]
+    assert next(c.value for c in card.components if c.metric == "csat") == previous > 0

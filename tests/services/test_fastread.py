@@ -1,4 +1,4 @@
-"""The app's fast read path (stdlib sqlite3) returns exactly what the engine path (browse) returns."""
+"""The read package's two readers: the fast path (stdlib sqlite3) returns exactly what the engine path returns."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tiertui.services import browse, listing
 from tiertui.services.demo import build_demo
-from tiertui.services.fastread import SCHEMA_REVISION, EngineReader, FastReader, sqlite_file
+from tiertui.services.read import engine as reads
+from tiertui.services.read import sql as read_sql
+from tiertui.services.read.engine import EngineReader
+from tiertui.services.read.fast import SCHEMA_REVISION, FastReader, sqlite_file
 from tiertui.storage import open_engine, schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,21 +42,21 @@ def reader(demo):
 
 
 QUERIES = [
-    listing.PartnerQuery(),
-    listing.PartnerQuery(descending=True),
-    *(listing.PartnerQuery(sort=key) for key in listing.PARTNER_SORTS),
-    *(listing.PartnerQuery(sort=key, descending=True) for key in listing.PARTNER_SORTS),
-    listing.PartnerQuery(text="a"),
-    listing.PartnerQuery(text="  NeT ", sort="name"),
-    listing.PartnerQuery(text="p00"),
-    listing.PartnerQuery(text="a\x00b"),
-    listing.PartnerQuery(at_risk=True),
-    listing.PartnerQuery(at_risk=False, sort="score", descending=True),
-    listing.PartnerQuery(event="promoted"),
-    listing.PartnerQuery(event="grace", sort="tier"),
-    listing.PartnerQuery(overridden=True),
-    listing.PartnerQuery(overridden=False, sort="badges"),
-    listing.PartnerQuery(region="EMEA", sort="account_manager"),
+    read_sql.PartnerQuery(),
+    read_sql.PartnerQuery(descending=True),
+    *(read_sql.PartnerQuery(sort=key) for key in read_sql.PARTNER_SORTS),
+    *(read_sql.PartnerQuery(sort=key, descending=True) for key in read_sql.PARTNER_SORTS),
+    read_sql.PartnerQuery(text="a"),
+    read_sql.PartnerQuery(text="  NeT ", sort="name"),
+    read_sql.PartnerQuery(text="p00"),
+    read_sql.PartnerQuery(text="a\x00b"),
+    read_sql.PartnerQuery(at_risk=True),
+    read_sql.PartnerQuery(at_risk=False, sort="score", descending=True),
+    read_sql.PartnerQuery(event="promoted"),
+    read_sql.PartnerQuery(event="grace", sort="tier"),
+    read_sql.PartnerQuery(overridden=True),
+    read_sql.PartnerQuery(overridden=False, sort="badges"),
+    read_sql.PartnerQuery(region="EMEA", sort="account_manager"),
 ]
 
 
@@ -97,60 +99,60 @@ def test_no_reader_for_a_missing_file_or_an_older_schema(tmp_path):
 
 def test_periods_program_choices_and_dashboard_are_the_same(demo, reader):
     _, engine = demo
-    assert reader.levelled_periods() == browse.levelled_periods(engine)
-    assert reader.latest_period() == browse.latest_period(engine) is not None
-    program = browse.program_or_none(engine)
+    assert reader.levelled_periods() == reads.levelled_periods(engine)
+    assert reader.latest_period() == reads.latest_period(engine) is not None
+    program = reads.program_or_none(engine)
     assert reader.program() == program
-    assert reader.program_heading() == listing.ProgramHeading(program.name, program.tiers)
-    assert reader.filter_choices() == browse.filter_choices(engine)
-    assert reader.filter_choices(tracks=False) == browse.filter_choices(engine, tracks=False)
+    assert reader.program_heading() == read_sql.ProgramHeading(program.name, program.tiers)
+    assert reader.filter_choices() == reads.filter_choices(engine)
+    assert reader.filter_choices(tracks=False) == reads.filter_choices(engine, tracks=False)
     for today in (TODAY, date(2020, 1, 1)):
-        assert reader.dashboard(today) == browse.dashboard(engine, today)
-    assert reader.partner_search_texts() == browse.partner_search_texts(engine)
+        assert reader.dashboard(today) == reads.dashboard(engine, today)
+    assert reader.partner_search_texts() == reads.partner_search_texts(engine)
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=repr)
 def test_partner_keys_and_rows_are_the_same(demo, reader, query):
     _, engine = demo
-    program = browse.program_or_none(engine)
+    program = reads.program_or_none(engine)
     tiers = reader.program_heading().tiers
-    expected = browse.partner_keys(engine, query, program).tolist()
+    expected = reads.partner_keys(engine, query, program).tolist()
     assert reader.partner_keys(query, tiers) == expected
     assert reader.partner_keys(query, tiers, limit=7) == expected[:7]
-    assert reader.partner_keys(query, tiers, limit=7) == browse.partner_keys(engine, query, program, 7).tolist()
+    assert reader.partner_keys(query, tiers, limit=7) == reads.partner_keys(engine, query, program, 7).tolist()
     first, rest = reader.partner_key_chunks(query, tiers, first=7)
     assert first == expected[:7] and first + rest == expected
     assert list(EngineReader(lambda: engine).partner_key_chunks(query, tiers)) == [expected]
-    period = browse.latest_period(engine)
+    period = reads.latest_period(engine)
     for some in (expected[:100], expected[-3:][::-1], []):
-        assert reader.partner_rows(some, period) == browse.partner_rows(engine, some, period)
-    older = replace(query, period=browse.levelled_periods(engine)[0])
-    assert reader.partner_keys(older, tiers) == browse.partner_keys(engine, older, program).tolist()
+        assert reader.partner_rows(some, period) == reads.partner_rows(engine, some, period)
+    older = replace(query, period=reads.levelled_periods(engine)[0])
+    assert reader.partner_keys(older, tiers) == reads.partner_keys(engine, older, program).tolist()
 
 
 def test_an_unknown_sort_is_refused_on_both_paths(reader, demo):
     _, engine = demo
     for read in (reader, EngineReader(lambda: engine)):
-        with pytest.raises(browse.ServiceError, match="cannot sort by"):
-            read.partner_keys(listing.PartnerQuery(sort="name; DROP TABLE partner"))
+        with pytest.raises(reads.ServiceError, match="cannot sort by"):
+            read.partner_keys(read_sql.PartnerQuery(sort="name; DROP TABLE partner"))
 
 
-def test_the_engine_reader_is_browse(demo):
+def test_the_engine_reader_reads_through_the_engine_functions(demo):
     _, engine = demo
     read = EngineReader(lambda: engine)
-    program = browse.program_or_none(engine)
-    assert read.latest_period() == browse.latest_period(engine)
+    program = reads.program_or_none(engine)
+    assert read.latest_period() == reads.latest_period(engine)
     assert read.program() == program
-    assert read.program_heading() == listing.ProgramHeading(program.name, program.tiers)
+    assert read.program_heading() == read_sql.ProgramHeading(program.name, program.tiers)
     assert (
-        read.partner_keys(listing.PartnerQuery(), limit=5)
-        == browse.partner_keys(engine, listing.PartnerQuery(), program, 5).tolist()
+        read.partner_keys(read_sql.PartnerQuery(), limit=5)
+        == reads.partner_keys(engine, read_sql.PartnerQuery(), program, 5).tolist()
     )
     assert (
-        read.partner_keys(listing.PartnerQuery(sort="tier"), program.tiers)
-        == browse.partner_keys(engine, listing.PartnerQuery(sort="tier"), program).tolist()
+        read.partner_keys(read_sql.PartnerQuery(sort="tier"), program.tiers)
+        == reads.partner_keys(engine, read_sql.PartnerQuery(sort="tier"), program).tolist()
     )
-    assert read.dashboard(TODAY) == browse.dashboard(engine, TODAY)
+    assert read.dashboard(TODAY) == reads.dashboard(engine, TODAY)
 
 
 def test_mixed_period_labels_are_ordered_by_the_scoring_module(tmp_path):
@@ -158,7 +160,7 @@ def test_mixed_period_labels_are_ordered_by_the_scoring_module(tmp_path):
     engine = open_engine(url)
     try:
         build_demo(engine, partners=30, seed=3)
-        latest = browse.latest_period(engine)
+        latest = reads.latest_period(engine)
         with engine.begin() as conn:  # an annual and a monthly period beside the quarterly ones
             for label in ("2019", "2031-02"):
                 conn.execute(
@@ -172,10 +174,10 @@ def test_mixed_period_labels_are_ordered_by_the_scoring_module(tmp_path):
         fast = FastReader.open(url)
         assert fast is not None
         try:
-            assert listing.ordered_without_parsing(listing.period_labels(fast.fetch)) is None
-            assert fast.levelled_periods() == browse.levelled_periods(engine)
-            assert fast.latest_period() == "2031-02" == browse.latest_period(engine)
-            assert fast.dashboard(TODAY) == browse.dashboard(engine, TODAY)
+            assert read_sql.ordered_without_parsing(read_sql.period_labels(fast.fetch)) is None
+            assert fast.levelled_periods() == reads.levelled_periods(engine)
+            assert fast.latest_period() == "2031-02" == reads.latest_period(engine)
+            assert fast.dashboard(TODAY) == reads.dashboard(engine, TODAY)
         finally:
             fast.close()
     finally:
@@ -189,12 +191,12 @@ def test_an_empty_database_reads_the_same(tmp_path):
         fast = FastReader.open(url)
         assert fast is not None
         try:
-            assert fast.levelled_periods() == browse.levelled_periods(engine) == []
-            assert fast.program() is browse.program_or_none(engine) is None
+            assert fast.levelled_periods() == reads.levelled_periods(engine) == []
+            assert fast.program() is reads.program_or_none(engine) is None
             assert fast.program_heading() is None
-            assert fast.dashboard(TODAY) == browse.dashboard(engine, TODAY)
-            assert fast.partner_keys(listing.PartnerQuery(sort="tier")) == []
-            assert fast.filter_choices() == browse.filter_choices(engine)
+            assert fast.dashboard(TODAY) == reads.dashboard(engine, TODAY)
+            assert fast.partner_keys(read_sql.PartnerQuery(sort="tier")) == []
+            assert fast.filter_choices() == reads.filter_choices(engine)
         finally:
             fast.close()
     finally:
@@ -213,7 +215,7 @@ def test_the_reader_sees_writes_made_through_the_engine(demo, reader):
         )
     try:
         assert reader.dashboard(TODAY).partners == before + 1
-        assert reader.partner_search_texts() == browse.partner_search_texts(engine)
+        assert reader.partner_search_texts() == reads.partner_search_texts(engine)
     finally:
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM partner WHERE partner_id = 'ZZ-NEW'"))
@@ -235,9 +237,9 @@ def test_the_program_heading_is_what_parsing_the_program_says(path):
 
     content = path.read_text(encoding="utf-8")
     program = parse_program(content, path.name)
-    assert listing.program_heading(content) == listing.ProgramHeading(program.name, program.tiers)
+    assert read_sql.program_heading(content) == read_sql.ProgramHeading(program.name, program.tiers)
     padded = content.replace(f'"{program.tiers[-1]}"', f'"  {program.tiers[-1]} "', 1)
-    assert listing.program_heading(padded).tiers == program.tiers
+    assert read_sql.program_heading(padded).tiers == program.tiers
 
 
 @pytest.mark.parametrize(
@@ -253,23 +255,23 @@ def test_the_program_heading_is_what_parsing_the_program_says(path):
     ],
 )
 def test_a_heading_that_is_not_plain_is_left_to_the_full_parse(content):
-    assert listing.program_heading(content) is None
+    assert read_sql.program_heading(content) is None
 
 
 def test_the_first_page_at_once_is_the_first_page_or_nothing(demo, reader):
     _, engine = demo
-    period = browse.latest_period(engine)
+    period = reads.latest_period(engine)
     for query in (
-        listing.PartnerQuery(),
-        listing.PartnerQuery(sort="name", descending=True),
-        listing.PartnerQuery(event="held"),
+        read_sql.PartnerQuery(),
+        read_sql.PartnerQuery(sort="name", descending=True),
+        read_sql.PartnerQuery(event="held"),
     ):
         found = reader.first_partner_keys(query, 25, within=5.0)  # a generous budget: it answers
-        assert found == (period, browse.partner_keys(engine, query, limit=25).tolist())
-    assert reader.first_partner_keys(listing.PartnerQuery(sort="tier"), 25, within=5.0) is None  # needs tiers
-    assert reader.first_partner_keys(listing.PartnerQuery(sort="score"), 25, within=0.0) is None  # no time
-    assert EngineReader(lambda: engine).first_partner_keys(listing.PartnerQuery(), 25, within=5.0) is None
+        assert found == (period, reads.partner_keys(engine, query, limit=25).tolist())
+    assert reader.first_partner_keys(read_sql.PartnerQuery(sort="tier"), 25, within=5.0) is None  # needs tiers
+    assert reader.first_partner_keys(read_sql.PartnerQuery(sort="score"), 25, within=0.0) is None  # no time
+    assert EngineReader(lambda: engine).first_partner_keys(read_sql.PartnerQuery(), 25, within=5.0) is None
     assert (
-        reader.partner_keys(listing.PartnerQuery(), limit=3)
-        == browse.partner_keys(engine, listing.PartnerQuery(), limit=3).tolist()
+        reader.partner_keys(read_sql.PartnerQuery(), limit=3)
+        == reads.partner_keys(engine, read_sql.PartnerQuery(), limit=3).tolist()
     )

@@ -105,7 +105,8 @@ MITEL = {
 # Score = umsatz 50 @ 1,000,000 + demo_geraete 25 @ 4 + deal_registrierungen 25 @ 10.
 # Silber: score>=25, vertrieb>=1. Gold: score>=50, vertrieb>=2, technik>=1, umsatz>=250k
 # (region CEE: score>=40, vertrieb>=1, umsatz>=150k, technik>=1 stays). Platin: 75, 3, 2, 750k.
-# grace 4: a partner keeps its tier for four quarters below it.
+# grace 1. Loaded alone, the version of 10 April 2020 is the first version: its [transition]
+# protects nothing (test_fixture_timelines.py loads it after the Polycom program, protected).
 POLY = {
     # P1 Systemhaus Nord (Gold) + P2. Group vertrieb: {Anna, Ben} 2, + Carla from 2020-08-01 = 3.
     # Group technik: {Anna} 1 until 2020-10-31, none in Q4, {Dirk, Emil} 2 in 2021-Q1.
@@ -126,8 +127,8 @@ POLY = {
     # 200k: 10; demo 1: 6.25; deals 4: 10 -> 26.25 >= 25; at risk: 26.25 < 27.5
     ("P2", "2020-Q4"): E(21.25, "Register", "Silber", "grace", True),
     # 200k: 10; 6.25; deals 2: 5 -> 21.25 < 25; grace 1
-    ("P2", "2021-Q1"): E(16.25, "Register", "Silber", "grace", True),
-    # 100k: 5; 6.25; 5 -> 16.25; grace 2 (of 4): still Silber
+    ("P2", "2021-Q1"): E(16.25, "Register", "Register", "demoted", False),
+    # 100k: 5; 6.25; 5 -> 16.25; below 2 > grace 1: demoted
     # P3 Praha Connect (region "cee" matches "CEE"; Silber): vertrieb {Jana, Lukas} 2, {Jana} 1
     # after Lukas's expires 2020-11-30; technik {Petr, Tomas} 2.
     ("P3", "2020-Q2"): E(41.5, "Gold", "Gold", "promoted", True),
@@ -142,12 +143,12 @@ POLY = {
     # P4 Alpen Audio (Platin): vertrieb 3, technik {Lena} 1 -> never Platin (technik 2 needed)
     ("P4", "2020-Q2"): E(95.0, "Gold", "Platin", "grace", True),
     # 900k: 45; demo 4: 25; deals 10: 25 -> 95; grace 1
-    ("P4", "2020-Q3"): E(85.0, "Gold", "Platin", "grace", True),
-    # 800k: 40; 25; deals 8: 20 -> 85; grace 2
-    ("P4", "2020-Q4"): E(92.5, "Gold", "Platin", "grace", True),
-    # 850k: 42.5; 25; 25 -> 92.5; grace 3
-    ("P4", "2021-Q1"): E(75.0, "Gold", "Platin", "grace", True),
-    # 700k: 35; 25; deals 6: 15 -> 75; grace 4: 4 > 4 is false, keeps Platin for the year
+    ("P4", "2020-Q3"): E(85.0, "Gold", "Gold", "demoted", True),
+    # 800k: 40; 25; deals 8: 20 -> 85; below 2 > 1: demoted; at risk in Gold: technik 1 < 1.1
+    ("P4", "2020-Q4"): E(92.5, "Gold", "Gold", "held", True),
+    # 850k: 42.5; 25; 25 -> 92.5; technik 1 < 1.1
+    ("P4", "2021-Q1"): E(75.0, "Gold", "Gold", "held", True),
+    # 700k: 35; 25; deals 6: 15 -> 75; technik 1 < 1.1
     # P5 Rhein Video (Register): vertrieb {Olaf} from 2020-07-01, + Pia from 2020-12-01
     ("P5", "2020-Q2"): E(21.25, "Register", "Register", "held", False),
     # 150k: 7.5; demo 1: 6.25; deals 3: 7.5 -> 21.25
@@ -160,50 +161,39 @@ POLY = {
 }
 
 # ----------------------------------------------------------------------------------- Avaya
-# Score = revenue 40 @ 1,000,000 + csat 30 @ 90 (= csat/3, max 30) + solution_experts 30 @ 3.
-# Gold: score>=60, revenue>=250k (Midmarket 150k), experts>=2, csat>=80, support>=1.
-# Platinum: score>=80, revenue>=750k (Midmarket 500k), experts>=3, csat>=85, support>=2.
-# annual, grace 1 (the one-year transition); badge at csat >= 95.
+# Six Solution Expert specializations (designations): 2 people certified in the area (over the
+# group) and 100,000 of the area's own revenue. Score = revenue 40 @ 1,000,000 + csat 30 @ 90
+# + designations 30 @ 3. Silver: designations >= 1. Gold: score >= 60, revenue >= 250k (Midmarket
+# 150k), designations >= 2, csat >= 80. Platinum: 80, 750k (Midmarket 500k), 3, 85. Annual, grace 1,
+# margin 10% (designations are a count: 1 held is below the band edge 1.1). Loaded alone the
+# version of 1 October 2016 is the first one: 2015 is not evaluated and nothing is protected
+# (test_fixture_timelines.py loads it after the version before, with the one-year protection).
+# Specializations: A1 UC Enterprise {Ray, Sue} 300k, CC Enterprise {Ana, Bo} 200k (50k in 2017),
+# Networking {Cy, Di} 150k: 3, then 2. A2 UC Midmarket {Tom, Uli} 120k: 1. A3 CC Enterprise
+# {Wes, Xia} 150k, Video {Vic} + Yan from 2017-03-01, 100k: 1, then 2. A4 CC Midmarket {Zoe, Al}
+# 80k, then 110k: 0, then 1. A5 Networking {Eli, Fay} from 2017-01-01, 120k in 2017: 0, then 1.
 AVAYA = {
-    # A1 Acme Unified (Platinum) + A2. Group support: {Ray, Sue, Tom} 3; {Ray, Tom} 2 after
-    # Sue's expires 2017-06-30. csat and experts are A1's own (rollup none).
-    ("A1", "2016"): E(96.0, "Platinum", "Platinum", "held", False, CSL),
-    # revenue 600k+300k=900k: 36; csat 96: 30; experts 4: 30 -> 96. Not at risk: 96 >= 88,
-    # 900k >= 825k, experts 4 >= 3.3, csat 96 >= 93.5, support 3 >= 2.2
-    ("A1", "2017"): E(88.0, "Gold", "Platinum", "grace", True),
-    # 500k+200k=700k: 28; csat 94: 30; 30 -> 88; revenue 700k < 750k -> Gold; grace 1
-    ("A1", "2018"): E(98.0, "Platinum", "Platinum", "held", True, CSL),
-    # 700k+250k=950k: 38; csat 95: 30; 30 -> 98; support 2 >= 2 -> Platinum again; 2 < 2.2
-    # A2 Acme Midwest (Midmarket, Gold): own support {Tom} 1
-    ("A2", "2016"): E(61.0, "Gold", "Gold", "held", True),
-    # 300k: 12; csat 87: 29; experts 2: 20 -> 61; revenue 300k >= 150k; at risk: 61 < 66
-    ("A2", "2017"): E(56.0, "Silver", "Gold", "grace", True),
-    # 200k: 8; csat 84: 28; 20 -> 56 < 60; grace 1
-    ("A2", "2018"): E(56.0, "Silver", "Silver", "demoted", False),
-    # 250k: 10; csat 78: 26; 20 -> 56; below 2 > 1 -> demoted; Silver is the entry tier: not at risk
-    # A3 Lakeside (Gold): support {Uma} until 2016-12-31 (still active on that day), {Vic} from 2018-03-01
-    ("A3", "2016"): E(66.0, "Gold", "Gold", "held", True),
-    # 400k: 16; csat 90: 30; experts 2: 20 -> 66 (66 < 66 is false); at risk: experts 2 < 2.2
-    ("A3", "2017"): E(68.0, "Silver", "Gold", "grace", True),
-    # 450k: 18; 30; 20 -> 68; support 0 -> Silver; grace 1
-    ("A3", "2018"): E(80.0, "Gold", "Gold", "held", True),
-    # 500k: 20; csat 93: 30 (capped); experts 3: 30 -> 80; Platinum needs 750k; Gold with
-    # support 1; at risk: support 1 < 1.1
-    # A4 Metro Contact ("MidMarket" matches "Midmarket"; Silver): support {Wes} 1, + Xia from 2017-02-01
-    ("A4", "2016"): E(42.8, "Silver", "Silver", "held", False),
-    # 120k: 4.8; csat 84: 28; experts 1: 10 -> 42.8
-    ("A4", "2017"): E(60.0, "Gold", "Gold", "promoted", True),
-    # 250k: 10; csat 90: 30; experts 2: 20 -> 60 >= 60; at risk: 60 < 66
-    ("A4", "2018"): E(76.0, "Gold", "Gold", "held", False, CSL),
-    # 400k: 16; csat 96: 30; experts 3: 30 -> 76; Platinum needs 80. Not at risk: 76 >= 66,
-    # 400k >= 165k, experts 3 >= 2.2, csat 96 >= 88, support 2 >= 1.1
-    # A5 Harbor IT (no tier on record: Silver), no support people: never Gold
-    ("A5", "2016"): E(29.0, "Silver", "Silver", "held", False),
-    # 100k: 4; csat 75: 25; experts (empty) 0 -> 29
-    ("A5", "2017"): E(43.0, "Silver", "Silver", "held", False),
-    # 150k: 6; csat 81: 27; experts 1: 10 -> 43
-    ("A5", "2018"): E(62.0, "Silver", "Silver", "held", False, CSL),
-    # 300k: 12; csat 99: 30; experts 2: 20 -> 62 but support 0; badge 99 >= 95
+    ("A1", "2016"): E(98.0, "Platinum", "Platinum", "held", True, CSL),
+    # revenue 700k + 250k = 950k: 38; csat 96: 30; 3 held: 30 -> 98; at risk: designations 3 < 3.3
+    ("A1", "2017"): E(84.0, "Gold", "Platinum", "grace", True),
+    # 600k + 250k = 850k: 34; csat 94: 30; 2 held: 20 -> 84; Platinum needs 3: Gold; grace 1
+    ("A2", "2016"): E(48.0, "Silver", "Gold", "grace", True),
+    # 250k: 10; csat 84: 28; 1 held: 10 -> 48 < 60: Silver; below 1: grace
+    ("A2", "2017"): E(48.0, "Silver", "Silver", "demoted", True),
+    # the same 48; below 2 > 1: demoted; at risk in Silver: designations 1 < 1.1
+    ("A3", "2016"): E(56.0, "Silver", "Gold", "grace", True),
+    # 400k: 16; csat 90: 30; 1 held: 10 -> 56; Gold needs 60 and 2 held: Silver; grace
+    ("A3", "2017"): E(70.0, "Gold", "Gold", "held", True),
+    # 500k: 20; 30; 2 held: 20 -> 70; Gold; at risk: designations 2 < 2.2
+    ("A4", "2016"): E(42.0, "Registered", "Silver", "grace", True),
+    # 300k: 12; csat 90: 30; 0 held -> 42; Silver needs 1: Registered; grace
+    ("A4", "2017"): E(52.0, "Silver", "Silver", "held", True),
+    # 300k: 12; csat 92: 30; 1 held: 10 -> 52; Silver again; designations 1 < 1.1
+    ("A5", "2016"): E(33.0, "Registered", "Registered", "held", False),
+    # 200k: 8; csat 75: 25 -> 33; no tier on record: Registered
+    ("A5", "2017"): E(43.0, "Silver", "Silver", "promoted", True),
+    # 200k: 8; csat 75: 25; Networking {Eli, Fay} from 2017-01-01, 120k: 1 held: 10 -> 43;
+    # promoted to Silver; at risk: designations 1 < 1.1
 }
 
 # ------------------------------------------------------------------------------- Microsoft
@@ -300,6 +290,25 @@ AWS = {
     ("W5", "2023-Q3"): E(0.0, "Registered", "Registered", "held", False),
 }
 
+SE = "Solution Expert: "
+# (v2 §4) the export's last column when the version in force defines designations: held, sorted
+DESIGNATIONS_HELD = {
+    "avaya_connect": {
+        ("A1", "2016"): (
+            f"{SE}Contact Center (Enterprise)",
+            f"{SE}Networking",
+            f"{SE}Unified Communications (Enterprise)",
+        ),
+        ("A1", "2017"): (f"{SE}Networking", f"{SE}Unified Communications (Enterprise)"),
+        ("A2", "2016"): (f"{SE}Unified Communications (Midmarket)",),
+        ("A2", "2017"): (f"{SE}Unified Communications (Midmarket)",),
+        ("A3", "2016"): (f"{SE}Contact Center (Enterprise)",),
+        ("A3", "2017"): (f"{SE}Contact Center (Enterprise)", f"{SE}Video"),
+        ("A4", "2017"): (f"{SE}Contact Center (Midmarket)",),
+        ("A5", "2017"): (f"{SE}Networking",),
+    }
+}
+
 CASES = {
     "mitel_2014_na": MITEL,
     "poly_2020": POLY,
@@ -312,8 +321,8 @@ CASES = {
 # name -> (tiers, frequency, grace_periods, badges)
 FACTS = {
     "mitel_2014_na": (("Authorized", "Silver", "Gold", "Platinum"), "quarterly", 1, ["Operational Excellence"]),
-    "poly_2020": (("Register", "Silber", "Gold", "Platin"), "quarterly", 4, []),
-    "avaya_connect": (("Silver", "Gold", "Platinum"), "annual", 1, ["Customer Satisfaction Leader"]),
+    "poly_2020": (("Register", "Silber", "Gold", "Platin"), "quarterly", 1, []),
+    "avaya_connect": (("Registered", "Silver", "Gold", "Platinum"), "annual", 1, ["Customer Satisfaction Leader"]),
     "microsoft_capability": (("Member", "Solutions Partner"), "monthly", 2, ["Customer Success Champion"]),
     "aws_services_path": (("Registered", "Select", "Advanced", "Premier"), "quarterly", 1, ["Launch Leader"]),
 }
@@ -404,6 +413,9 @@ def expected_rows(name: str, period: str) -> list[list[str]]:
                     ";".join(e.badges),
                 ]
             )
+    if name in DESIGNATIONS_HELD:
+        for row in rows:
+            row.append(";".join(DESIGNATIONS_HELD[name].get((row[0], row[1]), ())))
     return rows
 
 
@@ -442,8 +454,7 @@ def test_fixture_data_exercises_every_event():
     for name, cases in CASES.items():
         events = {e.event for e in cases.values()}
         assert {"promoted", "held", "grace"} <= events, name
-        if name != "poly_2020":  # 4 quarters of grace never run out within 4 quarters of data
-            assert "demoted" in events, name
+        assert "demoted" in events, name
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -499,7 +510,7 @@ def test_command_line_exports_the_hand_computed_outcomes(name, tmp_path, capsys)
             "event",
             "at_risk",
             "badges",
-        ]
+        ] + (["designations"] if name in DESIGNATIONS_HELD else [])
         assert rows[1:] == expected_rows(name, period), period
 
 

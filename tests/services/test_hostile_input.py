@@ -21,8 +21,10 @@ from sqlalchemy.engine import make_url
 
 from tiertui import cli
 from tiertui.safe_text import visible
-from tiertui.services import ServiceError, browse
+from tiertui.services import ServiceError
 from tiertui.services.levelling import run_levelling
+from tiertui.services.read import engine as reads
+from tiertui.services.read import sql as read_sql
 from tiertui.storage import open_engine
 
 POSTGRES_ENV = "TIERTUI_TEST_POSTGRES_URL"  # as in conftest.py
@@ -118,7 +120,7 @@ def db(module_db):
 
 
 def by_ids(engine, keys) -> list[str]:
-    return sorted(r.partner_id for r in browse.partner_rows(engine, keys, None))
+    return sorted(r.partner_id for r in reads.partner_rows(engine, keys, None))
 
 
 def expected(needle: str) -> list[str]:
@@ -154,24 +156,24 @@ def table_intact(engine) -> None:
     ],
 )
 def test_wildcards_quotes_and_backslashes_match_literally(db, needle, found):
-    keys = browse.partner_keys(db, browse.PartnerQuery(text=needle))
+    keys = reads.partner_keys(db, reads.PartnerQuery(text=needle))
     assert by_ids(db, keys) == found
-    assert sorted(h.partner_id for h in browse.find_partners(db, needle)) == found
-    texts = browse.partner_search_texts(db)
-    mask = browse.text_matches(list(texts.values()), needle)
+    assert sorted(h.partner_id for h in reads.find_partners(db, needle)) == found
+    texts = reads.partner_search_texts(db)
+    mask = read_sql.matching(list(texts.values()), needle)
     assert sorted(by_ids(db, [k for k, m in zip(texts, mask) if m])) == found
 
 
 def test_hostile_search_text_matches_literally_or_nothing_and_breaks_nothing(db):
     for needle in HOSTILE:
         shown = repr(needle[:20])
-        keys = browse.partner_keys(db, browse.PartnerQuery(text=needle))
+        keys = reads.partner_keys(db, reads.PartnerQuery(text=needle))
         assert by_ids(db, keys) == expected(needle), shown
-        hits = browse.find_partners(db, needle)
+        hits = reads.find_partners(db, needle)
         assert sorted(h.partner_id for h in hits) == (expected(needle) if needle.strip() else []), shown
-        browse.certification_ids(db, browse.CertificationQuery(partner=needle), date(2026, 5, 1))
-        texts = browse.partner_search_texts(db)
-        mask = browse.text_matches(list(texts.values()), needle)
+        reads.certification_ids(db, reads.CertificationQuery(partner=needle), date(2026, 5, 1))
+        texts = reads.partner_search_texts(db)
+        mask = read_sql.matching(list(texts.values()), needle)
         assert by_ids(db, [k for k, m in zip(texts, mask) if m]) == expected(needle), shown
         table_intact(db)
 
@@ -180,22 +182,22 @@ def test_hostile_filter_values_match_nothing_and_break_nothing(db):
     for needle in HOSTILE:
         shown = repr(needle[:20])
         for field in ("tier", "region", "partner_type", "manager", "event"):
-            keys = browse.partner_keys(db, browse.PartnerQuery(**{field: needle}))
+            keys = reads.partner_keys(db, reads.PartnerQuery(**{field: needle}))
             assert len(keys) == 0, (field, shown)
-        certs = browse.certification_ids(db, browse.CertificationQuery(track=needle), date(2026, 5, 1))
+        certs = reads.certification_ids(db, reads.CertificationQuery(track=needle), date(2026, 5, 1))
         assert len(certs) == 0, shown
-        assert [r.partner_id for r in browse.partners_by_id(db, [needle, "Q3"], None)] == ["Q3"], shown
+        assert [r.partner_id for r in reads.partners_by_id(db, [needle, "Q3"], None)] == ["Q3"], shown
         with pytest.raises(ServiceError, match="no partner"):
-            browse.partner_info(db, needle)
+            reads.partner_info(db, needle)
         table_intact(db)
 
 
 @pytest.mark.parametrize("sort", ["name; DROP TABLE partner", "p.partner_id--", "1", "'"])
 def test_an_unknown_sort_is_refused_clearly(db, sort):
     with pytest.raises(ServiceError, match="cannot sort by"):
-        browse.partner_keys(db, browse.PartnerQuery(sort=sort))
+        reads.partner_keys(db, reads.PartnerQuery(sort=sort))
     with pytest.raises(ServiceError, match="unknown certification status"):
-        browse.certification_ids(db, browse.CertificationQuery(status=sort), date(2026, 5, 1))
+        reads.certification_ids(db, reads.CertificationQuery(status=sort), date(2026, 5, 1))
     table_intact(db)
 
 
@@ -206,9 +208,9 @@ WILD = st.lists(st.sampled_from(list("%_\\'\"pP1xX ;-") + ["DROP", "OR", "--", "
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(needle=st.one_of(ASCII, WILD, st.text(max_size=20)))
 def test_random_search_text_never_raises_and_ascii_matches_literally(db, needle):
-    keys = browse.partner_keys(db, browse.PartnerQuery(text=needle))
-    hits = browse.find_partners(db, needle)
-    browse.certification_ids(db, browse.CertificationQuery(partner=needle), date(2026, 5, 1))
+    keys = reads.partner_keys(db, reads.PartnerQuery(text=needle))
+    hits = reads.find_partners(db, needle)
+    reads.certification_ids(db, reads.CertificationQuery(partner=needle), date(2026, 5, 1))
     if needle.isascii():  # SQL LOWER and casefold agree on ASCII only
         assert by_ids(db, keys) == expected(needle)
         assert sorted(h.partner_id for h in hits) == (expected(needle) if needle.strip() else [])
@@ -305,7 +307,7 @@ def test_import_cell_values_are_stored_literally_or_rejected_by_line(db, capsys,
                 ).all()
             if status == 0:
                 assert [tuple(r) for r in rows] == [(cell.strip(),) * 3], shown
-                found = [h.partner_id for h in browse.find_partners(db, cell)]
+                found = [h.partner_id for h in reads.find_partners(db, cell)]
                 assert found[:1] == ["ZZ1"], shown
             else:
                 assert status == 1 and err.startswith("tiertui: error: partners.csv: rejected"), (shown, err)

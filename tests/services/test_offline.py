@@ -538,7 +538,7 @@ def test_cli_copy_work_offline_and_sync(tmp_path):
     for override_id in (agreed, disputed):
         approved = tiertui("--db", f"sqlite:///{trip}", "override", "approve", str(override_id), user="bob")
         assert approved.returncode == 0, approved.stderr
-    rejected = tiertui("--db", team_url, "override", "reject", str(disputed), user="cy")
+    rejected = tiertui("--db", team_url, "override", "reject", str(disputed), "--note", "not agreed", user="cy")
     assert rejected.returncode == 0, rejected.stderr
 
     synced = tiertui("--db", team_url, "offline", "sync", str(trip), user="viv")

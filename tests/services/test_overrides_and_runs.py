@@ -175,7 +175,8 @@ def test_scorecards_explain_results_with_the_program_that_produced_them(engine):
     from db_builder import PROGRAM
 
     from tiertui.scoring import parse_program
-    from tiertui.services import browse, programs
+    from tiertui.services import programs
+    from tiertui.services.read import engine as reads
 
     seed(engine, certs=FOUR_UC)
     run_levelling(engine, "ann")
@@ -184,7 +185,7 @@ def test_scorecards_explain_results_with_the_program_that_produced_them(engine):
     stricter = stricter.replace("[requirements.Gold]\nmin_score = 50", "[requirements.Gold]\nmin_score = 70")
     assert "min_score = 60" in stricter and "min_score = 70" in stricter
     programs.store_program(engine, parse_program(stricter, "strict.toml"), "admin", "strict.toml", level=False)
-    card = browse.partner_scorecard(engine, "A1", "2026-Q2", date(2026, 11, 23)).card
+    card = reads.partner_scorecard(engine, "A1", "2026-Q2", date(2026, 11, 23)).card
     # A1 scores 52 and is Gold in grace: under the rules that produced it, it qualifies Silver (>= 20)
     # and Gold asks for 50 points; the stricter rules would say Authorized and 70
     assert (card.earned, card.qualified) == ("Gold", "Silver")

@@ -134,7 +134,7 @@ def test_override_flow_with_the_four_eyes_rule(levelled):
     assert ok.stdout == f"Override {oid} for B2 (Gold) approved by bob.\n"
     export = tiertui(*levelled, "export", "scorecards", "--period", "2026-Q2").stdout
     assert "B2,2026-Q2,18.00,Authorized,Authorized,Gold,held,false,Happy Customers" in export
-    again = tiertui(*levelled, "override", "reject", oid, user="cy", check=False)
+    again = tiertui(*levelled, "override", "reject", oid, "--note", "no", user="cy", check=False)
     assert again.returncode == 1 and f"override {oid} is already approved by bob at" in again.stderr
 
 

@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import get_current_worker
+
+from ..safe_text import visible
 
 # Only light modules here: SQLAlchemy, SQLModel and numpy (about a second to import) load in the
 # start-up worker after the first frame, or when a screen that needs them opens.
 from ..services import ServiceError
-from ..services.fastread import EngineReader, FastReader
-from ..services.listing import CertificationQuery, PartnerQuery
+from ..services.read import CertificationQuery, FastReader, PartnerQuery, Reader, open_reader
 from .config import Config, load_config
 
 if TYPE_CHECKING:
@@ -88,6 +91,14 @@ class TiertuiApp(App):
         Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False, priority=True),
     ]
 
+    class DataChanged(Message):
+        """Something was written (an approval, a levelling run, an import, a saved scenario): posted
+        by the app to every screen in its stack; data screens reload (the one on top at once)."""
+
+        def __init__(self, version: int) -> None:
+            super().__init__()
+            self.version = version
+
     def __init__(
         self,
         engine_url: str | None,
@@ -110,10 +121,10 @@ class TiertuiApp(App):
         # after the first frame; anything else opens now, as before: a bad URL or an outdated schema is
         # refused before the app starts.
         self.user = user
-        self.reader: FastReader | EngineReader | None = FastReader.open(engine_url)
-        if self.reader is None:
+        self.reader: Reader
+        self.reader, fast = open_reader(engine_url, lambda: self.engine)
+        if not fast:
             self._engine = self._open_engine()
-            self.reader = EngineReader(lambda: self.engine)
             # a team database: whether this person may open it is settled before anything of it is shown
             try:
                 self._engine_opened(self._engine)
@@ -126,7 +137,7 @@ class TiertuiApp(App):
         from ..locations import is_read_only_url
 
         read_only = " · read-only" if is_read_only_url(engine_url) else ""  # read-only media: nothing can change
-        self.sub_title = f"{user} · {self.database_name()}{read_only}"
+        self.sub_title = f"{visible(user)} · {visible(self.database_name())}{read_only}"
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
 
@@ -160,6 +171,21 @@ class TiertuiApp(App):
             self._engine.dispose()
         if self.reader is not None:
             self.reader.close()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is literal text: messages name partners, reasons and people (data), so
+        they are never read as markup (``markup`` is ignored), and control characters show as escapes."""
+        super().notify(
+            visible(message, keep_newlines=True), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
 
     # ------------------------------------------------------------------ the database
 
@@ -331,13 +357,15 @@ class TiertuiApp(App):
         self.call_from_thread(screen.finished, str(text))
         self.call_from_thread(self.data_changed)
 
-    def data_changed(self) -> None:
-        """Something was written: every screen reloads when next shown, the current one now."""
+    def data_changed(self) -> int:
+        """Something was written: tell the screens (:class:`DataChanged`); the new data version.
+
+        A screen that has already shown the data after the write (the overrides queue repaints from
+        the approval's own read) sets its ``loaded_version`` to it and does not read again."""
         self.data_version += 1
         for screen in self.screen_stack:
-            reload = getattr(screen, "reload_if_stale", None)
-            if reload is not None and screen is self.screen:
-                reload()
+            screen.post_message(self.DataChanged(self.data_version))
+        return self.data_version
 
 
 def _import(app: TiertuiApp, kind: str, path: str, progress) -> str:

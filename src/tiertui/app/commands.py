@@ -6,8 +6,12 @@ import asyncio
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
 
-from ..services import browse
+from ..safe_text import visible
+from ..services.read import engine as reads
+from .literal import literal
 
 
 class PartnerCommands(Provider):
@@ -19,23 +23,35 @@ class PartnerCommands(Provider):
         if len(text) < 2 and not text.isdigit():
             return
         try:
-            hits = await asyncio.to_thread(browse.find_partners, app.engine, text, 15)
+            hits = await asyncio.to_thread(reads.find_partners, app.engine, text, 15)
         except Exception:  # noqa: BLE001 - the palette shows nothing rather than crash
             return
         matcher = self.matcher(text)
         for rank, hit in enumerate(hits):
-            label = f"{hit.name}  ({hit.partner_id})"
+            label = visible(f"{hit.name}  ({hit.partner_id})")
             exact = hit.partner_id.casefold() == text.casefold()
             score = 1.0 if exact else max(matcher.match(label), 0.9 - rank * 0.01)
-            display = matcher.highlight(label)
-            detail = " · ".join(x for x in (hit.tier, hit.region) if x)
+            detail = visible(" · ".join(x for x in (hit.tier, hit.region) if x))
             yield Hit(
                 score,
-                display,
+                highlight(matcher, label),
                 partial(app.open_scorecard, hit.partner_id),
                 text=label,
-                help=f"Open the scorecard · {detail}" if detail else "Open the scorecard",
+                # help is read as markup by the palette: as Content it is shown as it is
+                help=literal(f"Open the scorecard · {detail}" if detail else "Open the scorecard"),  # type: ignore[arg-type]
             )
+
+
+def highlight(matcher: Matcher, label: str) -> Content:
+    """``label`` with the letters the fuzzy matcher matched highlighted, as Textual's
+    ``Matcher.highlight`` does, but literal: that method reads the label as markup."""
+    content = Content(label)
+    score, offsets = matcher.fuzzy_search.match(matcher.query, label)
+    if score:
+        for offset in offsets:
+            if not label[offset].isspace():
+                content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
 
 
 class NavigationCommands(Provider):

@@ -8,7 +8,7 @@ app opens on the upgraded database. The other commands keep refusing an older da
 line naming ``tiertui db upgrade``.
 
 :func:`offer_upgrade` costs nothing noticeable on a current database: a SQLite file at this
-tiertui's revision is recognised with :mod:`sqlite3` alone (see ``services.fastread``). The check
+tiertui's revision is recognised with :mod:`sqlite3` alone (see ``services.read.fast``). The check
 only reads (a SQLite file is opened with writes refused), so quitting leaves the file byte for byte
 as it was.
 """
@@ -70,7 +70,7 @@ def outdated(url: str | None) -> Outdated | None:
     None also for a new or empty database, one made by a newer tiertui, and any database that
     cannot be read: the app opens those as before and says what is wrong.
     """
-    from ..services.fastread import FastReader
+    from ..services.read import FastReader
 
     reader = FastReader.open(url)
     if reader is not None:  # a SQLite file at this tiertui's revision: the usual start

@@ -14,10 +14,19 @@ import numpy as np
 
 from .numbers import round6
 from .periods import Period, next_period
-from .program import CERT_PREFIX, Metric, Program, Rule
+from .program import (
+    CERT_PREFIX,
+    DESIGNATIONS,
+    Metric,
+    Program,
+    Requirement,
+    Rule,
+    ScoreComponent,
+    sort_timeline,
+)
 
-EVENTS = ("promoted", "held", "demoted", "grace")
-PROMOTED, HELD, DEMOTED, GRACE = range(4)
+EVENTS = ("promoted", "held", "demoted", "grace", "protected")
+PROMOTED, HELD, DEMOTED, GRACE, PROTECTED = range(5)
 NEVER = date.max.toordinal()
 SCORE_DECIMALS = 6  # float noise is rounded away before any comparison (§3.0: numbers.round6)
 
@@ -35,6 +44,10 @@ class Partners:
     types: Sequence[str]
     parent: np.ndarray  # index of the parent partner, -1 for none
     tier_on_record: np.ndarray  # tier index before the first period
+    # (v2 §3.11) the tier on record by name ("" for the entry tier); when given it is read in the
+    # version in force at the first evaluated period (through its [transition] map) instead of
+    # ``tier_on_record``
+    record_names: Sequence[str] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -78,6 +91,9 @@ class ApprovedOverride:
     starts_on: date
     expires_on: date | None
     order: tuple  # sort key: the override approved last sorts last
+    # (v2 §3.11) the tier by name: when given, read in each period's version (through its map;
+    # ignored where the version has no such tier) instead of ``tier``
+    tier_name: str | None = None
 
 
 @dataclass
@@ -112,6 +128,15 @@ class PeriodResult:
     # (v2 §3.8) cert:<track> of a gate -> people counted now who still hold the track at the end
     # of the next period (lapse risk)
     remaining: dict[str, np.ndarray] = field(default_factory=dict)
+    # (v2 §3.11) the version in force for this period (tier indices are into its tiers)
+    program: Program | None = None
+    # (v2 §3.11) in a protected period: each partner's floor (tier index); None: not protected
+    floor: np.ndarray | None = None
+    protected_through: date | None = None
+    # (v2 §3.12) designation -> met in this period (bool); designation -> index into the evaluated
+    # periods of the last period it was met (-1: never); held is values["designation:<name>"]
+    designation_met: dict[str, np.ndarray] = field(default_factory=dict)
+    designation_last: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------- group values (§3.2)
@@ -261,7 +286,7 @@ def _inputs_values(program: Program, inputs: Inputs, extras: bool):
     partners = inputs.partners
     n, k = len(partners), len(inputs.periods)
     levels = group_order(partners.parent)
-    used = program.used_metrics()
+    used = program.input_metrics()
     values: dict[str, np.ndarray] = {}
     declared = [m for m in used if not m.startswith(CERT_PREFIX)]
     own, sources = {}, {}
@@ -285,7 +310,7 @@ def _inputs_values(program: Program, inputs: Inputs, extras: bool):
 
 
 def _gated_tracks(program: Program) -> list[str]:
-    """Certification tracks some tier's gate uses (lapse risk looks at those only)."""
+    """Certification tracks some tier's or (v2) designation's gate uses (lapse risk looks at those only)."""
     return sorted(
         {
             m[len(CERT_PREFIX) :]
@@ -294,6 +319,7 @@ def _gated_tracks(program: Program) -> list[str]:
             for m in rule.gates
             if m.startswith(CERT_PREFIX)
         }
+        | {m[len(CERT_PREFIX) :] for d in program.designations for m in d.rule.gates if m.startswith(CERT_PREFIX)}
     )
 
 
@@ -364,15 +390,24 @@ def component_points(program: Program, values: Mapping[str, np.ndarray]) -> list
     return _component_points6(program, values, {c.metric: round6(values[c.metric]) for c in program.score})
 
 
+def components_points(components: Sequence[ScoreComponent], values: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    """:func:`component_points` for any components (a designation's own score, v2 §3.12)."""
+    return _points6(components, values, {c.metric: round6(values[c.metric]) for c in components})
+
+
 def _component_points6(program: Program, values, v6) -> list[np.ndarray]:
     """:func:`component_points` with the values also given rounded to 6 decimals."""
+    return _points6(program.score, values, v6)
+
+
+def _points6(components: Sequence[ScoreComponent], values, v6) -> list[np.ndarray]:
     return [
         np.where(
             v6[c.metric] >= round6(c.target),
             float(c.points),
             c.points * np.clip(values[c.metric] / c.target, 0.0, 1.0),
         )
-        for c in program.score
+        for c in components
     ]
 
 
@@ -409,11 +444,26 @@ def kinds_of_partner(regions: Sequence[str], types: Sequence[str]) -> tuple[list
     return kinds, inverse.reshape(-1)
 
 
-def resolve(program: Program, regions: Sequence[str], types: Sequence[str]) -> dict[int, Thresholds]:
-    """Each tier's requirements merged with each partner's first matching variant."""
-    kinds, kind_of = kinds_of_partner(regions, types)
+def resolve(
+    program: Program, regions: Sequence[str], types: Sequence[str], kinds_cache: dict | None = None
+) -> dict[int, Thresholds]:
+    """Each tier's requirements merged with each partner's first matching variant.
+
+    ``kinds_cache``: a dict kept by the caller across calls on the same partners (what-if)."""
+    if kinds_cache is not None and "kinds" in kinds_cache:
+        kinds, kind_of = kinds_cache["kinds"]
+    else:
+        kinds, kind_of = kinds_of_partner(regions, types)
+        if kinds_cache is not None:
+            kinds_cache["kinds"] = (kinds, kind_of)
     result = {}
     for tier, req in program.requirements.items():
+        result[program.tier_index(tier)] = _resolve_tier(program, req, kinds, kind_of)
+    return result
+
+
+def _resolve_tier(program: Program, req: Requirement, kinds, kind_of) -> Thresholds:
+    if True:  # one tier of :func:`resolve`
         options = req.options()
         variant = (
             np.array([req.variant_index(r, t) for r, t in kinds], dtype=np.int64)[kind_of]
@@ -422,14 +472,13 @@ def resolve(program: Program, regions: Sequence[str], types: Sequence[str]) -> d
         )
         gate_metrics = {m: None for rule in options for m in rule.gates}
         max_metrics = {m: None for rule in options for m in rule.maxima}
-        result[program.tier_index(tier)] = Thresholds(
+        return Thresholds(
             _column(options, variant, lambda r: r.min_score),
             {m: _column(options, variant, lambda r, m=m: r.gates.get(m)) for m in gate_metrics},
             {m: _column(options, variant, lambda r, m=m: r.maxima.get(m)) for m in max_metrics},
             variant,
             frozenset(m for m in (*gate_metrics, *max_metrics) if program.is_flag(m)),
         )
-    return result
 
 
 def _column(options: list[Rule], variant: np.ndarray, get) -> np.ndarray:
@@ -504,6 +553,20 @@ def qualified_tier(thresholds: Mapping[int, Thresholds], score, values) -> np.nd
     return tier
 
 
+def step_protected(qualified, earned, below, grace: int, floor):
+    """One protected period of §3.11: a partner at or below its floor keeps its tier (``protected``);
+    above it, §3.6 with the demotion target raised to the floor. Returns (earned, below, event)."""
+    up = qualified > earned
+    down = qualified < earned
+    below = np.where(down, below + 1, 0)
+    keep = down & (earned <= floor)
+    demote = down & ~keep & (below > grace)
+    event = np.select([up, keep, demote, down], [PROMOTED, PROTECTED, DEMOTED, GRACE], HELD)
+    earned = np.where(up, qualified, np.where(demote, np.maximum(qualified, floor), earned))
+    below = np.where(demote, 0, below)
+    return earned, below, event
+
+
 def step_earned(qualified, earned, below, grace: int):
     """One period of §3.6: returns (earned, below, event)."""
     up = qualified > earned
@@ -521,7 +584,7 @@ def at_risk(thresholds, score, values, earned, event, margin: float, remaining=N
 
     ``remaining``: cert:<track> -> people remaining at the next period's end; None: no lapse risk.
     """
-    risky = event == GRACE
+    risky = (event == GRACE) | (event == PROTECTED)
     for t, th in thresholds.items():
         mine = earned == t
         if mine.any():
@@ -615,9 +678,7 @@ def check_periods(program: Program, periods: Sequence[Period]) -> None:
 
 def level(program: Program, inputs: Inputs) -> list[PeriodResult]:
     """Evaluate every period, oldest first (§3)."""
-    check_periods(program, inputs.periods)
-    values, sources, remaining = _inputs_values(program, inputs, extras=True)
-    return level_values(program, inputs, values, remaining=remaining, sources=sources)
+    return level_timeline([program], inputs)
 
 
 def value_sources(program: Program, inputs: Inputs) -> dict[str, np.ndarray]:
@@ -641,34 +702,352 @@ def level_values(
     lapse risk of §3.8; without it, no partner is at lapse risk. ``sources`` (as
     :func:`value_sources`) is passed through to :attr:`PeriodResult.sources`.
     """
+    return level_timeline([program], inputs, [values], upto, remaining, sources)
+
+
+# --------------------------------------------------------- versions over time (v2 §3.11)
+
+
+def version_of_periods(timeline: Sequence[Program], periods: Sequence[Period]) -> np.ndarray:
+    """For each period, the index into ``timeline`` (sorted by date) of the version in force at its
+    end: the latest one dated on or before it, or undated; -1 when none is (not evaluated)."""
+    result = np.full(len(periods), -1, dtype=np.int64)
+    for i, prog in enumerate(timeline):
+        start = prog.effective_from or date.min
+        for k, p in enumerate(periods):
+            if p.end >= start:
+                result[k] = i
+    return result
+
+
+def tier_map(old: Program, new: Program, strict: bool = True) -> np.ndarray:
+    """Old tier index -> new tier index: ``new``'s ``[transition] tiers`` map, else the same name.
+
+    A tier that neither maps nor exists in ``new`` raises :class:`EvaluationError` (``strict``) or
+    maps to -1."""
+    table = np.full(len(old.tiers), -1, dtype=np.int64)
+    for i, name in enumerate(old.tiers):
+        target = new.transition.carry(name) if new.transition is not None else name
+        if target in new.tiers:
+            table[i] = new.tier_index(target)
+        elif strict:
+            raise EvaluationError(
+                f"tier {name!r} of {old.name!r} has no place in {new.name!r}"
+                f"{_from(new)}: map it in [transition] tiers (tiers: {', '.join(new.tiers)})"
+            )
+    return table
+
+
+def _carry(old: Program, new: Program, earned: np.ndarray, partners: Partners) -> np.ndarray:
+    """Earned tiers of ``old`` carried into ``new`` (§3.11); a tier held by partners that ``new``
+    neither has nor maps raises, naming the tier and how many partners hold it."""
+    table = tier_map(old, new, strict=False)
+    carried = table[earned]
+    if (carried < 0).any():
+        lost = int(earned[carried < 0][0])
+        count = int((earned == lost).sum())
+        first = partners.ids[int(np.flatnonzero(earned == lost)[0])]
+        raise EvaluationError(
+            f"tier {old.tiers[lost]!r} of {old.name!r} has no place in {new.name!r}{_from(new)}: "
+            f"{count:,} partner{'s hold' if count != 1 else ' holds'} it (first {first}); "
+            f"map it in [transition] tiers (tiers: {', '.join(new.tiers)})"
+        )
+    return carried
+
+
+def unmapped_tiers(old: Program, new: Program) -> list[str]:
+    """(v2 §3.11) The tiers of ``old`` that ``new`` neither maps nor has: loading ``new`` after
+    ``old`` is refused while partners hold them."""
+    return [old.tiers[i] for i in np.flatnonzero(tier_map(old, new, strict=False) < 0).tolist()]
+
+
+def _from(prog: Program) -> str:
+    return f" (effective {prog.effective_from.isoformat()})" if prog.effective_from else ""
+
+
+def timeline_values(
+    timeline: Sequence[Program], inputs: Inputs, extras: bool = True
+) -> tuple[list[dict[str, np.ndarray]], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Group values for every version of a timeline, each metric computed once over all periods:
+    (per version: input metric -> (n_periods, n_partners), sources, remaining people for lapse risk).
+
+    Two versions that declare a metric alike share its array; one that changes its rollup or
+    ``missing`` gets its own."""
+    if len(timeline) == 1:
+        values, sources, remaining = _inputs_values(timeline[0], inputs, extras)
+        return [values], sources, remaining
+    merged_metrics: dict[str, Metric] = {}
+    conflicts: list[int] = []
+    for i, prog in enumerate(timeline):
+        for m in prog.input_metrics():
+            if m in prog.metrics:
+                if m in merged_metrics and merged_metrics[m] != prog.metrics[m]:
+                    conflicts.append(i)
+                merged_metrics.setdefault(m, prog.metrics[m])
+    union = _union_program(timeline, merged_metrics)
+    values, sources, remaining = _inputs_values(union, inputs, extras)
+    per_version = []
+    for i, prog in enumerate(timeline):
+        if i in conflicts:
+            own, own_sources, own_remaining = _inputs_values(prog, inputs, extras)
+            per_version.append(own)
+            remaining = {**own_remaining, **remaining}
+        else:
+            per_version.append({m: values[m] for m in prog.input_metrics()})
+    return per_version, sources, remaining
+
+
+def _union_program(timeline: Sequence[Program], metrics: Mapping[str, Metric]) -> Program:
+    """A program that reads every input metric of the timeline (for :func:`timeline_values`)."""
+    gates = {CERT_PREFIX + t: 0.0 for prog in timeline for t in _gated_tracks(prog)}
+    read = {m: None for prog in timeline for m in prog.input_metrics() if m not in gates}
+    first = timeline[0]
+    return Program(
+        name="timeline",
+        frequency=first.frequency,
+        grace_periods=0,
+        at_risk_margin=0.0,
+        tiers=("a", "b"),
+        metrics=dict(metrics),
+        score=tuple(ScoreComponent(m, 1.0, 1.0) for m in read),
+        requirements={"b": Requirement("b", Rule(None, gates, {}))},
+        badges=(),
+    )
+
+
+@dataclass
+class _Version:
+    """One version's resolved thresholds, cached for a run."""
+
+    program: Program
+    values: Mapping[str, np.ndarray]
+    limits: dict[int, _Limits6]
+    overrides: list[ApprovedOverride]
+    designations: list[tuple]  # (designation, min6, gates6, maxima6)
+    tier_keys: dict[int, tuple] = field(default_factory=dict)  # tier -> its memo key (with a memo)
+
+
+def _prepare(program: Program, values, inputs: Inputs, named: bool, memo: dict | None = None) -> _Version:
+    partners = inputs.partners
+    key = ("limits", program.source)
+    tier_keys: dict[int, tuple] = {}
+    if memo is not None and key in memo:
+        limits, designations, tier_keys = memo[key]
+    else:
+        if memo is None:
+            thresholds = resolve(program, partners.regions, partners.types)
+            limits = {t: _Limits6.of(th, program.at_risk_margin) for t, th in thresholds.items()}
+        else:  # one tier at a time: an edit of one tier's rules leaves the others' limits as they were
+            if "kinds" not in memo:
+                memo["kinds"] = kinds_of_partner(partners.regions, partners.types)
+            kinds, kind_of = memo["kinds"]
+            limits = {}
+            for tier, req in program.requirements.items():
+                flags = tuple(m for r in req.options() for m in (*r.gates, *r.maxima) if program.is_flag(m))
+                tkey = ("tier", repr(req), program.at_risk_margin, flags)
+                if tkey not in memo:
+                    memo[tkey] = _limits_of_tier(program, req, kinds, kind_of)
+                limits[program.tier_index(tier)] = memo[tkey]
+                tier_keys[program.tier_index(tier)] = tkey
+        designations = [
+            (
+                d,
+                None if d.rule.min_score is None else float(round6(d.rule.min_score)),
+                {m: float(round6(g)) for m, g in d.rule.gates.items()},
+                {m: float(round6(x)) for m, x in d.rule.maxima.items()},
+            )
+            for d in program.designations
+        ]
+        if memo is not None:
+            memo[key] = (limits, designations, tier_keys)
+    overrides = []
+    for o in inputs.overrides:
+        if o.tier_name is not None:
+            name = program.carried_tier(o.tier_name)
+            if name is None:
+                continue  # §3.11: a tier this version does not have, even through its map
+            overrides.append(
+                ApprovedOverride(o.id, o.partner, program.tier_index(name), o.starts_on, o.expires_on, o.order)
+            )
+        elif not named:
+            overrides.append(o)
+    return _Version(program, values, limits, overrides, designations, tier_keys)
+
+
+def record_tiers(program: Program, partners: Partners) -> np.ndarray:
+    """Tiers on record as indices of ``program``: by name (read through its map) when the
+    partners carry names, else ``tier_on_record`` as it is."""
+    if partners.record_names is None:
+        return np.asarray(partners.tier_on_record, dtype=np.int64).copy()
+    names = np.asarray(list(partners.record_names), dtype=object)
+    if not len(names):
+        return np.zeros(0, dtype=np.int64)
+    distinct, inverse = np.unique(names.astype(str), return_inverse=True)
+    table = np.zeros(len(distinct), dtype=np.int64)
+    for i, name in enumerate(distinct.tolist()):
+        if not name:
+            continue
+        tier = program.carried_tier(name)
+        if tier is None:
+            count = int((inverse == i).sum())
+            raise EvaluationError(
+                f"{count:,} partner{'s' if count != 1 else ''} ha{'ve' if count != 1 else 's'} tier {name!r} "
+                f"on record, which {program.name!r}{_from(program)} neither has nor maps "
+                f"(tiers: {', '.join(program.tiers)})"
+            )
+        table[i] = program.tier_index(tier)
+    return table[inverse.reshape(-1)]
+
+
+def _designations(ver: _Version, v, v6, k: int, last: dict[str, np.ndarray], n: int):
+    """§3.12 for one period: each designation met now, held (met within ``keep_periods`` evaluated
+    periods), its flag and the count written into ``v``/``v6``. Returns met per designation."""
+    met_now = {}
+    count = np.zeros(n)
+    for d, min6, gates6, maxima6 in ver.designations:
+        ok = np.ones(n, dtype=bool)
+        if d.score:
+            dscore = total_score(_points6(d.score, v, v6), count)
+            if min6 is not None:
+                ok &= dscore >= min6
+        for m, g in gates6.items():
+            ok &= v6[m] >= g
+        for m, x in maxima6.items():
+            ok &= v6[m] <= x
+        seen = last.get(d.name)
+        if seen is None:
+            seen = np.full(n, -1, dtype=np.int64)
+        seen = np.where(ok, k, seen)
+        last[d.name] = seen
+        held = (seen >= 0) & (k - seen <= d.keep_periods)
+        flag = held.astype(np.float64)
+        v[d.flag] = flag
+        v6[d.flag] = flag
+        count = count + flag
+        met_now[d.name] = ok
+    if ver.designations:
+        v[DESIGNATIONS] = count
+        v6[DESIGNATIONS] = count
+    return met_now
+
+
+def level_timeline(
+    timeline: Sequence[Program],
+    inputs: Inputs,
+    values: Sequence[Mapping[str, np.ndarray]] | None = None,
+    upto: int | None = None,
+    remaining: Mapping[str, np.ndarray] | None = None,
+    sources: Mapping[str, np.ndarray] | None = None,
+    memo: dict | None = None,
+) -> list[PeriodResult]:
+    """Evaluate every period with the version in force at its end (v2 §3.11), oldest first.
+
+    ``timeline``: the versions in force (any order; sorted by ``effective_from`` here). Periods
+    before the earliest version are not evaluated (no result). ``values``: per version (in sorted
+    order), its input metrics -> (n_periods, n_partners) over ``inputs.periods``, as
+    :func:`timeline_values` gives; None computes them (with lapse risk). ``upto`` stops after that
+    many of ``inputs.periods``.
+
+    ``memo``: a dict the caller keeps across runs on the same inputs and values (a what-if session).
+    A period whose versions so far (rules and transitions) equal an earlier run's is taken from
+    it whole; one whose rules so far are equal reuses its designations, score and qualified tier.
+    """
+    order = sorted(range(len(timeline)), key=lambda i: timeline[i].effective_from or date.min)
+    timeline = sort_timeline(timeline)
+    if values is None:
+        values, sources, remaining = timeline_values(timeline, inputs, extras=True)
+    else:
+        values = [values[i] for i in order]
     periods = list(inputs.periods)[:upto]
-    check_periods(program, periods)
+    assign = version_of_periods(timeline, periods)
+    for k, p in enumerate(periods):
+        if assign[k] >= 0:
+            check_periods(timeline[assign[k]], [p])
     partners = inputs.partners
     n = len(partners)
-    thresholds = resolve(program, partners.regions, partners.types)
-    earned = np.asarray(partners.tier_on_record, dtype=np.int64).copy()
+    named = partners.record_names is not None or any(o.tier_name is not None for o in inputs.overrides)
+    prepared: dict[int, _Version] = {}
+    earned = np.zeros(n, dtype=np.int64)
     below = np.zeros(n, dtype=np.int64)
     zeros = np.zeros(n)
-    limits = {t: _Limits6.of(th, program.at_risk_margin) for t, th in thresholds.items()}
-    results = []
+    history: list[tuple[int, np.ndarray]] = []  # (version, earned) per evaluated period
+    last_met: dict[str, np.ndarray] = {}
+    floor: np.ndarray | None = None
+    through: date | None = None
+    results: list[PeriodResult] = []
+    state_key: tuple = ()
+    rules_key: tuple = ()  # what designations and values depend on, period by period
     for k, period in enumerate(periods):
-        v = {m: values[m][k] for m in program.used_metrics()}
-        # rounded once; every comparison below uses these (people counts are whole: already exact)
-        v6 = {m: x if m.startswith(CERT_PREFIX) else round6(x) for m, x in v.items()}
+        vi = int(assign[k])
+        if vi < 0:
+            continue
+        if memo is not None:
+            rules_key += ((repr(timeline[vi].designations), tuple(timeline[vi].input_metrics())),)
+        state_key += ((timeline[vi].source, repr(timeline[vi].transition)),)
+        if memo is not None and ("state", k, state_key) in memo:
+            r, earned, below, floor, through, last_met = memo[("state", k, state_key)]
+            last_met = dict(last_met)
+            history.append((vi, earned))
+            results.append(r)
+            continue
+        if vi not in prepared:
+            prepared[vi] = _prepare(timeline[vi], values[vi], inputs, named, memo)
+        ver = prepared[vi]
+        program = ver.program
+        if not history:
+            earned = record_tiers(program, partners)
+        elif history[-1][0] != vi:  # the change into a new version
+            earned = _carry(timeline[history[-1][0]], program, earned, partners)
+            below = np.zeros(n, dtype=np.int64)
+            floor, through = None, None
+            tr = program.transition
+            if tr is not None and tr.protect_through is not None:
+                floor = earned.copy()
+                if tr.protect == "highest":
+                    for hv, he in history[-tr.lookback_periods :]:
+                        mapped = tier_map(timeline[hv], program, strict=False)[he]
+                        floor = np.maximum(floor, mapped)
+                earned = np.maximum(earned, floor)
+                through = tr.protect_through
+        if floor is not None and through is not None and period.end > through:
+            floor, through = None, None
+        e = len(results)
         left = {m: r[k] for m, r in remaining.items()} if remaining is not None else None
-        score = total_score(_component_points6(program, v, v6), zeros)
+        desig = ("designations", k, rules_key)
+        if memo is not None and desig in memo:
+            v, v6, met_now, saved = memo[desig]
+            last_met = dict(saved)
+        else:
+            v = {m: ver.values[m][k] for m in program.input_metrics()}
+            # rounded once; every comparison below uses these (people counts are whole: already exact)
+            v6 = {m: x if m.startswith(CERT_PREFIX) else _round6_memo(memo, x) for m, x in v.items()}
+            met_now = _designations(ver, v, v6, e, last_met, n)
+            if memo is not None:
+                memo[desig] = (v, v6, met_now, dict(last_met))
+        skey = ("score", k, repr(program.score), desig)
+        if memo is not None and skey in memo:
+            score = memo[skey]
+        else:
+            score = total_score(_component_points6(program, v, v6), zeros)
+            if memo is not None:
+                memo[skey] = score
         qualified = np.zeros(n, dtype=np.int64)
-        for t in sorted(limits):
-            qualified = np.where(limits[t].meets(score, v6), t, qualified)
-        earned, below, event = step_earned(qualified, earned, below, program.grace_periods)
-        risky = event == GRACE
-        for t, lim in limits.items():
+        for t in sorted(ver.limits):
+            qualified = np.where(_tier_part(memo, ver, t, "meets", skey, ver.limits[t].meets, score, v6), t, qualified)
+        if floor is not None:
+            earned, below, event = step_protected(qualified, earned, below, program.grace_periods, floor)
+        else:
+            earned, below, event = step_earned(qualified, earned, below, program.grace_periods)
+        risky = (event == GRACE) | (event == PROTECTED)
+        for t, lim in ver.limits.items():
             mine = earned == t
             if mine.any():
-                risky = risky | (mine & lim.close(score, v6, left))
-        effective, chosen = apply_overrides(inputs.overrides, period.end, earned)
+                close = _tier_part(memo, ver, t, "close", skey, lim.close, score, v6, left)
+                risky = risky | (mine & close)
+        effective, chosen = apply_overrides(ver.overrides, period.end, earned)
+        history.append((vi, earned))
         results.append(
-            PeriodResult(
+            result := PeriodResult(
                 period=period,
                 values=v,
                 score=score,
@@ -679,9 +1058,75 @@ def level_values(
                 event=event,
                 below=below,
                 at_risk=risky,
-                badges=_badges6(program, v6, n),
-                sources={m: s[k] for m, s in (sources or {}).items()},
+                badges=_badges_memo(memo, program, v6, n, desig),
+                sources={m: s[k] for m, s in (sources or {}).items() if m in program.metrics},
                 remaining=left or {},
+                program=program,
+                floor=floor,
+                protected_through=through,
+                designation_met=met_now,
+                designation_last={d.name: last_met[d.name] for d in program.designations},
             )
         )
+        if memo is not None:
+            memo[("state", k, state_key)] = (result, earned, below, floor, through, dict(last_met))
     return results
+
+
+def _limits_of_tier(program: Program, req: Requirement, kinds, kind_of) -> _Limits6:
+    """``_Limits6.of(_resolve_tier(...))``, rounding each rule's few thresholds before spreading them
+    over the partners (the same numbers, computed on the small tables)."""
+    options = req.options()
+    variant = (
+        np.array([req.variant_index(r, t) for r, t in kinds], dtype=np.int64)[kind_of]
+        if kinds
+        else np.zeros(0, dtype=np.int64)
+    )
+    m = program.at_risk_margin
+
+    def col(get, factor: float) -> np.ndarray:
+        table = np.array([np.nan if get(r) is None else get(r) for r in options], dtype=np.float64)
+        return round6(table * factor)[variant]
+
+    gate_metrics = list(dict.fromkeys(g for r in options for g in r.gates))
+    max_metrics = list(dict.fromkeys(x for r in options for x in r.maxima))
+    return _Limits6(
+        col(lambda r: r.min_score, 1.0),
+        col(lambda r: r.min_score, 1 + m),
+        {g: (col(lambda r, g=g: r.gates.get(g), 1.0), col(lambda r, g=g: r.gates.get(g), 1 + m)) for g in gate_metrics},
+        {
+            x: (col(lambda r, x=x: r.maxima.get(x), 1.0), col(lambda r, x=x: r.maxima.get(x), 1 - m))
+            for x in max_metrics
+        },
+        frozenset(a for a in (*gate_metrics, *max_metrics) if program.is_flag(a)),
+    )
+
+
+def _badges_memo(memo: dict | None, program: Program, v6, n: int, desig: tuple) -> np.ndarray:
+    if memo is None:
+        return _badges6(program, v6, n)
+    key = ("badges", repr(program.badges), desig)
+    if key not in memo:
+        memo[key] = _badges6(program, v6, n)
+    return memo[key]
+
+
+def _tier_part(memo: dict | None, ver: _Version, t: int, part: str, skey: tuple, compute, *args) -> np.ndarray:
+    """One tier's ``meets`` or ``close`` for a period, remembered in ``memo`` by the tier's rules
+    and the period's score and values (``skey``)."""
+    if memo is None or t not in ver.tier_keys:
+        return compute(*args)
+    key = (part, ver.tier_keys[t], skey)
+    if key not in memo:
+        memo[key] = compute(*args)
+    return memo[key]
+
+
+def _round6_memo(memo: dict | None, x: np.ndarray) -> np.ndarray:
+    """round6, remembered by the array's identity in ``memo`` (the arrays outlive the memo)."""
+    if memo is None:
+        return round6(x)
+    key = ("round6", id(x.base) if x.base is not None else id(x), x.__array_interface__["data"][0])
+    if key not in memo:
+        memo[key] = (x, round6(x))
+    return memo[key][1]

@@ -12,8 +12,9 @@ import hashlib
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, NoReturn
 
 from .numbers import is_flag_unit
@@ -22,17 +23,29 @@ from .periods import FREQUENCIES
 ROLLUPS = ("sum", "none", "any")
 MISSING = ("zero", "previous")
 CERT_PREFIX = "cert:"
-DESIGNATION_PREFIX = "designation:"  # a flag (§3.12, a later issue)
+DESIGNATION_PREFIX = "designation:"  # a flag: 1 when the designation is held (v2 §3.12)
+DESIGNATIONS = "designations"  # the number of designations held (v2 §3.12)
+PROTECT = ("carried", "highest")
 BENEFIT_KINDS = ("discount", "rebate", "mdf")
 
-_PROGRAM_KEYS = ("name", "frequency", "grace_periods", "at_risk_margin", "tiers", "revenue_metric")
+_PROGRAM_KEYS = (
+    "name",
+    "frequency",
+    "grace_periods",
+    "at_risk_margin",
+    "tiers",
+    "revenue_metric",
+    "effective_from",
+)
 _METRIC_KEYS = ("label", "unit", "rollup", "missing")
 _SCORE_KEYS = ("metric", "points", "target")
 _RULE_KEYS = ("min_score", "gates", "maxima")
 _REQUIREMENT_KEYS = (*_RULE_KEYS, "variants")
 _VARIANT_KEYS = ("region", "partner_type", *_RULE_KEYS)
 _BADGE_KEYS = ("name", "metric", "min")
-_TOP_KEYS = ("program", "metrics", "score", "requirements", "badges", "benefits")
+_TRANSITION_KEYS = ("tiers", "protect_through", "protect", "lookback_periods")
+_DESIGNATION_KEYS = ("name", *_RULE_KEYS, "keep_periods", "score")
+_TOP_KEYS = ("program", "metrics", "score", "requirements", "badges", "benefits", "transition", "designations")
 
 
 class ProgramError(ValueError):
@@ -142,6 +155,43 @@ class Benefits:
 
 
 @dataclass(frozen=True)
+class Transition:
+    """(v2 §3.11) How partners cross into this version: the tier map and the protection."""
+
+    tiers: Mapping[str, str] = field(default_factory=dict)  # old tier name -> tier of this version
+    protect_through: date | None = None  # periods ending on or before it are protected
+    protect: str = "carried"  # carried | highest
+    lookback_periods: int = 0  # with protect = "highest"
+
+    def carry(self, name: str) -> str:
+        """An old tier's name in this version: through the map, else the same name."""
+        return self.tiers.get(name, name)
+
+
+@dataclass(frozen=True)
+class Designation:
+    """(v2 §3.12) An achievement evaluated before tiers, with its own score and requirements."""
+
+    name: str
+    rule: Rule
+    score: tuple[ScoreComponent, ...] = ()
+    keep_periods: int = 0
+
+    @property
+    def flag(self) -> str:
+        return DESIGNATION_PREFIX + self.name
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(c.points for c in self.score))
+
+    def used_metrics(self) -> list[str]:
+        seen = {c.metric: None for c in self.score}
+        seen.update({m: None for m in (*self.rule.gates, *self.rule.maxima)})
+        return list(seen)
+
+
+@dataclass(frozen=True)
 class Program:
     name: str
     frequency: str
@@ -155,6 +205,9 @@ class Program:
     benefits: Mapping[str, Benefits] = field(default_factory=dict)
     revenue_metric: str | None = None
     source: str = ""
+    effective_from: date | None = None  # (v2 §3.11) first day in force; None: from the start
+    transition: Transition | None = None  # (v2 §3.11)
+    designations: tuple[Designation, ...] = ()  # (v2 §3.12)
 
     @property
     def entry_tier(self) -> str:
@@ -171,9 +224,35 @@ class Program:
     def tier_index(self, tier: str) -> int:
         return self.tiers.index(tier)
 
+    def carried_tier(self, name: str) -> str | None:
+        """(v2 §3.11) A tier name on record, in an override or of an earlier version, read in this
+        version: itself when this version has it, else through ``[transition] tiers``; None when neither."""
+        if name in self.tiers:
+            return name
+        if self.transition is not None:
+            mapped = self.transition.tiers.get(name)
+            if mapped in self.tiers:
+                return mapped
+        return None
+
+    def designation_metrics(self) -> list[str]:
+        """``designation:<name>`` of each designation, then ``designations`` (derived, v2 §3.12)."""
+        if not self.designations:
+            return []
+        return [d.flag for d in self.designations] + [DESIGNATIONS]
+
+    def input_metrics(self) -> list[str]:
+        """The metrics read from the data (declared and cert:<track>): :meth:`used_metrics` without
+        the derived designation metrics."""
+        return [m for m in self.used_metrics() if not is_derived(m)]
+
     def used_metrics(self) -> list[str]:
-        """Every metric the rules read, in a stable order (declared first, then cert tracks)."""
+        """Every metric the rules read, in a stable order (declared first, then cert tracks, then
+        (v2) the designations' flags and count)."""
         seen: dict[str, None] = {}
+        for d in self.designations:
+            for m in d.used_metrics():
+                seen[m] = None
         for c in self.score:
             seen[c.metric] = None
         for req in self.requirements.values():
@@ -186,7 +265,7 @@ class Program:
             seen[self.revenue_metric] = None
         declared = [m for m in self.metrics if m in seen]
         certs = sorted(m for m in seen if m.startswith(CERT_PREFIX))
-        return declared + certs
+        return declared + certs + self.designation_metrics()
 
     def label_of(self, metric: str) -> str:
         """What a manager calls the metric: its label; ``cert:uc`` is "Certified people (UC)"."""
@@ -194,6 +273,8 @@ class Program:
             return f"Certified people ({track_label(metric[len(CERT_PREFIX) :])})"
         if metric.startswith(DESIGNATION_PREFIX):
             return f"Designation {metric[len(DESIGNATION_PREFIX) :]}"
+        if metric == DESIGNATIONS:
+            return "Designations held"
         return self.metrics[metric].label if metric in self.metrics else metric
 
     def unit_of(self, metric: str) -> str:
@@ -201,6 +282,8 @@ class Program:
             return "people"
         if metric.startswith(DESIGNATION_PREFIX):
             return "yes/no"
+        if metric == DESIGNATIONS:
+            return "designations"
         return self.metrics[metric].unit if metric in self.metrics else ""
 
     def is_flag(self, metric: str) -> bool:
@@ -208,6 +291,25 @@ class Program:
         if metric.startswith(DESIGNATION_PREFIX):
             return True
         return metric in self.metrics and self.metrics[metric].is_flag
+
+
+def is_derived(metric: str) -> bool:
+    """``designations`` and ``designation:<name>``: computed in each period, never read (v2 §3.12)."""
+    return metric == DESIGNATIONS or metric.startswith(DESIGNATION_PREFIX)
+
+
+def timeline_after_load(timeline: Sequence[Program], new: Program) -> list[Program]:
+    """(v2 §3.11) The versions in force after loading ``new``: without ``effective_from`` it is the
+    only one; with date D, those in force before D stay and those dated on or after D are replaced."""
+    if new.effective_from is None:
+        return [new]
+    kept = [p for p in timeline if p.effective_from is None or p.effective_from < new.effective_from]
+    return sort_timeline([*kept, new])
+
+
+def sort_timeline(timeline: Sequence[Program]) -> list[Program]:
+    """Versions by ``effective_from``, a version without it first."""
+    return sorted(timeline, key=lambda p: p.effective_from or date.min)
 
 
 def track_label(track: str) -> str:
@@ -294,7 +396,22 @@ class _Builder:
             self.fail(key, "must be a table", *needles)
         return value
 
-    def metric_name(self, name: str, key: str, *needles: str) -> str:
+    def metric_name(self, name: str, key: str, *needles: str, derived: bool = True) -> str:
+        if is_derived(name):
+            if not derived:
+                self.fail(
+                    key,
+                    f"a designation's own requirements and score cannot use {name!r} "
+                    "(designations are evaluated before one another's results are known)",
+                    *needles,
+                )
+            if name == DESIGNATIONS:
+                return name
+            names = [d.name for d in self.designations]
+            dname = name[len(DESIGNATION_PREFIX) :]
+            if dname not in names:
+                self.fail(key, f"unknown designation {dname!r}" + suggest(dname, names), *needles)
+            return name
         if name.startswith(CERT_PREFIX):
             if not name[len(CERT_PREFIX) :].strip():
                 self.fail(key, f"{name!r} names no certification track", *needles)
@@ -346,7 +463,13 @@ class _Builder:
             seen.add(t.casefold())
         self.tiers = tuple(tiers)
 
+        effective_from = head.get("effective_from")
+        if effective_from is not None:
+            effective_from = self.day(effective_from, "program.effective_from", "effective_from")
         self.metrics = self.build_metrics()
+        self.designations: tuple[Designation, ...] = ()
+        self.designations = self.build_designations()
+        transition = self.build_transition(effective_from)
         score = self.build_score()
         requirements = self.build_requirements()
         badges = self.build_badges()
@@ -371,7 +494,113 @@ class _Builder:
             benefits=benefits,
             revenue_metric=revenue_metric,
             source=self.text,
+            effective_from=effective_from,
+            transition=transition,
+            designations=self.designations,
         )
+
+    def day(self, value: Any, key: str, *needles: str) -> date:
+        if isinstance(value, date) and not hasattr(value, "hour"):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        self.fail(key, f'must be a date such as "2026-10-01", not {value!r}', *needles)
+
+    def build_transition(self, effective_from: date | None) -> Transition | None:
+        if "transition" not in self.data:
+            return None
+        spec = self.table(self.data["transition"], "transition", "[transition]")
+        self.check_keys(spec, _TRANSITION_KEYS, "transition", "[transition]")
+        if effective_from is None:
+            self.fail(
+                "transition",
+                "a [transition] needs [program] effective_from: the date this version takes over",
+                "[transition]",
+            )
+        mapping = self.table(spec.get("tiers", {}), "transition.tiers", "[transition]", "tiers")
+        tiers: dict[str, str] = {}
+        for old, new in mapping.items():
+            key = f"transition.tiers.{old}"
+            new = self.text_value(new, key, "[transition]", old)
+            if new not in self.tiers:
+                self.fail(
+                    key,
+                    f"maps {old!r} to {new!r}, which this version does not have"
+                    + suggest(new, self.tiers)
+                    + f" (tiers: {', '.join(self.tiers)})",
+                    "[transition]",
+                    old,
+                )
+            tiers[old.strip()] = new
+        through = spec.get("protect_through")
+        if through is not None:
+            through = self.day(through, "transition.protect_through", "[transition]", "protect_through")
+        protect = spec.get("protect", "carried")
+        if protect not in PROTECT:
+            self.fail(
+                "transition.protect",
+                f"unknown protect {protect!r}{suggest(str(protect), PROTECT)}; use carried or highest",
+                "[transition]",
+                "protect",
+            )
+        lookback = spec.get("lookback_periods")
+        if lookback is not None and (isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1):
+            self.fail(
+                "transition.lookback_periods",
+                f"must be a whole number >= 1, not {lookback!r}",
+                "[transition]",
+                "lookback_periods",
+            )
+        if protect == "highest" and lookback is None:
+            self.fail(
+                "transition.lookback_periods",
+                'missing: protect = "highest" needs lookback_periods (how many periods before the change count)',
+                "[transition]",
+                "protect",
+            )
+        return Transition(tiers, through, protect, lookback or 0)
+
+    def build_designations(self) -> tuple[Designation, ...]:
+        raw = self.data.get("designations", [])
+        if not isinstance(raw, list):
+            self.fail("designations", "must be an array of tables: [[designations]]", "designations")
+        result: list[Designation] = []
+        names: set[str] = set()
+        for i, spec in enumerate(raw, start=1):
+            key = f"designations[{i}]"
+            at = ("[[designations]]",) * i
+            spec = self.table(spec, key, *at)
+            self.check_keys(spec, _DESIGNATION_KEYS, key, *at)
+            name = self.text_value(spec.get("name"), f"{key}.name", *at, "name")
+            if ";" in name:
+                self.fail(
+                    f"{key}.name",
+                    f"designation name {name!r} must not contain ';' (exports join names with it)",
+                    *at,
+                    "name",
+                )
+            if name in names:
+                self.fail(f"{key}.name", f"duplicate designation {name!r}", *at, "name")
+            names.add(name)
+            keep = spec.get("keep_periods", 0)
+            if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+                self.fail(f"{key}.keep_periods", f"must be a whole number >= 0, not {keep!r}", *at, "keep_periods")
+            rule = self.build_rule(spec, key, *at, derived=False)
+            comps = spec.get("score", [])
+            if not isinstance(comps, list):
+                self.fail(f"{key}.score", "must be an array of tables: [[designations.score]]", *at)
+            score = []
+            for j, comp in enumerate(comps, start=1):
+                ckey = f"{key}.score[{j}]"
+                cat = (*at, *("[[designations.score]]",) * j)
+                score.append(self.component(comp, ckey, cat, derived=False))
+            if rule.min_score is not None and not score:
+                self.fail(f"{key}.min_score", "needs [[designations.score]] components to score against", *at)
+            result.append(Designation(name, rule, tuple(score), keep))
+        return tuple(result)
 
     def build_metrics(self) -> dict[str, Metric]:
         metrics: dict[str, Metric] = {}
@@ -382,6 +611,8 @@ class _Builder:
             self.check_keys(spec, _METRIC_KEYS, needle, needle)
             if name.startswith(CERT_PREFIX):
                 self.fail(needle, "cert:<track> metrics are built in and must not be declared", needle)
+            if is_derived(name):
+                self.fail(needle, f"{name!r} is computed from [[designations]] and must not be declared", needle)
             label = spec.get("label", name)
             unit = spec.get("unit", "")
             if not isinstance(label, str) or not isinstance(unit, str):
@@ -425,23 +656,23 @@ class _Builder:
         components = self.data.get("score", [])
         if not isinstance(components, list):
             self.fail("score", "must be an array of tables: [[score]]", "score")
-        result = []
-        for i, comp in enumerate(components, start=1):
-            key = f"score[{i}]"
-            at = ("[[score]]",) * i
-            comp = self.table(comp, key, *at)
-            self.check_keys(comp, _SCORE_KEYS, key, *at)
-            for required in _SCORE_KEYS:
-                if required not in comp:
-                    self.fail(f"{key}.{required}", "missing", *at)
-            metric = self.text_value(comp["metric"], f"{key}.metric", *at, "metric")
-            metric = self.metric_name(metric, f"{key}.metric", *at, "metric")
-            points = self.number(comp["points"], f"{key}.points", *at, "points", positive=True, allow_zero=False)
-            target = self.number(comp["target"], f"{key}.target", *at, "target", positive=True, allow_zero=False)
-            result.append(ScoreComponent(metric, points, target))
-        return tuple(result)
+        return tuple(
+            self.component(comp, f"score[{i}]", ("[[score]]",) * i) for i, comp in enumerate(components, start=1)
+        )
 
-    def build_rule(self, spec: Mapping[str, Any], key: str, *at: str) -> Rule:
+    def component(self, comp: Any, key: str, at: tuple[str, ...], derived: bool = True) -> ScoreComponent:
+        comp = self.table(comp, key, *at)
+        self.check_keys(comp, _SCORE_KEYS, key, *at)
+        for required in _SCORE_KEYS:
+            if required not in comp:
+                self.fail(f"{key}.{required}", "missing", *at)
+        metric = self.text_value(comp["metric"], f"{key}.metric", *at, "metric")
+        metric = self.metric_name(metric, f"{key}.metric", *at, "metric", derived=derived)
+        points = self.number(comp["points"], f"{key}.points", *at, "points", positive=True, allow_zero=False)
+        target = self.number(comp["target"], f"{key}.target", *at, "target", positive=True, allow_zero=False)
+        return ScoreComponent(metric, points, target)
+
+    def build_rule(self, spec: Mapping[str, Any], key: str, *at: str, derived: bool = True) -> Rule:
         min_score = spec.get("min_score")
         if min_score is not None:
             min_score = self.number(min_score, f"{key}.min_score", *at, "min_score")
@@ -453,7 +684,7 @@ class _Builder:
             values = {}
             for metric, value in table.items():
                 mkey = f"{key}.{kind}.{metric}"
-                self.metric_name(metric, mkey, *at, metric)
+                self.metric_name(metric, mkey, *at, metric, derived=derived)
                 values[metric] = self.number(value, mkey, *at, metric)
                 if values[metric] < 0:
                     self.fail(mkey, f"must not be negative, not {values[metric]:g}", *at, metric)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_CEILING, Decimal
 
 import numpy as np
@@ -151,6 +152,47 @@ class RiskReason:
 
 
 @dataclass(frozen=True)
+class DesignationLine:
+    """(v2 §3.12) One designation for one partner and period: held or not, and why."""
+
+    name: str
+    held: bool
+    met: bool  # met in this very period (held may come from the keep-window)
+    score: float | None  # its own score (None: it has no score components)
+    max_score: float
+    components: tuple[ComponentLine, ...]
+    checks: tuple[CheckLine, ...]  # its min_score, gates and maxima
+    keep_periods: int = 0
+    last_met: str | None = None  # the last period it was met in (None: never, as far as known)
+    held_through: str | None = None  # the last period the keep-window holds it for
+    lapse: str = ""  # (v2 §3.8) met now, but certifications expiring before the next period ends would unmeet it
+
+    @property
+    def unmet(self) -> tuple[CheckLine, ...]:
+        return tuple(c for c in self.checks if not c.met)
+
+    def text(self) -> str:
+        """ "Solution Expert: Cloud: held (met in 2026-Q2; kept through 2026-Q4)" or "not held: …"."""
+        score = f", score {score_text(self.score)} of {number_text(self.max_score)}" if self.score is not None else ""
+        if self.met:
+            keep = (
+                f"; kept through {self.held_through} if not met again"
+                if self.keep_periods and self.held_through
+                else ""
+            )
+            return f"{self.name}: held, met this period{score}{keep}"
+        if self.held:
+            return (
+                f"{self.name}: held, last met in {self.last_met} (kept {self.keep_periods} further "
+                f"period{'s' if self.keep_periods != 1 else ''}, through {self.held_through}){score}"
+            )
+        return f"{self.name}: not held{score}"
+
+    def gap_texts(self) -> list[str]:
+        return [c.describe() for c in self.unmet]
+
+
+@dataclass(frozen=True)
 class Scorecard:
     period: str
     score: float
@@ -170,10 +212,25 @@ class Scorecard:
     variant: Mapping[str, str] = field(default_factory=dict)  # tier -> variant applied
     risks: tuple[RiskReason, ...] = ()
     notes: Mapping[str, str] = field(default_factory=dict)  # metric -> "not reported" / "carried from …"
+    designations: tuple[DesignationLine, ...] = ()  # (v2 §3.12), in the program's order
+    version: str = ""  # (v2 §3.11) the version that governed the period, in words
+    floor: str | None = None  # (v2 §3.11) the protection floor in a protected period
+    protected_through: date | None = None
 
     @property
     def score_text(self) -> str:
         return score_text(self.score)
+
+    @property
+    def protection_text(self) -> str:
+        """ "Protected at Gold through 2026-12-31 (floor Gold)", or "" when the period is not protected."""
+        if self.floor is None or self.protected_through is None:
+            return ""
+        return f"Protected through {self.protected_through.isoformat()}: kept at {self.floor} or above"
+
+    @property
+    def designations_held(self) -> tuple[str, ...]:
+        return tuple(sorted(d.name for d in self.designations if d.held))
 
 
 def fmt(value: float) -> str:
@@ -235,6 +292,10 @@ def explain(
     sources: Mapping[str, str | None] | None = None,
     remaining: Mapping[str, float] | None = None,
     lapsing: Mapping[str, Sequence[Lapse]] | None = None,
+    designation_last: Mapping[str, str | None] | None = None,
+    floor: int | None = None,
+    protected_through: date | None = None,
+    version: str = "",
 ) -> Scorecard:
     """Explain one partner's result, using the very functions :func:`evaluate.level` uses.
 
@@ -246,8 +307,17 @@ def explain(
     * ``remaining``: ``cert:<track>`` -> people still certified at the next period's end
       (``PeriodResult.remaining``); ``lapsing``: ``cert:<track>`` -> :func:`evaluate.lapsing_people`,
       whose length gives ``remaining`` when that is not passed. Neither: no lapse risk.
+    * (v2 §3.12) ``designation_last``: designation -> the label of the last period it was met in
+      (for the keep-window); ``values`` holds ``designation:<name>`` (held) and ``designations``;
+      left out, a designation is held when met now.
+    * (v2 §3.11) ``floor`` (tier index) and ``protected_through`` in a protected period;
+      ``version``: which version governed the period, in words.
     """
     arrays = {m: np.array([float(values.get(m, 0.0))]) for m in program.used_metrics()}
+    notes0 = {m: value_note(period, src) for m, src in (sources or {}).items()}
+    dlines = _designation_lines(
+        program, arrays, values, period, designation_last or {}, notes0, _remaining(arrays, remaining, lapsing)
+    )
     points = ev.component_points(program, arrays)
     score_arr = ev.total_score(points, np.zeros(1))
     score = float(score_arr[0])
@@ -292,6 +362,23 @@ def explain(
             routes,
         )
     risks = _risks(program, earned, event, below, period, checks, arrays, thresholds, left, lapsing)
+    if event == ev.PROTECTED and floor is not None:
+        tier = program.tiers[earned]
+        risks.insert(
+            0,
+            RiskReason(
+                "protected",
+                tier,
+                "",
+                "",
+                float(below),
+                float(program.grace_periods),
+                f"Protected: qualifies {program.tiers[qualified]}, kept at {tier} through "
+                f"{protected_through.isoformat() if protected_through else 'the protection'} "
+                f"(floor {program.tiers[floor]}); {below} period{'s' if below != 1 else ''} below, "
+                f"{program.grace_periods} of grace after protection ends",
+            ),
+        )
     variant = {}
     for t, th in thresholds.items():
         i = int(th.variant[0])
@@ -316,7 +403,115 @@ def explain(
         variant=variant,
         risks=tuple(risks),
         notes=notes,
+        designations=dlines,
+        version=version,
+        floor=None if floor is None or floor < 0 else program.tiers[floor],
+        protected_through=protected_through if floor is not None and floor >= 0 else None,
     )
+
+
+def designations_met(program: Program, values: Mapping[str, float]) -> dict[str, bool]:
+    """(v2 §3.12) Each designation of ``program``: met on these group values (not counting its keep-window)."""
+    arrays = {m: np.array([float(values.get(m, 0.0))]) for m in program.used_metrics()}
+    return {line.name: line.met for line in _designation_lines(program, arrays, values, "", {}, {})}
+
+
+def _designation_lines(program, arrays, values, period, last_met, notes, left=None) -> tuple[DesignationLine, ...]:
+    try:
+        nxt = next_period(parse_period(period)).label
+    except PeriodError:
+        nxt = "the next period"
+    lines = []
+    for d in program.designations:
+        comps = ev.components_points(d.score, arrays)
+        dscore = ev.total_score(comps, np.zeros(1)) if d.score else None
+        components = tuple(
+            ComponentLine(
+                c.metric,
+                program.label_of(c.metric),
+                float(arrays[c.metric][0]),
+                float(p[0]),
+                c.points,
+                c.target,
+                program.unit_of(c.metric),
+                notes.get(c.metric, ""),
+            )
+            for c, p in zip(d.score, comps)
+        )
+        checks = []
+        if d.rule.min_score is not None and dscore is not None:
+            mn = np.array([d.rule.min_score])
+            checks.append(
+                CheckLine(
+                    d.name,
+                    "min_score",
+                    "score",
+                    "Score",
+                    float(dscore[0]),
+                    d.rule.min_score,
+                    bool(ev.score_met(dscore, mn)[0]),
+                    False,
+                )
+            )
+        for kind, table, met in (("gate", d.rule.gates, ev.gate_met), ("maximum", d.rule.maxima, ev.maximum_met)):
+            for metric, limit in table.items():
+                v = arrays[metric]
+                checks.append(
+                    CheckLine(
+                        d.name,
+                        kind,
+                        metric,
+                        program.label_of(metric),
+                        float(v[0]),
+                        limit,
+                        bool(met(v, np.array([limit]))[0]),
+                        False,
+                        program.unit_of(metric),
+                        program.is_flag(metric),
+                        notes.get(metric, ""),
+                    )
+                )
+        met_now = all(c.met for c in checks)
+        held = bool(round6(float(values.get(d.flag, float(met_now)))) == 1)
+        last = period if met_now else last_met.get(d.name)
+        through = None
+        if last is not None:
+            try:
+                p = parse_period(last)
+                for _ in range(d.keep_periods):
+                    p = next_period(p)
+                through = p.label
+            except PeriodError:
+                through = None
+        lapse = ""
+        if met_now and left is not None:
+            for metric, gate in d.rule.gates.items():
+                if metric in left and round6(left[metric]) < round6(gate):
+                    count = int(round(float(arrays[metric][0]) - left[metric]))
+                    track = track_label(metric[len(CERT_PREFIX) :])
+                    kept = f"; held through {through} by its keep-window" if d.keep_periods and through else ""
+                    lapse = (
+                        f"{count} {track} certification{'s' if count != 1 else ''} expire{'s' if count == 1 else ''} "
+                        f"before {nxt} ends: {d.name} would no longer be met ({program.label_of(metric)} "
+                        f"{number_text(left[metric])} of {number_text(gate)}){kept}"
+                    )
+                    break
+        lines.append(
+            DesignationLine(
+                d.name,
+                held,
+                met_now,
+                None if dscore is None else float(dscore[0]),
+                d.max_score,
+                components,
+                tuple(checks),
+                d.keep_periods,
+                last,
+                through if held or met_now else None,
+                lapse,
+            )
+        )
+    return tuple(lines)
 
 
 def _remaining(arrays, remaining, lapsing) -> dict[str, float] | None:

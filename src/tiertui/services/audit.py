@@ -93,7 +93,7 @@ def entries(
     """Audit entries, newest first; reading the log needs the viewer role.
 
     ``partner_id``: only entries about that partner (the partner itself and its overrides);
-    :class:`ServiceError` if there is no such partner. ``since``: entries at or after the start
+    :class:`ServiceError` if there is no such partner (nor a deleted one of that id). ``since``: entries at or after the start
     of that day in UTC (or that moment, for a datetime). ``limit``: the newest ``limit``.
     ``actions``: action names ("override.approve"), or families without a dot ("override").
     """
@@ -162,7 +162,16 @@ def _partner(session: Session, partner_id: str) -> tuple[str, int]:
         row = session.exec(
             select(Partner.partner_id, Partner.key).where(func.lower(Partner.partner_id) == wanted.lower())
         ).first()
-    if row is None:
+    if row is None:  # a deleted partner's history stays readable (spec v2 §4: `tiertui delete partner`)
+        gone = session.exec(
+            select(AuditEntry.entity_id).where(
+                AuditEntry.action == "delete.partner",
+                AuditEntry.entity == "partner",
+                func.lower(AuditEntry.entity_id) == wanted.lower(),
+            )
+        ).first()
+        if gone is not None:
+            return gone, -1
         raise ServiceError(f"no partner {partner_id!r}")
     return row[0], row[1]
 
@@ -273,6 +282,8 @@ def _summary(action: str, entity: str, entity_id: str, d: dict, pid: str | None,
             f"({_count(d.get('inserted', 0))} new, {_count(d.get('updated', 0))} updated)"
         )
         return text + (f"; {_clip(d['detail'], 60)}" if d.get("detail") else "")
+    if family == "delete":
+        return _delete_summary(verb, entity_id, d)
     if action == "level.run":
         return _level_summary(str(d.get("summary", "")), entity_id)
     if action == "demo.build":
@@ -313,6 +324,11 @@ def _override_summary(verb: str, oid: str, d: dict, pid: str | None, now: _Overr
             if before.get(k) != after.get(k)
         ]
         return f"edited {who}: " + ("; ".join(_clip(c, 50) for c in changes) if changes else "no change")
+    if verb == "revoke":
+        tier = d.get("tier") or (now.tier if now else None)
+        after = d.get("after") or {}
+        note = f"; note: {_clip(after['note'], 60)}" if after.get("note") else ""
+        return f"revoked {who}" + (f" ({tier})" if tier else "") + f": approved -> revoked{note}"
     if verb in ("approve", "reject"):
         tier = d.get("tier") or (now.tier if now else None)
         before, after = d.get("before") or {}, d.get("after") or {}
@@ -321,6 +337,22 @@ def _override_summary(verb: str, oid: str, d: dict, pid: str | None, now: _Overr
         note = f"; note: {_clip(after['note'], 60)}" if after.get("note") else ""
         return f"{done} {who}" + (f" ({tier})" if tier else "") + f": {status}{note}"
     return None
+
+
+def _delete_summary(verb: str, entity_id: str, d: dict) -> str:
+    if verb == "metrics":
+        per = d.get("per_metric") or {}
+        detail = f" ({', '.join(f'{k} {_count(v)}' for k, v in per.items())})" if isinstance(per, dict) and per else ""
+        whose = f" of {d['partner_id']}" if d.get("partner_id") else f" from {_count(d.get('partners', '?'))} partners"
+        return f"deleted {_count(d.get('rows', '?'))} metric values of {d.get('period', '?')}{detail}{whose}"
+    if verb == "certifications":
+        person = f", person {_clip(d['person'], 40)}" if d.get("person") else ""
+        return f"deleted {_count(d.get('rows', '?'))} certifications of {d.get('partner_id', entity_id)}{person}"
+    if verb == "partner":
+        rows = d.get("rows") or {}
+        counts = ", ".join(f"{_count(v)} {k.replace('_', ' ')}" for k, v in rows.items() if k != "partner" and v)
+        return f"deleted partner {entity_id}" + (f" with {counts}" if counts else "")
+    return f"deleted {verb} {entity_id}"
 
 
 def _level_summary(text: str, run_id: str) -> str:

@@ -28,6 +28,8 @@ from .errors import ServiceError
 Progress = Callable[[float, str], None]
 
 DEMO_PROGRAM = "demo_program.toml"
+# (v2 §3.11) the program's second version, from 2026-01-01: six designations, protection to 2026-06-30
+DEMO_PROGRAM_2026 = "demo_program_2026.toml"
 DEMO_AS_OF = date(2026, 11, 23)  # the demo's "today": periods end at the last full quarter before it
 QUARTERS = 6
 MAX_PEOPLE = 60  # certified people per partner (keeps generated names distinct within a partner)
@@ -440,6 +442,12 @@ class DemoReport:
 # ------------------------------------------------------------------------------ entry point
 
 
+def demo_program_2026() -> Program:
+    """The demo program's second version (a program change with protection), in ``tiertui.data``."""
+    text = resources.files("tiertui.data").joinpath(DEMO_PROGRAM_2026).read_text(encoding="utf-8")
+    return parse_program(text, DEMO_PROGRAM_2026)
+
+
 def demo_program() -> Program:
     """The demo program shipped in ``tiertui.data``."""
     text = resources.files("tiertui.data").joinpath(DEMO_PROGRAM).read_text(encoding="utf-8")
@@ -465,8 +473,12 @@ def build_demo(
     *,
     replace: bool = False,
     as_of: date = DEMO_AS_OF,
+    timeline: bool = True,
 ) -> DemoReport:
     """Fill an empty database with the demo program and ``partners`` partners, then level it.
+
+    ``timeline``: also load the program's second version (from 2026-01-01, with designations and
+    protection, spec v2 §3.11), so the demo shows a program change; False: the first version alone.
 
     Refuses a database that already has partners unless ``replace`` is true, in which case its
     partners, metrics, certifications, overrides and results are deleted first (programs and the
@@ -491,6 +503,8 @@ def build_demo(
     data = generate(program, partners, seed, periods)
     progress(0.15, "writing the demo data")
     programs.store_program(engine, program, user, DEMO_PROGRAM, level=False)  # levelled at the end
+    if timeline:  # the program changes on 2026-01-01, with protection: a new user sees both
+        programs.store_program(engine, demo_program_2026(), user, DEMO_PROGRAM_2026, level=False)
     with Session(engine) as session, session.begin():
         conn = session.connection()
         if existing:
@@ -520,8 +534,10 @@ def build_demo(
         periods=[p.label for p in periods],
         metric_values=metric_rows,
         certifications=cert_rows,
-        certifications_expiring=int(((expires > end) & (expires <= end + 90) & (data.cert_earned <= end)).sum()),
-        certifications_expired=int((expires < end).sum()),
+        certifications_expiring=int(
+            ((expires > end) & (expires <= end + 90) & (data.cert_earned <= end) & ~data.cert_renewed).sum()
+        ),
+        certifications_expired=int(((expires < end) & ~data.cert_renewed).sum()),
         overrides_pending=pending,
         overrides_approved=approved,
         overrides_rejected=rejected,
@@ -566,6 +582,7 @@ class DemoData:
     cert_track: list[str]
     cert_earned: np.ndarray  # ordinals
     cert_expires: np.ndarray  # ordinals, NEVER for no expiry
+    cert_renewed: np.ndarray  # bool: the same person earned the same certification again later
 
 
 NEVER = date.max.toordinal()
@@ -606,7 +623,7 @@ def generate(program: Program, n: int, seed: int, periods: Sequence[Period]) -> 
     cloud = revenue * cloud_share / 3 * np.exp(0.03 * t)
     deals = rng.poisson(revenue / 30000 * np.exp(0.3 * quality))
     drift = 10 * growth * t
-    csat = np.clip(85 + 4.5 * quality + (log_size - mu) + drift + rng.normal(0, 2.5, (k, n)), 40, 100)
+    csat = np.clip(87.5 + 4.5 * quality + (log_size - mu) + drift + rng.normal(0, 2.5, (k, n)), 40, 100)
     ops = np.clip(80 + 7 * quality + drift + rng.normal(0, 3, (k, n)), 0, 100)
     escalations = rng.poisson(1.2 * np.sqrt(revenue / 150000) * np.exp(-0.6 * quality))
     plan_score = (log_size - 11.9) * 1.8 + 0.6 * quality + rng.normal(0, 0.7, n)
@@ -629,6 +646,11 @@ def generate(program: Program, n: int, seed: int, periods: Sequence[Period]) -> 
     absent = (np.arange(k)[:, None] < start) | (np.arange(k)[:, None] >= stop)
     for values in metrics.values():
         values[absent] = np.nan
+    # surveys are not run everywhere every quarter: a few partners have no CSAT for a quarter, most
+    # often the latest (carried from the quarter before by the program's missing = "previous")
+    no_survey = rng.random((k, n)) < np.where(np.arange(k) == k - 1, 0.06, 0.015)[:, None]
+    no_survey[0] = False  # the quarter before the window sets the tiers on record
+    metrics["csat"][no_survey] = np.nan
 
     certs = _certifications(rng, n, log_size, mu, ptype, trend, periods)
     data = DemoData(
@@ -743,17 +765,43 @@ def _certifications(rng, n, log_size, mu, ptype, trend, periods) -> dict:
     level_pick = rng.integers(0, 2, r)
     earned = end - rng.integers(5, 2200, r)
     expires = earned + CERT_VALIDITY_DAYS
-    renew_chance = np.array([0.4, 0.7, 0.85])[trend[owner[row_person]] + 1]
-    for _ in range(3):  # an expired certification is renewed (re-earned) with a chance that follows the trend
-        lapsed = (expires < end - 45) & (rng.random(r) < renew_chance)
-        earned = np.where(lapsed, expires + rng.integers(0, 60, r), earned)
-        earned = np.minimum(earned, end - 1)
-        expires = earned + CERT_VALIDITY_DAYS
     lifetime = rng.random(r) < 0.06
     expires = np.where(lifetime, NEVER, expires)
-    order = np.lexsort((row_track, row_person))
+    renew_chance = np.array([0.4, 0.7, 0.85])[trend[owner[row_person]] + 1]
+    # Renewals (spec v2 §2): the same person earns the same certification again, a new row with new
+    # dates, the old one kept. Some renew up to 90 days before the old one expires, the others up to
+    # 60 days after it lapsed; a renewal never lies after the last period's end.
+    parts = [(np.arange(r), earned, expires)]
+    current, cur_earned, cur_expires = np.arange(r), earned, expires
+    for _ in range(3):
+        early = rng.random(len(current)) < 0.45
+        again = np.where(
+            early,
+            cur_expires - rng.integers(1, 91, len(current)),
+            cur_expires + rng.integers(0, 61, len(current)),
+        )
+        due = (
+            (cur_expires != NEVER)
+            & (cur_expires < end + 90)
+            & (again <= end - 1)
+            & (rng.random(len(current)) < renew_chance[current])
+        )
+        current, cur_earned = current[due], again[due]
+        cur_expires = cur_earned + CERT_VALIDITY_DAYS
+        parts.append((current, cur_earned, cur_expires))
+    source = np.concatenate([p[0] for p in parts])
+    earned = np.concatenate([p[1] for p in parts])
+    expires = np.concatenate([p[2] for p in parts])
+    row_person, row_track, level_pick = row_person[source], row_track[source], level_pick[source]
+    order = np.lexsort((earned, row_track, row_person))
     row_person, row_track, level_pick = row_person[order], row_track[order], level_pick[order]
-    earned, expires = earned[order], expires[order]
+    earned, expires, source = earned[order], expires[order], source[order]
+    renewed = np.zeros(len(source), dtype=bool)
+    renewed[:-1] = source[1:] == source[:-1]  # sorted by earned_on within a certification: a later row renews it
+    # history older than the window is left out (the learning system's export covers two years)
+    keep = ~renewed | (expires >= periods[0].start.toordinal() - 365)
+    row_person, row_track, level_pick = row_person[keep], row_track[keep], level_pick[keep]
+    earned, expires, renewed = earned[keep], expires[keep], renewed[keep]
     return dict(
         cert_partner=owner[row_person],
         cert_person=[person[p] for p in row_person.tolist()],
@@ -761,6 +809,7 @@ def _certifications(rng, n, log_size, mu, ptype, trend, periods) -> dict:
         cert_track=[tracks[t] for t in row_track.tolist()],
         cert_earned=earned,
         cert_expires=expires,
+        cert_renewed=renewed,
     )
 
 
@@ -854,7 +903,7 @@ def _write(conn: Connection, data: DemoData) -> tuple[int, int]:
     for k, period in enumerate(data.periods):
         for metric in sorted(data.metrics):
             values = data.metrics[metric][k]
-            stored = np.flatnonzero(~np.isnan(values) & (values != 0))
+            stored = np.flatnonzero(~np.isnan(values))  # reported zeros too: a 0 flag is "no", not "missing"
             metric_rows += len(stored)
             _insert(
                 conn,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 from sqlalchemy.engine import Engine
 
 from ..safe_text import spreadsheet_text
@@ -17,6 +18,7 @@ from ..scoring import PeriodError, parse_period, score_number, score_text
 from ..storage import queries
 from . import staleness
 from .errors import ServiceError
+from .read.engine import levelled_periods
 
 COLUMNS = (
     "partner_id",
@@ -46,9 +48,14 @@ class ScorecardRow:
     event: str
     at_risk: bool
     badges: tuple[str, ...]
+    designations: tuple[str, ...] | None = None  # (v2) held, sorted; None: the version defines none
 
     def cells(self) -> list[str]:
-        """The row as §4 prints it: two-decimal score, true/false, badges joined by ';'."""
+        """The row as §4 prints it: two-decimal score, true/false, badges joined by ';', and (v2)
+        the designations held joined by ';' when the version in force defines designations."""
+        return self._cells() + ([";".join(self.designations)] if self.designations is not None else [])
+
+    def _cells(self) -> list[str]:
         return [
             self.partner_id,
             self.period,
@@ -101,10 +108,39 @@ def refuse_database_path(engine: Engine, output: str | Path) -> None:
             )
 
 
-def levelled_periods(engine: Engine) -> list[str]:
+def columns_of(rows: Sequence[ScorecardRow]) -> tuple[str, ...]:
+    """§4's columns, and (v2) ``designations`` last when the version in force defines designations."""
+    return (*COLUMNS, "designations") if rows and rows[0].designations is not None else COLUMNS
+
+
+def _designations_held(engine: Engine, label: str, keys: list[int]) -> list[tuple[str, ...]] | None:
+    """(v2 §4) Each row's designations held in ``label`` (from the stored group values), or None
+    when the version in force at the period's end defines none."""
+    from . import timeline
+
+    program = timeline.program_for(timeline.programs(engine), label)
+    if program is None or not program.designations:
+        return None
     with engine.connect() as conn:
-        labels = [r[0] for r in queries.fetchall(conn, "SELECT DISTINCT period FROM level_result")]
-    return [p.label for p in sorted(parse_period(label) for label in labels)]
+        order = queries.result_metrics(conn)
+        blobs = dict(
+            queries.fetchall(conn, "SELECT partner_key, group_values FROM level_result WHERE period = ?", (label,))
+        )
+    names = sorted(d.name for d in program.designations)
+    columns = [order.index(f"designation:{n}") if f"designation:{n}" in order else -1 for n in names]
+    width = len(order)
+    held: list[tuple[str, ...]] = []
+    if not keys:
+        return held
+    matrix = np.frombuffer(b"".join(bytes(blobs[k]) for k in keys), dtype="<f8").reshape(len(keys), width)
+    flags = np.stack([matrix[:, c] == 1 if c >= 0 else np.zeros(len(keys), bool) for c in columns], axis=1)
+    labels: dict[bytes, tuple[str, ...]] = {}
+    for row in flags:
+        code = row.tobytes()
+        if code not in labels:
+            labels[code] = tuple(n for n, f in zip(names, row.tolist()) if f)
+        held.append(labels[code])
+    return held
 
 
 def scorecard_rows(engine: Engine, period: str, *, allow_stale: bool = False) -> list[ScorecardRow]:
@@ -122,7 +158,7 @@ def scorecard_rows(engine: Engine, period: str, *, allow_stale: bool = False) ->
         rows = queries.fetchall(
             conn,
             "SELECT p.partner_id, r.period, r.score, r.qualified_tier, r.earned_tier, r.effective_tier, "
-            "r.event, r.at_risk, r.badges FROM level_result r JOIN partner p ON p.key = r.partner_key "
+            "r.event, r.at_risk, r.badges, p.key FROM level_result r JOIN partner p ON p.key = r.partner_key "
             "WHERE r.period = ? ORDER BY p.partner_id",
             (label,),
         )
@@ -131,9 +167,21 @@ def scorecard_rows(engine: Engine, period: str, *, allow_stale: bool = False) ->
         if not periods:
             raise ServiceError("nothing is levelled yet: run `tiertui level` first")
         raise ServiceError(f"no results for period {label}; levelled periods: {', '.join(periods)}")
+    held = _designations_held(engine, label, [r[9] for r in rows])
     return [
-        ScorecardRow(pid, per, float(score), q, e, eff, ev, bool(risk), split_badges(b, names) if b else ())
-        for pid, per, score, q, e, eff, ev, risk, b in rows
+        ScorecardRow(
+            pid,
+            per,
+            float(score),
+            q,
+            e,
+            eff,
+            ev,
+            bool(risk),
+            split_badges(b, names) if b else (),
+            None if held is None else held[i],
+        )
+        for i, (pid, per, score, q, e, eff, ev, risk, b, _key) in enumerate(rows)
     ]
 
 
@@ -170,7 +218,7 @@ def split_badges(stored: str, names: frozenset[str] = frozenset()) -> tuple[str,
 
 def write_csv(rows: Sequence[ScorecardRow], out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(columns_of(rows))
     writer.writerows(r.safe_cells() for r in rows)
 
 
@@ -186,6 +234,7 @@ def write_json(rows: Sequence[ScorecardRow], out: IO[str]) -> None:
             "event": r.event,
             "at_risk": r.at_risk,
             "badges": list(r.badges),
+            **({"designations": list(r.designations)} if r.designations is not None else {}),
         }
         for r in rows
     ]
@@ -198,7 +247,7 @@ def write_xlsx(rows: Sequence[ScorecardRow], out: IO[bytes]) -> None:
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("scorecards")
-    sheet.append(list(COLUMNS))
+    sheet.append(list(columns_of(rows)))
     for r in rows:
         cells: list[object] = [text_cell(sheet, c) for c in r.safe_cells()]
         cells[2] = score_number(r.score)

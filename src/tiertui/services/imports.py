@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from ..safe_text import visible
 from ..scoring import Period, PeriodError, Program, parse_period, suggest
 from ..storage import queries
-from . import audit, programs, roles, staleness
+from . import audit, programs, roles, staleness, timeline
 from .errors import ServiceError
 from .relevel import relevel
 from .unit_of_work import UnitOfWork, using
@@ -1057,7 +1057,7 @@ def import_file(
         assert uow.session is not None
         session = uow.session
         roles.require(session, user, "admin", "importing data")
-        program = programs.active_program(session) if programs.active_version(session) is not None else None
+        program = timeline.import_view(session) if programs.active_version(session) is not None else None
         progress(0.0, f"reading {path.name}")
         source = _open_source(path, kind)
         conn = uow.connection

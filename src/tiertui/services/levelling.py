@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -24,15 +24,16 @@ from ..scoring import (
     PeriodResult,
     Program,
     level,
+    level_timeline,
     parse_period,
 )
 from ..scoring.evaluate import person_key
 from ..scoring.program import CERT_PREFIX
 from ..storage import queries
 from ..storage.tables import LevelRun, ProgramVersion, utcnow
-from . import audit, roles, staleness
+from . import audit, roles, staleness, timeline
 from .errors import ServiceError
-from .programs import active_program, active_version
+from .programs import active_version
 from .unit_of_work import UnitOfWork, using
 
 Progress = Callable[[float, str], None]
@@ -49,6 +50,11 @@ class LoadedInputs:
     program: Program
     partners: queries.PartnerColumns
     inputs: Inputs
+    timeline: list[Program] = field(default_factory=list)  # (v2 §3.11) the versions in force; empty: program alone
+
+    @property
+    def versions(self) -> list[Program]:
+        return self.timeline or [self.program]
 
 
 def load_inputs(
@@ -58,6 +64,10 @@ def load_inputs(
     subset: np.ndarray | None = None,
     partners: queries.PartnerColumns | None = None,
     restricted: tuple[queries.PartnerColumns, np.ndarray] | None = None,
+    *,
+    versions: list[Program] | None = None,
+    extra_metrics: Sequence[str] = (),
+    extra_tracks: Sequence[str] = (),
 ) -> LoadedInputs:
     """Read every input of an evaluation; with ``subset``, only those partners' (positions in the
     partners ordered by id; closed under descendants, so their group values are exact).
@@ -65,10 +75,24 @@ def load_inputs(
     ``partners``: every partner's columns when the caller has just read them. ``restricted``: the
     columns of the partners to evaluate and their parents' positions among them, already read
     (a set closed under descendants, as ``subset``).
+
+    (v2 §3.11) ``versions``: the timeline of versions in force; every input any of them reads is
+    read, tiers on record and overrides are passed by name (read by each period's version).
+    ``extra_metrics``/``extra_tracks``: read too (a what-if that reads more).
     """
     if isinstance(source, Engine):
         with source.connect() as conn:
-            return load_inputs(conn, program, progress, subset, partners, restricted)
+            return load_inputs(
+                conn,
+                program,
+                progress,
+                subset,
+                partners,
+                restricted,
+                versions=versions,
+                extra_metrics=extra_metrics,
+                extra_tracks=extra_tracks,
+            )
     conn = source
     progress(0.0, "reading partners")
     if restricted is not None:
@@ -82,31 +106,36 @@ def load_inputs(
     lookup = cols.index_of_keys()
     n = len(cols.key)
     tier_on_record = np.zeros(n, dtype=np.int64)
-    tiers = {t: i for i, t in enumerate(program.tiers)}
-    for i, tier in enumerate(cols.tier):
-        if tier:
-            if tier not in tiers:
-                raise ServiceError(
-                    f"partner {cols.partner_id[i]} has tier {tier!r} on record, which program "
-                    f"{program.name!r} does not have (tiers: {', '.join(program.tiers)})"
-                )
-            tier_on_record[i] = tiers[tier]
+    record_names = None
+    if versions:  # (v2 §3.11) read by the first version evaluated, through its map
+        record_names = [t or "" for t in cols.tier]
+    else:
+        tiers = {t: i for i, t in enumerate(program.tiers)}
+        for i, tier in enumerate(cols.tier):
+            if tier:
+                if tier not in tiers:
+                    raise ServiceError(
+                        f"partner {cols.partner_id[i]} has tier {tier!r} on record, which program "
+                        f"{program.name!r} does not have (tiers: {', '.join(program.tiers)})"
+                    )
+                tier_on_record[i] = tiers[tier]
     try:
         periods = sorted(parse_period(p) for p in queries.read_periods(conn))
     except PeriodError as exc:
         raise ServiceError(f"stored metrics: {exc}") from None
     keys = cols.key if subset is not None or restricted is not None else None
-    used = [m for m in program.used_metrics() if not m.startswith(CERT_PREFIX)]
+    reads = list(dict.fromkeys(m for p in (versions or [program]) for m in p.input_metrics()))
+    used = list(dict.fromkeys([*(m for m in reads if not m.startswith(CERT_PREFIX)), *extra_metrics]))
     progress(0.05, "reading metrics")
     columns = queries.read_metrics(conn, used, keys)
     progress(0.5, "reading certifications")
-    tracks = [m[len(CERT_PREFIX) :] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
+    tracks = list(dict.fromkeys([*(m[len(CERT_PREFIX) :] for m in reads if m.startswith(CERT_PREFIX)), *extra_tracks]))
     certs = queries.read_certifications(conn, tracks, keys)
     # a person is the text trimmed and case-folded (§3.2): normalise each distinct text once
     person_codes: dict[str, int] = {}
     code_of = {raw: person_codes.setdefault(person_key(raw), len(person_codes)) for raw in dict.fromkeys(certs.person)}
     person = np.fromiter(map(code_of.__getitem__, certs.person), dtype=np.int64, count=len(certs.person))
-    overrides = _approved_overrides(conn, program, lookup)
+    overrides = _approved_overrides(conn, program, lookup, named=bool(versions))
     metrics = {m: np.zeros((len(periods), n)) for m in used}
     row_of = {p.label: k for k, p in enumerate(periods)}
     reported = {m: np.zeros((len(periods), n), dtype=bool) for m in used}  # §3.1: a stored row is reported
@@ -114,7 +143,7 @@ def load_inputs(
         metrics[metric][row_of[period], lookup[mkeys]] = values
         reported[metric][row_of[period], lookup[mkeys]] = True
     inputs = Inputs(
-        partners=Partners(cols.partner_id, cols.region, cols.partner_type, parent, tier_on_record),
+        partners=Partners(cols.partner_id, cols.region, cols.partner_type, parent, tier_on_record, record_names),
         periods=periods,
         metrics=metrics,
         certifications=Certifications(
@@ -123,7 +152,7 @@ def load_inputs(
         overrides=overrides,
         reported=reported,
     )
-    return LoadedInputs(program, cols, inputs)
+    return LoadedInputs(program, cols, inputs, list(versions or []))
 
 
 def _restrict(cols: queries.PartnerColumns, subset: np.ndarray) -> tuple[queries.PartnerColumns, np.ndarray]:
@@ -151,8 +180,10 @@ def _restrict(cols: queries.PartnerColumns, subset: np.ndarray) -> tuple[queries
 
 
 def _approved_overrides(
-    conn, program: Program, lookup: np.ndarray, partner_key: int | None = None
+    conn, program: Program, lookup: np.ndarray, partner_key: int | None = None, named: bool = False
 ) -> list[ApprovedOverride]:
+    """Approved overrides; ``named`` (a timeline, v2 §3.11): by tier name, each period's version
+    reads it through its map (and ignores a tier it does not have)."""
     sql = "SELECT id, partner_key, tier, starts_on, expires_on, decided_at FROM tier_override WHERE status = 'approved'"
     params: tuple = ()
     if partner_key is not None:
@@ -160,16 +191,19 @@ def _approved_overrides(
     rows = queries.fetchall(conn, sql, params)
     result = []
     for oid, key, tier, starts, expires, decided in rows:
-        if tier not in program.tiers or key >= len(lookup) or lookup[key] < 0:
+        if key >= len(lookup) or lookup[key] < 0:
+            continue
+        if not named and tier not in program.tiers:
             continue  # an override for a tier the active program no longer has cannot apply
         result.append(
             ApprovedOverride(
                 id=oid,
                 partner=int(lookup[key]),
-                tier=program.tier_index(tier),
+                tier=program.tier_index(tier) if tier in program.tiers else 0,
                 starts_on=_date(starts),
                 expires_on=_date(expires) if expires else None,
                 order=(str(decided), oid),
+                tier_name=tier if named else None,
             )
         )
     return result
@@ -211,6 +245,8 @@ class LevelSummary:
 
 def evaluate(loaded: LoadedInputs) -> list[PeriodResult]:
     try:
+        if loaded.timeline:
+            return level_timeline(loaded.timeline, loaded.inputs)
         return level(loaded.program, loaded.inputs)
     except EvaluationError as exc:
         raise ServiceError(str(exc)) from None
@@ -236,22 +272,24 @@ def level_all(uow: UnitOfWork, user: str, progress: Progress = _quiet, *, why: s
     version = active_version(session)
     if version is None:
         raise ServiceError("no program is loaded: run `tiertui program load FILE.toml` first")
-    program = active_program(session)
+    versions = timeline.programs(session)
+    program = versions[-1]
     conn = uow.connection
-    loaded = load_inputs(conn, program, progress)
+    loaded = load_inputs(conn, program, progress, versions=versions)
     progress(0.7, "evaluating")
     results = evaluate(loaded)
     progress(0.8, "writing results")
+    metrics = timeline.run_metrics(versions)
     run = LevelRun(
         program_id=version.id,
         run_by=user,
         partners=len(loaded.partners.key),
         periods=",".join(r.period.label for r in results),
-        metrics=json.dumps(program.used_metrics()),
+        metrics=json.dumps(metrics),
     )
     session.add(run)
     session.flush()
-    queries.store_results(uow.connection, _result_rows(program, loaded.partners.key, results))
+    queries.store_results(uow.connection, _result_rows(program, loaded.partners.key, results, metrics))
     run.finished_at = utcnow()
     summary = summarize(program, version.version, len(loaded.partners.key), results)
     detail = {"why": why} if why else {}
@@ -266,6 +304,8 @@ def summarize(program: Program, version: int, partners: int, results: list[Perio
     summary = LevelSummary(program.name, version, partners, [r.period.label for r in results])
     if results:
         last = results[-1]
+        program = last.program or program
+        summary.program = program.name
         counts = np.bincount(last.effective, minlength=len(program.tiers))
         summary.tiers = {t: int(c) for t, c in zip(program.tiers, counts)}
         events = Counter(np.asarray(EVENTS)[last.event].tolist())
@@ -275,20 +315,29 @@ def summarize(program: Program, version: int, partners: int, results: list[Perio
     return summary
 
 
-def _result_rows(program: Program, keys: np.ndarray, results: list[PeriodResult]):
-    """A :class:`queries.PeriodRows` per period: digests now, row tuples only when asked for."""
-    tiers = np.array(program.tiers, dtype=object)
+def _result_rows(program: Program, keys: np.ndarray, results: list[PeriodResult], metrics: list[str] | None = None):
+    """A :class:`queries.PeriodRows` per period: digests now, row tuples only when asked for.
+
+    (v2 §3.11) Each period's tiers and badges are its version's; ``metrics`` is the stored order of
+    group values (every version's, :func:`timeline.run_metrics`); a metric a version does not
+    read is stored as 0 for its periods."""
     events = np.array(EVENTS, dtype=object)
-    metrics = program.used_metrics()
-    names = [b.name for b in program.badges]
-    seed = int.from_bytes(hashlib.sha256((program.source + json.dumps(metrics)).encode()).digest()[:8], "little")
+    metrics = program.used_metrics() if metrics is None else metrics
+    sources = "".join(dict.fromkeys((r.program or program).source for r in results)) or program.source
+    seed = int.from_bytes(hashlib.sha256((sources + json.dumps(metrics)).encode()).digest()[:8], "little")
     for r in results:
         n = len(keys)
-        matrix = np.stack([r.values[m] for m in metrics], axis=1) if metrics else np.zeros((n, 0))
+        version = r.program or program
+        tiers = np.array(version.tiers, dtype=object)
+        names = [b.name for b in version.badges]
+        zeros = np.zeros(n)
+        matrix = np.stack([r.values.get(m, zeros) for m in metrics], axis=1) if metrics else np.zeros((n, 0))
         badge_code = _badge_code(r.badges)
         digest = _digest(seed, matrix, r, badge_code)
 
-        def build(positions: np.ndarray, r=r, matrix=matrix, badge_code=badge_code, digest=digest) -> list[tuple]:
+        def build(
+            positions: np.ndarray, r=r, matrix=matrix, badge_code=badge_code, digest=digest, tiers=tiers, names=names
+        ) -> list[tuple]:
             label = r.period.label
             override = [None if o < 0 else o for o in r.override[positions].tolist()]
             badges = _badge_labels(names, badge_code[positions]) if names else [""] * len(positions)

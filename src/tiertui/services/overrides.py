@@ -1,4 +1,12 @@
-"""Tier overrides: request, approve, reject, under the four-eyes rule (spec §3.7)."""
+"""Tier overrides: request, approve, reject, revoke, under the four-eyes rule (spec §3.7).
+
+Revocation (spec v2 §3.7): an approver may revoke an approved override, with a note saying why;
+from then on it has no effect. The four-eyes rule applies as for decisions: the person who
+requested an override may not revoke it (else a requester turned approver could undo a decision
+on their own request alone); the approver who approved it may (they are correcting their own
+decision, and the requester stays a second person). The approval (``decided_by``, ``decided_at``,
+``note``) is kept; the revocation is ``revoked_by``, ``revoked_at`` and ``revoke_note``.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +25,7 @@ from .programs import active_program
 from .relevel import relevel
 from .unit_of_work import UnitOfWork, engine_of, using
 
-STATUSES = ("pending", "approved", "rejected")
+STATUSES = ("pending", "approved", "rejected", "revoked")
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,9 @@ class OverrideView:
     decided_by: str | None
     decided_at: object
     note: str
+    revoked_by: str | None = None
+    revoked_at: object = None
+    revoke_note: str = ""
 
 
 def validate_request(
@@ -112,6 +123,50 @@ def check_edit(session: Session, actor: str, row: Override) -> None:
         raise ServiceError(f"override {row.id} is already {row.status}; file a new request instead")
     if row.requested_by != actor:
         raise ServiceError(f"override {row.id} was requested by {row.requested_by}; only they can edit it")
+
+
+class OwnRevocation(ServiceError):
+    """The four-eyes rule for revocations: the requester may not revoke their own override."""
+
+    def __init__(self, override_id: int, requester: str) -> None:
+        self.override_id = override_id
+        self.requester = requester
+        super().__init__(f"you requested override {override_id}; someone else must revoke it")
+
+
+def check_revocation(session: Session, actor: str, row: Override, note: str) -> None:
+    """May ``actor`` revoke ``row`` with ``note``? (the approver role; approved; not one's own
+    request; a note saying why). The app calls this to say why before asking for the note."""
+    roles.require(session, actor, "approver", "revoking overrides")
+    if row.status != "approved":
+        how = f" by {row.revoked_by} at {row.revoked_at}" if row.status == "revoked" else ""
+        raise ServiceError(
+            f"override {row.id} is {row.status}{how}; only an approved override can be revoked"
+            + (" (reject a pending one instead)" if row.status == "pending" else "")
+        )
+    if row.requested_by == actor:
+        assert row.id is not None
+        raise OwnRevocation(row.id, actor)
+    if not note.strip():
+        raise ServiceError(f"revoking override {row.id} needs a note saying why (--note TEXT)")
+    if "\x00" in note:
+        raise ServiceError("the note contains a NUL character (\\x00); remove it")
+
+
+def revocation_refused(engine: Engine, user: str, override_id: int) -> str | None:
+    """Why ``user`` may not revoke override ``override_id`` (role, status, four-eyes), or None when
+    they may (a note is still needed). For the app's override queue: say why before asking for a note."""
+    with Session(engine) as session:
+        row = session.get(Override, override_id)
+        if row is None:
+            return f"no override {override_id}"
+        try:
+            check_revocation(session, user, row, "a note")
+        except ServiceError as exc:
+            return str(exc)
+        finally:
+            session.rollback()  # role_in may claim a new SQLite file: not from a look-up
+    return None
 
 
 def check_decision(session: Session, actor: str, row: Override, approve: bool) -> None:
@@ -267,6 +322,55 @@ def decide(
         ) from None
 
 
+def revoke(
+    target: Engine | UnitOfWork,
+    user: str,
+    override_id: int,
+    note: str,
+    *,
+    audit_detail: dict | None = None,
+) -> OverrideView:
+    """Revoke an approved override (spec v2 §3.7), with a note; needs the approver role, and not
+    the override's requester. The partner is re-levelled in the same transaction, so its
+    effective tiers lose the override at once. The command line and the app both call this."""
+    try:
+        with using(target) as uow:
+            assert uow.session is not None
+            session = uow.session
+            roles.require(session, user, "approver", "revoking overrides")
+            row = _get(session, override_id)
+            check_revocation(session, user, row, note)
+            now = utcnow()
+            changed = session.exec(
+                update(Override)
+                .where(Override.id == override_id, Override.status == "approved")
+                .values(status="revoked", revoked_by=user, revoked_at=now, revoke_note=note.strip())
+            ).rowcount
+            if changed != 1:
+                raise _DecidedMeanwhile
+            audit.record(
+                session,
+                user,
+                "override.revoke",
+                "override",
+                override_id,
+                partner_id=session.get(Partner, row.partner_key).partner_id,
+                tier=row.tier,
+                approved_by=row.decided_by,
+                before={"status": "approved"},
+                after={"status": "revoked", "note": note.strip()},
+                **(audit_detail or {}),
+            )
+            relevel(uow, user, keys=[row.partner_key], ancestors=False, why=f"revocation of override {override_id}")
+            session.flush()
+            return _view(session, override_id)
+    except _DecidedMeanwhile:
+        latest = get(engine_of(target), override_id)
+        raise ServiceError(
+            f"override {override_id} is already {latest.status} by {latest.revoked_by} at {latest.revoked_at}"
+        ) from None
+
+
 class _DecidedMeanwhile(Exception):
     """The conditional update found the override no longer pending."""
 
@@ -279,6 +383,8 @@ def get(engine: Engine, override_id: int) -> OverrideView:
 
 
 def list_overrides(engine: Engine, status: str | None = None, partner_id: str | None = None) -> list[OverrideView]:
+    if status and status not in STATUSES:
+        raise ServiceError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
     clauses = []
     if status:
         clauses.append(Override.status == status)
@@ -318,6 +424,9 @@ def _session_views(session: Session, *clauses) -> list[OverrideView]:
             o.decided_by,
             o.decided_at,
             o.note,
+            o.revoked_by,
+            o.revoked_at,
+            o.revoke_note or "",
         )
         for o, pid, name in rows
     ]

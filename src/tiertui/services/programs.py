@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from ..scoring import Program, ProgramError, parse_program, program_hash
 from ..storage.tables import ProgramVersion
-from . import audit, roles, staleness
+from . import audit, roles, staleness, timeline
 from .errors import ServiceError
 from .unit_of_work import UnitOfWork, using
 
@@ -32,11 +32,22 @@ def read_program_file(path: str | Path) -> Program:
 def store_program(
     target: Engine | UnitOfWork, program: Program, user: str, source_name: str = "", *, level: bool = True
 ) -> ProgramVersion:
-    """Keep ``program`` as a version (reusing an identical earlier one) and make it active (admins).
+    """Keep ``program`` as a version (reusing an identical earlier one) and put it in force (admins).
 
-    In the same transaction every partner is re-levelled with it (once the database has been
-    levelled at all); ``level=False`` marks the results stale instead.
+    (v2 §3.11) Without ``effective_from`` it becomes the only version in force; dated D, the
+    versions in force before D stay and those dated on or after D leave the timeline. The last
+    version of the timeline is the active one. A version whose map leaves a tier that partners hold
+    at the change unmapped is refused (``timeline.plan_load``). In the same transaction every
+    partner is re-levelled (once the database has been levelled at all); ``level=False`` marks the
+    results stale instead.
     """
+    return store_version(target, program, user, source_name, level=level)[0]
+
+
+def store_version(
+    target: Engine | UnitOfWork, program: Program, user: str, source_name: str = "", *, level: bool = True
+) -> tuple[ProgramVersion, timeline.LoadPlan]:
+    """:func:`store_program`, and what the load did (:class:`timeline.LoadPlan`, for the CLI)."""
     from .relevel import relevel  # relevel reads the active program through this module
 
     digest = program_hash(program.source)
@@ -44,8 +55,11 @@ def store_program(
         assert uow.session is not None
         session = uow.session
         roles.require(session, user, "admin", "loading programs")
+        plan = timeline.plan_load(session, program)
+        rows = timeline.in_force(session)
+        kept = {id(timeline.parsed(r)): r for r in rows}
         existing = session.exec(select(ProgramVersion).where(ProgramVersion.content_hash == digest)).first()
-        session.exec(update(ProgramVersion).values(active=False))
+        session.exec(update(ProgramVersion).values(active=False, in_force=False))
         if existing is None:
             number = session.exec(select(func.max(ProgramVersion.version))).one() or 0
             existing = ProgramVersion(
@@ -57,7 +71,11 @@ def store_program(
                 loaded_by=user,
             )
             session.add(existing)
-        existing.active = True
+        existing.effective_from = program.effective_from
+        in_force = [existing if p is program else kept[id(p)] for p in plan.timeline]
+        for row in in_force:
+            row.in_force = True
+        in_force[-1].active = True
         session.flush()
         audit.record(
             session,
@@ -69,6 +87,8 @@ def store_program(
             version=existing.version,
             hash=digest,
             source=source_name,
+            effective_from=program.effective_from.isoformat() if program.effective_from else None,
+            in_force=[r.version for r in in_force],
         )
         if level:
             relevel(uow, user, full=True, why=f"program {program.name!r} v{existing.version} activated")
@@ -76,11 +96,18 @@ def store_program(
             staleness.mark_stale(session, f"program {program.name!r} v{existing.version} activated, not re-levelled")
         session.flush()
         session.expunge(existing)
-    return existing
+    return existing, plan
 
 
 def load_program_file(target: Engine | UnitOfWork, path: str | Path, user: str) -> ProgramVersion:
     return store_program(target, read_program_file(path), user, Path(path).name)
+
+
+def load_version_file(
+    target: Engine | UnitOfWork, path: str | Path, user: str
+) -> tuple[ProgramVersion, timeline.LoadPlan]:
+    """``tiertui program load``: the version kept, and what loading it did."""
+    return store_version(target, read_program_file(path), user, Path(path).name)
 
 
 def active_version(source: Engine | Session) -> ProgramVersion | None:

@@ -25,6 +25,7 @@ from sqlmodel import select
 
 from ..storage import queries
 from ..storage.tables import LevelRun
+from . import timeline
 from .levelling import Progress, _quiet, _result_rows, evaluate, level_all, load_inputs
 from .programs import active_program, active_version
 from .unit_of_work import UnitOfWork
@@ -75,8 +76,10 @@ def relevel(
     last = session.exec(select(LevelRun).order_by(LevelRun.id.desc())).first()  # type: ignore[union-attr]
     if last is None:
         return NOTHING  # never levelled: nothing to keep current
-    program = active_program(session)
-    if full or last.program_id != version.id or json.loads(last.metrics) != program.used_metrics():
+    versions = timeline.programs(session)
+    program = versions[-1] if versions else active_program(session)
+    metrics = timeline.run_metrics(versions or [program])
+    if full or last.program_id != version.id or json.loads(last.metrics) != metrics:
         return _full(uow, user, why)
     conn = uow.connection
     tree_keys, ids, parent = queries.read_partner_tree(conn)
@@ -116,11 +119,11 @@ def relevel(
     sub_parent = parent[subset]
     sub_parent = np.where(sub_parent >= 0, inside[np.maximum(sub_parent, 0)], -1)
     cols = queries.read_partners_by_key(conn, tree_keys[subset])
-    loaded = load_inputs(conn, program, restricted=(cols, sub_parent))
+    loaded = load_inputs(conn, program, restricted=(cols, sub_parent), versions=versions)
     results = evaluate(loaded)
     if ",".join(r.period.label for r in results) != last.periods:
         return _full(uow, user, why)  # the evaluated periods changed: every partner has new rows
-    written = queries.store_results(conn, _result_rows(program, loaded.partners.key, results), partial=True)
+    written = queries.store_results(conn, _result_rows(program, loaded.partners.key, results, metrics), partial=True)
     progress(1.0, f"re-levelled {len(subset):,} partners")
     return Relevelled(len(subset), False, written)
 

@@ -64,6 +64,9 @@ class Status:
     last_run: LastRun | None
     stale_since: datetime | None = None
     stale_because: str = ""
+    # (v2 §3.11) periods with data that end before the earliest version's effective_from
+    not_evaluated: list[str] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)  # the timeline, when more than one version is in force
 
     def latest(self) -> PeriodStatus | None:
         return self.periods[-1] if self.periods else None
@@ -88,6 +91,12 @@ class Status:
             for p in self.periods:
                 for reason in p.partial:
                     lines.append(f"! {p.period} looks partial: {visible(reason)}")
+        for v in self.versions:
+            lines.append(f"Version: {visible(v)}")
+        if self.not_evaluated:
+            lines.append(
+                f"Not evaluated (before the earliest version's effective_from): {', '.join(self.not_evaluated)}"
+            )
         if self.last_run is None:
             lines.append("Last levelling run: never (run `tiertui level`)")
         else:
@@ -142,6 +151,13 @@ def read_status(engine: Engine) -> Status:
     status = Status(program.name, version.version, partners, completeness(program, partners, counts), last)
     if stale is not None:
         status.stale_since, status.stale_because = stale
+    from datetime import date
+
+    from . import timeline
+
+    entries, status.not_evaluated = timeline.describe(engine, date.today())
+    if len(entries) > 1:
+        status.versions = [f"v{e.version} {e.name} {e.dates()}: governs {e.governs()}" for e in entries]
     return status
 
 

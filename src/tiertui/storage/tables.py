@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 
@@ -13,7 +14,11 @@ def utcnow() -> datetime:
 
 
 class ProgramVersion(SQLModel, table=True):
-    """Every program file ever loaded; exactly one is active."""
+    """Every program file ever loaded; exactly one is active (in force for the newest periods).
+
+    (v2 §3.11) ``in_force`` marks the versions of the timeline, ordered by ``effective_from``
+    (the file's ``[program] effective_from``; None: from the start). See ``services.timeline``.
+    """
 
     __tablename__ = "program_version"
     id: int | None = Field(default=None, primary_key=True)
@@ -25,6 +30,8 @@ class ProgramVersion(SQLModel, table=True):
     loaded_at: datetime = Field(default_factory=utcnow)
     loaded_by: str
     active: bool = Field(default=False, index=True)
+    in_force: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=sa_false()))
+    effective_from: date | None = None
 
 
 class Partner(SQLModel, table=True):
@@ -74,12 +81,15 @@ class Override(SQLModel, table=True):
     reason: str
     starts_on: date
     expires_on: date | None = None
-    status: str = Field(default="pending", index=True)  # pending | approved | rejected
+    status: str = Field(default="pending", index=True)  # pending | approved | rejected | revoked
     requested_by: str
     requested_at: datetime = Field(default_factory=utcnow)
-    decided_by: str | None = None
+    decided_by: str | None = None  # the approval or rejection (kept when revoked)
     decided_at: datetime | None = None
     note: str = ""
+    revoked_by: str | None = None  # v2 §3.7: who revoked the approved override, when, and why
+    revoked_at: datetime | None = None
+    revoke_note: str | None = None
 
 
 class LevelRun(SQLModel, table=True):

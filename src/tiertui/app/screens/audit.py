@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 from rich import box
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,9 +15,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
+from ...safe_text import visible
 from ...services import audit
 from ...services.audit import AuditLine
 from ...services.errors import ServiceError
+from ..literal import LiteralTable, data_text, literal
 from ..widgets import Column, VirtualTable
 from .base import DataScreen, fix_blink
 
@@ -38,8 +39,8 @@ def render_cell(line: AuditLine, key: str) -> Text:
     if key == "at":
         return Text(f"{line.at:%Y-%m-%d %H:%M}")
     if key == "action":
-        return Text(line.action, style=ACTION_STYLES.get(line.action.partition(".")[2], ""))
-    return Text(str(getattr(line, key)))
+        return data_text(line.action, ACTION_STYLES.get(line.action.partition(".")[2], ""))
+    return data_text(getattr(line, key))
 
 
 class AuditScreen(DataScreen):
@@ -67,7 +68,7 @@ class AuditScreen(DataScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = "Audit log" + (f" · {self.partner_id}" if self.partner_id else "")
+        self.title = "Audit log" + (f" · {visible(self.partner_id)}" if self.partner_id else "")
         fix_blink(self)
         self.query_one("#audit-table", VirtualTable).focus()
 
@@ -88,7 +89,7 @@ class AuditScreen(DataScreen):
         except ServiceError as exc:
             lines, problem = [], str(exc)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._loaded, partner_id, lines, problem)
+            self.report(self._loaded, partner_id, lines, problem)
 
     def _loaded(self, partner_id: str | None, lines: list[AuditLine], problem: str) -> None:
         if partner_id != self.partner_id:
@@ -96,7 +97,7 @@ class AuditScreen(DataScreen):
         self.lines, self.more, self.problem = lines[:PAGE], len(lines) > PAGE, problem
         if lines and partner_id:  # the partner as stored (the filter ignores case)
             self.partner_id = next((line.partner_id for line in lines if line.partner_id), partner_id)
-        self.title = "Audit log" + (f" · {self.partner_id}" if self.partner_id else "")
+        self.title = "Audit log" + (f" · {visible(self.partner_id)}" if self.partner_id else "")
         self.query_one("#audit-table", VirtualTable).loading_rows = False
         self._show()
 
@@ -116,7 +117,7 @@ class AuditScreen(DataScreen):
         self.query_one("#audit-table", VirtualTable).set_ids(np.array(shown, dtype=np.int64))
         status = self.query_one("#audit-status", Static)
         if self.problem:
-            status.update(Text(self.problem, style="bold red"))
+            status.update(data_text(self.problem, "bold red"))
             return
         total = len(self.lines)
         parts = [
@@ -129,7 +130,7 @@ class AuditScreen(DataScreen):
             parts.append(f"{len(shown):,} match “{self.words.strip()}”")
         if self.more:
             parts.append("older ones: tiertui audit --since DATE")
-        status.update(" · ".join(parts))
+        status.update(literal(" · ".join(parts)))
 
     # ------------------------------------------------------------------ events
 
@@ -187,7 +188,7 @@ class AuditDetailScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         line = self.line
-        head = Table.grid(padding=(0, 2))
+        head = LiteralTable.grid(padding=(0, 2))
         head.add_column(style="dim", no_wrap=True)
         head.add_column()
         for label, value in [
@@ -200,9 +201,9 @@ class AuditDetailScreen(ModalScreen[None]):
             if value:
                 head.add_row(label, value)
         changes, rest = audit.detail_rows(line)
-        parts = [head, Text(), Text(line.summary, style="bold")]
+        parts = [head, Text(), data_text(line.summary, "bold")]
         if changes:
-            table = Table(
+            table = LiteralTable(
                 box=box.SIMPLE_HEAD,
                 expand=True,
                 header_style="bold",
@@ -214,10 +215,10 @@ class AuditDetailScreen(ModalScreen[None]):
             table.add_column("Before", ratio=1)
             table.add_column("After", ratio=1)
             for name, before, after in changes:
-                table.add_row(name, before, Text(after, style="bold" if after != before else ""))
+                table.add_row(name, before, data_text(after, "bold" if after != before else ""))
             parts += [Text(), table]
         if rest:
-            table = Table(
+            table = LiteralTable(
                 box=box.SIMPLE_HEAD,
                 expand=True,
                 header_style="bold",
@@ -231,7 +232,7 @@ class AuditDetailScreen(ModalScreen[None]):
                 table.add_row(name, value)
             parts += [Text(), table]
         with VerticalScroll(id="audit-detail", classes="dialog"):
-            yield Static(f"[b]Audit entry #{line.id}[/b]", classes="dialog-title")
+            yield Static(literal((f"Audit entry #{line.id}", "bold")), classes="dialog-title")
             yield Static(Group(*parts), id="audit-detail-body")
             hint = "Escape closes" + (" · s opens the partner's scorecard" if line.partner_id else "")
             yield Static(hint, classes="hint")

@@ -14,8 +14,10 @@ from textual.containers import Grid, Vertical
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from ...services import browse
-from ...services.browse import CERT_STATUS_LABELS, CertificationQuery, CertificationRow, LapseReport
+from ...safe_text import visible
+from ...services.read import engine as reads
+from ...services.read.engine import CERT_STATUS_LABELS, CertificationQuery, CertificationRow, FilterChoices, LapseReport
+from ..literal import data_text, literal
 from ..widgets import Column, VirtualTable
 from .base import DataScreen, fix_blink
 
@@ -40,7 +42,7 @@ def render_cell(row: CertificationRow, key: str) -> Text:
         return Text("✔ active", style="green")
     if key == "expires_on":
         return Text(str(row.expires_on) if row.expires_on else "never", style="" if row.expires_on else "dim")
-    return Text(str(getattr(row, key)))
+    return data_text(getattr(row, key))
 
 
 class CertificationsScreen(DataScreen):
@@ -83,10 +85,7 @@ class CertificationsScreen(DataScreen):
     def on_mount(self) -> None:
         self.title = "Certifications"
         fix_blink(self)
-        choices = browse.filter_choices(self.app.engine)
-        self.query_one("#track", Select).set_options((t, t) for t in choices.tracks)
-        if self.initial.track:
-            self.query_one("#track", Select).value = self.initial.track
+        self._load_choices()
         if self.initial.status != "all":
             self.query_one("#status", Select).value = self.initial.status
         self.query_one("#lapse-table", DataTable).add_columns(
@@ -94,13 +93,25 @@ class CertificationsScreen(DataScreen):
         )
         self.query_one("#certs", VirtualTable).focus()
 
+    @work(thread=True, group="cert-choices", exit_on_error=False)
+    def _load_choices(self) -> None:
+        self.report(self._show_choices, reads.filter_choices(self.app.engine))
+
+    def _show_choices(self, choices: FilterChoices) -> None:
+        track = self.query_one("#track", Select)
+        chosen = track.selection or self.initial.track
+        with self.prevent(Select.Changed):
+            track.set_options((visible(t), t) for t in choices.tracks)
+            if chosen in choices.tracks:
+                track.value = chosen
+
     def reload(self) -> None:
         self.run_query(self.cert_query, keep_cursor=True)
         self.query_one("#lapse-status", Static).update("computing…")
         self._lapse()
 
     def _fetch(self, ids) -> list[CertificationRow]:
-        return browse.certification_rows(self.app.engine, ids, self.app.today)
+        return reads.certification_rows(self.app.engine, ids, self.app.today)
 
     def run_query(self, query: CertificationQuery, keep_cursor: bool = False) -> None:
         self.cert_query = query
@@ -111,9 +122,9 @@ class CertificationsScreen(DataScreen):
     @work(exclusive=True, thread=True, group="cert-search")
     def _search(self, query: CertificationQuery, keep_cursor: bool) -> None:
         worker = get_current_worker()
-        ids = browse.certification_ids(self.app.engine, query, self.app.today)
+        ids = reads.certification_ids(self.app.engine, query, self.app.today)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show, query, ids, keep_cursor)
+            self.report(self._show, query, ids, keep_cursor)
 
     def _show(self, query: CertificationQuery, ids: np.ndarray, keep_cursor: bool) -> None:
         if query != self.cert_query:
@@ -131,26 +142,28 @@ class CertificationsScreen(DataScreen):
             if f
         ]
         self.query_one("#cert-status", Static).update(
-            f"{len(ids):,} certification{'s' if len(ids) != 1 else ''} · today {self.app.today}"
-            + (" · " + ", ".join(filters) if filters else "")
+            literal(
+                f"{len(ids):,} certification{'s' if len(ids) != 1 else ''} · today {self.app.today}"
+                + (" · " + ", ".join(filters) if filters else "")
+            )
         )
 
     @work(exclusive=True, thread=True, group="lapse")
     def _lapse(self) -> None:
         worker = get_current_worker()
-        report = browse.lapse_risk(self.app.engine, self.app.today)
+        report = reads.lapse_risk(self.app.engine, self.app.today)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_lapse, report)
+            self.report(self._show_lapse, report)
 
     def _show_lapse(self, report: LapseReport) -> None:
         table = self.query_one("#lapse-table", DataTable)
         table.clear()
         for r in report.rows:
             table.add_row(
-                r.partner_id,
-                r.name,
-                r.tier,
-                r.track,
+                data_text(r.partner_id),
+                data_text(r.name),
+                data_text(r.tier),
+                data_text(r.track),
                 f"≥ {r.required:g}",
                 str(r.now),
                 Text(str(r.at_period_end), style="bold red"),
@@ -165,7 +178,7 @@ class CertificationsScreen(DataScreen):
                 f"certification gate of their tier at the end of {report.period} ({report.end}) if the "
                 "certifications expiring before then lapse. Enter opens the partner."
             )
-        self.query_one("#lapse-status", Static).update(text)
+        self.query_one("#lapse-status", Static).update(literal(text))
 
     # ------------------------------------------------------------------ events
 

@@ -13,7 +13,8 @@ from textual.containers import Grid, VerticalScroll
 from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
-from ...services.listing import CertificationQuery, Dashboard, PartnerQuery
+from ...services.read import CertificationQuery, Dashboard, PartnerQuery
+from ..literal import literal
 from ..widgets.figure import Figure
 from ..widgets.footer import KeysFooter
 from ..widgets.marks import EVENT_MARKS
@@ -62,7 +63,7 @@ class DashboardScreen(DataScreen):
     def _load(self) -> None:
         data = self.app.reader.dashboard(self.app.today)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, data)
+            self.report(self._show, data)
 
     def _show(self, data: Dashboard) -> None:
         self.app.data_shown()
@@ -73,17 +74,31 @@ class DashboardScreen(DataScreen):
         title = self.query_one("#dashboard-title", Static)
         if data.program is None:
             title.update(
-                "No program is loaded yet: run [b]tiertui program load FILE.toml[/b] "
-                "(or [b]tiertui demo[/b] for a demo database)."
+                literal(
+                    "No program is loaded yet: run ",
+                    ("tiertui program load FILE.toml", "bold"),
+                    " (or ",
+                    ("tiertui demo", "bold"),
+                    " for a demo database).",
+                )
             )
         elif data.period is None:
             title.update(
-                f"[b]{data.program}[/b] · {data.partners:,} partners · not levelled yet: press [b]L[/b] to level."
+                literal(
+                    (data.program, "bold"),
+                    f" · {data.partners:,} partners · not levelled yet: press ",
+                    ("L", "bold"),
+                    " to level.",
+                )
             )
         else:
             title.update(
-                f"[b]{data.program}[/b] · latest period [b]{data.period}[/b] · "
-                f"{data.partners:,} partners · today {data.today.isoformat()}"
+                literal(
+                    (data.program, "bold"),
+                    " · latest period ",
+                    (data.period, "bold"),
+                    f" · {data.partners:,} partners · today {data.today.isoformat()}",
+                )
             )
         self.query_one("#dashboard-hint", Static).update(
             "Arrows or Tab move between figures · Enter opens the list · ctrl+p finds a partner · ? shows every key"

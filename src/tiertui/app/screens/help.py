@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from rich import box
-from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
+
+from ..literal import LiteralTable, literal
 
 
 class HelpScreen(ModalScreen[None]):
@@ -35,14 +36,16 @@ class HelpScreen(ModalScreen[None]):
         return [(" ".join(dict.fromkeys(keys)), label, ids[(label, node)]) for (label, node), keys in seen.items()]
 
     def compose(self) -> ComposeResult:
-        table = Table(box=box.SIMPLE_HEAD, expand=True, header_style="bold")
+        table = LiteralTable(box=box.SIMPLE_HEAD, expand=True, header_style="bold")
         table.add_column("Key", style="bold cyan", no_wrap=True)
         table.add_column("Does")
         table.add_column("Binding id (keys.toml)", style="dim")
         for keys, label, binding_id in self.rows():
             table.add_row(keys, label, binding_id)
         with VerticalScroll(id="help", classes="dialog"):
-            yield Static(f"[b]Keys: {self.under.title or self.under.__class__.__name__}[/b]", classes="dialog-title")
+            yield Static(
+                literal((f"Keys: {self.under.title or self.under.__class__.__name__}", "bold")), classes="dialog-title"
+            )
             yield Static(table)
             yield Static(
                 'Remap keys in keys.toml in your config folder, e.g. [keys] "overrides.approve" = "y". '

@@ -8,9 +8,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 
+from ...safe_text import visible
+from ..literal import literal
 from .base import fix_blink
 
 
@@ -26,25 +29,25 @@ class JobScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="job", classes="dialog"):
-            yield Static(f"[b]{self.heading}[/b]", classes="dialog-title")
+            yield Static(literal((self.heading, "bold")), classes="dialog-title")
             yield ProgressBar(total=100, show_eta=False, id="job-progress")
             yield Static("starting…", id="job-message")
             yield Static("", id="job-result")
 
     def set_progress(self, fraction: float, message: str) -> None:
         self.query_one(ProgressBar).update(progress=round(100 * fraction))
-        self.query_one("#job-message", Static).update(message)
+        self.query_one("#job-message", Static).update(literal(message))
 
     def finished(self, text: str) -> None:
         self.done = True
         self.query_one(ProgressBar).update(progress=100)
-        self.query_one("#job-message", Static).update("[b green]✔ done[/] · Enter or Escape closes")
-        self.query_one("#job-result", Static).update(text)
+        self.query_one("#job-message", Static).update(literal(("✔ done", "bold green"), " · Enter or Escape closes"))
+        self.query_one("#job-result", Static).update(Content(visible(text, keep_newlines=True)))
 
     def failed(self, text: str) -> None:
         self.done = True
-        self.query_one("#job-message", Static).update("[b red]✘ failed[/] · Enter or Escape closes")
-        self.query_one("#job-result", Static).update(text)
+        self.query_one("#job-message", Static).update(literal(("✘ failed", "bold red"), " · Enter or Escape closes"))
+        self.query_one("#job-result", Static).update(Content(visible(text, keep_newlines=True)))
 
     def action_close(self) -> None:
         if self.done:
@@ -82,7 +85,7 @@ class ImportScreen(ModalScreen[tuple[str, str] | None]):
     def go(self) -> None:
         path = Path(self.query_one("#path", Input).value.strip()).expanduser()
         if not path.is_file():
-            self.query_one("#import-problem", Static).update(f"[b red]✘[/] no file {str(path)!r}")
+            self.query_one("#import-problem", Static).update(literal(("✘", "bold red"), f" no file {str(path)!r}"))
             return
         self.dismiss((self.query_one("#kind", Select).value, str(path)))
 

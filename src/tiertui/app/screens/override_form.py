@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from ...safe_text import visible
 from ...services import overrides
-from ...services.browse import OverrideLine
 from ...services.errors import ServiceError
+from ...services.read.engine import OverrideLine
+from ..literal import literal
 from .base import fix_blink
 
 
@@ -59,16 +61,17 @@ class OverrideForm(ModalScreen[str | None]):
         self.partner_id = partner_id
         self.tiers = tuple(tiers)
         self.existing = existing
+        self.submitting = False  # the request is being written
 
     def compose(self) -> ComposeResult:
         e = self.existing
         today = self.app.today
         with Vertical(id="override-form", classes="dialog"):
             title = f"Edit override #{e.id}" if e else "Request a tier override"
-            yield Static(f"[b]{title}[/b] for {self.partner_id}", classes="dialog-title")
+            yield Static(literal((title, "bold"), f" for {self.partner_id}"), classes="dialog-title")
             yield Label("Tier")
             yield Select(
-                [(t, t) for t in reversed(self.tiers)],
+                [(visible(t), t) for t in reversed(self.tiers)],
                 prompt="Choose a tier",
                 id="tier",
                 value=e.tier if e else Select.NULL,
@@ -109,10 +112,14 @@ class OverrideForm(ModalScreen[str | None]):
         found = problems_of(*self.values())
         box = self.query_one("#problems", Static)
         if found:
-            box.update("[b red]✘[/] " + "\n[b red]✘[/] ".join(found))
+            box.update(
+                literal(
+                    *(piece for i, p in enumerate(found) for piece in ("\n" if i else "", ("✘", "bold red"), f" {p}"))
+                )
+            )
             box.set_class(True, "invalid")
         else:
-            box.update("[b green]✔[/] Ready to submit: it takes effect once someone else approves it.")
+            box.update(literal(("✔", "bold green"), " Ready to submit: it takes effect once someone else approves it."))
             box.set_class(False, "invalid")
         self.query_one("#submit", Button).disabled = bool(found)
         return found
@@ -132,7 +139,8 @@ class OverrideForm(ModalScreen[str | None]):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.submitting:  # a request being written closes the form when it is done
+            self.dismiss(None)
 
     def action_submit(self) -> None:
         if self.validate_form():
@@ -141,14 +149,35 @@ class OverrideForm(ModalScreen[str | None]):
         tier, reason, starts, expires = self.values()
         start = parse_date(starts)
         end = parse_date(expires) if expires.strip() else None
+        if self.submitting:
+            return
+        self.submitting = True
+        self.query_one("#submit", Button).disabled = True
+        self._submit(tier, reason, start, end)
+
+    @work(thread=True, group="override-submit", exit_on_error=False)
+    def _submit(self, tier: str, reason: str, start, end) -> None:
+        """Write the request (or the edit) in a thread; the form closes with the outcome."""
+        existing = self.existing
         try:
-            if self.existing:
-                overrides.edit(self.app.engine, self.app.user, self.existing.id, tier, reason, start, end)
-                message = f"Override #{self.existing.id} updated: {self.partner_id} → {tier}."
+            if existing:
+                overrides.edit(self.app.engine, self.app.user, existing.id, tier, reason, start, end)
+                message = f"Override #{existing.id} updated: {self.partner_id} → {tier}."
             else:
                 new_id = overrides.request(self.app.engine, self.app.user, self.partner_id, tier, reason, start, end)
                 message = f"Override #{new_id} requested: {self.partner_id} → {tier}; waiting for approval."
         except ServiceError as exc:
-            self.query_one("#problems", Static).update(f"[b red]✘[/] {exc}")
+            self.app.call_from_thread(self._refused, str(exc))
             return
-        self.dismiss(message)
+        self.app.call_from_thread(self._written, message)
+
+    def _written(self, message: str) -> None:
+        if self in self.app.screen_stack:
+            self.dismiss(message)
+
+    def _refused(self, message: str) -> None:
+        if self not in self.app.screen_stack:
+            return
+        self.submitting = False
+        self.query_one("#submit", Button).disabled = False
+        self.query_one("#problems", Static).update(literal(("✘", "bold red"), f" {message}"))

@@ -1,7 +1,7 @@
 """The partner list: type-to-filter, filters, sort on any column, Enter opens the scorecard.
 
 Only the visible rows are fetched (see :class:`VirtualTable`). Everything else is read in thread
-workers, through the app's reader (see :mod:`tiertui.services.fastread`):
+workers, through the app's reader (see :mod:`tiertui.services.read.fast`):
 
 * a search (a change of filter or sort) streams the matching keys: the first page shows as soon as
   the database has it (read at once on the UI thread when it takes a few milliseconds, as the ID
@@ -30,12 +30,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
+from textual.content import Content
 from textual.widgets import Header, Input, Select, Static
 from textual.worker import get_current_worker
 
+from ...safe_text import visible
 from ...scoring import score_text
-from ...services import listing
-from ...services.listing import FilterChoices, PartnerQuery, PartnerRow
+from ...services.read import FilterChoices, PartnerQuery, PartnerRow
+from ...services.read import sql as statements
 from ..widgets import Column, VirtualTable, event_text, risk_text, tier_text
 from ..widgets.footer import KeysFooter
 from ..widgets.search_box import SearchBox
@@ -56,7 +58,13 @@ COLUMNS = [
 ]
 SORTABLE = [c.key for c in COLUMNS]
 RISK_CHOICES = [("At risk", "yes"), ("Not at risk", "no")]
-EVENT_CHOICES = [("▲ promoted", "promoted"), ("▼ demoted", "demoted"), ("◆ grace", "grace"), ("· held", "held")]
+EVENT_CHOICES = [
+    ("▲ promoted", "promoted"),
+    ("▼ demoted", "demoted"),
+    ("◆ grace", "grace"),
+    ("▣ protected", "protected"),
+    ("· held", "held"),
+]
 PAGE = 100  # rows per fetch; also the first helping of keys of a search
 # the filter Selects: id, prompt, the query's field
 FILTERS = (
@@ -81,8 +89,8 @@ def render_cell(row: PartnerRow, key: str) -> Text:
     if key == "at_risk":
         return risk_text(row.at_risk)
     if key == "badges":
-        return Text(", ".join(row.badges), style="cyan")
-    return Text(str(getattr(row, key) or ""))
+        return Text(visible(", ".join(row.badges)), style="cyan")
+    return Text(visible(getattr(row, key) or ""))
 
 
 class _Cache:
@@ -134,12 +142,18 @@ class PartnersScreen(DataScreen):
                 yield SelectStub(prompt if value is None else label, has_value=value is not None, stands_for=widget_id)
         yield Static(id="partner-status", classes="status")
         yield VirtualTable(
-            COLUMNS, self._fetch, render_cell, page_size=PAGE, empty_message="No partners match.", id="partners"
+            COLUMNS,
+            self._fetch,
+            render_cell,
+            page_size=PAGE,
+            empty_message="No partners match.",
+            rows_by_id=True,
+            id="partners",
         )
         yield KeysFooter(hold=True)  # the keys once the list is complete
 
     def on_mount(self) -> None:
-        self.title = "Partners" + (f" · {self.heading}" if self.heading else "")
+        self.title = "Partners" + (f" · {visible(self.heading)}" if self.heading else "")
         fix_blink(self)
         q = self.initial
         table = self.query_one(VirtualTable)
@@ -157,6 +171,7 @@ class PartnersScreen(DataScreen):
 
     def reload(self) -> None:
         self._cache = _Cache()  # the data changed: period, program, keys and search texts are read again
+        self.query_one(VirtualTable).invalidate()  # and the rows
         self.run_query(self.partner_query, keep_cursor=True)
 
     def _fetch(self, keys) -> list[PartnerRow]:
@@ -195,12 +210,18 @@ class PartnersScreen(DataScreen):
         with cache.lock:
             if not cache.period_read:
                 cache.period, cache.period_read = period, True
+        # The page's rows too (a hundred rows by primary key: a millisecond or two), so that the
+        # first frame has them rather than placeholders and a worker's round trip. With the keys
+        # read above, this is the one read on the event loop, and only on the sqlite3 fast path.
+        rows = self.app.reader.partner_rows(keys, period)
         if len(keys) < PAGE:  # all of it
             cache.base = (replace(query, text="", period=query.period or cache.period), keys)
             self._show(query, cache.period, keys, keep_cursor, False)
+            self.query_one(VirtualTable).prime(0, keys, rows)
             return True
         drawn = threading.Event()
         self._show(query, cache.period, keys, keep_cursor, True, drawn)
+        self.query_one(VirtualTable).prime(0, keys, rows)
         return drawn
 
     @work(exclusive=True, thread=True, group="partner-search")
@@ -221,7 +242,8 @@ class PartnersScreen(DataScreen):
             more_to_come = len(keys) == PAGE  # (the engine's path gives all of them at once)
             if drawn is None and more_to_come and not query.text.strip() and not worker.is_cancelled:
                 drawn = threading.Event()
-                self.app.call_from_thread(self._show, query, period, keys, keep_cursor, True, drawn)
+                rows = self.app.reader.partner_rows(keys, period)  # the page with its keys: one report
+                self.report(self._show, query, period, keys, keep_cursor, True, drawn, rows)
             if drawn is not None:
                 # The rest once that page is on screen: reading it (100,000 rows, the GIL passed back
                 # and forth for each) would slow the drawing and the page's own read on the UI thread.
@@ -232,10 +254,14 @@ class PartnersScreen(DataScreen):
                     return
                 keys = keys + more
             cache.base = (base_query, keys)
+            first_drawn = drawn
         if query.text.strip():
             keys = self._matching(cache, base_query, keys, query.text)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show, query, period, keys, keep_cursor, False)
+            # the first page's rows come with the keys (unless that page is up already): the list is
+            # drawn complete in one report, not placeholders and then a page fetched by the table
+            first = None if first_drawn is not None else self.app.reader.partner_rows(keys[:PAGE], period)
+            self.report(self._show, query, period, keys, keep_cursor, False, None, first)
 
     def _in_memory(self, query: PartnerQuery) -> list[int] | None:
         """The keys of ``query`` if they are at hand: its filter's keys are loaded and its text (if any)
@@ -252,7 +278,7 @@ class PartnersScreen(DataScreen):
         if cache.texts is None:
             return None
         narrow = cache.narrow
-        needle = listing.needle_of(query.text)
+        needle = statements.needle_of(query.text)
         narrowing = narrow is not None and narrow[0] == base_query and narrow[1] in needle
         if len(narrow[2] if narrowing else base[1]) > AT_ONCE:
             return None
@@ -281,8 +307,8 @@ class PartnersScreen(DataScreen):
 
     def _matching(self, cache: _Cache, base_query: PartnerQuery, keys: list[int], text: str) -> list[int]:
         """The keys among ``keys`` (those of ``base_query``) whose search text contains ``text``."""
-        needle = listing.needle_of(text)
-        if listing.unsearchable(needle):
+        needle = statements.needle_of(text)
+        if statements.unsearchable(needle):
             return []
         narrow = cache.narrow
         if narrow is not None and narrow[0] == base_query and narrow[1] in needle:
@@ -293,7 +319,7 @@ class PartnersScreen(DataScreen):
                 everyone = self._texts(cache)
                 base_texts = cache.base_texts = (base_query, [everyone.get(k, "") for k in keys])
             texts = base_texts[1]
-        mask = [needle in t for t in texts]
+        mask = statements.matching(texts, needle)
         found, found_texts = list(compress(keys, mask)), list(compress(texts, mask))
         cache.narrow = (base_query, needle, found, found_texts)
         return found
@@ -306,6 +332,7 @@ class PartnersScreen(DataScreen):
         keep_cursor: bool,
         partial: bool,
         drawn: threading.Event | None = None,
+        first_rows: list[PartnerRow] | None = None,
     ) -> None:
         if drawn is not None:
             self.call_after_refresh(drawn.set)
@@ -313,11 +340,15 @@ class PartnersScreen(DataScreen):
             return  # a newer search is on its way
         table = self.query_one(VirtualTable)
         more = self.counting and self._shown == query  # the rest of the keys whose first page is up
+        if period != self.period:
+            table.invalidate()  # a row shows its partner in one period
         self.period = period
         self.counting = partial
         self._shown = query
         table.loading_rows = False
         table.set_ids(keys, keep_cursor=keep_cursor or more, keep_rows=more)
+        if first_rows is not None:
+            table.prime(0, keys[:PAGE], first_rows)
         self._update_status()
         if self._filters == "stubs" and not partial:  # the list is complete: the rest of the screen
             self.call_after_refresh(self.query_one(KeysFooter).release)
@@ -333,7 +364,7 @@ class PartnersScreen(DataScreen):
         """The filter choices, then the search texts (ready for the first keystroke)."""
         choices = self.app.reader.filter_choices(tracks=False)
         if cache is self._cache:
-            self.app.call_from_thread(self._show_choices, choices)
+            self.report(self._show_choices, choices)
         self._texts(cache)
 
     @staticmethod
@@ -428,7 +459,9 @@ class PartnersScreen(DataScreen):
         ]
         if active:
             parts.append("filters: " + ", ".join(active))
-        self.query_one("#partner-status", Static).update(" · ".join(parts), layout=False)  # one line, always
+        self.query_one("#partner-status", Static).update(
+            Content(visible(" · ".join(parts))), layout=False
+        )  # one line, always
 
     # ------------------------------------------------------------------ events
 

@@ -13,26 +13,26 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Header, Input, OptionList, Select, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Footer, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
+from ...safe_text import visible
 from ...services import ServiceError
 from ...services import scenarios as svc
 from ...services.scenarios import Knob, Mover, ScenarioSession, WhatIf
 from ...services.scenarios.costs import regions_of
+from ..literal import LiteralTable, data_text, literal
 from ..widgets import Column, VirtualTable
 from ..widgets.knob_row import KnobEntry, KnobInput, KnobRow, number_text
 from ..widgets.marks import EVENT_MARKS
 from .base import DataScreen, fix_blink
+from .dialogs import ConfirmScreen, PickScenarioScreen, PromptScreen
 
 GROUP_TITLES = {"Program": "Program", "Score": "Score components", "Benefits": "Benefits (fractions of revenue)"}
 DIRECTION_CHOICES = [("▲ up", svc.UP), ("▼ down", svc.DOWN)]
@@ -53,13 +53,13 @@ NARROW_BELOW = 112
 
 
 def _summary_table(title: str, first: str) -> Table:
-    table = Table(
+    table = LiteralTable(
         box=None,
         padding=(0, 1),
         pad_edge=False,
         expand=False,
         header_style="bold",
-        title=title,
+        title=data_text(title, "bold"),
         title_justify="left",
         title_style="bold",
     )
@@ -130,14 +130,14 @@ def change_text(delta: float, text: str) -> Text:
 def move_text(m: Mover) -> Text:
     symbol, style = MOVE_MARKS[m.direction]
     text = Text(f"{symbol} {m.direction} ", style=style)
-    text.append(f"{m.from_tier}→{m.to_tier}")
+    text.append(visible(f"{m.from_tier}→{m.to_tier}"))
     return text
 
 
 def render_mover(m: Mover, key: str) -> Text:
     if key == "move":
         return move_text(m)
-    return Text(str(getattr(m, key) or ""))
+    return data_text(getattr(m, key) or "")
 
 
 def file_name(name: str) -> str:
@@ -223,21 +223,21 @@ class ScenarioScreen(DataScreen):
 
         def progress(fraction: float, message: str = "") -> None:
             if not worker.is_cancelled:
-                self.app.call_from_thread(self._status, f"Loading partner data… {fraction:.0%} {message}")
+                self.report(self._status, f"Loading partner data… {fraction:.0%} {message}")
 
         try:
             session = ScenarioSession.open(self.app.engine, progress)
         except ServiceError as exc:
             if not worker.is_cancelled:
-                self.app.call_from_thread(self._open_failed, str(exc))
+                self.report(self._open_failed, str(exc))
             return
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._session_ready, session)
+            self.report(self._session_ready, session)
 
     def _open_failed(self, message: str) -> None:
         self.query_one("#scenario-body").loading = False
         self._status("No scenario can be evaluated.")
-        self._say(f"[b red]✘[/] {message}")
+        self._say(("✘ ", "bold red"), message)
 
     def _session_ready(self, session: ScenarioSession) -> None:
         old = self.session
@@ -305,7 +305,7 @@ class ScenarioScreen(DataScreen):
         try:
             current = svc.editable_values(self.text)
         except ServiceError as exc:
-            self._say(f"[b red]✘[/] {exc}")
+            self._say(("✘ ", "bold red"), str(exc))
             return
         entries = knob_entries(current, self.original)
         rows = list(self.query(KnobRow))
@@ -324,13 +324,17 @@ class ScenarioScreen(DataScreen):
         entry = event.row.entry
         if not entry.present and entry.knob.kind in ("points", "target"):
             self._say(
-                f"[b red]✘[/] The score component of {entry.label} is switched off: "
-                "press [b]r[/b] to reset all edits to bring it back."
+                ("✘", "bold red"),
+                f" The score component of {entry.label} is switched off: press ",
+                ("r", "bold"),
+                " to reset all edits to bring it back.",
             )
             return
         event.row.start_edit(event.initial)
         self._say(
-            f"Editing [b]{entry.label}[/b] (active program: {_plain(entry.original)}) · Enter applies · Escape cancels"
+            "Editing ",
+            (entry.label, "bold"),
+            f" (active program: {_plain(entry.original)}) · Enter applies · Escape cancels",
         )
 
     @on(Input.Submitted, ".knob-input")
@@ -379,9 +383,9 @@ class ScenarioScreen(DataScreen):
             return False
         self.text = text
         if value is None:
-            self._say(f"[b]✘[/b] {entry.label} switched off.")
+            self._say(("✘", "bold"), f" {entry.label} switched off.")
         else:
-            self._say(f"[b]✎[/b] {entry.label} = {_plain(value)} (active program: {_plain(entry.original)}).")
+            self._say(("✎", "bold"), f" {entry.label} = {_plain(value)} (active program: {_plain(entry.original)}).")
         self._rebuild_knobs(entry.label)
         self.evaluate()
         return True
@@ -410,7 +414,7 @@ class ScenarioScreen(DataScreen):
             except ServiceError as exc:
                 result, error = None, str(exc)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_result, generation, result, error)
+            self.report(self._show_result, generation, result, error)
 
     def _show_result(self, generation: int, result: WhatIf | None, error: str | None) -> None:
         if generation != self.generation:
@@ -446,7 +450,7 @@ class ScenarioScreen(DataScreen):
         table = _summary_table(f"Benefit cost · {metric}", "Region")
 
         def row(label: str, b: float, a: float, style: str = "") -> None:
-            table.add_row(Text(label, style=style), money(b), money(a), change_text(a - b, money(abs(a - b))))
+            table.add_row(data_text(label, style), money(b), money(a), change_text(a - b, money(abs(a - b))))
 
         row("Total", r.cost_before.total.total, r.cost_after.total.total, "bold")
         for region in regions_of(r.cost_before, r.cost_after):
@@ -491,7 +495,7 @@ class ScenarioScreen(DataScreen):
             )
         if self.movers:
             parts.append("Enter opens the scorecard")
-        self.query_one("#movers-status", Static).update(" · ".join(parts))
+        self.query_one("#movers-status", Static).update(literal(" · ".join(parts)))
 
     @on(Select.Changed)
     def _filter_changed(self, event: Select.Changed) -> None:
@@ -535,25 +539,29 @@ class ScenarioScreen(DataScreen):
         s = self.session
         if s is None:
             return
-        name = f"[b]{self.scenario_name}[/b]" if self.scenario_name else "[b]unsaved scenario[/b]"
-        parts = [
-            name + (" ✎ unsaved edits" if self.dirty and self.scenario_name else ""),
+        parts: list[str | tuple[str, str]] = [
+            (self.scenario_name or "unsaved scenario", "bold"),
+            (" ✎ unsaved edits" if self.dirty and self.scenario_name else "") + " · ",
             f"{self.edits()} edit{'s' if self.edits() != 1 else ''} to {s.base.name} v{s.base_version}",
-            f"period {self.period or s.periods[-1] if s.periods else '–'}",
-            f"{s.n:,} partners",
+            f" · period {self.period or s.periods[-1] if s.periods else '–'}",
+            f" · {s.n:,} partners",
         ]
         if self.evaluating:
-            parts.append("evaluating…")
-        self._status(" · ".join(parts))
+            parts.append(" · evaluating…")
+        self._status(*parts)
 
-    def _status(self, text: str) -> None:
-        self.query_one("#scenario-status", Static).update(text)
+    def _status(self, *parts: str | tuple[str, str]) -> None:
+        self.query_one("#scenario-status", Static).update(literal(*parts))
 
-    def _say(self, markup: str) -> None:
-        self.query_one("#scenario-message", Static).update(markup)
+    def _say(self, *parts: str | tuple[str, str]) -> None:
+        """A message below the panes: ``parts`` are literal text, or (literal text, style)."""
+        self.query_one("#scenario-message", Static).update(literal(*parts))
+
+    def refused(self, message: str) -> None:
+        self._refuse(message)
 
     def _refuse(self, message: str) -> None:
-        self._say(f"[b red]✘ Refused:[/] {_escape(message)} · nothing changed.")
+        self._say(("✘ Refused:", "bold red"), f" {message} · nothing changed.")
 
     # ------------------------------------------------------------------ actions
 
@@ -593,15 +601,16 @@ class ScenarioScreen(DataScreen):
             if not name:
                 self._say("Not saved.")
                 return
-            try:
-                saved = svc.save_scenario(self.app.engine, self.app.user, name, self.text)
-            except ServiceError as exc:
-                self._refuse(str(exc))
-                return
-            self.scenario_name, self.saved_text = saved.name, saved.content
+            text = self.text
+            self.run_in_thread(lambda: svc.save_scenario(self.app.engine, self.app.user, name, text), saved)
+
+        def saved(result: svc.SavedScenario) -> None:
+            self.scenario_name, self.saved_text = result.name, result.content
             self._say(
-                f"[b green]✔[/] Saved scenario [b]{_escape(saved.name)}[/b] "
-                f"(based on {self.session.base.name} v{saved.base_version})."
+                ("✔", "bold green"),
+                " Saved scenario ",
+                (result.name, "bold"),
+                f" (based on {self.session.base.name} v{result.base_version}).",
             )
             self._update_status()
 
@@ -616,26 +625,22 @@ class ScenarioScreen(DataScreen):
         )
 
     def action_open(self) -> None:
-        try:
-            saved = svc.list_scenarios(self.app.engine)
-        except ServiceError as exc:
-            self._refuse(str(exc))
-            return
+        self.run_in_thread(lambda: svc.list_scenarios(self.app.engine), self._pick)
+
+    def _pick(self, saved: list[svc.SavedScenario]) -> None:
         if not saved:
-            self._say("No saved scenarios yet: [b]ctrl+s[/b] saves this one under a name.")
+            self._say("No saved scenarios yet: ", ("ctrl+s", "bold"), " saves this one under a name.")
             return
 
         def chosen(name: str | None) -> None:
             if not name:
                 return
-            try:
-                scenario = svc.open_scenario(self.app.engine, name)
-            except ServiceError as exc:
-                self._refuse(str(exc))
-                return
+            self.run_in_thread(lambda: svc.open_scenario(self.app.engine, name), opened)
+
+        def opened(scenario: svc.SavedScenario) -> None:
             self.text = scenario.content
             self.scenario_name, self.saved_text = scenario.name, scenario.content
-            self._say(f"Opened scenario [b]{_escape(scenario.name)}[/b].")
+            self._say("Opened scenario ", (scenario.name, "bold"), ".")
             self._rebuild_knobs()
             self.evaluate()
 
@@ -662,12 +667,10 @@ class ScenarioScreen(DataScreen):
             if not path:
                 self._say("Not exported.")
                 return
-            try:
-                written = svc.export_scenario(self.app.engine, name, Path(path).expanduser())
-            except ServiceError as exc:
-                self._refuse(str(exc))
-                return
-            self._say(f"[b green]✔[/] Exported [b]{_escape(name)}[/b] to {_escape(str(written))}.")
+            self.run_in_thread(
+                lambda: svc.export_scenario(self.app.engine, name, Path(path).expanduser()),
+                lambda written: self._say(("✔", "bold green"), " Exported ", (name, "bold"), f" to {written}."),
+            )
 
         self.app.push_screen(
             PromptScreen(
@@ -689,16 +692,14 @@ class ScenarioScreen(DataScreen):
             if not yes:
                 self._say("Not activated: nothing changed.")
                 return
-            try:
-                version = svc.activate_scenario(self.app.engine, self.app.user, name)
-            except ServiceError as exc:
-                self._refuse(str(exc))
-                return
+            self.run_in_thread(lambda: svc.activate_scenario(self.app.engine, self.app.user, name), activated)
+
+        def activated(version) -> None:
             message = (
                 f"Scenario {name} is now the active program: {version.name} v{version.version} "
                 f"(v{s.base_version} stays in the history). Press L to level every period with it."
             )
-            self._say(f"[b green]✔[/] {_escape(message)}")
+            self._say(("✔ ", "bold green"), message)
             self.app.notify(message, title="New program version active")
             self.text = None  # the scenario is the program now: no edits against it
             self.app.data_changed()
@@ -716,119 +717,3 @@ class ScenarioScreen(DataScreen):
 
 def _plain(value: float | None) -> str:
     return number_text(value)
-
-
-def _escape(text: str) -> str:
-    return escape(text)
-
-
-# =============================================================================== dialogs
-
-
-class PromptScreen(ModalScreen[str | None]):
-    """Ask for one line of text (a scenario name, a file path)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
-
-    def __init__(self, title: str, prompt: str, value: str = "", hint: str = "") -> None:
-        super().__init__()
-        self.heading = title
-        self.prompt = prompt
-        self.value = value
-        self.hint = hint
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="prompt-dialog", classes="dialog"):
-            yield Static(f"[b]{_escape(self.heading)}[/b]", classes="dialog-title")
-            yield Input(self.value, placeholder=self.prompt, id="prompt")
-            yield Static(
-                _escape(self.hint) + ("\n" if self.hint else "") + "Enter confirms · Escape cancels",
-                id="prompt-problem",
-                classes="hint",
-            )
-            with Horizontal(classes="buttons"):
-                yield Button("OK", variant="primary", id="confirm")
-                yield Button("Cancel", id="cancel")
-
-    def on_mount(self) -> None:
-        fix_blink(self)
-        self.query_one(Input).focus()
-
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#confirm")
-    def confirm(self) -> None:
-        value = self.query_one(Input).value.strip()
-        if not value:
-            self.query_one("#prompt-problem", Static).update(f"[b red]✘[/] {self.prompt} is required.")
-            return
-        self.dismiss(value)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm.cancel")]
-
-    def __init__(self, title: str, text: str, confirm: str) -> None:
-        super().__init__()
-        self.heading = title
-        self.text = text
-        self.confirm_label = confirm
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-dialog", classes="dialog"):
-            yield Static(f"[b]{_escape(self.heading)}[/b]", classes="dialog-title")
-            yield Static(_escape(self.text))
-            with Horizontal(classes="buttons"):
-                yield Button(self.confirm_label, variant="warning", id="confirm")
-                yield Button("Cancel", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm", Button).focus()
-
-    @on(Button.Pressed, "#confirm")
-    def _confirm(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(False)
-
-
-class PickScenarioScreen(ModalScreen[str | None]):
-    """Pick a saved scenario: arrows, Enter."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel")]
-
-    def __init__(self, saved: list[svc.SavedScenario], current: str | None) -> None:
-        super().__init__()
-        self.saved = saved
-        self.current = current
-
-    def compose(self) -> ComposeResult:
-        options = []
-        for s in self.saved:
-            label = Text(s.name, style="bold")
-            based = f"v{s.base_version}" if s.base_version is not None else "no program"
-            label.append(f"  · based on {based} · saved {s.updated_at:%Y-%m-%d %H:%M} by {s.created_by}", style="dim")
-            options.append(Option(label, id=s.name))
-        with Vertical(id="pick-dialog", classes="dialog"):
-            yield Static("[b]Open a saved scenario[/b]", classes="dialog-title")
-            yield OptionList(*options, id="saved-scenarios")
-            yield Static("Enter opens · Escape cancels", classes="hint")
-
-    def on_mount(self) -> None:
-        options = self.query_one(OptionList)
-        options.focus()
-        names = [s.name for s in self.saved]
-        if self.current in names:
-            options.highlighted = names.index(self.current)
-
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

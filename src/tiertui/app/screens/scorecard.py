@@ -7,15 +7,18 @@ from rich.cells import cell_len
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
+from ...safe_text import visible
 from ...scoring import fmt, score_text
-from ...services import browse
-from ...services.browse import PartnerScorecard
 from ...services.errors import ServiceError
+from ...services.read import engine as reads
+from ...services.read.engine import PartnerScorecard
+from ..literal import LiteralTable
 from ..widgets import event_text, tier_text
 from .base import DataScreen
 
@@ -23,7 +26,7 @@ BAR_WIDTH = 40
 
 
 def _table(*columns: str, right: tuple[int, ...] = ()) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False, show_edge=False, header_style="bold")
+    table = LiteralTable(box=box.SIMPLE_HEAD, expand=False, pad_edge=False, show_edge=False, header_style="bold")
     for i, name in enumerate(columns):
         table.add_column(name, justify="right" if i in right else "left", no_wrap=i == 0)
     return table
@@ -85,6 +88,7 @@ class ScorecardScreen(DataScreen):
         self.partner_id = partner_id
         self.period = period
         self.data: PartnerScorecard | None = None
+        self._cards: dict[str, PartnerScorecard] = {}  # each period read so far, until the data changes
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -113,21 +117,44 @@ class ScorecardScreen(DataScreen):
     # ------------------------------------------------------------------ data
 
     def reload(self) -> None:
+        """Read the scorecard again (the data changed): every period read before is forgotten."""
+        self._cards.clear()
+        self._load(self.period)
+
+    def _show_period(self, period: str | None) -> None:
+        """Show ``period``: at once if it was read before, else from a worker."""
+        card = self._cards.get(period) if period is not None else None
+        if card is not None:
+            self._loaded(card)
+        else:
+            self._load(period)
+
+    @work(thread=True, exclusive=True, group="scorecard-load", exit_on_error=False)
+    def _load(self, period: str | None) -> None:
         try:
-            self.data = browse.partner_scorecard(self.app.engine, self.partner_id, self.period, self.app.today)
+            data = reads.partner_scorecard(self.app.engine, self.partner_id, period, self.app.today)
         except ServiceError as exc:
-            self.query_one("#identity", Static).update(Text(str(exc), style="bold red"))
+            self.report(self._failed, str(exc))
             return
-        self.period = self.data.period
-        self.title = f"{self.data.info.name} · {self.data.period or 'not levelled'}"
+        self.report(self._loaded, data)
+
+    def _failed(self, message: str) -> None:
+        self.query_one("#identity", Static).update(Text(visible(message), style="bold red"))
+
+    def _loaded(self, data: PartnerScorecard) -> None:
+        self.data = data
+        self.period = data.period
+        if data.period is not None:
+            self._cards[data.period] = data
+        self.title = f"{visible(data.info.name)} · {data.period or 'not levelled'}"
         self._paint()
 
     def _paint(self) -> None:
         d = self.data
         info, card, program = d.info, d.card, d.program
         ident = Text()
-        ident.append(info.name, style="bold")
-        ident.append(f"  {info.partner_id}\n", style="dim")
+        ident.append(visible(info.name), style="bold")
+        ident.append(f"  {visible(info.partner_id)}\n", style="dim")
         pairs = [
             ("Region", info.region),
             ("Country", info.country),
@@ -143,11 +170,11 @@ class ScorecardScreen(DataScreen):
             if i:
                 ident.append(" · ", style="dim")
             ident.append(f"{label} ", style="dim")
-            ident.append(value)
+            ident.append(visible(value))
         if d.periods:
             index = d.periods.index(d.period) + 1
             ident.append("\nPeriod ", style="dim")
-            ident.append(d.period, style="bold")
+            ident.append(visible(d.period), style="bold")
             ident.append(f" ({index} of {len(d.periods)}; ← → change)", style="dim")
         self.query_one("#identity", Static).update(ident)
 
@@ -160,9 +187,9 @@ class ScorecardScreen(DataScreen):
             if card.override_id is not None:
                 tiers.append(f" (override #{card.override_id})", style="magenta")
             tiers.append("   Earned ", style="dim")
-            tiers.append(card.earned, style="bold")
+            tiers.append(visible(card.earned), style="bold")
             tiers.append("   Qualified ", style="dim")
-            tiers.append(card.qualified, style="bold")
+            tiers.append(visible(card.qualified), style="bold")
             tiers.append("   Event ", style="dim")
             tiers.append_text(event_text(card.event))
             tiers.append("\nScore ", style="dim")
@@ -171,7 +198,24 @@ class ScorecardScreen(DataScreen):
             if card.at_risk:
                 tiers.append("   ! at risk", style="bold red")
             tiers.append("   Badges ", style="dim")
-            tiers.append(", ".join(card.badges) if card.badges else "none", style="cyan" if card.badges else "dim")
+            tiers.append(
+                visible(", ".join(card.badges)) if card.badges else "none", style="cyan" if card.badges else "dim"
+            )
+            if card.version:
+                tiers.append("\nProgram ", style="dim")
+                tiers.append(visible(card.version))
+            if card.protection_text:
+                tiers.append("\n")
+                tiers.append_text(event_text("protected"))
+                tiers.append(f" {visible(card.protection_text)}")
+            for line in card.designations:
+                tiers.append("\n")
+                tiers.append("✔ " if line.held else "✘ ", style="green" if line.held else "dim")
+                tiers.append(visible(line.text()))
+                for gap_line in line.gap_texts() if not line.met else ():
+                    tiers.append(f"\n    • {visible(gap_line)}", style="dim")
+                if line.lapse:
+                    tiers.append(f"\n    ! {visible(line.lapse)}", style="bold red")
         self.query_one("#tiers", Static).update(tiers)
 
         comp = _table("Component", "Value", "Points", "of max", "Target", "", right=(1, 2, 3, 4))
@@ -181,7 +225,7 @@ class ScorecardScreen(DataScreen):
                 comp.add_row(
                     c.label,
                     _unit(c.value, unit),
-                    f"{c.points:.2f}",
+                    score_text(c.points),
                     fmt(c.max_points),
                     _unit(c.target, unit),
                     Text(_bar(c.points / c.max_points if c.max_points else 0, 16), style="green"),
@@ -212,11 +256,11 @@ class ScorecardScreen(DataScreen):
         gap = Text()
         if card:
             if card.gap is None:
-                gap.append(f"{card.earned} is the top tier.\n")
+                gap.append(f"{visible(card.earned)} is the top tier.\n")
             elif card.gap.closed:
-                gap.append(f"Meets every requirement of {card.gap.tier}.\n", style="green")
+                gap.append(f"Meets every requirement of {visible(card.gap.tier)}.\n", style="green")
             else:
-                gap.append(f"To reach {card.gap.tier}:\n", style="bold")
+                gap.append(f"To reach {visible(card.gap.tier)}:\n", style="bold")
                 for c in card.gap.unmet:
                     if c.kind == "min_score":
                         gap.append(
@@ -224,11 +268,11 @@ class ScorecardScreen(DataScreen):
                             f"({score_text(card.score)} of {fmt(c.threshold)} needed)\n"
                         )
                     else:
-                        gap.append(f"  • {c.describe()}\n")
+                        gap.append(f"  • {visible(c.describe())}\n")
             if card.at_risk_reasons:
                 gap.append("At risk:\n", style="bold red")
                 for reason in card.at_risk_reasons:
-                    gap.append(f"  • {reason}\n")
+                    gap.append(f"  • {visible(reason)}\n")
             elif not card.at_risk:
                 gap.append("Not at risk.", style="green")
         self.query_one("#gap", Static).update(gap if card else Text("—", style="dim"))
@@ -261,7 +305,7 @@ class ScorecardScreen(DataScreen):
             counts.setdefault(c.track, {"active": 0, "expiring": 0, "expired": 0})[c.status] += 1
         summary = Text(
             " · ".join(
-                f"{t}: {v['active'] + v['expiring']} active ({v['expiring']} expiring), {v['expired']} expired"
+                f"{visible(t)}: {v['active'] + v['expiring']} active ({v['expiring']} expiring), {v['expired']} expired"
                 for t, v in sorted(counts.items())
             ),
             style="dim",
@@ -303,7 +347,7 @@ class ScorecardScreen(DataScreen):
         index = self.data.periods.index(self.data.period) + step
         if 0 <= index < len(self.data.periods):
             self.period = self.data.periods[index]
-            self.reload()
+            self._show_period(self.period)
         else:
             self.notify("No " + ("earlier" if step < 0 else "later") + " period.", timeout=2)
 
@@ -334,7 +378,7 @@ class ScorecardScreen(DataScreen):
     def _after_form(self, message: str | None) -> None:
         if message:
             self.notify(message, title="Override")
-            self.app.data_changed()
+            self.app.data_changed()  # this screen, on top again, reads its scorecard once more
 
     def action_audit(self) -> None:
         from .audit import AuditScreen

@@ -9,6 +9,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
+from ...safe_text import visible
+
 
 class Figure(Widget, can_focus=True):
     BINDINGS = [Binding("enter,space", "open", "Open list", show=True)]
@@ -51,7 +53,7 @@ class Figure(Widget, can_focus=True):
         if self.mark:
             text.append(f"{self.mark} ", style=self.mark_style)
         text.append(f"{self.value:,}", style="bold")
-        text.append(f"\n{self.label}", style="")
+        text.append(f"\n{visible(self.label)}", style="")
         return text
 
     def action_open(self) -> None:

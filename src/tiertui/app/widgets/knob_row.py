@@ -17,6 +17,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Static
 
+from ...safe_text import visible
 from ...services.scenarios import Knob
 
 # how an edited value differs from the active program's: always a symbol and a word on screen
@@ -124,7 +125,7 @@ class KnobRow(Horizontal, can_focus=True):
     def _label_text(self) -> Text:
         symbol, style = KNOB_MARKS[self.entry.status]
         text = Text(f"{symbol} ", style=style)
-        text.append(self.entry.short)
+        text.append(visible(self.entry.short))
         return text
 
     def _value_text(self) -> Text:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ...safe_text import visible
+
 EVENT_MARKS = {
     "promoted": ("▲", "bold green"),
     "demoted": ("▼", "bold red"),
     "grace": ("◆", "bold yellow"),
+    "protected": ("▣", "bold cyan"),  # (v2 §3.11) kept by a program change's protection
     "held": ("·", ""),
 }
 OVERRIDE_MARK = "✎"
@@ -24,7 +27,7 @@ def tier_text(tier: str | None, event: str | None = None, overridden: bool = Fal
     if not tier:
         return Text("not levelled", style="dim")
     symbol, style = EVENT_MARKS.get(event or "held", ("·", ""))
-    text = Text(f"{symbol} {tier}", style=style)
+    text = Text(f"{symbol} {visible(tier)}", style=style)
     if overridden:
         text.append(f" {OVERRIDE_MARK}", style="bold magenta")
     return text

@@ -1,8 +1,11 @@
 """A table that renders only the rows on screen, fetched page by page (the Line API).
 
 Textual's DataTable builds every row up front; at 100,000 partners that takes half a minute.
-This table holds only the ordered row ids (one integer per row) and asks ``fetch`` for the
-rows of a page when a line of that page is first drawn, keeping a few pages cached.
+This table holds only the ordered row ids (one integer per row). When a line of a page whose rows
+it does not have is drawn, it draws a placeholder and asks ``fetch`` for the page's rows in a thread
+worker (``fetch`` reads the database: never on the event loop); the rows come back in a
+:class:`VirtualTable.PageFetched` message and the lines are drawn again. A few pages stay cached,
+and rows by id, so a list that shows rows seen before (the next keystroke's) draws them at once.
 """
 
 from __future__ import annotations
@@ -89,6 +92,16 @@ class VirtualTable(ScrollView, can_focus=True):
         def control(self) -> VirtualTable:
             return self.table
 
+    class PageFetched(Message):
+        """A page's rows, read by a worker (for ``ids``, which the table may have replaced since)."""
+
+        def __init__(self, page: int, ids: list[int], rows: list[Any], generation: int) -> None:
+            super().__init__()
+            self.page = page
+            self.ids = ids
+            self.rows = rows
+            self.generation = generation
+
     class HeaderClicked(Message):
         def __init__(self, table: VirtualTable, column: str) -> None:
             super().__init__()
@@ -107,6 +120,7 @@ class VirtualTable(ScrollView, can_focus=True):
         *,
         page_size: int = 100,
         empty_message: str = "Nothing to show.",
+        rows_by_id: bool = False,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -117,12 +131,20 @@ class VirtualTable(ScrollView, can_focus=True):
         self.render_cell = render_cell
         self.page_size = page_size
         self.empty_message = empty_message
+        # True: a row depends on its id alone until invalidate(), so rows fetched for one list serve the
+        # next (the partner list: each keystroke's list shows rows of the one before); False: ids are
+        # positions (a list of movers) and every new list is fetched afresh
+        self.rows_by_id = rows_by_id
         self.ids: Sequence[int] = ()
         self.sort_key: str | None = None
         self.descending = False
         self.loading_rows = False
         self._pages: OrderedDict[int, list[Any]] = OrderedDict()
-        self.fetch_count = 0  # pages fetched, for tests
+        self._by_id: OrderedDict[int, Any] = OrderedDict()  # rows fetched lately, by id
+        self._generation = 0  # a new one when the rows may have changed (invalidate)
+        self._wanted: dict[int, int] = {}  # pages being fetched: page -> generation
+        self._select_when_fetched: int | None = None  # Enter on a row still being fetched
+        self.fetch_count = 0  # pages fetched, for tests and the benchmark
         # a row's line without the line's own style (stripe, cursor), by (row, column widths): a row
         # that is drawn again (scrolling back, the next keystroke's list) is not laid out again
         self._cells: OrderedDict[tuple, tuple[list[tuple[str, Style | None]], int, dict]] = OrderedDict()
@@ -147,6 +169,9 @@ class VirtualTable(ScrollView, can_focus=True):
                 del self._pages[page]
         else:
             self._pages.clear()
+            if not self.rows_by_id:
+                self._by_id.clear()
+                self._generation += 1  # rows on their way are for the old ids
         self._update_virtual_size()
         if keep_cursor:
             self.cursor = min(self.cursor, max(0, self.row_count - 1))
@@ -162,24 +187,98 @@ class VirtualTable(ScrollView, can_focus=True):
     def invalidate(self) -> None:
         """Forget cached rows (the data changed); visible rows are fetched again."""
         self._pages.clear()
+        self._by_id.clear()
+        self._generation += 1
         self.refresh()
 
     def row_at(self, index: int) -> Any | None:
+        """The row at ``index`` if the table has it; None if not (its page is then fetched in a worker)."""
         if not 0 <= index < self.row_count:
             return None
         page = index // self.page_size
         rows = self._pages.get(page)
         if rows is None:
-            start = page * self.page_size
-            rows = self.fetch(_ints(self.ids[start : start + self.page_size]))
-            self.fetch_count += 1
-            self._pages[page] = rows
-            while len(self._pages) > 12:
-                self._pages.popitem(last=False)
+            rows = self._page_from_ids(page)
+            if rows is None:
+                self._request(page)
+                return None
         else:
             self._pages.move_to_end(page)
         offset = index - page * self.page_size
         return rows[offset] if offset < len(rows) else None
+
+    def _page_ids(self, page: int) -> list[int]:
+        start = page * self.page_size
+        return _ints(self.ids[start : start + self.page_size])
+
+    def _page_from_ids(self, page: int) -> list[Any] | None:
+        """The page assembled from rows fetched before, if the table has all of them."""
+        by_id = self._by_id
+        ids = self._page_ids(page)
+        if not by_id or any(i not in by_id for i in ids):
+            return None
+        self._store(page, [by_id[i] for i in ids])
+        return self._pages[page]
+
+    def _store(self, page: int, rows: list[Any]) -> None:
+        self._pages[page] = rows
+        while len(self._pages) > 12:
+            self._pages.popitem(last=False)
+
+    def _request(self, page: int) -> None:
+        if self._wanted.get(page) == self._generation:
+            return
+        self._wanted[page] = self._generation
+        ids, generation = self._page_ids(page), self._generation
+        self.run_worker(
+            lambda: self._fetch_page(page, ids, generation),
+            thread=True,
+            group="virtual-table-pages",
+            exit_on_error=False,
+        )
+
+    def page_ready(self, page: int = 0) -> bool:
+        """Whether the table has the rows of ``page`` of its current list (they draw without waiting)."""
+        return page in self._pages or self._page_from_ids(page) is not None
+
+    def prime(self, page: int, ids: Sequence[int], rows: list[Any]) -> None:
+        """Rows of ``page`` read already (for ``ids``): drawn without a worker's round trip, if the
+        table still shows those ids there."""
+        ids = _ints(ids)
+        if self._page_ids(page) == ids:
+            self._store(page, rows)
+            if self.rows_by_id:
+                self._by_id.update(zip(ids, rows))
+            self.fetch_count += 1
+            self.refresh()
+
+    def _fetch_page(self, page: int, ids: list[int], generation: int) -> None:
+        """In a worker: read the rows of ``ids`` and send them to the table."""
+        self.post_message(self.PageFetched(page, ids, self.fetch(ids), generation))
+
+    def on_virtual_table_page_fetched(self, message: VirtualTable.PageFetched) -> None:
+        message.stop()
+        if self._wanted.get(message.page) == message.generation:
+            del self._wanted[message.page]
+        if message.generation != self._generation:
+            return  # the data changed meanwhile
+        self.fetch_count += 1
+        by_id = self._by_id
+        for i, row in zip(message.ids, message.rows):
+            by_id[i] = row
+            by_id.move_to_end(i)
+        while len(by_id) > 4 * self.page_size:
+            by_id.popitem(last=False)
+        if self._page_ids(message.page) != message.ids:
+            self.refresh()  # the list changed meanwhile: its own rows are asked for when drawn
+            return
+        self._store(message.page, message.rows)
+        self.refresh()
+        pending = self._select_when_fetched
+        if pending is not None and pending // self.page_size == message.page:
+            self._select_when_fetched = None
+            if pending == self.cursor:
+                self.action_select()
 
     @property
     def current_row(self) -> Any | None:
@@ -285,7 +384,10 @@ class VirtualTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         row = self.row_at(index)
         if row is None:
-            return Strip.blank(width, base)
+            if index >= self.row_count:
+                return Strip.blank(width, base)
+            style = styles[(bool(index % 2), index == self.cursor)]  # being fetched: a placeholder
+            return Strip([Segment(" …", style)]).crop_extend(0, width, style)
         style = styles[(bool(index % 2), index == self.cursor)]
         cells, length, strips = self._row_cells(row, widths)
         strip = strips.get(style)
@@ -412,6 +514,8 @@ class VirtualTable(ScrollView, can_focus=True):
         row = self.current_row
         if row is not None:
             self.post_message(self.Selected(self, self.cursor, row))
+        elif self.row_count:
+            self._select_when_fetched = self.cursor  # selected when its page arrives
 
     # ------------------------------------------------------------------ mouse
 

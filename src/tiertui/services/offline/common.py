@@ -25,6 +25,10 @@ OVERRIDE_ACTIONS = ("override.request", "override.edit", *DECISIONS)
 # What the report calls changes that are not synced (others: the action with its dot as a space).
 IGNORED_LABELS = {
     "level.run": "level",
+    "override.revoke": "revoke override (not synced: revoke it again in the team database)",
+    "delete.metrics": "delete metrics",
+    "delete.certifications": "delete certifications",
+    "delete.partner": "delete partner",
     "program.activate": "load program",
     "import.partners": "import partners",
     "import.metrics": "import metrics",

@@ -12,7 +12,9 @@ after an edit takes milliseconds. The tests compare it with ``scoring.level`` an
 * :mod:`.movers`: movers with reasons; :mod:`.costs`: benefit costs;
 * :mod:`.result`: :class:`WhatIf`, one period's result and its text, CSV and JSON forms;
 * :mod:`.saved`: saved (named) scenarios; :mod:`.activation`: a saved scenario made the program;
-* :mod:`.report`: ``tiertui whatif``.
+* :mod:`.report`: ``tiertui whatif``;
+* :mod:`.versions`: (v2 §3.11) a scenario that is a new version (``effective_from``,
+  ``[transition]``), with and without its protection.
 
 Decisions (the issue leaves them to us) are described where they are implemented: movers compare
 effective tiers and reasons (:mod:`.movers`); benefit cost uses each partner's own revenue
@@ -29,6 +31,7 @@ from .result import WhatIf
 from .saved import SavedScenario, delete_scenario, export_scenario, list_scenarios, open_scenario, save_scenario
 from .session import NO_REGION, Progress, ScenarioSession
 from .toml_writer import dumps
+from .versions import PeriodCompare, VersionMover, VersionSession, VersionWhatIf
 
 __all__ = [
     "DOWN",
@@ -39,6 +42,10 @@ __all__ = [
     "CostSplit",
     "Knob",
     "Mover",
+    "PeriodCompare",
+    "VersionMover",
+    "VersionSession",
+    "VersionWhatIf",
     "Progress",
     "SavedScenario",
     "ScenarioSession",

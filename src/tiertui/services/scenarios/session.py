@@ -9,6 +9,7 @@ not a what-if); a scenario that changes them is refused with a clear message.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -25,7 +26,7 @@ from ..programs import active_program, active_version
 from .costs import Cost, benefit_cost
 from .knobs import parse_scenario
 from .movers import Mover, movers_of
-from .replay import Replay, Run, cache_key
+from .replay import Replay, Run, Step, cache_key
 from .result import WhatIf
 
 Progress = Callable[[float, str], None]
@@ -92,7 +93,22 @@ class ScenarioSession(Replay):
         if version is None:
             raise ServiceError("no program is loaded: run `tiertui program load FILE.toml` first")
         program = active_program(engine)
-        loaded = load_inputs(engine, program, progress)
+        # tiers on record by name, read through the active version's map (v2 §3.11: a database whose
+        # partners were recorded under an earlier version), then fixed as indices for the replay
+        loaded = load_inputs(engine, program, progress, versions=[program])
+        partners = loaded.inputs.partners
+        try:
+            partners.tier_on_record = ev.record_tiers(program, partners)
+        except EvaluationError as exc:
+            raise ServiceError(str(exc)) from None
+        partners.record_names = None
+        overrides = []
+        for o in loaded.inputs.overrides:
+            name = program.carried_tier(o.tier_name) if o.tier_name is not None else None
+            if name is not None:  # a tier the active version does not have, even through its map: ignored
+                overrides.append(dataclasses.replace(o, tier=program.tier_index(name), tier_name=None))
+        loaded.inputs.overrides = overrides
+        loaded.timeline = []
         with engine.connect() as conn:
             rows = queries.fetchall(conn, "SELECT key, account_manager FROM partner")
         lookup = loaded.partners.index_of_keys()
@@ -117,12 +133,31 @@ class ScenarioSession(Replay):
             )
 
     def values_for(self, program: Program) -> dict[str, np.ndarray]:
-        """Group values of every metric ``program`` uses: metric -> (periods, partners)."""
-        used = program.used_metrics()
+        """Group values of every metric ``program`` reads: metric -> (periods, partners) (designation
+        metrics are computed in each period, not read)."""
+        used = program.input_metrics()
         missing = [m for m in used if cache_key(program, m) not in self._group]
         if missing:
             self._load(program, missing)
         return {m: self._group[cache_key(program, m)] for m in used}
+
+    def run(self, program: Program, upto: int) -> Run:
+        """:meth:`Replay.run`; (v2 §3.12) a program with designations runs through
+        ``scoring.level_timeline`` itself (with a memo kept across edits), since its designations are
+        evaluated before its tiers in every period."""
+        if not program.designations and not (self.base.designations and program is self.base):
+            return super().run(program, upto)
+        if not hasattr(self, "_memo"):
+            self._memo: dict = {}
+        # the program all along (a what-if compares rules, not dates): every period, no change
+        always = dataclasses.replace(program, effective_from=None, transition=None)
+        try:
+            results = ev.level_timeline([always], self.inputs, [self.values_for(program)], upto=upto, memo=self._memo)
+        except EvaluationError as exc:
+            raise ServiceError(str(exc)) from None
+        steps = [Step(r.values, r.score, r.qualified, r.earned, r.effective, r.event, r.below) for r in results]
+        regions, types = self.regions, self.types
+        return Run(program, steps, lambda: ev.resolve(program, regions, types))
 
     def own_values(self, metric: str) -> np.ndarray:
         """A declared metric's own values (not rolled up): (periods, partners)."""

@@ -1,7 +1,7 @@
 """Each person's own database login, so a team database knows who is acting; who holds each offline copy.
 
 Revision ID: 0010
-Revises: 0009 (temporarily: 0006, while 0007–0009 are written on other branches)
+Revises: 0009
 Create Date: 2026-11-30
 
 Matches ``AppUser.login`` and ``OfflineCopy.holder_login`` in ``tables.py``. On PostgreSQL the
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0006"  # TEMPORARY: becomes "0009" once 0007–0009 are merged
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

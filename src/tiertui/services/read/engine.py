@@ -1,5 +1,6 @@
-"""Read-only queries for the app: dashboard figures, paged partner and certification lists,
-scorecards across periods, subsidiaries and what they contribute, certification lapse risk.
+"""The read side through the engine: dashboard figures, paged partner and certification lists,
+scorecards across periods, subsidiaries and what they contribute, certification lapse risk; and
+:class:`EngineReader`, the :class:`tiertui.services.read.Reader` on any database.
 
 Lists are served in two steps so that 100,000 rows stay fluid: :func:`partner_keys` returns
 the ordered keys of every matching row (one narrow query, run off the UI thread), and
@@ -8,29 +9,32 @@ the ordered keys of every matching row (one narrow query, run off the UI thread)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from ..scoring import EVENTS, Program, Scorecard, explain, next_period, parse_period, parse_program
-from ..scoring import evaluate as ev
-from ..scoring.program import CERT_PREFIX
-from ..storage import queries
-from . import listing
-from .errors import ServiceError
-from .levelling import results_version
-from .listing import (  # the list types live in listing, which the app loads before the engine
+from ...scoring import EVENTS, Program, Scorecard, explain, next_period, parse_period
+from ...scoring import evaluate as ev
+from ...scoring.program import CERT_PREFIX
+from ...scoring.scorecard import designations_met
+from ...storage import queries
+from .. import timeline
+from ..errors import ServiceError
+from ..levelling import results_version
+from ..programs import active_version
+from . import sql as statements
+from .sql import (  # the list types live in sql, which the app loads before the engine
     PARTNER_SORTS,
     CertificationQuery,
     Dashboard,
     FilterChoices,
     PartnerQuery,
     PartnerRow,
+    ProgramHeading,
 )
-from .programs import active_program, active_version
 
 CERT_STATUSES = ("all", "active", "expiring30", "expiring60", "expiring90", "expired")
 CERT_STATUS_LABELS = {
@@ -42,17 +46,13 @@ CERT_STATUS_LABELS = {
     "expired": "Expired",
 }
 
-_program_cache: dict[str, Program] = {}
-
 
 def program_or_none(engine: Engine) -> Program | None:
     """The active program (parsed once per version), or None when none is loaded."""
     version = active_version(engine)
     if version is None:
         return None
-    if version.content_hash not in _program_cache:
-        _program_cache[version.content_hash] = active_program(engine)
-    return _program_cache[version.content_hash]
+    return statements.parsed_program(version.content_hash, version.content, version.source_name or version.name)
 
 
 def results_program_or_none(engine: Engine) -> Program | None:
@@ -61,13 +61,11 @@ def results_program_or_none(engine: Engine) -> Program | None:
     version = results_version(engine)
     if version is None:
         return program_or_none(engine)
-    if version.content_hash not in _program_cache:
-        _program_cache[version.content_hash] = parse_program(version.content, version.source_name or version.name)
-    return _program_cache[version.content_hash]
+    return statements.parsed_program(version.content_hash, version.content, version.source_name or version.name)
 
 
 def _iso(conn, value: date):
-    return listing.iso(conn.dialect.name, value)
+    return statements.iso(conn.dialect.name, value)
 
 
 def _date(value) -> date | None:
@@ -77,19 +75,19 @@ def _date(value) -> date | None:
 
 
 def _unsearchable(text: str) -> bool:
-    return listing.unsearchable(text)
+    return statements.unsearchable(text)
 
 
 def _contains(conn, text: str) -> tuple[str, list]:
-    return listing.contains(conn.dialect.name, text)
+    return statements.contains(conn.dialect.name, text)
 
 
 def _position(conn) -> str:
-    return listing.position(conn.dialect.name)
+    return statements.position(conn.dialect.name)
 
 
 def _fetch(conn):
-    """``listing``'s way to run a statement, on ``conn``."""
+    """``statements``' way to run a statement, on ``conn``."""
     return lambda sql, params=(): queries.fetchall(conn, sql, params)
 
 
@@ -99,8 +97,7 @@ def _fetch(conn):
 def levelled_periods(engine: Engine) -> list[str]:
     """Every levelled period, oldest first."""
     with engine.connect() as conn:
-        labels = listing.period_labels(_fetch(conn))
-    return [p.label for p in sorted(parse_period(label) for label in labels)]
+        return statements.levelled_periods(_fetch(conn))
 
 
 def latest_period(engine: Engine) -> str | None:
@@ -115,7 +112,7 @@ def dashboard(engine: Engine, today: date) -> Dashboard:
     program = program_or_none(engine)
     period = latest_period(engine)
     with engine.connect() as conn:
-        return listing.dashboard(
+        return statements.dashboard(
             _fetch(conn),
             conn.dialect.name,
             program.name if program else None,
@@ -126,10 +123,6 @@ def dashboard(engine: Engine, today: date) -> Dashboard:
 
 
 # --------------------------------------------------------------------------- partner list
-
-
-def _partner_where(conn, q: PartnerQuery) -> tuple[str, list]:
-    return listing.partner_where(conn.dialect.name, q)
 
 
 def partner_keys(
@@ -150,7 +143,7 @@ def partner_keys(
         tiers = program.tiers if program else ()
     period = q.period or latest_period(engine) or ""
     with engine.connect() as conn:
-        keys = listing.partner_keys(_fetch(conn), conn.dialect.name, q, period, tiers, limit)
+        keys = statements.partner_keys(_fetch(conn), conn.dialect.name, q, period, tiers, limit)
     return np.fromiter(keys, dtype=np.int64, count=len(keys))
 
 
@@ -161,12 +154,7 @@ def partner_search_texts(engine: Engine) -> dict[int, str]:
     scan of the whole table per keystroke (about 0.1 s at 100,000 partners).
     """
     with engine.connect() as conn:
-        return listing.search_texts(_fetch(conn))
-
-
-def text_matches(texts: Sequence[str], text: str) -> np.ndarray:
-    """A mask over ``texts`` (from :func:`partner_search_texts`): which contain ``text``."""
-    return np.fromiter(listing.matching(texts, text), dtype=bool, count=len(texts))
+        return statements.search_texts(_fetch(conn))
 
 
 def partner_rows(engine: Engine, keys: Sequence[int], period: str | None) -> list[PartnerRow]:
@@ -175,15 +163,15 @@ def partner_rows(engine: Engine, keys: Sequence[int], period: str | None) -> lis
     if not keys:
         return []
     with engine.connect() as conn:
-        return listing.partner_rows(_fetch(conn), keys, period)
+        return statements.partner_rows(_fetch(conn), keys, period)
 
 
 def filter_choices(engine: Engine, *, tracks: bool = True) -> FilterChoices:
     """The values the filters offer; ``tracks=False`` skips a scan of every certification."""
     program = program_or_none(engine)
     with engine.connect() as conn:
-        regions, types, managers = listing.partner_choices(_fetch(conn))
-        track_values = listing.certification_tracks(_fetch(conn)) if tracks else ()
+        regions, types, managers = statements.partner_choices(_fetch(conn))
+        track_values = statements.certification_tracks(_fetch(conn)) if tracks else ()
     return FilterChoices(tuple(program.tiers) if program else (), regions, types, managers, track_values)
 
 
@@ -363,12 +351,20 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
             }
     card = None
     parent_values: dict[str, float] = {}
+    versions = timeline.programs(engine) if program else []
+    if period and len(versions) > 1:  # (v2 §3.11) the version in force at the period's end explains it
+        program = timeline.program_for(versions, period) or program
     if program and period:
         r = by_period[period]
         values = queries.unpack_group_values(r[8], metric_order)
         parent_values = values
         tiers = program.tiers
         if all(t in tiers for t in (r[3], r[4])) and r[6] in EVENTS:
+            floor, through = (
+                timeline.protection_at(versions, periods, {p: by_period[p][3] for p in periods}, period)
+                if len(versions) > 1
+                else (None, None)
+            )
             card = explain(
                 program,
                 info.region,
@@ -380,6 +376,10 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
                 int(r[7]),
                 tiers.index(r[4]),
                 r[5],
+                designation_last=_designation_last(program, periods, period, by_period, metric_order),
+                floor=floor,
+                protected_through=through,
+                version=_version_words(program, versions),
             )
     trend = [TrendPoint(p, float(by_period[p][1]), by_period[p][4], by_period[p][6]) for p in periods]
     certs = []
@@ -409,6 +409,29 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
     return PartnerScorecard(
         info, periods, period, card, program, trend, certs, subsidiaries, parent_values, metrics, overrides
     )
+
+
+def _designation_last(program: Program, periods: list[str], period: str, by_period, metric_order) -> dict:
+    """(v2 §3.12) Each designation -> the last period up to ``period`` it was met in, within its
+    keep-window, from the partner's stored group values (None: not met in it)."""
+    if not program.designations:
+        return {}
+    upto = periods[: periods.index(period) + 1]
+    result: dict[str, str | None] = {d.name: None for d in program.designations}
+    window = max(d.keep_periods for d in program.designations)
+    for p in reversed(upto[-1 - window :]):
+        met = designations_met(program, queries.unpack_group_values(by_period[p][8], metric_order))
+        for d in program.designations:
+            if result[d.name] is None and met.get(d.name):
+                result[d.name] = p
+    return result
+
+
+def _version_words(program: Program, versions: list[Program]) -> str:
+    """ "Helios Partner Program 2026, in force from 2026-01-01" when more than one version is in force."""
+    if len(versions) <= 1:
+        return ""
+    return program.name + (f", in force from {program.effective_from.isoformat()}" if program.effective_from else "")
 
 
 # --------------------------------------------------------------------------- certifications
@@ -577,11 +600,6 @@ def lapse_risk(engine: Engine, today: date) -> LapseReport:
 # --------------------------------------------------------------------------- overrides queue
 
 
-def pending_count(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(queries.fetchall(conn, "SELECT COUNT(*) FROM tier_override WHERE status = 'pending'")[0][0])
-
-
 def partners_by_id(engine: Engine, partner_ids: Sequence[str], period: str | None) -> list[PartnerRow]:
     """Rows for the given partner ids (unknown ids are skipped), in the order given."""
     ids = [i for i in dict.fromkeys(partner_ids) if not _unsearchable(i)]
@@ -591,3 +609,51 @@ def partners_by_id(engine: Engine, partner_ids: Sequence[str], period: str | Non
     with engine.connect() as conn:
         keys = dict(queries.fetchall(conn, f"SELECT partner_id, key FROM partner WHERE partner_id IN ({marks})", ids))
     return partner_rows(engine, [keys[i] for i in ids if i in keys], period)
+
+
+# --------------------------------------------------------------------------- the reader
+
+
+class EngineReader:
+    """The reads of :class:`tiertui.services.read.Reader` through the engine (``engine()`` gives it,
+    opening it if need be)."""
+
+    def __init__(self, engine: Callable[[], Engine]) -> None:
+        self._engine = engine
+
+    def levelled_periods(self) -> list[str]:
+        return levelled_periods(self._engine())
+
+    def latest_period(self) -> str | None:
+        return latest_period(self._engine())
+
+    def program(self) -> Program | None:
+        return program_or_none(self._engine())
+
+    def program_heading(self) -> ProgramHeading | None:
+        program = self.program()
+        return ProgramHeading(program.name, program.tiers) if program else None
+
+    def partner_keys(self, q: PartnerQuery, tiers: Sequence[str] = (), limit: int | None = None) -> list[int]:
+        return partner_keys(self._engine(), q, limit=limit, tiers=tiers).tolist()
+
+    def partner_key_chunks(self, q: PartnerQuery, tiers: Sequence[str] = (), first: int = 100) -> Iterator[list[int]]:
+        yield self.partner_keys(q, tiers)
+
+    def first_partner_keys(self, q: PartnerQuery, limit: int, within: float) -> tuple[str, list[int]] | None:
+        return None  # through the engine: always in a thread
+
+    def partner_rows(self, keys: Sequence[int], period: str | None) -> list[PartnerRow]:
+        return partner_rows(self._engine(), keys, period)
+
+    def partner_search_texts(self) -> dict[int, str]:
+        return partner_search_texts(self._engine())
+
+    def filter_choices(self, *, tracks: bool = True) -> FilterChoices:
+        return filter_choices(self._engine(), tracks=tracks)
+
+    def dashboard(self, today: date) -> Dashboard:
+        return dashboard(self._engine(), today)
+
+    def close(self) -> None:
+        pass

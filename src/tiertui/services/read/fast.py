@@ -1,12 +1,12 @@
-"""Reading what the first screens show, before (and without) the engine.
+"""The fast read path: a tiertui SQLite file read with the standard :mod:`sqlite3` module.
 
-The app draws its dashboard and partner list through a *reader*: :class:`FastReader` on a SQLite
-file at this tiertui's schema revision, using the standard :mod:`sqlite3` module (no SQLAlchemy,
-SQLModel or numpy to import, which take about a second); :class:`EngineReader` anywhere else (other
-backends, a new or older file), through :mod:`.browse` and the engine. Both run the statements of
-:mod:`.listing`, so they return the same values (tests/test_fastread.py compares them).
+:class:`FastReader` implements :class:`tiertui.services.read.Reader` on a SQLite file at this
+tiertui's schema revision without SQLAlchemy, SQLModel or numpy (about a second to import), so the
+app draws its dashboard and partner list before they load; anywhere else (other backends, a new or
+older file) :class:`tiertui.services.read.engine.EngineReader` reads the same through the engine.
+Both run the statements of :mod:`.sql`, so they return the same values (tests compare them).
 
-This module imports only the standard library and :mod:`.listing`: it is on the app's start-up path.
+This module imports only the standard library and :mod:`.sql`: it is on the app's start-up path.
 It lives in services rather than storage because importing anything under ``tiertui.storage`` loads
 the SQLModel tables.
 """
@@ -16,20 +16,18 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from . import listing
-from .listing import Dashboard, FilterChoices, PartnerQuery, PartnerRow, ProgramHeading
+from . import sql as statements
+from .sql import Dashboard, FilterChoices, PartnerQuery, PartnerRow, ProgramHeading
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from ..scoring import Program
+    from ...scoring import Program
 
 # tiertui.storage.schema.HEAD, which cannot be imported without SQLAlchemy; tests keep the two in step.
 # A file at any other revision is read through the engine, which upgrades a new file or refuses an old one.
@@ -64,7 +62,6 @@ class FastReader:
         self._uri = f"file:{quote(str(path.resolve()))}?mode=rw"  # never creates a file
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._programs: dict[str, Program] = {}
 
     @classmethod
     def open(cls, url: str | None) -> FastReader | None:
@@ -124,13 +121,7 @@ class FastReader:
         return rows[0][0] if rows else None
 
     def levelled_periods(self) -> list[str]:
-        labels = listing.period_labels(self.fetch)
-        ordered = listing.ordered_without_parsing(labels)
-        if ordered is None:  # mixed or unusual labels: the scoring module's order
-            from ..scoring import parse_period
-
-            ordered = [p.label for p in sorted(parse_period(label) for label in labels)]
-        return ordered
+        return statements.levelled_periods(self.fetch)
 
     def latest_period(self) -> str | None:
         periods = self.levelled_periods()
@@ -142,37 +133,33 @@ class FastReader:
         if row is None:
             return None
         content, source_name, name, content_hash = row
-        if content_hash not in self._programs:
-            from ..scoring import parse_program  # loads numpy: only for what needs the whole program
-
-            self._programs[content_hash] = parse_program(content, source_name or name)
-        return self._programs[content_hash]
+        return statements.parsed_program(content_hash, content, source_name or name)
 
     def program_heading(self) -> ProgramHeading | None:
         """The active program's name and tiers, or None when none is loaded."""
         row = self._active_program()
         if row is None:
             return None
-        heading = listing.program_heading(row[0])
+        heading = statements.program_heading(row[0])
         if heading is None:  # not as loading a program leaves it: whatever parsing the whole of it says
             program = self.program()
             heading = ProgramHeading(program.name, program.tiers)
         return heading
 
     def _active_program(self) -> tuple | None:
-        rows = self.fetch(listing.ACTIVE_PROGRAM_SQL)
+        rows = self.fetch(statements.ACTIVE_PROGRAM_SQL)
         return rows[0] if rows else None
 
     def partner_keys(self, q: PartnerQuery, tiers: Sequence[str] = (), limit: int | None = None) -> list[int]:
         """The keys of the partners matching ``q``; ``tiers``, lowest first, order a sort by tier."""
         period = q.period or self.latest_period() or ""
-        return listing.partner_keys(self.fetch, self.dialect, q, period, tiers, limit)
+        return statements.partner_keys(self.fetch, self.dialect, q, period, tiers, limit)
 
     def partner_key_chunks(self, q: PartnerQuery, tiers: Sequence[str] = (), first: int = 100) -> Iterator[list[int]]:
         """:meth:`partner_keys` in two helpings: the first ``first`` keys as soon as the database has
         them (at once for the ID order, which an index gives), then the rest."""
         period = q.period or self.latest_period() or ""
-        sql, params = listing.partner_keys_sql(self.dialect, q, period, tiers)
+        sql, params = statements.partner_keys_sql(self.dialect, q, period, tiers)
         with self._connection() as conn:
             cursor = conn.execute(sql, params)
             try:
@@ -192,12 +179,12 @@ class FastReader:
         with self._connection() as conn:
             conn.set_progress_handler(lambda: time.perf_counter() > deadline, 200)
             try:
-                labels = [r[0] for r in conn.execute(listing.PERIODS_SQL)]
-                ordered = listing.ordered_without_parsing(labels)
+                labels = [r[0] for r in conn.execute(statements.PERIODS_SQL)]
+                ordered = statements.ordered_without_parsing(labels)
                 if ordered is None or q.sort == "tier":
                     return None
                 period = q.period or (ordered[-1] if ordered else None) or ""
-                sql, params = listing.partner_keys_sql(self.dialect, q, period)
+                sql, params = statements.partner_keys_sql(self.dialect, q, period)
                 keys = [r[0] for r in conn.execute(f"{sql} LIMIT ?", [*params, int(limit)])]
             except sqlite3.OperationalError:  # interrupted: it takes longer (or it fails: a worker says so)
                 return None
@@ -206,25 +193,25 @@ class FastReader:
         return (ordered[-1] if ordered else None), keys
 
     def partner_rows(self, keys: Sequence[int], period: str | None) -> list[PartnerRow]:
-        return listing.partner_rows(self.fetch, keys, period)
+        return statements.partner_rows(self.fetch, keys, period)
 
     def partner_search_texts(self) -> dict[int, str]:
-        return listing.search_texts(self.fetch)
+        return statements.search_texts(self.fetch)
 
     def filter_choices(self, *, tracks: bool = True) -> FilterChoices:
         heading = self.program_heading()
-        regions, types, managers = listing.partner_choices(self.fetch)
+        regions, types, managers = statements.partner_choices(self.fetch)
         return FilterChoices(
             heading.tiers if heading else (),
             regions,
             types,
             managers,
-            listing.certification_tracks(self.fetch) if tracks else (),
+            statements.certification_tracks(self.fetch) if tracks else (),
         )
 
     def dashboard(self, today: date) -> Dashboard:
         heading = self.program_heading()
-        return listing.dashboard(
+        return statements.dashboard(
             self.fetch,
             self.dialect,
             heading.name if heading else None,
@@ -232,58 +219,3 @@ class FastReader:
             self.latest_period(),
             today,
         )
-
-
-class EngineReader:
-    """The same reads through :mod:`.browse` and the engine (``engine()`` gives it, opening it if need be)."""
-
-    def __init__(self, engine: Callable[[], Engine]) -> None:
-        self._engine = engine
-
-    def latest_period(self) -> str | None:
-        from . import browse
-
-        return browse.latest_period(self._engine())
-
-    def program(self) -> Program | None:
-        from . import browse
-
-        return browse.program_or_none(self._engine())
-
-    def program_heading(self) -> ProgramHeading | None:
-        program = self.program()
-        return ProgramHeading(program.name, program.tiers) if program else None
-
-    def partner_keys(self, q: PartnerQuery, tiers: Sequence[str] = (), limit: int | None = None) -> list[int]:
-        from . import browse
-
-        return browse.partner_keys(self._engine(), q, limit=limit, tiers=tiers).tolist()
-
-    def partner_key_chunks(self, q: PartnerQuery, tiers: Sequence[str] = (), first: int = 100) -> Iterator[list[int]]:
-        yield self.partner_keys(q, tiers)
-
-    def first_partner_keys(self, q: PartnerQuery, limit: int, within: float) -> tuple[str, list[int]] | None:
-        return None  # through the engine: always in a thread
-
-    def partner_rows(self, keys: Sequence[int], period: str | None) -> list[PartnerRow]:
-        from . import browse
-
-        return browse.partner_rows(self._engine(), keys, period)
-
-    def partner_search_texts(self) -> dict[int, str]:
-        from . import browse
-
-        return browse.partner_search_texts(self._engine())
-
-    def filter_choices(self, *, tracks: bool = True) -> FilterChoices:
-        from . import browse
-
-        return browse.filter_choices(self._engine(), tracks=tracks)
-
-    def dashboard(self, today: date) -> Dashboard:
-        from . import browse
-
-        return browse.dashboard(self._engine(), today)
-
-    def close(self) -> None:
-        pass

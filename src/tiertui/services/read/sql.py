@@ -1,21 +1,28 @@
-"""The partner list and the dashboard as plain SQL over any DB-API connection: no ORM, no numpy.
+"""The read side's statements and row builders, as plain SQL over any DB-API connection: no ORM,
+no numpy.
 
-This module is light to import (the standard library and :mod:`.errors` only), so the app can
+This module is light to import (the standard library and :mod:`..errors` only), so the app can
 draw its first screens before SQLAlchemy, SQLModel and numpy are loaded. Each function takes a
 ``Fetch`` (``sql`` with ``?`` placeholders and its parameters in, the rows out) and the dialect
-name; :mod:`.browse` runs them through the engine, :mod:`.fastread` through the standard
-``sqlite3`` module on a SQLite file. One statement, one row builder: both paths give the same.
+name; :mod:`.engine` runs them through the engine, :mod:`.fast` through the standard ``sqlite3``
+module on a SQLite file. One statement, one row builder: both paths give the same. The parsed
+programs are cached here, once for both (:func:`parsed_program`).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-from .errors import ServiceError
+from ..errors import ServiceError
+
+if TYPE_CHECKING:
+    from ...scoring import Program
 
 Fetch = Callable[..., list[tuple]]  # fetch(sql, params=()) -> rows
 
@@ -145,7 +152,7 @@ def needle_of(text: str) -> str:
 
 
 def matching(texts: Sequence[str], text: str) -> list[bool]:
-    """Which of ``texts`` (search texts) contain ``text``, as :func:`.browse.text_matches` says."""
+    """Which of ``texts`` (search texts) contain ``text``."""
     needle = needle_of(text)
     if unsearchable(needle):
         return [False] * len(texts)
@@ -176,6 +183,36 @@ def ordered_without_parsing(labels: Sequence[str]) -> list[str] | None:
         if all(pattern.fullmatch(label) for label in labels):
             return sorted(labels)
     return None
+
+
+def levelled_periods(fetch: Fetch) -> list[str]:
+    """Every levelled period, oldest first (the one implementation: both readers and the exports)."""
+    labels = period_labels(fetch)
+    ordered = ordered_without_parsing(labels)
+    if ordered is None:  # mixed or unusual labels: the scoring module's order
+        from ...scoring import parse_period  # loads numpy: only when the labels need it
+
+        ordered = [p.label for p in sorted(parse_period(label) for label in labels)]
+    return ordered
+
+
+# --------------------------------------------------------------------------- programs
+
+_programs: dict[str, Program] = {}
+_programs_lock = threading.Lock()
+
+
+def parsed_program(content_hash: str, content: str, source_name: str) -> Program:
+    """A stored program version, parsed once per process (keyed by its content hash): the one cache
+    of parsed programs, for both readers and the scorecard's explanations."""
+    found = _programs.get(content_hash)
+    if found is None:
+        from ...scoring import parse_program  # loads numpy: only for what needs the whole program
+
+        found = parse_program(content, source_name)
+        with _programs_lock:
+            found = _programs.setdefault(content_hash, found)
+    return found
 
 
 # --------------------------------------------------------------------------- the program's heading
