@@ -15,6 +15,7 @@ that stops one spelling of an attack often lets the next one through.
 - NUL: the NUL character (PostgreSQL cannot store it; C APIs cut text at it).
 - LONG: very long text.
 - EMOJI: emoji and flag sequences (legitimate text that must survive unchanged).
+- HTML: markup and script for an HTML page or an e-mail (partner-facing scorecards).
 """
 
 from __future__ import annotations
@@ -77,6 +78,14 @@ EMOJI = [
     "🇩🇪 Berlin",
 ]
 
+HTML = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "</title><style>body{display:none}</style>",
+    "Tom & Jerry's <b>Telecom</b>",
+    "{{ 7*7 }} {% raw %}",
+]
+
 CLASSES: dict[str, list[str]] = {
     "formula": FORMULAS,
     "markup": MARKUP,
@@ -87,6 +96,7 @@ CLASSES: dict[str, list[str]] = {
     "nul": NUL,
     "long": LONG,
     "emoji": EMOJI,
+    "html": HTML,
 }
 ALL: list[tuple[str, str]] = [(kind, value) for kind, values in CLASSES.items() for value in values]
 STORABLE: list[tuple[str, str]] = [(k, v) for k, v in ALL if "\x00" not in v]  # every class but NUL

@@ -221,6 +221,34 @@ def build_parser() -> argparse.ArgumentParser:
         "1 on an error (then nothing was applied).",
     )
     back.add_argument("file", metavar="FILE", help="the offline copy")
+
+    publish = commands.add_parser(
+        "publish", parents=[common], help="publish every evaluated period up to P: its results stay put"
+    )
+    publish.add_argument("period", metavar="P")
+    unpublish = commands.add_parser("unpublish", parents=[common], help="reopen P and the periods after it (admins)")
+    unpublish.add_argument("period", metavar="P")
+    unpublish.add_argument("--reason", required=True)
+
+    report = commands.add_parser("report", parents=[common], help="partner-facing HTML scorecards")
+    report.add_argument("what", choices=["scorecards"])
+    report.add_argument("--period", required=True, metavar="P")
+    report.add_argument("--partner", metavar="ID", help="only this partner's page (no index)")
+    report.add_argument("--out", required=True, metavar="DIR", help="the folder to write the pages into")
+
+    notify = commands.add_parser(
+        "notify", parents=[common], help="e-mail partners and account managers what changed in a published period"
+    )
+    notify.add_argument("--period", required=True, metavar="P")
+    where = notify.add_mutually_exclusive_group()
+    where.add_argument("--outbox", metavar="DIR", help="write .eml files into DIR (the default: ./outbox)")
+    where.add_argument("--smtp", metavar="HOST:PORT", help="send through this SMTP server")
+    notify.add_argument("--starttls", action="store_true", help="with --smtp: upgrade the connection with STARTTLS")
+    notify.add_argument("--resend", action="store_true", help="send again what was already sent (audited)")
+
+    serve = commands.add_parser("serve", parents=[common], help="serve the app to a web browser")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=positive_int, default=8000, help="port (default 8000)")
     return parser
 
 
@@ -324,6 +352,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             "users": _users,
             "audit": _audit,
             "offline": _offline,
+            "publish": _publish,
+            "unpublish": _unpublish,
+            "report": _report,
+            "notify": _notify,
+            "serve": _serve,
             "delete": _delete,
         }[args.command]
         code = handler(args, engine, user)
@@ -432,6 +465,10 @@ def _reading(args: argparse.Namespace) -> str:
         return "what-if scenarios"
     if args.command == "status":
         return "reading the status"
+    if args.command == "report":
+        return "writing partner scorecards"
+    if args.command == "serve":
+        return "serving the app"
     if args.command in ("users", "program", "override") and action in (None, "list"):
         return f"listing {'people' if args.command == 'users' else args.command + 's'}"
     return ""
@@ -705,3 +742,73 @@ def _offline(args, engine, user: str) -> int:
     report = offline.sync(engine, user, args.file)
     say(report.text())
     return 0 if report.complete else SYNC_INCOMPLETE
+
+
+def _progress_bar(label: str):
+    """A progress bar on stderr (the output folder's files are the result, stdout the summary)."""
+    shown = {"last": -1}
+
+    def progress(done: int, total: int) -> None:
+        if total <= 0:
+            return
+        percent = int(100 * done / total)
+        if percent == shown["last"]:
+            return
+        shown["last"] = percent
+        filled = percent * 30 // 100
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{label} [{'#' * filled}{' ' * (30 - filled)}] {percent:3d}%{end}")
+        sys.stderr.flush()
+
+    return progress
+
+
+def _report(args, engine, user: str) -> int:
+    from .services import report
+
+    result = report.write_report(engine, args.period, args.out, args.partner, progress=_progress_bar("scorecards"))
+    say(result.text())
+    return 0
+
+
+def _publish(args, engine, user: str) -> int:
+    from .services import publishing
+
+    say(publishing.publish(engine, user, args.period).text())
+    return 0
+
+
+def _unpublish(args, engine, user: str) -> int:
+    from .services import publishing
+
+    say(publishing.unpublish(engine, user, args.period, args.reason).text())
+    return 0
+
+
+def _notify(args, engine, user: str) -> int:
+    from .services import notify
+
+    if args.starttls and not args.smtp:
+        raise UsageError("--starttls goes with --smtp HOST:PORT")
+    if args.smtp:
+        host, _, port = args.smtp.rpartition(":")
+        if not host or not port.isdigit():
+            raise UsageError(f"--smtp {args.smtp!r}: give HOST:PORT, e.g. mail.example.com:587")
+        channel: notify.Channel = notify.SmtpChannel(
+            host,
+            int(port),
+            starttls=args.starttls,
+            user=os.environ.get("TIERTUI_SMTP_USER") or None,
+            password=os.environ.get("TIERTUI_SMTP_PASSWORD") or None,
+        )
+    else:
+        channel = notify.OutboxChannel(Path(args.outbox or "outbox"))
+    result = notify.notify(engine, user, args.period, channel, resend=args.resend, progress=_progress_bar("notify"))
+    say(result.text())
+    return 0 if result.complete else 1
+
+
+def _serve(args, engine, user: str) -> int:
+    from .serve import serve
+
+    return serve(str(engine.url.render_as_string(hide_password=False)), user, args.host, args.port, engine)

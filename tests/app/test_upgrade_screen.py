@@ -297,6 +297,8 @@ async def test_postgresql_reminds_to_pg_dump_and_upgrades(postgres_url):
         for table in (
             "alembic_version",
             "results_state",
+            "published_period",
+            "notification",
             "app_user",
             "offline_copy",
             "tier_override",

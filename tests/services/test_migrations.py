@@ -63,18 +63,7 @@ def test_head_constant_is_the_newest_script():
     assert schema.head_revision() == schema.HEAD
     revisions = list(schema._scripts().walk_revisions())
     numbers = [r.revision for r in reversed(revisions)]
-    # TEMPORARY: 0008 (program timeline) follows 0006 until 0007 (published periods) is merged
-    assert numbers == [f"{n:04d}" for n in range(1, len(revisions) + 1)] or numbers == [
-        "0001",
-        "0002",
-        "0003",
-        "0004",
-        "0005",
-        "0006",
-        "0008",
-        "0009",
-        "0010",
-    ]
+    assert numbers == [f"{n:04d}" for n in range(1, len(revisions) + 1)]  # one chain, no gaps
     assert schema._scripts().get_revision(schema.FIRST).down_revision is None
 
 
@@ -89,6 +78,8 @@ def back_to_the_first_revision(engine) -> None:
     with engine.begin() as conn:
         for table in (
             "alembic_version",
+            "published_period",
+            "notification",
             "results_state",
             "app_user",
             "offline_copy",

@@ -24,7 +24,7 @@ from tiertui.services import ServiceError, exports, offline, overrides, roles, s
 from tiertui.services.imports import import_file
 from tiertui.services.levelling import run_levelling
 from tiertui.storage import open_engine, schema
-from tiertui.storage.tables import AuditEntry, OfflineCopy, Override
+from tiertui.storage.tables import AuditEntry, Notification, OfflineCopy, Override, PublishedPeriod
 
 # The cast (db_builder.TEAM): mia and mo are managers, bob and cy approvers, viv a viewer, admin an admin.
 
@@ -102,6 +102,13 @@ def check_copy(team, copies, tmp_path):
     bulk = tmp_path / "bulk.csv"  # a scripted load that left the results stale: the mark travels too
     bulk.write_text("partner_id,period,revenue\nA1,2026-Q1,400\n")
     import_file(team, "metrics", bulk, "admin", level=False)
+    with Session(team) as s, s.begin():  # (issue 15) a published period and a notification travel too
+        s.add(PublishedPeriod(period="2026-Q1", published_by="alice"))
+        s.add(
+            Notification(
+                period="2026-Q1", kind="partner", partner_key=1, address="a@x.example", sent_by="mia", channel="outbox"
+            )
+        )
     before = all_rows(team, include_offline=False)
     report = offline.take_copy(team, "viv", tmp_path / "trip.db")  # a viewer may take a copy
     assert report.path == tmp_path / "trip.db"

@@ -49,6 +49,7 @@ class ScorecardRow:
     at_risk: bool
     badges: tuple[str, ...]
     designations: tuple[str, ...] | None = None  # (v2) held, sorted; None: the version defines none
+    provisional: bool = False  # (v2 §3.13) the period is not published: JSON says so
 
     def cells(self) -> list[str]:
         """The row as §4 prints it: two-decimal score, true/false, badges joined by ';', and (v2)
@@ -162,6 +163,7 @@ def scorecard_rows(engine: Engine, period: str, *, allow_stale: bool = False) ->
             "WHERE r.period = ? ORDER BY p.partner_id",
             (label,),
         )
+        provisional = label not in queries.published_periods(conn)
     if not rows:
         periods = levelled_periods(engine)
         if not periods:
@@ -180,6 +182,7 @@ def scorecard_rows(engine: Engine, period: str, *, allow_stale: bool = False) ->
             bool(risk),
             split_badges(b, names) if b else (),
             None if held is None else held[i],
+            provisional,
         )
         for i, (pid, per, score, q, e, eff, ev, risk, b, _key) in enumerate(rows)
     ]
@@ -235,6 +238,7 @@ def write_json(rows: Sequence[ScorecardRow], out: IO[str]) -> None:
             "at_risk": r.at_risk,
             "badges": list(r.badges),
             **({"designations": list(r.designations)} if r.designations is not None else {}),
+            "provisional": r.provisional,
         }
         for r in rows
     ]

@@ -43,6 +43,8 @@ PARTNER_COLUMNS = (
     "account_manager",
     "tier",
     "tier_since",
+    "contact_name",  # (v2 §2) optional: who receives the partner's notifications (tiertui notify)
+    "contact_email",
 )
 METRIC_KEY_COLUMNS = ("partner_id", "period")
 LONG_METRIC_COLUMNS = ("partner_id", "period", "metric", "value")
@@ -684,9 +686,11 @@ def _import_partners(
     rows: list[tuple] = []
     parents: list[tuple[int, str, str]] = []  # (line, partner, parent)
     for line, cells in _cells(source, len(source.header), problems, progress):
-        pid, name, region, country, ptype, parent, manager, tier, since_text = (
+        pid, name, region, country, ptype, parent, manager, tier, since_text, contact, email = (
             cells[i] if i is not None else "" for i in index
         )
+        if email and not email_ok(email):
+            problems.add(line, "contact_email", f"{email!r} is not an e-mail address (name@example.com)")
         if not pid:
             problems.add(line, "partner_id", "partner_id is empty")
         elif pid in seen:
@@ -713,7 +717,19 @@ def _import_partners(
             else:
                 parents.append((line, pid, parent))
         rows.append(
-            (pid, name, region, country, ptype, parent or None, manager, tier or None, _date_param(conn, since))
+            (
+                pid,
+                name,
+                region,
+                country,
+                ptype,
+                parent or None,
+                manager,
+                tier or None,
+                _date_param(conn, since),
+                contact,
+                email,
+            )
         )
     for line, _pid, parent in parents:
         if parent not in seen and parent not in stored.key:
@@ -733,6 +749,17 @@ def _import_partners(
         after.key[p] for pid in seen if (p := stored.parent.get(pid)) is not None and p in after.key
     ]
     return ImportReport("partners", "", len(rows), len(rows) - updated, updated, detail, tuple(touched))
+
+
+def email_ok(text: str) -> bool:
+    """One plain address: something@domain.tld, no spaces, no list, nothing invisible (a header
+    built from it must stay one header)."""
+    local, at, domain = text.rpartition("@")
+    return (
+        bool(at and local and "." in domain.strip("."))
+        and text.isprintable()
+        and not any(c.isspace() or c in ',;<>()[]\\"' for c in text)
+    )
 
 
 def _check_cycles(
@@ -1057,6 +1084,13 @@ def import_file(
         assert uow.session is not None
         session = uow.session
         roles.require(session, user, "admin", "importing data")
+        if not level:
+            published = sorted(queries.published_periods(uow.connection), key=parse_period)
+            if published:
+                raise ServiceError(
+                    f"import --no-level is refused while periods are published (up to {published[-1]}): without "
+                    "re-levelling, a change to a published result could not be caught; import without --no-level"
+                )
         program = timeline.import_view(session) if programs.active_version(session) is not None else None
         progress(0.0, f"reading {path.name}")
         source = _open_source(path, kind)

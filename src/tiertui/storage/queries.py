@@ -9,6 +9,8 @@ from itertools import chain
 import numpy as np
 from sqlalchemy.engine import Connection
 
+from .database import DatabaseError
+
 
 def placeholder(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
@@ -311,6 +313,110 @@ class PeriodRows:
         return self.build(np.arange(len(self.keys)))
 
 
+# The fields of a result that a published period keeps (spec §3.13): what a partner was told.
+OUTCOME_COLUMNS = ("score", "qualified_tier", "earned_tier", "effective_tier", "event", "below", "at_risk", "badges")
+_OUTCOME_AT = [RESULT_COLUMNS.index(c) for c in OUTCOME_COLUMNS]
+SHOWN_CHANGES = 10  # changes named in the refusal's message
+
+
+class PublishedResultsChanged(DatabaseError):
+    """A write would change results of a published period (spec §3.13); the caller rolls back.
+
+    ``changes``: (partner_id, period, what) of the first changes found, oldest period first.
+    """
+
+    def __init__(self, changes: list[tuple[str, str, str]], more: int, periods: list[str]) -> None:
+        self.changes, self.more, self.periods = changes, more, periods
+        named = "; ".join(f"{pid} in {period} ({what})" for pid, period, what in changes)
+        tail = f"; and {more:,} more" if more else ""
+        super().__init__(
+            f"refused: this would change published results: {named}{tail}. Nothing was written. "
+            f"To change them, an admin reopens the period first: tiertui unpublish {periods[0]} --reason TEXT"
+        )
+
+
+def published_periods(conn: Connection) -> set[str]:
+    return {r[0] for r in fetchall(conn, "SELECT period FROM published_period")}
+
+
+def _outcome(row: Sequence) -> tuple:
+    """A new result row's outcome, compared as :func:`_stored` reads a stored one."""
+    return _stored([None, *(row[i] for i in _OUTCOME_AT)])
+
+
+def _what_changed(old: tuple, new: tuple) -> str:
+    parts = []
+    for name, a, b in zip(OUTCOME_COLUMNS, old, new):
+        if a != b:
+            label = name.replace("_", " ")
+            parts.append(f"{label} {a:.2f} -> {b:.2f}" if name == "score" else f"{label} {a} -> {b}")
+    return ", ".join(parts[:3])
+
+
+class _PublishedGuard:
+    """Collects what a re-levelling would change in published periods, and refuses it whole."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.frozen = published_periods(conn)
+        self.found: list[tuple[int, str, str]] = []  # (partner_key, period, what)
+        self.count = 0
+
+    def keep(self, p: PeriodRows, changed: np.ndarray, gone: np.ndarray, found: np.ndarray) -> np.ndarray:
+        """For a published period: note every changed outcome and every vanished row; return the
+        changed positions minus those whose outcome is the same (their rows stay as published)."""
+        if p.period not in self.frozen:
+            return changed
+        for key in gone.tolist():
+            self._note(int(key), p.period, "its result would be removed")
+        fresh = changed[~found[changed]]
+        for pos in fresh.tolist():
+            self._note(int(p.keys[pos]), p.period, "a new result")
+        existing = changed[found[changed]]
+        if not len(existing):
+            return fresh
+        new_rows = p.build(existing)
+        columns = ", ".join(f'"{c}"' for c in OUTCOME_COLUMNS)
+        stored: dict[int, tuple] = {}
+        keys = [int(k) for k in p.keys[existing]]
+        for chunk in range(0, len(keys), 500):
+            part = keys[chunk : chunk + 500]
+            for row in fetchall(
+                self.conn,
+                f"SELECT partner_key, {columns} FROM level_result WHERE period = ? "
+                f"AND partner_key IN ({','.join('?' * len(part))})",
+                (p.period, *part),
+            ):
+                stored[int(row[0])] = _stored(row)
+        for row in new_rows:
+            key = int(row[1])
+            new, old = _outcome(row), stored.get(key)
+            if old is not None and old != new:
+                self._note(key, p.period, _what_changed(old, new))
+        return fresh
+
+    def _note(self, key: int, period: str, what: str) -> None:
+        self.count += 1
+        if len(self.found) < SHOWN_CHANGES:
+            self.found.append((key, period, what))
+
+    def check(self) -> None:
+        if not self.count:
+            return
+        keys = sorted({k for k, _, _ in self.found})
+        ids = dict(
+            fetchall(self.conn, f"SELECT key, partner_id FROM partner WHERE key IN ({','.join('?' * len(keys))})", keys)
+        )
+        changes = [(str(ids.get(k, f"partner #{k}")), period, what) for k, period, what in self.found]
+        periods = sorted({period for _, period, _ in self.found})
+        raise PublishedResultsChanged(changes, self.count - len(self.found), periods)
+
+
+def _stored(row: Sequence) -> tuple:
+    score, qualified, earned, effective, event, below, at_risk, badges = row[1:]
+    return (round(float(score), 6), qualified, earned, effective, event, int(below), bool(at_risk), badges or "")
+
+
 def store_results(conn: Connection, periods: Iterable[PeriodRows], partial: bool = False) -> int:
     """Make the stored results equal the given ones, period by period; returns rows written.
 
@@ -326,6 +432,7 @@ def store_results(conn: Connection, periods: Iterable[PeriodRows], partial: bool
     if not stored and not partial:
         _swap_results(conn, (row for p in periods for row in p.all()))
         return -1
+    guard = _PublishedGuard(conn)
     written = 0
     cur = raw_cursor(conn)
     mark = placeholder(conn)
@@ -357,12 +464,15 @@ def store_results(conn: Connection, periods: Iterable[PeriodRows], partial: bool
             found = (old_keys[at] == p.keys) if len(old_keys) else np.zeros(len(p.keys), dtype=bool)
             same = found & known[at] & (old_digests[at] == p.digests) if len(old_keys) else found
             changed = np.flatnonzero(~same)
+            gone = old_keys[~np.isin(old_keys, p.keys)]
+            if p.period in guard.frozen:
+                changed = guard.keep(p, changed, gone, found)
+                gone = gone[:0]
             if not partial and len(changed) > len(p.keys) // 2:
                 cur.execute(f"DELETE FROM level_result WHERE period = {mark}", (p.period,))
                 cur.executemany(insert, p.all())
                 written += len(p.keys)
                 continue
-            gone = old_keys[~np.isin(old_keys, p.keys)]
             stale = np.concatenate([p.keys[changed[found[changed]]], gone])
             cur.executemany(
                 f"DELETE FROM level_result WHERE period = {mark} AND partner_key = {mark}",
@@ -374,8 +484,13 @@ def store_results(conn: Connection, periods: Iterable[PeriodRows], partial: bool
             cur.executemany(insert, p.all())
             written += len(p.keys)
     for period in stored:  # periods no longer in the metrics
+        if period in guard.frozen:
+            for (key,) in fetchall(conn, "SELECT partner_key FROM level_result WHERE period = ? LIMIT 20", (period,)):
+                guard._note(int(key), period, "the period would no longer be evaluated")
+            continue
         cur.execute(f"DELETE FROM level_result WHERE period = {mark}", (period,))
     cur.close()
+    guard.check()  # before the caller commits: a refused write rolls back whole
     return written
 
 

@@ -46,6 +46,8 @@ class Partner(SQLModel, table=True):
     account_manager: str = ""
     tier: str | None = None  # tier on record before the first evaluated period
     tier_since: date | None = None
+    contact_name: str | None = None  # (v2 §2) optional: who receives notifications (tiertui notify)
+    contact_email: str | None = None
 
 
 class MetricValue(SQLModel, table=True):
@@ -202,3 +204,35 @@ class ResultsState(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     stale_since: datetime | None = None
     stale_by: str | None = None
+
+
+class PublishedPeriod(SQLModel, table=True):
+    """A period whose results are published (spec §3.13): they never change while this row exists."""
+
+    __tablename__ = "published_period"
+    period: str = Field(primary_key=True)
+    published_at: datetime = Field(default_factory=utcnow)
+    published_by: str
+
+
+class Notification(SQLModel, table=True):
+    """One message really written to the outbox or accepted by the SMTP server (issue 15).
+
+    ``kind``: ``partner`` (to a partner's contact) or ``digest`` (to an account manager, ``partner_key``
+    NULL and ``manager`` set). ``outbox_file`` or ``message_id`` says where it went.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_period", "period", "kind"),)
+    id: int | None = Field(default=None, primary_key=True)
+    period: str
+    kind: str
+    partner_key: int | None = None
+    manager: str = ""
+    address: str
+    sent_at: datetime = Field(default_factory=utcnow)
+    sent_by: str
+    channel: str  # outbox | smtp
+    outbox_file: str = ""
+    message_id: str = ""
+    resend: bool = False

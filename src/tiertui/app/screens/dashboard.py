@@ -29,6 +29,7 @@ class DashboardScreen(DataScreen):
         Binding("left,up", "app.focus_previous", "Previous figure", show=False),
         Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
         Binding("w", "app.whatif", "What-if", id="dashboard.whatif"),
+        Binding("P", "periods", "Publish…", id="dashboard.periods"),
     ]
 
     _waiting: Dashboard | None = None  # figures that came in while another screen was on top
@@ -55,6 +56,12 @@ class DashboardScreen(DataScreen):
 
     def action_refresh(self) -> None:
         self.reload()
+
+    def action_periods(self) -> None:
+        """Published and provisional periods, publishing, and what was notified (issue 15)."""
+        from .periods import PeriodsScreen
+
+        self.app.push_screen(PeriodsScreen())
 
     def reload(self) -> None:
         self._load()  # the figures on screen stay until the new ones are in

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, Static
 
 from ...safe_text import visible
 from ...scoring import fmt, score_text
+from ...services import publishing, report
 from ...services.errors import ServiceError
 from ...services.read import engine as reads
 from ...services.read.engine import PartnerScorecard
@@ -81,6 +82,7 @@ class ScorecardScreen(DataScreen):
         Binding("e", "edit_override", "Edit override", id="scorecard.edit_override"),
         Binding("u", "parent", "Parent", id="scorecard.parent"),
         Binding("h", "audit", "Audit history", id="scorecard.audit", show=False),
+        Binding("R", "partner_page", "Partner page", id="scorecard.partner_page"),
     ]
 
     def __init__(self, partner_id: str, period: str | None = None) -> None:
@@ -95,6 +97,7 @@ class ScorecardScreen(DataScreen):
         with VerticalScroll(id="scorecard"):
             yield Static(id="identity")
             yield Static(id="tiers")
+            yield Static(id="publish-state")
             yield Static("Score components", classes="section-title")
             yield Static(id="components")
             yield Static("Requirements", classes="section-title", id="requirements-title")
@@ -148,6 +151,42 @@ class ScorecardScreen(DataScreen):
             self._cards[data.period] = data
         self.title = f"{visible(data.info.name)} · {data.period or 'not levelled'}"
         self._paint()
+        if self.period:
+            self._publish_state(self.period)
+
+    # ------------------------------------------------------------------ published or provisional (issue 15)
+
+    @work(thread=True, exclusive=True, group="scorecard-published")
+    def _publish_state(self, period: str) -> None:
+        states = {s.period: s for s in publishing.period_states(self.app.engine)}
+        state = states.get(period)
+        self.app.call_from_thread(self._show_publish_state, period, state is not None and state.published)
+
+    def _show_publish_state(self, period: str, published: bool) -> None:
+        if period != self.period:
+            return
+        if published:
+            text = Text(f"✔ {period} is published: these results no longer change", style="green")
+        else:
+            text = Text(f"Provisional: {period} is not published yet; these results may still change", style="yellow")
+        self.query_one("#publish-state", Static).update(text)
+
+    def action_partner_page(self) -> None:
+        """Write this partner's partner-facing HTML page for the period on screen, and say where."""
+        if self.period:
+            self.notify(f"Writing the partner page of {visible(self.partner_id)} for {self.period}…", timeout=2)
+            self._write_page(self.partner_id, self.period)
+
+    @work(thread=True, exclusive=True, group="scorecard-page")
+    def _write_page(self, partner_id: str, period: str) -> None:
+        folder = report.app_folder(period)
+        try:
+            written = report.write_report(self.app.engine, period, folder, partner_id)
+        except (ServiceError, OSError) as exc:
+            self.app.call_from_thread(self.notify, f"✘ {visible(str(exc))}", severity="error", timeout=8)
+            return
+        path = written.page or folder
+        self.app.call_from_thread(self.notify, f"Wrote {visible(str(path))}", title="Partner page", timeout=12)
 
     def _paint(self) -> None:
         d = self.data

@@ -1,8 +1,7 @@
 """Whether the stored results are up to date (stale after an import with --no-level).
 
 Revision ID: 0006
-Revises: 0004 (temporarily: 0005, certification renewals, is being added on another branch;
-once it is merged this revision follows it)
+Revises: 0005
 Create Date: 2026-11-30
 
 Matches ``ResultsState`` in ``tables.py``. An upgraded database has no row: its results are
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0005"  # TEMPORARY: becomes "0005" once certification renewals are merged
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,7 @@
 """Program versions over time (spec v2 §3.11): the versions in force, their dates.
 
 Revision ID: 0008
-Revises: 0006 (TEMPORARY: 0007, published periods, is being written on another branch; once it
-is merged this revision follows it)
+Revises: 0007
 Create Date: 2026-11-30
 
 Matches ``ProgramVersion`` in ``tables.py``: ``in_force`` marks the versions of the timeline and
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"  # TEMPORARY: becomes "0007" once published periods are merged
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
