@@ -404,7 +404,7 @@ def _creates(args: argparse.Namespace) -> bool:
 def _reads_only(args: argparse.Namespace) -> bool:
     """Whether the command only reads (the app included): it may open a read-only database."""
     action = getattr(args, "action", None)
-    if args.command in (None, "export", "status", "whatif", "audit"):
+    if args.command in (None, "export", "status", "whatif", "audit", "report"):
         return True
     return args.command in ("users", "program", "override") and action in (None, "list")
 
