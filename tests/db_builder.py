@@ -119,3 +119,41 @@ def sqlite_revision(path) -> str:
         return conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
     finally:
         conn.close()
+
+
+@contextmanager
+def postgres_logins(url: str, *people: str) -> Iterator[dict[str, str]]:
+    """A PostgreSQL login for each of ``people`` (unique names), members of a group role that may
+    read and write tiertui's tables in ``url``'s database, as the README tells a team to set up.
+
+    Yields ``{person: their connection URL}``; ``url``'s login must be a superuser. The logins and
+    the group are dropped afterwards (their privileges in ``url``'s database first).
+    """
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    tag = uuid.uuid4().hex[:8]
+    group = f"tiertui_team_{tag}"
+    logins = {person: f"{person}_{tag}" for person in people}
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE ROLE {group} NOLOGIN"))
+            conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {group}"))
+            conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {group}"))
+            conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {group}"))
+            for login in logins.values():
+                conn.execute(text(f"CREATE ROLE {login} LOGIN IN ROLE {group}"))
+        base = make_url(url)
+        yield {
+            person: base.set(username=login, password=None).render_as_string(hide_password=False)
+            for person, login in logins.items()
+        }
+    finally:
+        with admin.connect() as conn:
+            for role in (*logins.values(), group):
+                conn.execute(text(f"DROP OWNED BY {role}"))
+                conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        admin.dispose()

@@ -34,11 +34,15 @@ class UsageError(Exception):
     """Bad arguments that argparse cannot see (dates, combinations)."""
 
 
+def claimed_user(explicit: str | None) -> str | None:
+    """The name given for the acting person (``--user``, else ``TIERTUI_USER``), or None."""
+    return explicit or os.environ.get(ENV_USER) or None
+
+
 def current_user(explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    if os.environ.get(ENV_USER):
-        return os.environ[ENV_USER]
+    claimed = claimed_user(explicit)
+    if claimed:
+        return claimed
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers
@@ -84,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--user",
         metavar="NAME",
         default=argparse.SUPPRESS,
-        help="who is acting (default: $TIERTUI_USER, else your login name)",
+        help="who is acting (default: $TIERTUI_USER, else your login name; on PostgreSQL the database "
+        "login decides, and this may only name that same person)",
     )
     parser = _Parser(prog="tiertui", description="Partner levelling for channel managers.", parents=[common])
     parser.add_argument("--version", action="version", version=f"tiertui {__version__}")
@@ -173,9 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_user = users_cmds.add_parser("add", parents=[common], help="add a person (admins)")
     add_user.add_argument("name")
     add_user.add_argument("--role", required=True, choices=ROLES)
+    add_user.add_argument(
+        "--login",
+        metavar="LOGIN",
+        help="their PostgreSQL login (default: NAME, when it is a valid login name; needed otherwise)",
+    )
     set_user = users_cmds.add_parser("set", parents=[common], help="change a person's role (admins)")
     set_user.add_argument("name")
     set_user.add_argument("role", choices=ROLES)
+    set_user.add_argument("--login", metavar="LOGIN", help="also give them this PostgreSQL login")
     remove_user = users_cmds.add_parser("remove", parents=[common], help="take a person off (admins)")
     remove_user.add_argument("name")
 
@@ -314,14 +325,18 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return _demo(args, explicit, user)
     url = resolve_url(explicit)
+    url, made = _existing_database(args, url)
     if args.command is None:
-        return _open_app(url, user)
+        return _open_app(url, user, claimed_user(getattr(args, "user", None)))
     if args.command == "db":
         return _db_upgrade(args, url)
     from .storage import open_engine
 
+    new_folders = _missing_folders(made) if made is not None else []
     engine = open_engine(url)
+    done = False
     try:
+        user = _acting(engine, args, user)
         reading = _reading(args)
         if reading:
             from .services import roles
@@ -345,9 +360,98 @@ def _dispatch(args: argparse.Namespace) -> int:
             "serve": _serve,
             "delete": _delete,
         }[args.command]
-        return handler(args, engine, user)
+        code = handler(args, engine, user)
+        done = code == 0
+        return code
     finally:
         engine.dispose()
+        if made is not None:
+            if done:
+                print(f"tiertui: made a new database: {visible(str(made))}", file=sys.stderr)
+            else:  # the write that was to build it failed: leave nothing behind, not even its folders
+                _remove_new(made, new_folders)
+
+
+def _missing_folders(path: Path) -> list[Path]:
+    """The folders above ``path`` that do not exist yet, deepest first."""
+    missing = []
+    for folder in path.parents:
+        if folder.exists():
+            break
+        missing.append(folder)
+    return missing
+
+
+def _remove_new(path: Path, folders: list[Path]) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    for folder in folders:
+        try:
+            folder.rmdir()  # only if empty
+        except OSError:
+            break
+
+
+def _creates(args: argparse.Namespace) -> bool:
+    """Whether the command may make the database when it does not exist (writes that build one)."""
+    action = getattr(args, "action", None)
+    return (
+        (args.command == "program" and action == "load")
+        or args.command == "import"
+        or (args.command == "users" and action == "add")
+    )
+
+
+def _reads_only(args: argparse.Namespace) -> bool:
+    """Whether the command only reads (the app included): it may open a read-only database."""
+    action = getattr(args, "action", None)
+    if args.command in (None, "export", "status", "whatif", "audit", "report"):
+        return True
+    return args.command in ("users", "program", "override") and action in (None, "list")
+
+
+def _existing_database(args: argparse.Namespace, url: str) -> tuple[str, Path | None]:
+    """``url`` as the command may open it, and the file it will make (None: none).
+
+    A SQLite file that does not exist is made only by the writes that build a database; anything
+    else is refused and nothing is created (a mistyped --db path must not leave an empty database
+    and its folders behind). A file on read-only media is opened read-only for reading commands
+    and the app; a write to it is refused saying why.
+    """
+    from .locations import read_only_url, sqlite_path
+
+    path = sqlite_path(url)
+    if path is None:
+        return url, None
+    if not path.exists():
+        if _creates(args):
+            return url, path.absolute()
+        where = shlex.quote(url)
+        raise UsageError(
+            f"there is no database at {path.absolute()}, and nothing was created there. "
+            f"Check the path, or make a database: `tiertui --db {where} program load FILE` (your program file), "
+            "or try the demo: `tiertui demo`"
+        )
+    if path.is_dir():
+        raise UsageError(f"{path.absolute()} is a folder, not a database file")
+    read_only = read_only_url(path)
+    if read_only is None:
+        return url, None
+    if _reads_only(args):
+        return read_only, None
+    raise UsageError(
+        f"{path.absolute()} is read-only (the file or its folder cannot be written): reading commands and "
+        "the app open it read-only; this command changes it"
+    )
+
+
+def _acting(engine, args: argparse.Namespace, default: str) -> str:
+    """Who is acting: on PostgreSQL the person of the database login (a different --user is refused)."""
+    if engine.dialect.name == "sqlite":
+        return default
+    from .services import roles
+
+    return roles.acting_person(engine, claimed_user(getattr(args, "user", None)), default)
 
 
 def _reading(args: argparse.Namespace) -> str:
@@ -375,10 +479,10 @@ def _users(args, engine, user: str) -> int:
     from .services import roles
 
     if args.action == "add":
-        person = roles.add(engine, user, args.name, args.role)
+        person = roles.add(engine, user, args.name, args.role, args.login)
         say(f"Added {visible(person.name)} as {person.role}.")
     elif args.action == "set":
-        person = roles.set_role(engine, user, args.name, args.role)
+        person = roles.set_role(engine, user, args.name, args.role, args.login)
         say(f"{visible(person.name)} is now {person.role}.")
     elif args.action == "remove":
         roles.remove(engine, user, args.name)
@@ -389,6 +493,7 @@ def _users(args, engine, user: str) -> int:
             say(
                 f"{mark} {visible(person.name):<24} {person.role:<9} added by {visible(person.added_by)} "
                 f"{person.added_at:%Y-%m-%d}"
+                + (f"  login {visible(person.login)}" if person.login not in (None, person.name) else "")
             )
     return 0
 
@@ -420,8 +525,18 @@ def _db_upgrade(args, url: str) -> int:
     return 0
 
 
-def _open_app(url: str, user: str) -> int:
+def _open_app(url: str, user: str, claimed: str | None = None) -> int:
     from .app import run
+
+    if not url.lower().startswith("sqlite"):  # a team database: the login decides who is acting
+        from .services import roles
+        from .storage import open_engine
+
+        engine = open_engine(url)
+        try:
+            user = roles.acting_person(engine, claimed, user)
+        finally:
+            engine.dispose()
 
     return run(url, user)
 
@@ -443,6 +558,7 @@ def _demo(args, explicit: str | None, user: str) -> int:
     else:
         engine = open_engine(url)
         try:
+            user = _acting(engine, args, user)
             report = build_demo(engine, partners=args.partners, seed=args.seed, user=user, replace=args.replace)
         finally:
             engine.dispose()

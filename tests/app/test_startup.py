@@ -145,7 +145,7 @@ async def test_someone_who_is_not_a_user_of_the_database_is_told_who_can_add_the
     assert isinstance(app.startup_error, RoleRefused)
     assert str(app.startup_error) == (
         "zed is not a user of this database; opening tiertui needs the viewer role "
-        "(an admin can add you: tiertui users add zed --role viewer)"
+        "(admin, ana, ann, bo, carol or 3 more, the admins, can add you: tiertui users add zed --role viewer)"
     )
     assert "zed" not in {p.name for p in people(app.engine)}  # and nothing was written for them
 
@@ -185,3 +185,25 @@ async def test_the_header_names_a_team_database_without_its_password(pg_app_db, 
         await settle(pilot)
         shown = str(team.screen.query_one("HeaderTitle").render())
         assert f"alice · {url.username}@{url.host}" in shown and "s3cr" not in shown
+
+
+async def test_a_database_on_read_only_media_opens_read_only_and_the_header_says_so(app_db, tmp_path):
+    """What `tiertui` opens for a file it cannot write (tiertui.locations.read_only_url): the app
+    shows the data, and its header says read-only; the file is left exactly as it was."""
+    from tiertui.locations import is_read_only_url
+
+    path = Path(app_db.removeprefix("sqlite:///"))
+    before = path.read_bytes()
+    url = f"sqlite:///file:{path}?mode=ro&uri=true&immutable=1"  # the file is writable here: as for read-only media
+    assert is_read_only_url(url)
+    app = TiertuiApp(url, "dave", blink=False, config_dir=tmp_path / "config")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.sub_title == f"dave · {path.name} · read-only"
+        assert app.role == "admin"
+        screen = PartnersScreen()
+        await app.push_screen(screen)
+        await settle(pilot)
+        assert "120 partners" in str(screen.query_one("#partner-status", Static).content)
+    assert app.return_code in (None, 0) and app.startup_error is None
+    assert path.read_bytes() == before

@@ -209,7 +209,7 @@ def test_a_copy_that_fails_leaves_no_file_and_no_record(team, tmp_path, monkeypa
 
 
 def test_a_request_made_offline_becomes_a_new_request(team, copies, tmp_path):
-    taken = offline.take_copy(team, "viv", tmp_path / "trip.db")
+    taken = offline.take_copy(team, "mia", tmp_path / "trip.db")  # mia holds the copy: her work in it is synced
     copy = copies(tmp_path / "trip.db")
     offline_id = overrides.request(
         copy, "mia", "B2", "Gold", "met them on the trip", date(2026, 4, 1), date(2026, 12, 31)
@@ -256,12 +256,11 @@ def test_a_request_made_offline_becomes_a_new_request(team, copies, tmp_path):
 
 def test_a_decision_made_offline_lands_and_updates_the_effective_tier(team, copies, tmp_path):
     oid = overrides.request(team, "mia", "B2", "Gold", "launch partner", date(2026, 4, 1), date(2026, 12, 31))
-    offline.take_copy(team, "viv", tmp_path / "trip.db")
+    offline.take_copy(team, "bob", tmp_path / "trip.db")
     copy = copies(tmp_path / "trip.db")
     decided = overrides.decide(copy, "bob", oid, approve=True, note="agreed over dinner")
-    # requested and approved offline: both land, the approval on the new id
-    new_offline = overrides.request(copy, "mia", "A1", "Platinum", "flagship", date(2026, 1, 1))
-    overrides.decide(copy, "cy", new_offline, approve=True)
+    # requested offline too (approvers may request): it lands pending, for someone else to decide
+    overrides.request(copy, "bob", "A1", "Platinum", "flagship", date(2026, 1, 1))
     assert effective(team, "B2") == "Authorized"
 
     report = offline.sync(team, "viv", tmp_path / "trip.db")
@@ -271,10 +270,9 @@ def test_a_decision_made_offline_lands_and_updates_the_effective_tier(team, copi
     assert offline._aware(view.decided_at) == offline._aware(decided.decided_at)  # the offline time
     assert (effective(team, "B2", "2026-Q1"), effective(team, "B2")) == ("Authorized", "Gold")
     [flagship] = [o for o in overrides.list_overrides(team) if o.reason == "flagship"]
-    assert (flagship.status, flagship.decided_by, flagship.requested_by) == ("approved", "cy", "mia")
-    assert effective(team, "A1") == "Platinum"
+    assert (flagship.status, flagship.decided_by, flagship.requested_by) == ("pending", None, "bob")
     run_levelling(team, "admin")  # a full run agrees with the refresh
-    assert (effective(team, "B2"), effective(team, "A1")) == ("Gold", "Platinum")
+    assert effective(team, "B2") == "Gold"
     actions = [(a, act) for a, act, _ in audit_of(team, oid)]
     assert actions == [("mia", "override.request"), ("bob", "override.approve")]
     assert report.applied[0] == f"override {oid} for B2: approved offline by bob at {offline._when(decided.decided_at)}"
@@ -282,7 +280,7 @@ def test_a_decision_made_offline_lands_and_updates_the_effective_tier(team, copi
 
 def test_an_override_decided_meanwhile_is_a_conflict_and_the_team_decision_stands(team, copies, tmp_path):
     oid = overrides.request(team, "mia", "B2", "Gold", "launch partner", date(2026, 4, 1))
-    offline.take_copy(team, "viv", tmp_path / "trip.db")
+    offline.take_copy(team, "bob", tmp_path / "trip.db")
     copy = copies(tmp_path / "trip.db")
     mine = overrides.decide(copy, "bob", oid, approve=True, note="offline yes")
     theirs = overrides.decide(team, "cy", oid, approve=False, note="no, at home")
@@ -305,11 +303,11 @@ def test_an_override_decided_meanwhile_is_a_conflict_and_the_team_decision_stand
 def test_an_offline_edit_lands_on_an_unchanged_request_and_conflicts_with_a_changed_one(team, copies, tmp_path):
     quiet = overrides.request(team, "mia", "B2", "Gold", "launch partner", date(2026, 4, 1))
     busy = overrides.request(team, "mia", "C3", "Silver", "new region", date(2026, 1, 1))
-    offline.take_copy(team, "viv", tmp_path / "trip.db")
+    offline.take_copy(team, "mia", tmp_path / "trip.db")
     copy = copies(tmp_path / "trip.db")
     overrides.edit(copy, "mia", quiet, "Platinum", "launch partner, bigger", date(2026, 4, 1), date(2026, 9, 30))
     overrides.edit(copy, "mia", busy, "Gold", "offline idea", date(2026, 1, 1), None)
-    overrides.decide(copy, "bob", busy, approve=True)  # decided after the conflicting edit: not applied either
+    overrides.edit(copy, "mia", busy, "Gold", "offline idea, again", date(2026, 1, 1), None)  # not applied either
     overrides.edit(team, "mia", busy, "Silver", "changed at home", date(2026, 2, 1), None)
 
     report = offline.sync(team, "viv", tmp_path / "trip.db")
@@ -327,7 +325,7 @@ def test_an_offline_edit_lands_on_an_unchanged_request_and_conflicts_with_a_chan
     assert applied.endswith(" UTC: now Platinum from 2026-04-01 to 2026-09-30")
     [conflict] = report.conflicts
     assert conflict.startswith(f"override {busy} for C3: mia edited it offline at ")
-    assert " and bob approved it offline at " in conflict
+    assert " and mia edited it offline at " in conflict
     assert "; it was edited by mia at " in conflict
     assert conflict.endswith(" in the team database meanwhile (now Silver from 2026-02-01, open-ended) — not applied")
     assert not report.refused
@@ -336,22 +334,21 @@ def test_an_offline_edit_lands_on_an_unchanged_request_and_conflicts_with_a_chan
 def test_offline_changes_by_people_without_the_role_in_the_team_database_are_refused(team, copies, tmp_path):
     oid = overrides.request(team, "mia", "B2", "Gold", "launch partner", date(2026, 4, 1))
     other = overrides.request(team, "mia", "C3", "Silver", "new region", date(2026, 1, 1))
-    offline.take_copy(team, "viv", tmp_path / "trip.db")
+    offline.take_copy(team, "mo", tmp_path / "trip.db")
     copy = copies(tmp_path / "trip.db")
     roles.set_role(copy, "admin", "mo", "approver")  # offline only: role changes are not synced
     overrides.decide(copy, "mo", oid, approve=True)
-    overrides.decide(copy, "bob", other, approve=False)
-    roles.set_role(team, "admin", "bob", "manager")  # bob lost the approver role at home meanwhile
+    overrides.decide(copy, "mo", other, approve=False)
 
     report = offline.sync(team, "viv", tmp_path / "trip.db")
     assert not report.complete and not report.applied and not report.conflicts
     assert report.refused[0].startswith(f"override {oid} for B2: mo approved it offline at ")
     assert report.refused[0].endswith(
         " — not applied: mo is a manager; approving overrides needs the approver role "
-        "(an admin can grant it: tiertui users set mo approver)"
+        "(admin, ana, ann, bo, carol or 3 more, the admins, can grant it: tiertui users set mo approver)"
     )
-    assert report.refused[1].startswith(f"override {other} for C3: bob rejected it offline at ")
-    assert "bob is a manager; rejecting overrides needs the approver role" in report.refused[1]
+    assert report.refused[1].startswith(f"override {other} for C3: mo rejected it offline at ")
+    assert "mo is a manager; rejecting overrides needs the approver role" in report.refused[1]
     assert report.ignored == ["change role"]
     assert [overrides.get(team, i).status for i in (oid, other)] == ["pending", "pending"]
     assert "1 other change made offline was not synced: change role" in report.text()
@@ -359,7 +356,7 @@ def test_offline_changes_by_people_without_the_role_in_the_team_database_are_ref
 
 def test_a_decision_on_ones_own_request_is_refused_even_if_the_copy_holds_one(team, copies, tmp_path):
     oid = overrides.request(team, "bob", "B2", "Gold", "my own partner", date(2026, 4, 1))  # approvers may request
-    offline.take_copy(team, "viv", tmp_path / "trip.db")
+    offline.take_copy(team, "bob", tmp_path / "trip.db")
     copy = copies(tmp_path / "trip.db")
     # tiertui refuses this offline too; a file changed by other means must not slip it through
     with Session(copy) as s, s.begin():
@@ -383,7 +380,7 @@ def test_a_decision_on_ones_own_request_is_refused_even_if_the_copy_holds_one(te
 
 def test_a_second_sync_of_the_same_copy_is_refused(team, copies, tmp_path):
     oid = overrides.request(team, "mia", "B2", "Gold", "launch partner", date(2026, 4, 1))
-    offline.take_copy(team, "viv", tmp_path / "trip.db")
+    offline.take_copy(team, "bob", tmp_path / "trip.db")
     overrides.decide(copies(tmp_path / "trip.db"), "bob", oid, approve=True)
     first = offline.sync(team, "mia", tmp_path / "trip.db")
     before = all_rows(team)
@@ -433,11 +430,11 @@ def test_syncing_needs_a_user_of_the_team_database(team, copies, tmp_path):
 
 def test_a_sync_that_fails_midway_changes_nothing(team, copies, tmp_path, monkeypatch):
     oid = overrides.request(team, "mia", "B2", "Gold", "launch partner", date(2026, 4, 1))
-    edited = overrides.request(team, "mia", "C3", "Silver", "new region", date(2026, 1, 1))
-    offline.take_copy(team, "viv", tmp_path / "trip.db")
+    edited = overrides.request(team, "bob", "C3", "Silver", "new region", date(2026, 1, 1))
+    offline.take_copy(team, "bob", tmp_path / "trip.db")
     copy = copies(tmp_path / "trip.db")
-    overrides.request(copy, "mo", "A1", "Platinum", "flagship", date(2026, 1, 1))
-    overrides.edit(copy, "mia", edited, "Gold", "bigger", date(2026, 1, 1), None)
+    overrides.request(copy, "bob", "A1", "Platinum", "flagship", date(2026, 1, 1))
+    overrides.edit(copy, "bob", edited, "Gold", "bigger", date(2026, 1, 1), None)
     overrides.decide(copy, "bob", oid, approve=True)  # its re-levelling fails below
     before = all_rows(team)
 
@@ -456,7 +453,7 @@ def test_a_sync_that_fails_midway_changes_nothing(team, copies, tmp_path, monkey
 
 def test_two_syncs_and_a_decision_at_once_land_exactly_one_decision(team, copies, tmp_path):
     oid = overrides.request(team, "mia", "B2", "Gold", "launch partner", date(2026, 4, 1))
-    offline.take_copy(team, "viv", tmp_path / "trip.db")
+    offline.take_copy(team, "bob", tmp_path / "trip.db")
     overrides.decide(copies(tmp_path / "trip.db"), "bob", oid, approve=True)
     start = threading.Barrier(3)
     outcomes: dict[str, object] = {}
@@ -538,10 +535,10 @@ def test_cli_copy_work_offline_and_sync(tmp_path):
         engine.dispose()
     trip = tmp_path / "trip.db"
 
-    taken = tiertui("--db", team_url, "offline", "copy", "--to", str(trip), user="viv")
+    taken = tiertui("--db", team_url, "offline", "copy", "--to", str(trip), user="bob")
     assert taken.returncode == 0, taken.stderr
     assert taken.stdout.startswith("Offline copy ") and f"tiertui offline sync {trip}" in taken.stdout
-    again = tiertui("--db", team_url, "offline", "copy", "--to", str(trip), user="viv")
+    again = tiertui("--db", team_url, "offline", "copy", "--to", str(trip), user="bob")
     assert (again.returncode, again.stdout) == (1, "")
     assert again.stderr == f"tiertui: error: {trip} already exists: choose another file, or replace it (--replace)\n"
 
@@ -578,7 +575,7 @@ def test_the_audit_log_tells_of_the_copy_the_sync_and_the_offline_decision(team,
     from tiertui.services import audit
 
     oid = overrides.request(team, "mia", "B2", "Gold", "launch partner", date(2026, 4, 1))
-    offline.take_copy(team, "viv", tmp_path / "trip.db")
+    offline.take_copy(team, "bob", tmp_path / "trip.db")
     overrides.decide(copies(tmp_path / "trip.db"), "bob", oid, approve=True, note="agreed")
     report = offline.sync(team, "viv", tmp_path / "trip.db")
     newest = audit.entries(team, "viv", limit=3)
@@ -586,7 +583,7 @@ def test_the_audit_log_tells_of_the_copy_the_sync_and_the_offline_decision(team,
     assert [(line.actor, line.action) for line in newest] == [
         ("viv", "offline.sync"),
         ("bob", "override.approve"),
-        ("viv", "offline.copy"),
+        ("bob", "offline.copy"),
     ]
     assert (
         newest[0].summary == f"synced offline copy {copy_id} from {tmp_path / 'trip.db'}: "
@@ -597,3 +594,102 @@ def test_the_audit_log_tells_of_the_copy_the_sync_and_the_offline_decision(team,
     )
     assert newest[1].summary.endswith(", synced by viv)")
     assert newest[2].summary.startswith(f"took offline copy {copy_id} to {tmp_path / 'trip.db'}: ")
+
+
+# ------------------------------------------------------------------------------ forged offline work
+
+
+def forge(path: Path, actor: str, action: str, override_id: int, at: str | None = None, **override_row) -> None:
+    """Edit the copy as its holder could, with sqlite3: an audit row (and the override row) as anyone."""
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            if override_row:
+                sets = ", ".join(f"{k} = ?" for k in override_row)
+                conn.execute(f"UPDATE tier_override SET {sets} WHERE id = ?", [*override_row.values(), override_id])
+            conn.execute(
+                "INSERT INTO audit_entry (at, actor, action, entity, entity_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    at or offline.utcnow().replace(tzinfo=None).isoformat(sep=" "),
+                    actor,
+                    action,
+                    "override",
+                    str(override_id),
+                    json.dumps({"before": {"status": "pending"}, "after": {"status": "approved", "note": "sure"}}),
+                ),
+            )
+    finally:
+        conn.close()
+
+
+def test_an_approval_forged_in_a_viewers_copy_as_the_approver_is_refused(team, tmp_path):
+    """The issue's attack: viv (a viewer) takes a copy, writes an approval by bob into it."""
+    oid = overrides.request(team, "mia", "B2", "Gold", "launch partner", date(2026, 4, 1))
+    offline.take_copy(team, "viv", tmp_path / "trip.db")
+    now = offline.utcnow().replace(tzinfo=None).isoformat(sep=" ")
+    forge(tmp_path / "trip.db", "bob", "override.approve", oid, status="approved", decided_by="bob", decided_at=now)
+    before = all_rows(team, include_offline=False)
+
+    report = offline.sync(team, "viv", tmp_path / "trip.db")
+    assert not report.applied and not report.conflicts
+    [refused] = report.refused
+    assert refused.startswith(f"override {oid} for B2: bob approved it offline at ")
+    assert refused.endswith(
+        "— not applied: the copy was taken by viv, and a sync applies only its holder's own work "
+        "(a copy is a file its holder can edit: it cannot vouch for bob)"
+    )
+    assert overrides.get(team, oid).status == "pending" and effective(team, "B2") == "Authorized"
+    after = all_rows(team, include_offline=False)
+    assert after["tier_override"] == before["tier_override"] and after["level_result"] == before["level_result"]
+
+
+def test_a_viewers_own_forged_approval_is_refused_by_the_teams_roles(team, tmp_path):
+    oid = overrides.request(team, "mia", "B2", "Gold", "launch partner", date(2026, 4, 1))
+    offline.take_copy(team, "viv", tmp_path / "trip.db")
+    forge(tmp_path / "trip.db", "viv", "override.approve", oid, status="approved", decided_by="viv")
+    report = offline.sync(team, "viv", tmp_path / "trip.db")
+    [refused] = report.refused
+    assert "— not applied: viv is a viewer; approving overrides needs the approver role" in refused
+    assert overrides.get(team, oid).status == "pending"
+
+
+def test_the_holders_work_lands_and_everyone_elses_in_the_same_copy_is_refused(team, copies, tmp_path):
+    mine = overrides.request(team, "mia", "B2", "Gold", "launch partner", date(2026, 4, 1))
+    theirs = overrides.request(team, "mia", "C3", "Silver", "new region", date(2026, 1, 1))
+    offline.take_copy(team, "bob", tmp_path / "trip.db")
+    copy = copies(tmp_path / "trip.db")
+    overrides.decide(copy, "bob", mine, approve=True)
+    overrides.decide(copy, "cy", theirs, approve=True)  # cy used bob's laptop: not bob's work
+    overrides.request(copy, "mo", "A1", "Platinum", "flagship", date(2026, 1, 1))
+    report = offline.sync(team, "bob", tmp_path / "trip.db")
+    assert [line.split(":")[0] for line in report.applied] == [f"override {mine} for B2"]
+    assert len(report.refused) == 2
+    assert all("the copy was taken by bob" in line for line in report.refused)
+    assert "cy approved it offline" in report.refused[0] and "mo requested it offline" in report.refused[1]
+    assert [overrides.get(team, i).status for i in (mine, theirs)] == ["approved", "pending"]
+    assert "flagship" not in {o.reason for o in overrides.list_overrides(team)}
+
+
+@pytest.mark.parametrize("when", ["2099-01-01 00:00:00", "2000-01-01 00:00:00"])
+def test_work_dated_in_the_future_or_before_the_copy_is_refused(team, tmp_path, when):
+    oid = overrides.request(team, "mia", "B2", "Gold", "launch partner", date(2026, 4, 1))
+    offline.take_copy(team, "bob", tmp_path / "trip.db")
+    forge(tmp_path / "trip.db", "bob", "override.approve", oid, at=when, status="approved", decided_by="bob")
+    report = offline.sync(team, "bob", tmp_path / "trip.db")
+    [refused] = report.refused
+    why = "is in the future" if when.startswith("2099") else "is before the copy was taken"
+    assert f"— not applied: its time, {when[:16]} UTC, {why}" in refused
+    assert overrides.get(team, oid).status == "pending" and not report.applied
+
+
+def test_a_future_decision_time_in_the_override_row_is_refused_too(team, tmp_path):
+    oid = overrides.request(team, "mia", "B2", "Gold", "launch partner", date(2026, 4, 1))
+    offline.take_copy(team, "bob", tmp_path / "trip.db")
+    forge(
+        tmp_path / "trip.db", "bob", "override.approve", oid, status="approved", decided_by="bob",
+        decided_at="2099-06-01 00:00:00",
+    )  # fmt: skip
+    report = offline.sync(team, "bob", tmp_path / "trip.db")
+    [refused] = report.refused
+    assert "its time, 2099-06-01 00:00 UTC, is in the future" in refused
+    assert overrides.get(team, oid).status == "pending"

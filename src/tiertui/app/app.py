@@ -146,7 +146,10 @@ class TiertuiApp(App):
         self.blink = blink
         self.data_version = 0
         self._find_texts: tuple[int, dict[int, str]] | None = None  # (data version, find texts)
-        self.sub_title = f"{visible(user)} · {visible(self.database_name())}"
+        from ..locations import is_read_only_url
+
+        read_only = " · read-only" if is_read_only_url(engine_url) else ""  # read-only media: nothing can change
+        self.sub_title = f"{visible(user)} · {visible(self.database_name())}{read_only}"
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
 
@@ -233,6 +236,12 @@ class TiertuiApp(App):
             self._engine_opened(self.engine)
         except Exception as exc:  # noqa: BLE001 - reported when the app has closed (run() raises it)
             self.call_from_thread(self._start_up_failed, exc)
+            return
+        if self.config.keymap:  # binding ids that no screen or widget has: after the first screen, not before it
+            from .config import known_binding_ids, unknown_binding_problems
+
+            for problem in unknown_binding_problems(self.config, known_binding_ids()):
+                self.call_from_thread(self.notify, problem, title="Configuration", severity="warning", timeout=15)
 
     def _engine_opened(self, engine: Engine) -> None:
         """Start-up work that needs the engine: the acting person's role.

@@ -9,12 +9,17 @@
 theme = "nord"              # any Textual theme name
 ```
 
-A missing file is fine; a broken one is reported in the app (a notification), never fatal.
+A missing file is fine; a broken one is reported in the app (a notification), never fatal; so is
+a binding id that no screen or widget has (with the closest known id: a typo is the usual cause).
 """
 
 from __future__ import annotations
 
+import difflib
+import importlib
+import pkgutil
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,3 +65,50 @@ def load_config(folder: Path | None = None) -> Config:
     if isinstance(app, dict) and isinstance(app.get("theme"), str):
         config.theme = app["theme"]
     return config
+
+
+# ------------------------------------------------------------------ binding ids that nothing has
+
+
+def known_binding_ids() -> set[str]:
+    """Every binding id of the app, its screens and widgets (and Textual's own classes loaded).
+
+    Imports every module of ``tiertui.app.screens`` and ``tiertui.app.widgets`` (some screens load
+    the services and SQLAlchemy): call it after the first screen is up, not before.
+    """
+    from textual.binding import Binding
+    from textual.dom import DOMNode
+
+    from . import app as _app  # noqa: F401  (the app's own bindings)
+    from . import screens, widgets
+
+    for package in (screens, widgets):
+        for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+            importlib.import_module(module.name)
+    ids: set[str] = set()
+    pending: list[type] = [DOMNode]
+    seen: set[type] = set()
+    while pending:
+        cls = pending.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        pending.extend(cls.__subclasses__())
+        for binding in cls.__dict__.get("BINDINGS", ()):
+            if isinstance(binding, Binding) and binding.id:
+                ids.add(binding.id)
+    return ids
+
+
+def unknown_binding_problems(config: Config, known: Iterable[str]) -> list[str]:
+    """One message per binding id in ``config.keymap`` that ``known`` does not hold, with the closest
+    known id when there is one."""
+    known = sorted(set(known))
+    problems = []
+    for binding_id in config.keymap:
+        if binding_id in known:
+            continue
+        close = difflib.get_close_matches(binding_id, known, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        problems.append(f"{config.path}: no key binding has the id {binding_id!r}{hint} (it was ignored)")
+    return problems

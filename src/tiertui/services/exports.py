@@ -83,7 +83,9 @@ def refuse_database_path(engine: Engine, output: str | Path) -> None:
         return
     database = engine.url.database or ""
     if database.startswith("file:"):
-        database = database[len("file:") :].split("?", 1)[0]
+        from urllib.parse import unquote
+
+        database = unquote(database[len("file:") :].split("?", 1)[0])
     if not database or database == ":memory:":
         return
     db_file = Path(database).expanduser().resolve()

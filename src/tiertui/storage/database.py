@@ -116,10 +116,11 @@ def open_engine(url: str | None = None, *, create: bool = True) -> Engine:
         raise DatabaseError("the database URL has more than one @: write an @ in a user name or password as %40")
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:":
+        read_only = parsed.query.get("mode") == "ro"
+        if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_read_only_pragmas if read_only else _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
     if create:
@@ -149,6 +150,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA cache_size=-65536")  # up to 64 MiB of pages: bulk writes spill less
     cursor.execute("PRAGMA temp_store=MEMORY")  # index builds sort in memory
+    cursor.close()
+
+
+def _sqlite_read_only_pragmas(dbapi_connection, _record) -> None:
+    """A database opened read-only (read-only media): nothing that would write the file or its journal."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 

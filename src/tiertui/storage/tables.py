@@ -166,8 +166,10 @@ class AppUser(SQLModel, table=True):
     """A person who may use this database, and what they may do (see ``services.roles``)."""
 
     __tablename__ = "app_user"
+    __table_args__ = (UniqueConstraint("login", name="uq_app_user_login"),)
     name: str = Field(primary_key=True)
     role: str  # viewer | manager | approver | admin
+    login: str | None = None  # their database login: who they are on PostgreSQL (see services.roles)
     added_by: str
     added_at: datetime = Field(default_factory=utcnow)
 
@@ -183,7 +185,8 @@ class OfflineCopy(SQLModel, table=True):
     id: str = Field(primary_key=True)  # a random hex token
     source: str  # the team database's URL, password hidden
     copied_at: datetime = Field(default_factory=utcnow)
-    copied_by: str
+    copied_by: str  # the copy's holder: the only person whose work in it a sync applies
+    holder_login: str | None = None  # the database login that took it (PostgreSQL; None on SQLite)
     last_override_id: int = 0  # the highest override id when the copy was taken
     last_audit_id: int = 0  # the highest audit entry id when the copy was taken
     synced_at: datetime | None = None

@@ -14,8 +14,11 @@ into the team database:
 * a change offline to an override that existed when the copy was taken lands only if the team's
   row is still pending and unchanged since then; otherwise it is a conflict: reported, never
   written over the team's decision or edit;
-* roles and the four-eyes rule are checked in the team database for the person who acted
-  offline; what they may not do there is reported as refused;
+* only the copy's holder's work is applied (the person the team database recorded as taking it):
+  a copy is a file its holder can edit, so nothing in it vouches for anyone else; work recorded
+  as another person's, or dated in the future or before the copy was taken, is refused;
+* roles and the four-eyes rule are checked in the team database, at sync time, for the holder;
+  what they may not do there is reported as refused;
 * an approval updates the partner's effective tiers, as an approval online does;
 * everything else done offline (imports, levelling, programs, scenarios, people) is not synced,
   and the report says so.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import secrets
+import shlex
 import sqlite3
 import threading
 import time
@@ -51,9 +52,9 @@ class CopyReport:
         return (
             f"Offline copy {self.copy_id} of {self.source} written to {self.path}\n"
             f"  {total:,} rows ({shown}) in {self.seconds:.1f} s\n"
-            f"Work offline with:   tiertui --db sqlite:///{self.path}\n"
-            f"Bring it back with:  tiertui offline sync {self.path}  (override requests and decisions only; "
-            f"once)"
+            f"Work offline with:   tiertui --db {shlex.quote(f'sqlite:///{self.path}')} --user {shlex.quote(self.copied_by)}\n"
+            f"Bring it back with:  tiertui offline sync {shlex.quote(str(self.path))}  (override requests and "
+            f"decisions by {self.copied_by}, who holds the copy, only; once)"
         )
 
 
@@ -75,6 +76,9 @@ def take_copy(
     path = copy_file_path(target_path)
     source_url = redact(engine.url.render_as_string(hide_password=False))
     roles.check(engine, user, "viewer", "taking an offline copy")
+    with Session(engine) as session:
+        login = roles.connected_login(session)
+    holder_login = login.name if login is not None else None
     if _same_file(_sqlite_file(engine), path):
         raise ServiceError(f"{path} is the database being copied: choose another file")
     if path.is_dir():
@@ -103,6 +107,7 @@ def take_copy(
                     id=copy_id,
                     source=source_url,
                     copied_by=user,
+                    holder_login=holder_login,
                     last_override_id=session.exec(select(func.max(Override.id))).one() or 0,
                     last_audit_id=session.exec(select(func.max(AuditEntry.id))).one() or 0,
                 )

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from ...storage.tables import AuditEntry, OfflineCopy, Override, Partner
+from ...storage.tables import AuditEntry, OfflineCopy, Override, Partner, utcnow
 from .. import audit, overrides, roles
 from ..errors import ServiceError
 from ..relevel import relevel
 from ..unit_of_work import UnitOfWork
 from .common import DECISIONS, IGNORED_LABELS, OVERRIDE_ACTIONS, _aware, _when
 from .records import SyncReport, _Content, _Event, _Offline, _Skip, _Track
+
+CLOCK_SKEW = timedelta(minutes=2)  # how far a laptop's clock may be off before its times are refused
 
 
 class _Replay:
@@ -29,6 +31,7 @@ class _Replay:
         self.offline = offline
         self.report = report
         self.tracks: dict[int, _Track] = {}
+        self.now = utcnow()
         self.by_override: dict[int, list[_Event]] = {}
         for e in offline.events:
             self.by_override.setdefault(e.override_id, []).append(e)
@@ -44,6 +47,7 @@ class _Replay:
             self._say("refused", track, f"{who} — not applied: {track.stop}")
             return
         try:
+            self._trusted(event)
             if event.action == "override.request":
                 self._request(track, event)
             elif event.action == "override.edit":
@@ -59,6 +63,31 @@ class _Replay:
             else:
                 track.stop = "an earlier change of it offline was not applied"
                 self._say("refused", track, f"{who} — not applied: {skip}")
+
+    def _trusted(self, event: _Event) -> None:
+        """Only the holder's own work, at a time between taking the copy and now, is replayed: the
+        copy is a file its holder can edit, so nothing in it can vouch for anyone else."""
+        holder = self.team.copied_by
+        if event.actor != holder:
+            raise _Skip(
+                "refused",
+                f"the copy was taken by {holder}, and a sync applies only its holder's own work "
+                f"(a copy is a file its holder can edit: it cannot vouch for {event.actor})",
+            )
+        row = self.offline.overrides.get(event.override_id)
+        times = [_aware(event.at)]
+        if row is not None and event.action == "override.request":
+            times.append(_aware(row.requested_at))
+        if row is not None and event.action in DECISIONS and row.decided_by == event.actor:
+            times.append(_aware(row.decided_at))
+        copied_at = _aware(self.team.copied_at)
+        for at in times:
+            if at is None:
+                continue
+            if at > self.now + CLOCK_SKEW:
+                raise _Skip("refused", f"its time, {_when(at)}, is in the future")
+            if copied_at is not None and at < copied_at - CLOCK_SKEW:
+                raise _Skip("refused", f"its time, {_when(at)}, is before the copy was taken ({_when(copied_at)})")
 
     def _track(self, event: _Event) -> _Track:
         track = self.tracks.get(event.override_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from datetime import datetime
 from pathlib import Path
 
@@ -37,6 +38,7 @@ def sync(engine: Engine | UnitOfWork, user: str, copy_path: str | os.PathLike) -
         session = uow.session
         roles.require(session, user, "viewer", "syncing an offline copy")
         team = _team_record(session, uow.engine, path, offline)
+        roles.vouch(session, team.copied_by)  # the holder's work is checked against their roles, not the login
         replayed = {e.audit_id for e in offline.events}
         report = SyncReport(
             team.id,
@@ -95,7 +97,8 @@ def _read_copy(path: Path) -> _Offline:
         if current != schema.HEAD:
             raise ServiceError(
                 f"the offline copy {path} has schema revision {current}, this tiertui {schema.HEAD}: "
-                f"sync it with the tiertui version that took it (or run `tiertui db upgrade --db sqlite:///{path}`)"
+                f"sync it with the tiertui version that took it "
+                f"(or run `tiertui db upgrade --db {shlex.quote(f'sqlite:///{path}')}`)"
             )
         with Session(copy) as session:
             identities = [r.model_dump() for r in session.exec(select(OfflineCopy).order_by(OfflineCopy.copied_at))]
