@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TextIO
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from ..safe_text import spreadsheet_text, visible
 from ..storage.tables import AuditEntry, Override, Partner
@@ -101,24 +102,25 @@ def entries(
 
     roles.check(engine, user, "viewer", "reading the audit log")
     with Session(engine) as session:
-        stmt = select(
-            AuditEntry.id,
-            AuditEntry.at,
-            AuditEntry.actor,
-            AuditEntry.action,
-            AuditEntry.entity,
-            AuditEntry.entity_id,
-            AuditEntry.detail,
+        # Select(...) is what select() builds for several columns; select() is typed for at most 4
+        stmt: Select[*tuple[Any, ...]] = Select(
+            col(AuditEntry.id),
+            col(AuditEntry.at),
+            col(AuditEntry.actor),
+            col(AuditEntry.action),
+            col(AuditEntry.entity),
+            col(AuditEntry.entity_id),
+            col(AuditEntry.detail),
         )  # plain rows, not ORM objects: cheaper for a long log
         if since is not None:
-            stmt = stmt.where(AuditEntry.at >= start_of(since))
+            stmt = stmt.where(col(AuditEntry.at) >= start_of(since))
         if actions is not None:
             stmt = stmt.where(or_(*_action_clauses(actions)))
         pid = None
         if partner_id is not None:
             pid, key = _partner(session, partner_id)
             stmt = stmt.where(_about_partner(session, pid, key))
-        stmt = stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        stmt = stmt.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
         if limit is not None and pid is None:
             stmt = stmt.limit(limit)
         rows = session.exec(stmt).all()
@@ -139,13 +141,15 @@ def start_of(since: date | datetime) -> datetime:
 
 
 def _action_clauses(actions: Iterable[str]) -> list:
-    clauses = []
+    clauses: list[ColumnElement[bool]] = []
     for name in actions:
         if "." in name:
-            clauses.append(AuditEntry.action == name)
+            clauses.append(col(AuditEntry.action) == name)
         else:
-            clauses.append(or_(AuditEntry.action == name, AuditEntry.action.like(_escape(name) + ".%", escape="\\")))
-    return clauses or [AuditEntry.id.is_(None)]  # no actions asked for: nothing
+            clauses.append(
+                or_(col(AuditEntry.action) == name, col(AuditEntry.action).like(_escape(name) + ".%", escape="\\"))
+            )
+    return clauses or [col(AuditEntry.id).is_(None)]  # no actions asked for: nothing
 
 
 def _escape(text: str) -> str:
@@ -173,7 +177,9 @@ def _partner(session: Session, partner_id: str) -> tuple[str, int]:
         if gone is not None:
             return gone, -1
         raise ServiceError(f"no partner {partner_id!r}")
-    return row[0], row[1]
+    stored, key = row
+    assert key is not None  # a stored partner's primary key
+    return stored, key
 
 
 def _about_partner(session: Session, pid: str, key: int):
@@ -182,10 +188,10 @@ def _about_partner(session: Session, pid: str, key: int):
     ids = [str(i) for i in session.exec(select(Override.id).where(Override.partner_key == key))]
     mentions = "%" + _escape('"partner_id": ' + json.dumps(pid)) + "%"  # as record() writes it
     return or_(
-        and_(AuditEntry.entity == "partner", AuditEntry.entity_id == pid),
+        and_(col(AuditEntry.entity) == "partner", col(AuditEntry.entity_id) == pid),
         and_(
-            AuditEntry.entity == "override",
-            or_(AuditEntry.entity_id.in_(ids), AuditEntry.detail.like(mentions, escape="\\")),
+            col(AuditEntry.entity) == "override",
+            or_(col(AuditEntry.entity_id).in_(ids), col(AuditEntry.detail).like(mentions, escape="\\")),
         ),
     )
 
@@ -205,9 +211,10 @@ def _overrides_of(session: Session, rows) -> dict[int, _OverrideNow]:
         chunk = ids[start : start + _CHUNK]
         for oid, tier, requested_at, pid in session.exec(
             select(Override.id, Override.tier, Override.requested_at, Partner.partner_id)
-            .join(Partner, Partner.key == Override.partner_key)
-            .where(Override.id.in_(chunk))
+            .join(Partner, col(Partner.key) == Override.partner_key)
+            .where(col(Override.id).in_(chunk))
         ):
+            assert oid is not None  # a stored override's primary key
             found[oid] = _OverrideNow(pid, tier, _utc(requested_at))
     return found
 

@@ -115,7 +115,8 @@ def delete_metrics(
         assert uow.session is not None
         roles.require(uow.session, user, "admin", "deleting data")
         conn = uow.connection
-        where, params = ["period = ?"], [label]
+        where: list[str] = ["period = ?"]
+        params: list[str | int] = [label]
         if metric is not None:
             if "\x00" in metric:
                 raise NothingToDelete(f"nothing to delete: no metric {metric!r}; nothing was changed")

@@ -940,7 +940,9 @@ def _file_overrides(engine: Engine, data: DemoData, seed: int, periods: Sequence
     wanted = min(38, max(1, n // 8))
     picks = []
     for pool, kind in ((keep, "keep"), (raise_, "raise")):
-        chosen = rng.choice(pool, min(len(pool), wanted // 2 + wanted % 2), replace=False) if len(pool) else []
+        chosen: np.ndarray | list[int] = (
+            rng.choice(pool, min(len(pool), wanted // 2 + wanted % 2), replace=False) if len(pool) else []
+        )
         picks += [(int(i), kind) for i in chosen]
     picks.sort()
     last, current_start = periods[-1], next_period(periods[-1]).start

@@ -699,7 +699,7 @@ def _import_partners(
             seen[pid] = line
         if not name:
             problems.add(line, "name", "name is empty")
-        if tier and tiers is not None and tier not in tiers:
+        if tier and program is not None and tiers is not None and tier not in tiers:
             problems.add(
                 line,
                 "tier",
@@ -848,13 +848,16 @@ def _import_metrics(
             except ValueError:
                 value = nan
             if value - value != 0 or "_" in text or not text.isascii():  # NaN, inf, or not plain
-                problems.add(line, name, _number(text))
+                why = _number(text)
+                assert isinstance(why, str)  # not a plain finite number: _number says why
+                problems.add(line, name, why)
                 value = nan
             elif flags and name in flags and value not in (0.0, 1.0):
                 problems.add(line, name, _flag_problem(name, text))
                 value = nan
             values.append(value)
         if code >= 0 and pid:
+            assert not isinstance(period, str)  # code >= 0: the period parsed
             earlier = first_row.setdefault((pid, period.label), row)
             if earlier != row:
                 _wide_duplicates(

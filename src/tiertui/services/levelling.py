@@ -11,7 +11,7 @@ from datetime import date
 
 import numpy as np
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..scoring import (
     EVENTS,
@@ -280,6 +280,7 @@ def level_all(uow: UnitOfWork, user: str, progress: Progress = _quiet, *, why: s
     results = evaluate(loaded)
     progress(0.8, "writing results")
     metrics = timeline.run_metrics(versions)
+    assert version.id is not None  # a stored version
     run = LevelRun(
         program_id=version.id,
         run_by=user,
@@ -413,7 +414,9 @@ def results_version(engine: Engine) -> ProgramVersion | None:
     """The program version whose levelling run wrote the stored results (None: never levelled)."""
     with Session(engine) as session:
         row = session.exec(
-            select(ProgramVersion).join(LevelRun, LevelRun.program_id == ProgramVersion.id).order_by(LevelRun.id.desc())
+            select(ProgramVersion)
+            .join(LevelRun, col(LevelRun.program_id) == ProgramVersion.id)
+            .order_by(col(LevelRun.id).desc())
         ).first()
         if row is not None:
             session.expunge(row)

@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import smtplib
 import ssl
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from email.header import Header
 from email.message import Message
@@ -257,9 +257,10 @@ def _message(sender: str, to: str, subject: str) -> MIMEMultipart:
     """A multipart message built with the compat32 API: the same standard message as
     ``EmailMessage`` writes, at less than half the cost per message (notify writes thousands)."""
     msg = MIMEMultipart()
-    msg["From"] = _header(sender)
-    msg["To"] = _header(to)
-    msg["Subject"] = _header(subject)
+    # compat32 takes a Header value; typeshed's MIMEBase is Message[str, str], so str only
+    msg["From"] = _header(sender)  # type: ignore[assignment]  # Header is valid here
+    msg["To"] = _header(to)  # type: ignore[assignment]  # Header is valid here
+    msg["Subject"] = _header(subject)  # type: ignore[assignment]  # Header is valid here
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=MAIL_DOMAIN)
     return msg
@@ -444,7 +445,7 @@ _WORK: tuple[report._Batch, Environment, dict[str, Change], str, str] | None = N
 
 def _partner_mails(
     batch: report._Batch | None, env: Environment, by_id: dict[str, Change], period: str, sender: str
-) -> Iterator[tuple[str, Mail]]:
+) -> Generator[tuple[str, Mail], None, None]:
     """(partner id, its message) in partner order; composed by forked processes when there are many
     (each builds the page, renders it and writes the MIME bytes); sent and recorded by the caller."""
     if batch is None:

@@ -15,7 +15,7 @@ from datetime import date
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..scoring import suggest
 from ..storage.tables import Override, Partner, utcnow
@@ -199,6 +199,7 @@ def request(
         session = uow.session
         check_request(session, user, partner_id, tier, reason, starts_on, expires_on)
         key = session.exec(select(Partner.key).where(Partner.partner_id == partner_id)).one()
+        assert key is not None  # a stored partner's primary key
         row = Override(
             partner_key=key,
             tier=tier,
@@ -243,14 +244,14 @@ def edit(
         session = uow.session
         row = _get(session, override_id)
         check_edit(session, user, row)
-        partner_id = session.get(Partner, row.partner_key).partner_id
+        partner_id = session.get_one(Partner, row.partner_key).partner_id
         problems = validate_request(session, partner_id, tier, reason, starts_on, expires_on)
         if problems:
             raise ServiceError("; ".join(problems))
         before = dict(tier=row.tier, reason=row.reason, starts_on=row.starts_on, expires_on=row.expires_on)
         changed = session.exec(
             update(Override)
-            .where(Override.id == override_id, Override.status == "pending")
+            .where(col(Override.id) == override_id, col(Override.status) == "pending")
             .values(tier=tier, reason=reason.strip(), starts_on=starts_on, expires_on=expires_on)
         ).rowcount
         if changed != 1:
@@ -293,7 +294,7 @@ def decide(
             now = utcnow()
             changed = session.exec(
                 update(Override)
-                .where(Override.id == override_id, Override.status == "pending")
+                .where(col(Override.id) == override_id, col(Override.status) == "pending")
                 .values(status=status, decided_by=user, decided_at=now, note=note.strip())
             ).rowcount
             if changed != 1:
@@ -304,7 +305,7 @@ def decide(
                 f"override.{'approve' if approve else 'reject'}",
                 "override",
                 override_id,
-                partner_id=session.get(Partner, row.partner_key).partner_id,
+                partner_id=session.get_one(Partner, row.partner_key).partner_id,
                 tier=row.tier,
                 before={"status": "pending"},
                 after={"status": status, "note": note.strip()},
@@ -343,7 +344,7 @@ def revoke(
             now = utcnow()
             changed = session.exec(
                 update(Override)
-                .where(Override.id == override_id, Override.status == "approved")
+                .where(col(Override.id) == override_id, col(Override.status) == "approved")
                 .values(status="revoked", revoked_by=user, revoked_at=now, revoke_note=note.strip())
             ).rowcount
             if changed != 1:
@@ -354,7 +355,7 @@ def revoke(
                 "override.revoke",
                 "override",
                 override_id,
-                partner_id=session.get(Partner, row.partner_key).partner_id,
+                partner_id=session.get_one(Partner, row.partner_key).partner_id,
                 tier=row.tier,
                 approved_by=row.decided_by,
                 before={"status": "approved"},
@@ -467,9 +468,9 @@ def _views(engine: Engine, *clauses) -> list[OverrideView]:
 def _session_views(session: Session, *clauses) -> list[OverrideView]:
     rows = session.exec(
         select(Override, Partner.partner_id, Partner.name)
-        .join(Partner, Partner.key == Override.partner_key)
+        .join(Partner, col(Partner.key) == Override.partner_key)
         .where(*clauses)
-        .order_by(Override.id)
+        .order_by(col(Override.id))
     ).all()
     return [
         OverrideView(
@@ -491,6 +492,7 @@ def _session_views(session: Session, *clauses) -> list[OverrideView]:
             o.revoke_note or "",
         )
         for o, pid, name in rows
+        if o.id is not None  # always, for a stored row: narrows the type
     ]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..scoring import Program, ProgramError, parse_program, program_hash
 from ..storage.tables import ProgramVersion
@@ -131,7 +131,7 @@ def active_program(source: Engine | Session) -> Program:
 
 def program_versions(engine: Engine) -> list[ProgramVersion]:
     with Session(engine) as session:
-        rows = list(session.exec(select(ProgramVersion).order_by(ProgramVersion.version)))
+        rows = list(session.exec(select(ProgramVersion).order_by(col(ProgramVersion.version))))
         for r in rows:
             session.expunge(r)
         return rows

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ..storage import queries
 from ..storage.tables import LevelRun
@@ -73,7 +73,7 @@ def relevel(
     version = active_version(session)
     if version is None:
         return NOTHING
-    last = session.exec(select(LevelRun).order_by(LevelRun.id.desc())).first()  # type: ignore[union-attr]
+    last = session.exec(select(LevelRun).order_by(col(LevelRun.id).desc())).first()
     if last is None:
         return NOTHING  # never levelled: nothing to keep current
     versions = timeline.programs(session)

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..safe_text import visible
 from ..scoring import EVENTS, PeriodError, Program, Scorecard, explain, fmt, parse_period, score_text, value_text
+from ..scoring.periods import Period
 from ..scoring.program import Benefits
 from ..storage import queries
 from . import publishing
@@ -438,14 +439,14 @@ def _history(conn: Connection, keys: list[int] | None, upto: str) -> dict[int, l
         params = list(keys)
     end = parse_period(upto)
     out: dict[int, list[HistoryPoint]] = defaultdict(list)
-    order: dict[str, object] = {}
+    order: dict[str, Period] = {}
     for key, period, tier, score in queries.fetchall(conn, sql, params):
         if period not in order:
             order[period] = parse_period(period)
-        if order[period] <= end:  # type: ignore[operator]
+        if order[period] <= end:
             out[key].append(HistoryPoint(period, tier, float(score)))
     for points in out.values():
-        points.sort(key=lambda p: order[p.period])  # type: ignore[arg-type,return-value]
+        points.sort(key=lambda p: order[p.period])
     return out
 
 

@@ -194,7 +194,7 @@ def plan_load(session: Session, program: Program) -> LoadPlan:
     kept = set(map(id, after))
     replaced = [
         f"v{r.version} {parsed(r).name!r}"
-        + (f" (from {parsed(r).effective_from.isoformat()})" if parsed(r).effective_from else "")
+        + (f" (from {start.isoformat()})" if (start := parsed(r).effective_from) else "")
         for r in rows
         if id(parsed(r)) not in kept
     ]

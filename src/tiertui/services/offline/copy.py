@@ -9,7 +9,7 @@ import shlex
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
@@ -135,7 +135,9 @@ def take_copy(
         _remove(partial)
         raise
     progress(1.0, "done")
-    return CopyReport(path, copy_id, source_url, user, _aware(values["copied_at"]), rows, time.perf_counter() - started)
+    copied_at = _aware(values["copied_at"])
+    assert copied_at is not None  # the column has a default
+    return CopyReport(path, copy_id, source_url, user, copied_at, rows, time.perf_counter() - started)
 
 
 def _put_in_place(partial: Path, path: Path, replace: bool) -> None:
@@ -237,6 +239,7 @@ def _copy_streamed(source: Engine, target_file: Path, tables: list[Table], progr
             for name, _sql in indexes:
                 dst.execute(f'DROP INDEX "{name}"')
             raw = src.connection.dbapi_connection
+            assert raw is not None  # src is open
             for table in tables:
                 progress(0.95 * done / total, f"copying {table.name}")
                 names = ", ".join(f'"{c.name}"' for c in table.columns)
@@ -265,7 +268,7 @@ def _copy_streamed(source: Engine, target_file: Path, tables: list[Table], progr
         src.close()
 
 
-def _read_ahead(cursor, depth: int = 3) -> Iterator[list]:
+def _read_ahead(cursor, depth: int = 3) -> Generator[list, None, None]:
     """The cursor's rows in chunks, the next ones fetched by a thread while the caller works on this one."""
     chunks: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ...storage.tables import AuditEntry, OfflineCopy, Override, Partner, utcnow
 from .. import audit, overrides, roles
@@ -119,7 +119,7 @@ class _Replay:
         return " and ".join(f"{e.actor} {_verb(e.action)} it offline at {_when(e.at)}" for e in events)
 
     def _offline_detail(self, event: _Event, track: _Track) -> dict[str, Any]:
-        detail = {"offline_copy": self.team.id, "offline_at": _aware(event.at), "synced_by": self.user}
+        detail: dict[str, Any] = {"offline_copy": self.team.id, "offline_at": _aware(event.at), "synced_by": self.user}
         if track.new:
             detail["offline_override_id"] = track.copy_id
         return detail
@@ -172,6 +172,7 @@ class _Replay:
             content.expires_on,
         )
         requested_at = _aware(row.requested_at) or _aware(event.at)
+        assert content.starts_on is not None and requested_at is not None  # check_request refuses no start
         new = Override(
             partner_key=key,
             tier=content.tier,
@@ -224,10 +225,10 @@ class _Replay:
             .where(
                 AuditEntry.entity == "override",
                 AuditEntry.entity_id == str(track.team_id),
-                AuditEntry.id > self.team.last_audit_id,
-                AuditEntry.action.in_(OVERRIDE_ACTIONS),
+                col(AuditEntry.id) > self.team.last_audit_id,
+                col(AuditEntry.action).in_(OVERRIDE_ACTIONS),
             )
-            .order_by(AuditEntry.id)
+            .order_by(col(AuditEntry.id))
         ).all()
         if edits or _row_content(team_row) != at_copy:
             last = edits[-1] if edits else None
@@ -249,6 +250,9 @@ class _Replay:
 
     def _edit(self, track: _Track, event: _Event) -> None:
         team_row = self.session.get(Override, track.team_id)
+        if team_row is None:  # deleted with its partner since it was checked
+            raise _Skip("conflicts", "the team database no longer has it")
+        assert track.expected is not None  # set by _request or _check_unchanged
         self._rule(overrides.check_edit, event.actor, team_row)
         after = event.detail.get("after")
         if not isinstance(after, dict):
@@ -275,9 +279,14 @@ class _Replay:
         approve = event.action == "override.approve"
         status = DECISIONS[event.action]
         team_row = self.session.get(Override, track.team_id)
+        if team_row is None:  # deleted with its partner since it was checked
+            raise _Skip("conflicts", "the team database no longer has it")
+        assert track.expected is not None  # set by _request or _check_unchanged
         self._rule(overrides.check_decision, event.actor, team_row, approve)
         row = self.offline.overrides[track.copy_id]
-        after = event.detail.get("after") if isinstance(event.detail.get("after"), dict) else {}
+        after = event.detail.get("after")
+        if not isinstance(after, dict):
+            after = {}
         note = str(after.get("note", row.note if row.status == status else "") or "").strip()
         decided_at = (
             _aware(row.decided_at) if row.status == status and row.decided_by == event.actor else None
@@ -303,20 +312,23 @@ class _Replay:
     def _conditional(self, track: _Track, values: dict) -> None:
         """Update the team row only while it is pending and holds what the offline work expects."""
         expected = track.expected
+        assert expected is not None  # set by _request or _check_unchanged
         clauses = [
-            Override.id == track.team_id,
-            Override.status == "pending",
-            Override.tier == expected.tier,
-            Override.reason == expected.reason.strip(),
-            Override.starts_on == expected.starts_on,
-            Override.expires_on.is_(None)
+            col(Override.id) == track.team_id,
+            col(Override.status) == "pending",
+            col(Override.tier) == expected.tier,
+            col(Override.reason) == expected.reason.strip(),
+            col(Override.starts_on) == expected.starts_on,
+            col(Override.expires_on).is_(None)
             if expected.expires_on is None
-            else Override.expires_on == expected.expires_on,
+            else col(Override.expires_on) == expected.expires_on,
         ]
         changed = self.session.exec(update(Override).where(*clauses).values(**values)).rowcount
         if changed != 1:  # changed by someone else since it was read (PostgreSQL: a concurrent writer)
             self.session.expire_all()
             latest = self.session.get(Override, track.team_id)
+            if latest is None:  # deleted with its partner meanwhile
+                raise _Skip("conflicts", "the team database no longer has it")
             if latest.status != "pending":
                 raise _Skip(
                     "conflicts", f"it was already {latest.status} by {latest.decided_by} at {_when(latest.decided_at)}"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ...storage.database import DatabaseError, open_engine, redact
 from ...storage.tables import AuditEntry, OfflineCopy, Override, Partner, utcnow
@@ -101,15 +101,19 @@ def _read_copy(path: Path) -> _Offline:
                 f"(or run `tiertui db upgrade --db {shlex.quote(f'sqlite:///{path}')}`)"
             )
         with Session(copy) as session:
-            identities = [r.model_dump() for r in session.exec(select(OfflineCopy).order_by(OfflineCopy.copied_at))]
+            identities = [
+                r.model_dump() for r in session.exec(select(OfflineCopy).order_by(col(OfflineCopy.copied_at)))
+            ]
             if not identities:
                 raise ServiceError(not_a_copy)
             since = min(r["last_audit_id"] for r in identities)
-            entries = session.exec(select(AuditEntry).where(AuditEntry.id > since).order_by(AuditEntry.id)).all()
+            logged = session.exec(
+                select(AuditEntry).where(col(AuditEntry.id) > since).order_by(col(AuditEntry.id))
+            ).all()
             # the copy's own changes begin after its own last_audit_id (resolved against the team later)
-            entries = [e.model_dump() for e in entries]
+            entries = [e.model_dump() for e in logged]
             rows = session.exec(
-                select(Override, Partner.partner_id).join(Partner, Partner.key == Override.partner_key)
+                select(Override, Partner.partner_id).join(Partner, col(Partner.key) == Override.partner_key)
             ).all()
             overrides = {
                 o.id: _CopyRow(
@@ -124,6 +128,7 @@ def _read_copy(path: Path) -> _Offline:
                     o.note,
                 )
                 for o, pid in rows
+                if o.id is not None  # always, for a stored row: narrows the type
             }
     finally:
         copy.dispose()
@@ -150,7 +155,7 @@ def _events_of(entries: list[dict]) -> list[_Event]:
 def _team_record(session: Session, engine: Engine, path: Path, offline: _Offline) -> OfflineCopy:
     """The team database's record of this copy, locked; refuses a copy of another database, or one synced."""
     ids = [r["id"] for r in offline.identities]
-    found = session.exec(select(OfflineCopy).where(OfflineCopy.id.in_(ids)).with_for_update()).all()
+    found = session.exec(select(OfflineCopy).where(col(OfflineCopy.id).in_(ids)).with_for_update()).all()
     if not found:
         sources = sorted({r["source"] for r in offline.identities})
         raise ServiceError(
@@ -180,7 +185,7 @@ def _team_record(session: Session, engine: Engine, path: Path, offline: _Offline
 def _mark_synced(session: Session, team: OfflineCopy, user: str, now: datetime) -> None:
     changed = session.exec(
         update(OfflineCopy)
-        .where(OfflineCopy.id == team.id, OfflineCopy.synced_at.is_(None))
+        .where(col(OfflineCopy.id) == team.id, col(OfflineCopy.synced_at).is_(None))
         .values(synced_at=now, synced_by=user)
     ).rowcount
     if changed != 1:

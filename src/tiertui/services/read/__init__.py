@@ -77,7 +77,7 @@ class Reader(Protocol):
         """:meth:`partner_keys` in helpings, the first ``first`` keys first (when the reader can)."""
         ...
 
-    def first_partner_keys(self, q: PartnerQuery, limit: int, within: float) -> tuple[str, list[int]] | None:
+    def first_partner_keys(self, q: PartnerQuery, limit: int, within: float) -> tuple[str | None, list[int]] | None:
         """The latest period and the first ``limit`` keys of ``q`` if the database gives them within
         ``within`` seconds; None otherwise (then a worker reads them)."""
         ...

@@ -76,6 +76,13 @@ def _date(value) -> date | None:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+def _day(value) -> date:
+    """A NOT NULL date column's value."""
+    day = _date(value)
+    assert day is not None
+    return day
+
+
 def _unsearchable(text: str) -> bool:
     return statements.unsearchable(text)
 
@@ -486,7 +493,7 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
     trend = [TrendPoint(p, float(by_period[p][1]), by_period[p][4], by_period[p][6]) for p in periods]
     certs = []
     for cid, person, cert, track, earned, expires in cert_rows:
-        earned, expires = _date(earned), _date(expires)
+        earned, expires = _day(earned), _date(expires)
         status, days = certification_status(earned, expires, today)
         certs.append(
             CertificationRow(cid, info.partner_id, info.name, person, cert, track, earned, expires, status, days)
@@ -506,7 +513,7 @@ def partner_scorecard(engine: Engine, partner_id: str, period: str | None, today
             Contribution(cid, cname, res[1] if res else None, {m: float(vals.get(m, 0)) for m in metrics})
         )
     overrides = [
-        OverrideLine(o[0], o[1], o[2], _date(o[3]), _date(o[4]), o[5], o[6], o[7], o[8] or "") for o in override_rows
+        OverrideLine(o[0], o[1], o[2], _day(o[3]), _date(o[4]), o[5], o[6], o[7], o[8] or "") for o in override_rows
     ]
     return PartnerScorecard(
         info, periods, period, card, program, trend, certs, subsidiaries, parent_values, metrics, overrides
@@ -712,7 +719,7 @@ def certification_rows(engine: Engine, ids: Sequence[int], today: date) -> list[
         )
     out = {}
     for r in rows:
-        earned, expires = _date(r[6]), _date(r[7])
+        earned, expires = _day(r[6]), _date(r[7])
         status, days = certification_status(earned, expires, today)
         out[r[0]] = CertificationRow(r[0], r[1], r[2], r[3], r[4], r[5], earned, expires, status, days)
     return [out[i] for i in ids if i in out]
@@ -856,7 +863,7 @@ class EngineReader:
     def partner_key_chunks(self, q: PartnerQuery, tiers: Sequence[str] = (), first: int = 100) -> Iterator[list[int]]:
         yield self.partner_keys(q, tiers)
 
-    def first_partner_keys(self, q: PartnerQuery, limit: int, within: float) -> tuple[str, list[int]] | None:
+    def first_partner_keys(self, q: PartnerQuery, limit: int, within: float) -> tuple[str | None, list[int]] | None:
         return None  # through the engine: always in a thread
 
     def partner_rows(self, keys: Sequence[int], period: str | None) -> list[PartnerRow]:

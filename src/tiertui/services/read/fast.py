@@ -143,6 +143,8 @@ class FastReader:
         heading = statements.program_heading(row[0])
         if heading is None:  # not as loading a program leaves it: whatever parsing the whole of it says
             program = self.program()
+            if program is None:  # none is active any more
+                return None
             heading = ProgramHeading(program.name, program.tiers)
         return heading
 
@@ -168,7 +170,7 @@ class FastReader:
             finally:
                 cursor.close()
 
-    def first_partner_keys(self, q: PartnerQuery, limit: int, within: float) -> tuple[str, list[int]] | None:
+    def first_partner_keys(self, q: PartnerQuery, limit: int, within: float) -> tuple[str | None, list[int]] | None:
         """The latest period and the first ``limit`` keys of ``q`` (not sorted by tier), if the database
         gives them within ``within`` seconds (an index in the order asked: the ID order); else None.
 

@@ -40,7 +40,7 @@ class Knob:
 
 
 def _key_text(path: Sequence) -> str:
-    parts = []
+    parts: list[str] = []
     for p in path:
         if isinstance(p, int):
             parts[-1] += f"[{p}]"
@@ -176,13 +176,14 @@ def apply_edit(program_text: str, knob: Knob, new_value: float | None) -> str:
     else:
         if isinstance(new_value, bool) or not isinstance(new_value, (int, float)) or not math.isfinite(new_value):
             raise ServiceError(f"{knob.label}: {new_value!r} is not a number")
-        value: int | float = float(new_value)
+        number = float(new_value)
+        value: int | float = number
         if knob.integer or knob.kind == "grace_periods":
-            if not value.is_integer():
+            if not number.is_integer():
                 raise ServiceError(f"{knob.label} must be a whole number, not {new_value!r}")
-            value = int(value)
-        elif value.is_integer() and knob.kind != "at_risk_margin" and abs(value) < 2**53:
-            value = int(value)
+            value = int(number)
+        elif number.is_integer() and knob.kind != "at_risk_margin" and abs(number) < 2**53:
+            value = int(number)
         _set(doc, knob.path, value)
     text = dumps(doc)
     try:

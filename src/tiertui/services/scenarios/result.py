@@ -100,9 +100,9 @@ class WhatIf:
                 lines.append(f"  {kind:<{rw}}  {b:>15,.0f}  {a:>15,.0f}  {a - b:>+15,.0f}")
             lines.append("  by region (total):")
             for region in regions_of(self.cost_before, self.cost_after):
-                b = self.cost_before.by_region.get(region, CostSplit()).total
-                a = self.cost_after.by_region.get(region, CostSplit()).total
-                lines.append(f"  {region:<{rw}}  {b:>15,.0f}  {a:>15,.0f}  {a - b:>+15,.0f}")
+                rb = self.cost_before.by_region.get(region, CostSplit()).total
+                ra = self.cost_after.by_region.get(region, CostSplit()).total
+                lines.append(f"  {region:<{rw}}  {rb:>15,.0f}  {ra:>15,.0f}  {ra - rb:>+15,.0f}")
         else:
             lines += ["", "Benefit cost: the program names no revenue_metric, so benefits cost nothing."]
         movers = self.movers

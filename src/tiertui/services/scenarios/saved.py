@@ -43,6 +43,7 @@ def _clean_name(name: str) -> str:
 
 def _saved(session: Session, row: Scenario) -> SavedScenario:
     version = session.get(ProgramVersion, row.base_program_id) if row.base_program_id is not None else None
+    assert row.id is not None  # a stored row (flushed or read back)
     return SavedScenario(
         row.id,
         row.name,

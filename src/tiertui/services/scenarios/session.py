@@ -190,6 +190,7 @@ class ScenarioSession(Replay):
             rolled = ev.roll_up(own, parent, self._levels) if program.metrics[m].rollup == "sum" else own
             self._group[cache_key(program, m)] = rolled
         if tracks:
+            assert certs is not None  # read above whenever tracks is non-empty
             codes: dict[str, int] = {}
             person = np.array(
                 [codes.setdefault(p.strip().casefold(), len(codes)) for p in certs.person], dtype=np.int64

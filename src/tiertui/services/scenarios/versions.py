@@ -237,9 +237,13 @@ class VersionSession:
                 return
             # a scenario reading data the versions in force do not: read it all again, with it
             more = load_inputs(engine, versions[-1], versions=versions, extra_metrics=metrics, extra_tracks=tracks)
-            loaded.inputs.metrics.update(more.inputs.metrics)
-            if more.inputs.reported is not None and loaded.inputs.reported is not None:
-                loaded.inputs.reported.update(more.inputs.reported)
+            # load_inputs builds these as dicts; extend them in place (the Mapping type is read-only)
+            own_metrics, own_reported = loaded.inputs.metrics, loaded.inputs.reported
+            assert isinstance(own_metrics, dict)
+            own_metrics.update(more.inputs.metrics)
+            if more.inputs.reported is not None and own_reported is not None:
+                assert isinstance(own_reported, dict)
+                own_reported.update(more.inputs.reported)
             loaded.inputs.certifications = more.inputs.certifications
 
         return cls(versions, loaded.inputs, list(loaded.partners.name), list(loaded.partners.region), load_metrics)
