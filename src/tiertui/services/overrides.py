@@ -396,10 +396,10 @@ def undo(target: Engine | UnitOfWork, user: str, override_id: int) -> OverrideVi
             changed = session.exec(
                 update(Override)
                 .where(
-                    Override.id == override_id,
-                    Override.status == row.status,
-                    Override.decided_by == user,
-                    Override.decided_at == row.decided_at,
+                    col(Override.id) == override_id,
+                    col(Override.status) == row.status,
+                    col(Override.decided_by) == user,
+                    col(Override.decided_at) == row.decided_at,
                 )
                 .values(status="pending", decided_by=None, decided_at=None, note="")
             ).rowcount
@@ -411,7 +411,7 @@ def undo(target: Engine | UnitOfWork, user: str, override_id: int) -> OverrideVi
                 "override.undo",
                 "override",
                 override_id,
-                partner_id=session.get(Partner, row.partner_key).partner_id,
+                partner_id=session.get_one(Partner, row.partner_key).partner_id,
                 tier=row.tier,
                 before=before,
                 after={"status": "pending"},

@@ -635,7 +635,8 @@ def partner_history(engine: Engine, partner_id: str) -> list[HistoryLine]:
     for p in periods:
         r = by_period[p]
         tier, event, risky = r[4], r[6], bool(r[9])
-        change, reasons = "", ()
+        change = ""
+        reasons: tuple[str, ...] = ()
         if prev is not None:
             if tier != prev[4]:
                 order = program.tiers if program else []
