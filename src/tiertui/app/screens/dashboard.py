@@ -81,10 +81,11 @@ class DashboardScreen(DataScreen):
     @work(thread=True, exclusive=True, group="dashboard-more", exit_on_error=False)
     def _load_more(self) -> None:
         """Completeness of the latest period, the tier mix: read with the engine, after the figures."""
+        engine = self.app.engine  # first: opened (SQLAlchemy imported) under the app's lock, once
         from ...services.read.engine import dashboard_data
 
         try:
-            data = dashboard_data(self.app.engine)
+            data = dashboard_data(engine)
         except ServiceError:
             return
         if not get_current_worker().is_cancelled:

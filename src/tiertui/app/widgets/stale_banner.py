@@ -23,10 +23,14 @@ class StaleBanner(Static):
         app = self.app
 
         def read() -> None:
-            from ...services.staleness import stale_since
-
             try:
-                state = stale_since(app.engine)
+                # the engine first: the app opens it (importing SQLAlchemy) under its lock, once; a
+                # module that imports SQLAlchemy beside that import, in another thread, could find
+                # it half-initialised
+                engine = app.engine
+                from ...services.staleness import stale_since
+
+                state = stale_since(engine)
             except Exception:  # noqa: BLE001 - no banner rather than a failed screen
                 return
             screen.report(self.show_state, state)  # type: ignore[attr-defined]
