@@ -142,6 +142,8 @@ async def _app(spawned: float, url: str) -> None:
 
     tui = TiertuiApp(url, BUILDER, blink=False)
     async with tui.run_test(size=SIZE) as pilot:
+        # as a person does: `l` once the first screen is up (a key sent before it may go nowhere)
+        await _until(lambda: type(tui.screen).__name__ == "DashboardScreen" and tui.screen.is_mounted)
         pressing = asyncio.create_task(pilot.press("l"))  # polled beside: see the docstring
         await _until(lambda: partner_table() is not None)
         print(f"BENCH ready {time.time() - spawned:.6f}", flush=True)

@@ -32,7 +32,7 @@ from terminal import CTRL_Q, Terminal  # noqa: E402
 
 TIERTUI = str(Path(sys.executable).with_name("tiertui"))
 APPROVER = "Priya Raman"  # the demo's channel director
-DASHBOARD_DATA = r"pending overrides"
+DASHBOARD_DATA = r"│ \d[\d,]* +│"  # a figure in a tier tile: the dashboard has its data (always above the fold)
 BARE_APP = (
     "from textual.app import App\n"
     "from textual.widgets import Label\n"
