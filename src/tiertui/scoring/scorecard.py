@@ -277,6 +277,23 @@ def own_sources(
     return result
 
 
+def _component_lines(program, score, points, arrays, notes) -> tuple[ComponentLine, ...]:
+    """One line per score component (of the tiers' score or a designation's): value, points, note."""
+    return tuple(
+        ComponentLine(
+            c.metric,
+            program.label_of(c.metric),
+            float(arrays[c.metric][0]),
+            float(p[0]),
+            c.points,
+            c.target,
+            program.unit_of(c.metric),
+            notes.get(c.metric, ""),
+        )
+        for c, p in zip(score, points)
+    )
+
+
 def explain(
     program: Program,
     region: str,
@@ -331,19 +348,7 @@ def explain(
     )
     notes = {m: value_note(period, src) for m, src in (sources or {}).items()}
     notes = {m: n for m, n in notes.items() if n}
-    components = tuple(
-        ComponentLine(
-            c.metric,
-            program.label_of(c.metric),
-            float(arrays[c.metric][0]),
-            float(p[0]),
-            c.points,
-            c.target,
-            program.unit_of(c.metric),
-            notes.get(c.metric, ""),
-        )
-        for c, p in zip(program.score, points)
-    )
+    components = _component_lines(program, program.score, points, arrays, notes)
     tiers_shown = [t for t in (earned, earned + 1) if t in thresholds]
     checks = tuple(line for t in tiers_shown for line in _checks(program, t, thresholds[t], score_arr, arrays, notes))
     gap = None
@@ -425,19 +430,7 @@ def _designation_lines(program, arrays, values, period, last_met, notes, left=No
     for d in program.designations:
         comps = ev.components_points(d.score, arrays)
         dscore = ev.total_score(comps, np.zeros(1)) if d.score else None
-        components = tuple(
-            ComponentLine(
-                c.metric,
-                program.label_of(c.metric),
-                float(arrays[c.metric][0]),
-                float(p[0]),
-                c.points,
-                c.target,
-                program.unit_of(c.metric),
-                notes.get(c.metric, ""),
-            )
-            for c, p in zip(d.score, comps)
-        )
+        components = _component_lines(program, d.score, comps, arrays, notes)
         checks = []
         if d.rule.min_score is not None and dscore is not None:
             mn = np.array([d.rule.min_score])
