@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import column as sql_column
 from sqlalchemy import create_engine, insert, inspect, select, text
+from sqlalchemy import table as sql_table
 from sqlmodel import SQLModel
 
 from tiertui.services.levelling import run_levelling
@@ -240,7 +242,9 @@ def copy_fixture_rows(engine) -> None:
                     continue
                 columns = [table.c[name] for name in sorted(schema.FIRST_SCHEMA[table.name])]
                 rows = [dict(zip((c.name for c in columns), row)) for row in src.execute(select(*columns))]
-                dst.execute(insert(table), rows)
+                # only these columns (the models' insert defaults fill columns that 0001 does not have)
+                first = sql_table(table.name, *(sql_column(c.name, c.type) for c in columns))
+                dst.execute(insert(first), rows)
     finally:
         source.dispose()
 
