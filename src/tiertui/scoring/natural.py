@@ -14,15 +14,19 @@ The key, from ``text``:
    marks) dropped, whitespace runs made one space, ends stripped;
 3. each run of decimal digits (any script's) written as its number in ASCII, leading zeros removed,
    left-padded with zeros to :data:`WIDTH` (20) characters: numbers of up to 19 digits (every
-   64-bit number) compare by value because they have the same width.
+   signed 64-bit number) compare by value because they have the same width.
    A longer number (20 digits or more) is written as ``1``, its digit count in 6 digits, then its
    digits: its first character ``1`` puts it after every padded number (which starts with ``0``),
    and among long numbers the count, then the digits, order them by value. Counts above 999,999
    are written as 999999 (such numbers still sort after the shorter ones, among themselves by
-   their leading digits).
+   their leading digits);
+4. cut to :data:`LIMIT` (250) characters, so that an index entry stays small (PostgreSQL refuses
+   index entries over about 2,700 bytes): texts whose keys agree in their first 250 characters
+   tie.
 
-Numbers that differ only in leading zeros (``P02``, ``P2``) get the same key: the list breaks such
-ties by the id as written. The key is meant for ordering only, never shown.
+Numbers that differ only in leading zeros (``P02``, ``P2``) get the same key, as do texts that
+differ only in case, accents or invisible characters: the list breaks ties by the natural id, then
+by the id as written. The key is meant for ordering only, never shown.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import re
 import unicodedata
 
 WIDTH = 20  # characters of a padded number; numbers of up to WIDTH - 1 digits are padded
+LIMIT = 250  # characters of a key at most
 _LONG_COUNT = 6  # digits of the count that precedes a longer number
 
 _DIGITS = re.compile(r"\d+")
@@ -64,5 +69,5 @@ def _number(run: str) -> str:
 
 def natural_sort_key(text: str) -> str:
     """``text``'s natural sort key (see the module's description): compare keys as bytes."""
-    cleaned = _SPACES.sub(" ", _visible(fold(text))).strip()  # (whitespace controls are kept: as spaces)
-    return _DIGITS.sub(lambda m: _number(m.group()), cleaned)
+    cleaned = _SPACES.sub(" ", _visible(fold(text))).strip()  # whitespace controls become spaces
+    return _DIGITS.sub(lambda m: _number(m.group()), cleaned)[:LIMIT]
