@@ -8,12 +8,15 @@ import csv
 from pathlib import Path
 
 import pytest
+from db_builder import seed
 from hostile_corpus import MARKUP
 from sqlalchemy import text
 
 from tiertui.scoring.natural import natural_sort_key
+from tiertui.services import exports
 from tiertui.services.demo import build_demo
 from tiertui.services.imports import import_file
+from tiertui.services.levelling import run_levelling
 from tiertui.services.read import FastReader
 from tiertui.services.read import engine as reads
 from tiertui.services.read import sql as statements
@@ -125,3 +128,14 @@ def test_find_a_partner_breaks_ties_in_natural_order(listed):
     assert [h.partner_id for h in reads.find_partners(listed, "zeta")] == ["HP-1000", "HP-10001"]
     texts = reads.EngineReader(lambda: listed).partner_find_texts()
     assert ids_of(listed, statements.find(texts, "zeta")) == ["HP-1000", "HP-10001"]
+
+
+def test_exports_keep_the_order_of_spec_section_4(any_engine):
+    """Spec §4: the scorecard export is sorted by partner_id (as text), whatever the list does."""
+    partners = [(pid, name, "EMEA", "VAR", None, None) for pid, name, _region in PARTNERS]
+    metrics = [(pid, "2026-Q1", "revenue", 100) for pid, _name, _region in PARTNERS]
+    seed(any_engine, partners, metrics)
+    run_levelling(any_engine, "admin")
+    exported = [r.partner_id for r in exports.scorecard_rows(any_engine, "2026-Q1")]
+    assert exported == sorted(pid for pid, _n, _r in PARTNERS)  # HP-1000, HP-10000, HP-100000, HP-10001, ...
+    assert exported != BY_ID
