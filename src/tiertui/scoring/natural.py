@@ -39,7 +39,6 @@ LIMIT = 250  # characters of a key at most
 _LONG_COUNT = 6  # digits of the count that precedes a longer number
 
 _DIGITS = re.compile(r"\d+")
-_SPACES = re.compile(r"\s+")
 _INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Co", "Cn"))  # controls, format characters, no character
 
 
@@ -67,7 +66,13 @@ def _number(run: str) -> str:
     return f"1{count:0{_LONG_COUNT}d}{digits}"
 
 
+def _number_of(match: re.Match[str]) -> str:
+    return _number(match.group())
+
+
 def natural_sort_key(text: str) -> str:
     """``text``'s natural sort key (see the module's description): compare keys as bytes."""
-    cleaned = _SPACES.sub(" ", _visible(fold(text))).strip()  # whitespace controls become spaces
-    return _DIGITS.sub(lambda m: _number(m.group()), cleaned)[:LIMIT]
+    cleaned = " ".join(_visible(fold(text)).split())  # whitespace runs (controls too) become one space
+    if not _DIGITS.search(cleaned):
+        return cleaned[:LIMIT]
+    return _DIGITS.sub(_number_of, cleaned)[:LIMIT]
