@@ -13,7 +13,7 @@ from hostile_corpus import MARKUP
 from sqlalchemy import text
 
 from tiertui.scoring.natural import natural_sort_key
-from tiertui.services import exports
+from tiertui.services import exports, offline
 from tiertui.services.demo import build_demo
 from tiertui.services.imports import import_file
 from tiertui.services.levelling import run_levelling
@@ -139,3 +139,16 @@ def test_exports_keep_the_order_of_spec_section_4(any_engine):
     exported = [r.partner_id for r in exports.scorecard_rows(any_engine, "2026-Q1")]
     assert exported == sorted(pid for pid, _n, _r in PARTNERS)  # HP-1000, HP-10000, HP-100000, HP-10001, ...
     assert exported != BY_ID
+
+
+def test_an_offline_copy_keeps_the_keys_and_the_order(listed, tmp_path):
+    """The copy (SQLite, read by the fast reader) lists the partners in the same natural order."""
+    report = offline.take_copy(listed, "viv", tmp_path / "trip.db")
+    copy = FastReader.open(f"sqlite:///{report.path}")
+    assert copy is not None
+    try:
+        ids = dict(copy.fetch("SELECT key, partner_id FROM partner"))
+        assert [ids[k] for k in copy.partner_keys(PartnerQuery())] == BY_ID
+        assert [ids[k] for k in copy.partner_keys(PartnerQuery(sort="name", descending=True))] == BY_NAME[::-1]
+    finally:
+        copy.close()
