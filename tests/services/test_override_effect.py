@@ -15,6 +15,7 @@ from db_builder import seed
 from hostile_corpus import PARTNER_IDS
 from sqlalchemy import text
 
+from tiertui import cli
 from tiertui.services import ServiceError, overrides, publishing
 from tiertui.services.levelling import run_levelling
 from tiertui.services.override_effect import Effect, PeriodChange, effect_of
@@ -185,3 +186,34 @@ def test_a_hostile_partner_id_is_carried_as_it_is(engine, pid):
     oid = overrides.request(engine, "mia", pid, "Silver", "x", date(2026, 10, 1))
     found = effect_of(engine, oid)
     assert found.partner_id == pid and [c.period for c in found.changes] == ["2026-Q4"]
+
+
+def run_cli(engine, capsys, *args, user="ann") -> tuple[int, str, str]:
+    url = engine.url.render_as_string(hide_password=False)
+    code = cli.main([*args, "--db", url, "--user", user])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_override_show_prints_the_request_and_every_period_it_changes(any_engine, capsys):
+    levelled(any_engine, [("B2", "Bluepeak", "EMEA", "VAR", None, None)], {"B2": (300, 300, 400, 300)})
+    reason = "launch\x1b[2J\r[bold]now"
+    oid = overrides.request(any_engine, "mia", "B2", "Silver", reason, date(2026, 1, 1), date(2026, 9, 30))
+    code, out, _ = run_cli(any_engine, capsys, "override", "show", str(oid), user="viv")  # a viewer may read
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0] == f"Override {oid}: B2 Bluepeak → Silver, from 2026-01-01 to 2026-09-30"
+    assert lines[1] == "Status: pending"
+    assert lines[2].endswith("Reason: launch\\x1b[2J\\r[bold]now")  # shown literally, nothing run
+    assert lines[3:] == [
+        "Approving changes 2 periods of B2:",
+        "  2026-Q1: Authorized → Silver (earned Authorized)",
+        "  2026-Q2: Authorized → Silver (earned Authorized)",
+    ]
+    overrides.decide(any_engine, "bob", oid, approve=True, note="fine")
+    overrides.revoke(any_engine, "cy", oid, "ended")
+    _, out, _ = run_cli(any_engine, capsys, "override", "show", str(oid))
+    assert "Approved by bob at" in out and "Note: fine" in out
+    assert "Revoked by cy at" in out and out.endswith(f"Override #{oid} is revoked: it changes nothing.\n")
+    code, _, err = run_cli(any_engine, capsys, "override", "show", "999")
+    assert code == 1 and "no override 999" in err
