@@ -733,8 +733,10 @@ def _override_show(engine, override_id: int) -> int:
         f"Requested by {o.requested_by} at {str(o.requested_at)[:16]}. Reason: {o.reason}",
     ]
     if o.decided_by:
-        lines.append(f"{'Approved' if o.status in ('approved', 'revoked') else 'Rejected'} by {o.decided_by} "
-                     f"at {str(o.decided_at)[:16]}." + (f" Note: {o.note}" if o.note else ""))
+        lines.append(
+            f"{'Approved' if o.status in ('approved', 'revoked') else 'Rejected'} by {o.decided_by} "
+            f"at {str(o.decided_at)[:16]}." + (f" Note: {o.note}" if o.note else "")
+        )
     if o.status == "revoked":
         lines.append(f"Revoked by {o.revoked_by} at {str(o.revoked_at)[:16]}. Note: {o.revoke_note}")
     lines += effect_of(engine, override_id).lines(shown=10_000)  # the command line lists every period
