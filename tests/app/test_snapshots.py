@@ -118,9 +118,9 @@ def test_overrides_revoke_asks_for_note(snap_compare, make_app):
     what revoking changes."""
 
     async def run(pilot):
-        from tiertui.services import overrides
-
         from sqlalchemy import text
+
+        from tiertui.services import overrides
 
         overrides.decide(pilot.app.engine, "alice", 2, approve=True, note="agreed")
         with pilot.app.engine.begin() as conn:  # a fixed time on screen
