@@ -89,9 +89,14 @@ def test_a_request_for_the_tier_the_partner_has_changes_nothing(any_engine):
     assert_approval_does_what_it_said(any_engine, oid, found)
 
 
-def test_a_window_after_every_levelled_period_changes_nothing(engine):
+def test_a_window_after_every_levelled_period_or_before_them_all_changes_nothing(engine):
     levelled(engine, [("S5", "Sable", "EMEA", "VAR", None, None)], {"S5": (300, 300, 300, 300)})
     oid = overrides.request(engine, "mia", "S5", "Gold", "next year", date(2027, 1, 1))
+    assert effect_of(engine, oid).lines() == [
+        "Approving changes no levelled period yet: its window starts after 2026-Q4, the latest levelled; "
+        "the periods levelled later that end inside it will take it."
+    ]
+    oid = overrides.request(engine, "mia", "S5", "Gold", "last year", date(2025, 1, 1), date(2025, 12, 31))
     assert effect_of(engine, oid).lines() == ["Approving changes nothing: no levelled period ends inside its window."]
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from ..scoring import ApprovedOverride, PeriodResult
+from ..scoring import ApprovedOverride, PeriodError, PeriodResult, parse_period
 from ..storage import queries
 from ..storage.tables import LevelRun, Override, Partner
 from . import timeline
@@ -59,6 +59,8 @@ class Effect:
     covered: tuple[str, ...] = ()  # the levelled periods whose end lies in the window
     published: tuple[str, ...] = ()  # changed periods that are published: the decision would be refused
     levelled: bool = True  # False: nothing levelled yet, so no stored result would change
+    latest: str = ""  # the latest levelled period
+    starts_after: bool = False  # the window starts after the latest levelled period ends
 
     def lines(self, shown: int = SHOWN) -> list[str]:
         """The effect in words: a headline, one line per changed period (``shown`` of them, then
@@ -70,6 +72,11 @@ class Effect:
         if not self.levelled:
             return [f"{verb} changes no result yet: nothing is levelled (L levels every period)."]
         if not self.changes:
+            if not self.covered and self.starts_after:
+                return [
+                    f"{verb} changes no levelled period yet: its window starts after {self.latest}, the latest "
+                    "levelled; the periods levelled later that end inside it will take it."
+                ]
             if not self.covered:
                 return [f"{verb} changes nothing: no levelled period ends inside its window."]
             where = _periods_text(self.covered)
@@ -121,7 +128,16 @@ def effect_of(engine: Engine, override_id: int) -> Effect:
         versions = timeline.programs(session)
         if last is None or not versions:
             return dataclasses.replace(base, levelled=False)
+        labels = [p for p in last.periods.split(",") if p]
+        base = dataclasses.replace(base, latest=labels[-1] if labels else "")
         conn = session.connection()
+        try:
+            ends = [parse_period(p).end for p in queries.read_periods(conn)]
+        except PeriodError as exc:
+            raise ServiceError(f"stored metrics: {exc}") from None
+        if not any(_in_window(end, starts_on, expires_on) for end in ends):  # no period it could change
+            latest_end = parse_period(labels[-1]).end if labels else None
+            return dataclasses.replace(base, starts_after=latest_end is not None and starts_on > latest_end)
         keys = _group_keys(conn, row.partner_key)
         cols = queries.read_partners_by_key(conn, keys)
         loaded = load_inputs(conn, versions[-1], restricted=(cols, cols.parent_index()), versions=versions)
