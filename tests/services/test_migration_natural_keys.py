@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 
 from tiertui.scoring.natural import natural_sort_key
 from tiertui.services.read import engine as reads
@@ -20,21 +20,9 @@ PARTNERS = [
 
 def at_0010(engine) -> None:
     """Empty the database, build the schema up to revision 0010, and store partners as 0010 did."""
-    with engine.begin() as conn:
-        names = [
-            r[0]
-            for r in conn.execute(
-                text(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-                    if engine.dialect.name == "sqlite"
-                    else "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                )
-            )
-        ]
-        if engine.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        for name in names:
-            conn.execute(text(f'DROP TABLE "{name}"' + (" CASCADE" if engine.dialect.name != "sqlite" else "")))
+    tables = MetaData()
+    tables.reflect(engine)
+    tables.drop_all(engine)
     schema._migrate(engine, "0010")
     with engine.begin() as conn:
         for pid, name in PARTNERS:
