@@ -301,6 +301,7 @@ async def test_postgresql_reminds_to_pg_dump_and_upgrades(postgres_url):
             "notification",
             "app_user",
             "offline_copy",
+            "call_note",
             "tier_override",
             "scenario",
             "metric_value",

@@ -83,6 +83,7 @@ def back_to_the_first_revision(engine) -> None:
             "results_state",
             "app_user",
             "offline_copy",
+            "call_note",
             "tier_override",
             "scenario",
             "metric_value",
