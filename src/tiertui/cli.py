@@ -221,9 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     back = offline_cmds.add_parser(
         "sync",
         parents=[common],
-        help="bring override requests and decisions made in a copy back (once)",
-        description="Apply the override requests, edits, approvals and rejections made in the offline copy "
-        "FILE to the database (--db) it was taken from, in one transaction; other offline changes "
+        help="bring override requests and decisions, and call notes, made in a copy back (once)",
+        description="Apply the override requests, edits, approvals and rejections, and the call notes, made in "
+        "the offline copy FILE to the database (--db) it was taken from, in one transaction; other offline changes "
         "are listed, not synced. A change to an override decided or edited in the team database "
         "meanwhile is reported as a conflict and never overwrites it. Exit status: 0 when every "
         "override change was applied, 3 when some were reported as conflicts or refused, "

@@ -132,7 +132,9 @@ async def test_an_empty_or_long_note_is_refused_in_the_dialog_with_the_text_kept
 
 
 async def test_hostile_note_text_and_author_are_shown_literally(make_app, app_db):
-    add_notes(app_db, ("dave", "[b]not bold[/b] \x1b[2J\x1b]52;c;AAAA\x07 ok\rEVIL", datetime(2026, 1, 10, 9, 30, tzinfo=UTC)))
+    add_notes(
+        app_db, ("dave", "[b]not bold[/b] \x1b[2J\x1b]52;c;AAAA\x07 ok\rEVIL", datetime(2026, 1, 10, 9, 30, tzinfo=UTC))
+    )
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_card(pilot)
@@ -157,7 +159,11 @@ async def test_help_and_footer_list_n(make_app, size):
 # ------------------------------------------------------------------------------ snapshots
 
 SNAP_NOTES = (
-    ("alice", "Called Jo: the renewal is signed; she asks what Platinum needs", datetime(2026, 1, 12, 16, 5, tzinfo=UTC)),
+    (
+        "alice",
+        "Called Jo: the renewal is signed; she asks what Platinum needs",
+        datetime(2026, 1, 12, 16, 5, tzinfo=UTC),
+    ),
     ("dave", "Jo's team [lead] \x1b[31mwill send Q4 figures by Friday", datetime(2026, 1, 14, 9, 40, tzinfo=UTC)),
 )
 

@@ -50,7 +50,11 @@ def problem(text: str) -> str | None:
 
 def partner_key(session: Session, partner_id: str) -> int:
     """The key of ``partner_id``; :class:`ServiceError` if there is no such partner."""
-    key = None if "\x00" in partner_id else session.exec(select(Partner.key).where(Partner.partner_id == partner_id)).first()
+    key = (
+        None
+        if "\x00" in partner_id
+        else session.exec(select(Partner.key).where(Partner.partner_id == partner_id)).first()
+    )
     if key is None:
         raise ServiceError(f"no partner {partner_id!r}")
     return key

@@ -9,6 +9,7 @@ rest is refused. A note whose uuid the team database already holds is not added 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from sqlmodel import Session
 
@@ -22,7 +23,7 @@ from .replay import CLOCK_SKEW
 NOTE_ACTION = "note.add"
 
 
-def note_events(entries: list[dict], rows: list[tuple[CallNote, str]]) -> list[_NoteEvent]:
+def note_events(entries: list[dict], rows: Sequence[tuple[CallNote, str]]) -> list[_NoteEvent]:
     """The notes among the copy's audit entries (raw; filtered by the copy's identity later), each
     with the copy's note row of its uuid."""
     by_uuid = {note.uuid: (note, partner_id) for note, partner_id in rows}
