@@ -159,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("override_id", type=positive_int)
     revoke.add_argument("--note", required=True, help="why it is revoked (required)")
+    note = commands.add_parser("note", parents=[common], help="call notes on a partner: add one, list them")
+    note_cmds = note.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    note_add = note_cmds.add_parser("add", parents=[common], help="add a dated note by you (audited)")
+    note_add.add_argument("partner_id", metavar="PARTNER")
+    note_add.add_argument("text", metavar="TEXT")
+    note_cmds.add_parser("list", parents=[common], help="a partner's notes, newest first").add_argument(
+        "partner_id", metavar="PARTNER"
+    )
     delete = commands.add_parser("delete", parents=[common], help="remove data on purpose (admins; audited)")
     del_cmds = delete.add_subparsers(dest="action", metavar="WHAT", required=True, parser_class=_Parser)
     del_metrics = del_cmds.add_parser("metrics", parents=[common], help="metric values of a period")
@@ -217,9 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     back = offline_cmds.add_parser(
         "sync",
         parents=[common],
-        help="bring override requests and decisions made in a copy back (once)",
-        description="Apply the override requests, edits, approvals and rejections made in the offline copy "
-        "FILE to the database (--db) it was taken from, in one transaction; other offline changes "
+        help="bring override requests and decisions, and call notes, made in a copy back (once)",
+        description="Apply the override requests, edits, approvals and rejections, and the call notes, made in "
+        "the offline copy FILE to the database (--db) it was taken from, in one transaction; other offline changes "
         "are listed, not synced. A change to an override decided or edited in the team database "
         "meanwhile is reported as a conflict and never overwrites it. Exit status: 0 when every "
         "override change was applied, 3 when some were reported as conflicts or refused, "
@@ -353,6 +361,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "status": _status,
             "export": _export,
             "override": _override,
+            "note": _note,
             "whatif": _whatif,
             "users": _users,
             "audit": _audit,
@@ -411,7 +420,7 @@ def _reads_only(args: argparse.Namespace) -> bool:
     action = getattr(args, "action", None)
     if args.command in (None, "export", "status", "whatif", "audit", "report"):
         return True
-    return args.command in ("users", "program", "override") and action in (None, "list", "show")
+    return args.command in ("users", "program", "override", "note") and action in (None, "list", "show")
 
 
 def _existing_database(args: argparse.Namespace, url: str) -> tuple[str, Path | None]:
@@ -476,7 +485,7 @@ def _reading(args: argparse.Namespace) -> str:
         return "serving the app"
     if args.command == "override" and action == "show":
         return "reading overrides"
-    if args.command in ("users", "program", "override") and action in (None, "list"):
+    if args.command in ("users", "program", "override", "note") and action in (None, "list"):
         return f"listing {'people' if args.command == 'users' else args.command + 's'}"
     return ""
 
@@ -742,6 +751,18 @@ def _override_show(engine, override_id: int) -> int:
     lines += effect_of(engine, override_id).lines(shown=10_000)  # the command line lists every period
     for line in lines:  # names, reasons and notes are data: printed literally
         say(visible(line))
+    return 0
+
+
+def _note(args, engine, user: str) -> int:
+    from .services import notes
+
+    if args.action == "add":
+        view = notes.add_note(engine, user, args.partner_id, args.text)
+        say(f"Noted on {view.partner_id} by {view.author} at {view.written_at:%Y-%m-%d %H:%M} UTC.")
+        return 0
+    for n in notes.list_notes(engine, args.partner_id):  # say(): the text cannot move the cursor or recolour
+        say(f"{n.written_at:%Y-%m-%d %H:%M} UTC  {n.author}: " + n.text.replace("\n", "\n    "))
     return 0
 
 

@@ -554,7 +554,7 @@ def _partner_count(engine: Engine) -> int:
 
 
 def _clear(conn: Connection) -> None:
-    for table in ("level_result", "tier_override", "certification", "metric_value", "partner"):
+    for table in ("level_result", "tier_override", "call_note", "certification", "metric_value", "partner"):
         queries.execute(conn, f"DELETE FROM {table}")
 
 

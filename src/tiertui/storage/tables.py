@@ -125,6 +125,23 @@ class Override(SQLModel, table=True):
     revoke_note: str | None = None
 
 
+class CallNote(SQLModel, table=True):
+    """A dated note on a partner, from a call, by the person who wrote it (issue 13). Notes never
+    change results. ``uuid`` follows the note into and out of offline copies (see ``services.notes``)."""
+
+    __tablename__ = "call_note"
+    __table_args__ = (
+        UniqueConstraint("uuid", name="uq_call_note_uuid"),
+        Index("ix_call_note_partner", "partner_key", "written_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str
+    partner_key: int = Field(foreign_key="partner.key")
+    author: str
+    written_at: datetime = Field(default_factory=utcnow)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class LevelRun(SQLModel, table=True):
     __tablename__ = "level_run"
     id: int | None = Field(default=None, primary_key=True)

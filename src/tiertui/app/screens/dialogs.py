@@ -78,10 +78,15 @@ class PromptScreen(ModalScreen[str | None]):
     @on(Button.Pressed, "#confirm")
     def confirm(self) -> None:
         value = self.query_one(Input).value.strip()
-        if not value:
-            self.query_one("#prompt-problem", Static).update(problem_content(self.required))
+        problem = self.problem_with(value)
+        if problem:
+            self.query_one("#prompt-problem", Static).update(problem_content(problem))
             return
         self.dismiss(value)
+
+    def problem_with(self, value: str) -> str | None:
+        """Why ``value`` cannot be confirmed (shown in the dialog, the text kept), or None."""
+        return None if value else self.required
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 # tiertui.storage.schema.HEAD, which cannot be imported without SQLAlchemy; tests keep the two in step.
 # A file at any other revision is read through the engine, which upgrades a new file or refuses an old one.
-SCHEMA_REVISION = "0011"
+SCHEMA_REVISION = "0012"
 
 _IDLE_CONNECTIONS = 4
 
