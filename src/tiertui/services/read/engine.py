@@ -181,7 +181,8 @@ def filter_choices(engine: Engine, *, tracks: bool = True) -> FilterChoices:
     with engine.connect() as conn:
         regions, types, managers = statements.partner_choices(_fetch(conn))
         track_values = statements.certification_tracks(_fetch(conn)) if tracks else ()
-    return FilterChoices(tuple(program.tiers) if program else (), regions, types, managers, track_values)
+        designations = statements.designation_names(_fetch(conn))
+    return FilterChoices(tuple(program.tiers) if program else (), regions, types, managers, track_values, designations)
 
 
 @dataclass(frozen=True)
