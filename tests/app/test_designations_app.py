@@ -1,0 +1,128 @@
+"""Designations and program versions in the rest of the app (issue 14, spec v2 §3.8, §3.11, §3.12):
+the partner list filters by designation held (and a saved view keeps it), the certifications'
+lapse risk names the designations a partner would lose, and a partner's history across a program
+change says the version changed and maps the tier names rather than showing a move."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+from helpers import palette_pick, settle
+from rich.console import Console
+from textual.widgets import Select, Static
+
+from tiertui.app import TiertuiApp
+from tiertui.app.screens.partners import PartnersScreen
+from tiertui.app.views import load_views
+from tiertui.app.widgets import VirtualTable
+from tiertui.services.demo import build_demo
+from tiertui.services.exports import scorecard_rows
+from tiertui.storage import open_engine
+
+SIZE = (120, 40)
+TODAY = date(2026, 11, 30)
+
+
+def shown(widget: Static, width: int = 200) -> str:
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
+
+
+def rows(table: VirtualTable) -> list:
+    return table.fetch([int(i) for i in table.ids])
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory) -> Path:
+    """The demo with its 2026 version: Authorized renamed Registered, six designations, protection."""
+    path = tmp_path_factory.mktemp("designations") / "demo.db"
+    engine = open_engine(f"sqlite:///{path}")
+    try:
+        build_demo(engine, partners=150, seed=2026, user="dave")
+    finally:
+        engine.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_url(demo_template: Path, tmp_path: Path) -> str:
+    import shutil
+
+    target = tmp_path / "demo.db"
+    shutil.copy(demo_template, target)
+    return f"sqlite:///{target}"
+
+
+def holders(url: str, period: str) -> dict[str, set[str]]:
+    engine = open_engine(url)
+    try:
+        found: dict[str, set[str]] = {}
+        for row in scorecard_rows(engine, period):
+            for name in row.designations or ():
+                found.setdefault(name, set()).add(row.partner_id)
+        return found
+    finally:
+        engine.dispose()
+
+
+def make(url: str, tmp_path: Path) -> TiertuiApp:
+    return TiertuiApp(url, "dave", today=TODAY, blink=False, config_dir=tmp_path / "config")
+
+
+# --------------------------------------------------------------------------- the partner list's filter
+
+
+async def test_the_partner_list_filters_by_designation_held_and_a_saved_view_keeps_it(demo_url, tmp_path):
+    held = holders(demo_url, "2026-Q3")
+    app = make(demo_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PartnersScreen)
+        table = screen.query_one(VirtualTable)
+        assert table.row_count == 150
+        await pilot.press("f")
+        await pilot.press(*["tab"] * 6)
+        assert app.focused.id == "designation"
+        await pilot.press("enter")  # open the list of designations
+        await settle(pilot)
+        await pilot.press("down", "enter")  # the first: Cloud Specialist
+        await settle(pilot)
+        assert screen.partner_query.designation == "Cloud Specialist"
+        found = {r.partner_id for r in rows(table)}
+        assert found == held["Cloud Specialist"] and 0 < len(found) < 150
+        status = shown(screen.query_one("#partner-status", Static))
+        assert f"{len(found)} partners" in status and "holds: Cloud Specialist" in status
+        # with another filter: both hold
+        screen.query_one("#tier", Select).value = "Gold"
+        await settle(pilot)
+        gold = rows(table)
+        assert {r.partner_id for r in gold} < found and all(r.tier == "Gold" for r in gold)
+        screen.query_one("#tier", Select).clear()
+        await settle(pilot)
+        # V saves the view with its designation; the palette reopens it
+        table.focus()
+        await pilot.press("V")
+        await settle(pilot)
+        await pilot.press(*"cloud", "enter")
+        await settle(pilot)
+        assert load_views(tmp_path / "config")["cloud"].designation == "Cloud Specialist"
+        await pilot.press("g")
+        await settle(pilot)
+        await palette_pick(pilot, "view: cloud")
+        reopened = app.screen
+        assert isinstance(reopened, PartnersScreen) and reopened is not screen
+        assert {r.partner_id for r in rows(reopened.query_one(VirtualTable))} == held["Cloud Specialist"]
+        assert reopened.query_one("#designation", Select).value == "Cloud Specialist"
+        # x clears it with the rest
+        reopened.query_one(VirtualTable).focus()
+        await pilot.press("x")
+        await settle(pilot)
+        assert reopened.partner_query.designation is None
+        assert reopened.query_one(VirtualTable).row_count == 150
