@@ -612,6 +612,32 @@ def _why_tier(card: Scorecard, before: Scorecard, prev, row) -> list[str]:
     return [f"{c.describe()}" for c in unmet]
 
 
+def carried_name(old: Program, new: Program, tier: str) -> str | None:
+    """(v2 §3.11) The name ``tier`` of ``old`` carries into ``new``: by ``new``'s ``[transition] tiers``
+    map, else the same name; None when neither places it (or ``old`` has no such tier)."""
+    if tier not in old.tiers:
+        return None
+    index = int(ev.tier_map(old, new, strict=False)[old.tier_index(tier)])
+    return new.tiers[index] if index >= 0 else None
+
+
+def _version_change(old: Program, new: Program, prev, row, period: str) -> tuple[str, bool]:
+    """The history's words for the first period of a new version, and whether the tier moved: "◇ new
+    program version 'X' in 2026-Q1: Authorized is now Registered" when the tier is the old one read
+    through the map (no move); a real move across the change stays a move (▲/▼), naming the old
+    tier, its new name and the tier now."""
+    was, tier = prev[4], row[4]
+    mapped = carried_name(old, new, was)
+    renamed = mapped is not None and mapped != was
+    if mapped is None or tier == mapped:
+        words = f"{was} is now {mapped}" if renamed else f"still {tier}"
+        return f"◇ new program version {new.name!r} in {period}: {words}", False
+    order = new.tiers
+    up = tier in order and order.index(tier) > order.index(mapped)
+    moved = f"{was} (now {mapped}) → {tier}" if renamed else f"{was} → {tier}"
+    return f"{'▲' if up else '▼'} {moved} in {period}, with the new program version {new.name!r}", True
+
+
 def partner_history(engine: Engine, partner_id: str) -> list[HistoryLine]:
     """Every levelled period of one partner, oldest first, each change of tier or at-risk explained
     from the stored results and group values (the program's explain on each period)."""
@@ -638,9 +664,22 @@ def partner_history(engine: Engine, partner_id: str) -> list[HistoryLine]:
         tier, event, risky = r[4], r[6], bool(r[9])
         change = ""
         reasons: tuple[str, ...] = ()
+        now_prog = (timeline.program_for(versions, p) if len(versions) > 1 else None) or program
         if prev is not None:
+            before_prog = (timeline.program_for(versions, prev[0]) if len(versions) > 1 else None) or program
+            if now_prog is not None and before_prog is not None and now_prog is not before_prog:
+                # (v2 §3.11) a new version: the old tier read through its map is no move
+                change, moved = _version_change(before_prog, now_prog, prev, r, p)
+                if risky != bool(prev[9]):
+                    reasons = (f"at risk from {p}",) if risky else (f"no longer at risk in {p}",)
+                card, before = (card_of(p), card_of(prev[0])) if moved else (None, None)
+                if card is not None and before is not None:
+                    reasons = (*reasons, *(_requirement_changes(before, card) or _why_tier(card, before, prev, r)))
+                lines.append(HistoryLine(p, tier, event, float(r[1]), risky, change, reasons))
+                prev = r
+                continue
             if tier != prev[4]:
-                order = program.tiers if program else []
+                order = now_prog.tiers if now_prog else []
                 up = order.index(tier) > order.index(prev[4]) if tier in order and prev[4] in order else False
                 change = f"{'▲' if up else '▼'} {prev[4]} → {tier} in {p}"
             elif risky != bool(prev[9]):

@@ -1,0 +1,94 @@
+"""A partner's history across a program change (issue 14, spec v2 §3.11): the first period of a new
+version says the version changed and maps the tier names; a tier read through the map is no move;
+a real move across the change is still a move, with the old name, its new name and the tier now."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tiertui.cli import main
+from tiertui.services.demo import build_demo
+from tiertui.services.read.engine import partner_history
+from tiertui.storage import open_engine
+
+PROGRAMS = Path(__file__).resolve().parents[2] / "fixtures" / "programs"
+
+
+@pytest.fixture(scope="module")
+def mitel(tmp_path_factory):
+    """The Mitel fixture with both versions: the 2013 tiers (Select, Premium, Diamond, ...) before
+    2014-07-01, the aligned North American tiers from it (Select -> Silver, Diamond -> Platinum)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('mitel') / 'tiertui.db'}"
+    folder = PROGRAMS / "mitel_2014_na"
+    for args in (
+        ("program", "load", str(folder / "before_2014-07.toml")),
+        ("import", "partners", str(folder / "partners.csv")),
+        ("import", "metrics", str(folder / "metrics_2014h1.csv")),
+        ("level",),
+        ("program", "load", str(PROGRAMS / "mitel_2014_na.toml")),
+        ("import", "metrics", str(folder / "metrics.csv")),
+        ("import", "certifications", str(folder / "certifications.csv")),
+    ):
+        assert main(["--db", url, "--user", "carol", *args]) == 0, args
+    engine = open_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def at(lines, period):
+    return next(x for x in lines if x.period == period)
+
+
+def test_mitel_a_renamed_tier_is_no_demotion(mitel):
+    from tiertui.services import timeline
+
+    new_name = timeline.programs(mitel)[-1].name
+    # M2 (Canada): Select in 2014-Q2; carried as Silver, in grace in 2014-Q3 (qualifies Authorized)
+    lines = partner_history(mitel, "M2")
+    q3 = at(lines, "2014-Q3")
+    assert at(lines, "2014-Q2").tier == "Select" and q3.tier == "Silver"
+    assert q3.change == f"◇ new program version {new_name!r} in 2014-Q3: Select is now Silver"
+    assert not q3.change.startswith(("▲", "▼"))
+    # the next change is a move within the new version: Silver to Gold is a promotion
+    assert at(lines, "2014-Q4").change == "▲ Silver → Gold in 2014-Q4"
+    # M4: Diamond, the removed tier, is now Platinum
+    assert at(partner_history(mitel, "M4"), "2014-Q3").change == (
+        f"◇ new program version {new_name!r} in 2014-Q3: Diamond is now Platinum"
+    )
+    # M1: Gold keeps its name: the change is said, no move
+    assert at(partner_history(mitel, "M1"), "2014-Q3").change == (
+        f"◇ new program version {new_name!r} in 2014-Q3: still Gold"
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo with its 2026 version (Authorized renamed Registered, from 2026-01-01)."""
+    engine = open_engine(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}")
+    build_demo(engine, partners=150, seed=2026, user="dave")
+    yield engine
+    engine.dispose()
+
+
+def test_demo_a_rename_and_a_real_move_across_the_change(demo):
+    new = "'Helios Partner Program 2026'"
+    # P000001: Authorized in 2025-Q4, Registered (the same tier renamed) in 2026-Q1
+    rename = at(partner_history(demo, "P000001"), "2026-Q1")
+    assert rename.tier == "Registered" and rename.event == "held"
+    assert rename.change == f"◇ new program version {new} in 2026-Q1: Authorized is now Registered"
+    # P000053: Authorized in 2025-Q4, promoted to Silver in 2026-Q1: a move, with both names
+    lines = partner_history(demo, "P000053")
+    move = at(lines, "2026-Q1")
+    assert at(lines, "2025-Q4").tier == "Authorized" and move.tier == "Silver" and move.event == "promoted"
+    assert move.change == f"▲ Authorized (now Registered) → Silver in 2026-Q1, with the new program version {new}"
+    assert move.reasons  # why it moved, as for any move
+
+
+def test_demo_a_promotion_under_the_first_version_is_shown_as_one(demo):
+    # P000029: Authorized in 2025-Q2, Silver in 2025-Q3, both under the first version, whose tiers
+    # the active version (Registered, ...) does not all have: still a promotion
+    lines = partner_history(demo, "P000029")
+    assert at(lines, "2025-Q2").tier == "Authorized" and at(lines, "2025-Q3").tier == "Silver"
+    assert at(lines, "2025-Q3").change == "▲ Authorized → Silver in 2025-Q3"
