@@ -98,7 +98,7 @@ async def test_the_partner_list_filters_by_designation_held_and_a_saved_view_kee
         found = {r.partner_id for r in rows(table)}
         assert found == held["Cloud Specialist"] and 0 < len(found) < 150
         status = shown(screen.query_one("#partner-status", Static))
-        assert f"{len(found)} partners" in status and "holds: Cloud Specialist" in status
+        assert f"{len(found)} partners" in status and "designation: Cloud Specialist" in status
         # with another filter: both hold
         screen.query_one("#tier", Select).value = "Gold"
         await settle(pilot)
@@ -126,3 +126,44 @@ async def test_the_partner_list_filters_by_designation_held_and_a_saved_view_kee
         await settle(pilot)
         assert reopened.partner_query.designation is None
         assert reopened.query_one(VirtualTable).row_count == 150
+
+
+# --------------------------------------------------------------------------- snapshots
+
+NARROW = (80, 24)
+
+
+def _open_history(pid: str):
+    async def run(pilot) -> None:
+        await settle(pilot)
+        pilot.app.open_scorecard(pid)
+        await settle(pilot)
+        await pilot.press("H")
+        await settle(pilot)
+
+    return run
+
+
+async def _designation_filter(pilot) -> None:
+    await settle(pilot)
+    await pilot.press("l")
+    await settle(pilot)
+    pilot.app.screen.query_one("#designation", Select).value = "Contact Center Expert"
+    await settle(pilot)
+    pilot.app.screen.query_one(VirtualTable).focus()
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("size", [SIZE, NARROW], ids=["wide", "narrow"])
+def test_snapshot_history_across_the_change_a_rename(snap_compare, demo_url, tmp_path, size):
+    assert snap_compare(make(demo_url, tmp_path), terminal_size=size, run_before=_open_history("P000001"))
+
+
+@pytest.mark.parametrize("size", [SIZE, NARROW], ids=["wide", "narrow"])
+def test_snapshot_history_across_the_change_a_real_move(snap_compare, demo_url, tmp_path, size):
+    assert snap_compare(make(demo_url, tmp_path), terminal_size=size, run_before=_open_history("P000053"))
+
+
+@pytest.mark.parametrize("size", [SIZE, NARROW], ids=["wide", "narrow"])
+def test_snapshot_partner_list_filtered_by_designation(snap_compare, demo_url, tmp_path, size):
+    assert snap_compare(make(demo_url, tmp_path), terminal_size=size, run_before=_designation_filter)

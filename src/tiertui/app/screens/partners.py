@@ -474,7 +474,7 @@ class PartnersScreen(DataScreen):
                 ("manager", q.manager),
                 ("event", q.event),
                 ("risk", None if q.at_risk is None else ("at risk" if q.at_risk else "not at risk")),
-                ("holds", q.designation),
+                ("designation", q.designation),
             )
             if value
         ]

@@ -621,21 +621,26 @@ def carried_name(old: Program, new: Program, tier: str) -> str | None:
     return new.tiers[index] if index >= 0 else None
 
 
+def _version_words_at(old: Program, new: Program, was: str, period: str) -> str:
+    """ "new program version 'FY27' in 2026-Q1: Authorized is now Registered" (or "still Gold")."""
+    mapped = carried_name(old, new, was)
+    words = f"{was} is now {mapped}" if mapped is not None and mapped != was else f"still {was}"
+    return f"new program version {new.name!r} in {period}: {words}"
+
+
 def _version_change(old: Program, new: Program, prev, row, period: str) -> tuple[str, bool]:
-    """The history's words for the first period of a new version, and whether the tier moved: "◇ new
+    """The history's line for the first period of a new version, and whether the tier moved: "◇ new
     program version 'X' in 2026-Q1: Authorized is now Registered" when the tier is the old one read
     through the map (no move); a real move across the change stays a move (▲/▼), naming the old
-    tier, its new name and the tier now."""
+    tier, its new name and the tier now: "▲ Authorized (now Registered) → Silver in 2026-Q1"."""
     was, tier = prev[4], row[4]
     mapped = carried_name(old, new, was)
-    renamed = mapped is not None and mapped != was
     if mapped is None or tier == mapped:
-        words = f"{was} is now {mapped}" if renamed else f"still {tier}"
-        return f"◇ new program version {new.name!r} in {period}: {words}", False
+        return "◇ " + _version_words_at(old, new, was, period), False
     order = new.tiers
     up = tier in order and order.index(tier) > order.index(mapped)
-    moved = f"{was} (now {mapped}) → {tier}" if renamed else f"{was} → {tier}"
-    return f"{'▲' if up else '▼'} {moved} in {period}, with the new program version {new.name!r}", True
+    moved = f"{was} (now {mapped}) → {tier}" if mapped != was else f"{was} → {tier}"
+    return f"{'▲' if up else '▼'} {moved} in {period}", True
 
 
 def partner_history(engine: Engine, partner_id: str) -> list[HistoryLine]:
@@ -670,8 +675,10 @@ def partner_history(engine: Engine, partner_id: str) -> list[HistoryLine]:
             if now_prog is not None and before_prog is not None and now_prog is not before_prog:
                 # (v2 §3.11) a new version: the old tier read through its map is no move
                 change, moved = _version_change(before_prog, now_prog, prev, r, p)
+                if moved:  # the move is the line; the new version and its names, the first reason
+                    reasons = (_version_words_at(before_prog, now_prog, prev[4], p),)
                 if risky != bool(prev[9]):
-                    reasons = (f"at risk from {p}",) if risky else (f"no longer at risk in {p}",)
+                    reasons = (*reasons, f"at risk from {p}" if risky else f"no longer at risk in {p}")
                 card, before = (card_of(p), card_of(prev[0])) if moved else (None, None)
                 if card is not None and before is not None:
                     reasons = (*reasons, *(_requirement_changes(before, card) or _why_tier(card, before, prev, r)))
