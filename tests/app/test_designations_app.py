@@ -167,3 +167,58 @@ def test_snapshot_history_across_the_change_a_real_move(snap_compare, demo_url, 
 @pytest.mark.parametrize("size", [SIZE, NARROW], ids=["wide", "narrow"])
 def test_snapshot_partner_list_filtered_by_designation(snap_compare, demo_url, tmp_path, size):
     assert snap_compare(make(demo_url, tmp_path), terminal_size=size, run_before=_designation_filter)
+
+
+# --------------------------------------------------------------------------- lapse risk and designations
+
+
+def test_lapse_risk_names_the_designations_that_would_be_lost(demo_url):
+    from tiertui.services.read.engine import lapse_risk
+
+    engine = open_engine(demo_url)
+    try:
+        report = lapse_risk(engine, TODAY)
+    finally:
+        engine.dispose()
+    assert report.period == "2026-Q4"
+    rows = {(r.partner_id, r.track): r for r in report.rows}
+    # P000108: two people certified in cloud today, one at 2026-12-31; Cloud Specialist's gate is
+    # 2 cloud people (with cloud_mrr 15,000, met): no longer met, though kept one more period; its
+    # tier (Registered, the entry tier) has no gate to lose
+    r = rows[("P000108", "cloud")]
+    assert (r.now, r.at_period_end, r.lapsing) == (2, 1, 1)
+    assert r.designations == ("Cloud Specialist",) and not r.gate
+    assert r.designation_words == "Cloud Specialist (kept 1 more period)"
+    # P000150: its one contact center person lapses; Contact Center Expert (gate 1) has no keep-window
+    r = rows[("P000150", "contact_center")]
+    assert (r.now, r.at_period_end) == (1, 0) and r.designation_words == "Contact Center Expert"
+
+
+async def test_the_lapse_risk_tab_shows_the_designations_lost(demo_url, tmp_path):
+    from textual.widgets import DataTable
+
+    app = make(demo_url, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        table = app.screen.query_one("#lapse-table", DataTable)
+        cells = {str(table.get_row_at(i)[0]): [str(c) for c in table.get_row_at(i)] for i in range(table.row_count)}
+        assert "Cloud Specialist (kept 1 more period)" in cells["P000108"]
+        assert "Contact Center Expert" in cells["P000150"]
+        status = shown(app.screen.query_one("#lapse-status", Static))
+        assert "4 would lose a designation" in " ".join(status.split())
+
+
+@pytest.mark.parametrize("size", [SIZE, NARROW], ids=["wide", "narrow"])
+def test_snapshot_lapse_risk_with_designations(snap_compare, demo_url, tmp_path, size):
+    async def run(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+
+    assert snap_compare(make(demo_url, tmp_path), terminal_size=size, run_before=run)

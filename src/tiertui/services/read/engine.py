@@ -10,7 +10,7 @@ the ordered keys of every matching row (one narrow query, run off the UI thread)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -21,7 +21,7 @@ from ...scoring import evaluate as ev
 from ...scoring.evaluate import Certifications, Lapse, lapsing_people, person_key
 from ...scoring.numbers import number_text, score_text, value_text
 from ...scoring.program import CERT_PREFIX
-from ...scoring.scorecard import designations_met
+from ...scoring.scorecard import designations_lost, designations_met
 from ...storage import queries
 from .. import timeline
 from ..errors import ServiceError
@@ -785,6 +785,17 @@ class LapseRisk:
     now: int
     at_period_end: int
     lapsing: int  # certifications of the track, in its group, expiring before the period end
+    # (v2 §3.12) designations held in the latest period that would no longer be met with them
+    designations: tuple[str, ...] = ()
+    gate: bool = True  # the tier's gate is at risk (False: only designations would be lost)
+    designation_words: str = ""  # "Cloud Specialist (kept 1 more period)": a keep-window says so
+
+
+def _lost_words(program: Program, names: Sequence[str]) -> str:
+    keep = {d.name: d.keep_periods for d in program.designations}
+    return ", ".join(
+        f"{n} (kept {keep[n]} more period{'s' if keep[n] != 1 else ''})" if keep.get(n) else n for n in names
+    )
 
 
 @dataclass
@@ -811,6 +822,7 @@ def lapse_risk(engine: Engine, today: date) -> LapseReport:
             for m in rule.gates
             if m.startswith(CERT_PREFIX)
         }
+        | _designation_tracks(program)
     )
     if not tracks:
         return LapseReport(upcoming.label, end, [])
@@ -864,8 +876,84 @@ def lapse_risk(engine: Engine, today: date) -> LapseReport:
                         int(lapsing[t][i]),
                     )
                 )
+    found = _with_designations_lost(engine, program, latest, cols, earned, counts, lapsing, found)
     found.sort(key=lambda r: (r.partner_id, r.track))
     return LapseReport(upcoming.label, end, found)
+
+
+def _designation_tracks(program: Program) -> set[str]:
+    """The certification tracks a designation's gates or score components use (v2 §3.12)."""
+    return {
+        m[len(CERT_PREFIX) :]
+        for d in program.designations
+        for m in (*d.rule.gates, *d.rule.maxima, *(c.metric for c in d.score))
+        if m.startswith(CERT_PREFIX)
+    }
+
+
+def _with_designations_lost(engine, program, latest, cols, earned, counts, lapsing, found) -> list[LapseRisk]:
+    """(v2 §3.8, §3.12) ``found`` with, on each partner and track, the designations held in ``latest``
+    that the lapses would unmeet (:func:`scoring.scorecard.designations_lost`, on the stored group
+    values with the track's people now and at the period end); a row for a partner that would lose
+    a designation though its tier's gate holds."""
+    tracks = sorted(_designation_tracks(program) & set(counts))
+    if not tracks:
+        return found
+    n = len(cols.key)
+    candidates = np.zeros(n, dtype=bool)
+    for t in tracks:
+        candidates |= counts[t][1] < counts[t][0]
+    positions = np.flatnonzero(candidates).tolist()
+    if not positions:
+        return found
+    by_key = {int(cols.key[i]): i for i in positions}
+    blobs: dict[int, bytes] = {}
+    with engine.connect() as conn:
+        order = queries.result_metrics(conn)
+        keys = list(by_key)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            blobs.update(
+                (int(k), bytes(b))
+                for k, b in queries.fetchall(
+                    conn,
+                    f"SELECT partner_key, group_values FROM level_result WHERE period = ? "
+                    f"AND partner_key IN ({','.join('?' * len(chunk))})",
+                    [latest, *chunk],
+                )
+            )
+    rows = {(r.partner_id, r.track): r for r in found}
+    for key, blob in blobs.items():
+        i = by_key[key]
+        values = queries.unpack_group_values(blob, order)
+        for t in tracks:
+            now, later = int(counts[t][0][i]), int(counts[t][1][i])
+            if later >= now:
+                continue
+            metric = CERT_PREFIX + t
+            lost = designations_lost(program, {**values, metric: float(now)}, {metric: float(later)})
+            if not lost:
+                continue
+            pid = cols.partner_id[i]
+            row = rows.get((pid, t))
+            if row is not None:
+                rows[(pid, t)] = replace(row, designations=lost, designation_words=_lost_words(program, lost))
+            else:
+                tier = program.tiers[int(earned[i])] if earned[i] >= 0 else ""
+                rows[(pid, t)] = LapseRisk(
+                    pid,
+                    cols.name[i],
+                    tier,
+                    t,
+                    float("nan"),
+                    now,
+                    later,
+                    int(lapsing[t][i]),
+                    lost,
+                    gate=False,
+                    designation_words=_lost_words(program, lost),
+                )
+    return list(rows.values())
 
 
 # --------------------------------------------------------------------------- overrides queue
