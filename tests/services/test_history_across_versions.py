@@ -93,3 +93,75 @@ def test_demo_a_promotion_under_the_first_version_is_shown_as_one(demo):
     lines = partner_history(demo, "P000029")
     assert at(lines, "2025-Q2").tier == "Authorized" and at(lines, "2025-Q3").tier == "Silver"
     assert at(lines, "2025-Q3").change == "▲ Authorized → Silver in 2025-Q3"
+
+
+# --------------------------------------------------------------------------- an unmapped tier (§3.11)
+
+
+def _mitel_before_the_change(tmp_path):
+    url = f"sqlite:///{tmp_path / 'tiertui.db'}"
+    folder = PROGRAMS / "mitel_2014_na"
+    for args in (
+        ("program", "load", str(folder / "before_2014-07.toml")),
+        ("import", "partners", str(folder / "partners.csv")),
+        ("import", "metrics", str(folder / "metrics_2014h1.csv")),
+        ("level",),
+    ):
+        assert main(["--db", url, "--user", "carol", *args]) == 0, args
+    return url
+
+
+def _map(tmp_path, mapping: str) -> str:
+    text = (PROGRAMS / "mitel_2014_na.toml").read_text()
+    text = text.replace('tiers = { Select = "Silver", Premium = "Gold", Diamond = "Platinum" }', f"tiers = {mapping}")
+    path = tmp_path / "version.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_an_unmapped_tier_is_refused_only_when_partners_hold_it(tmp_path, capsys):
+    # At the change (2014-Q2) M2 and M5 hold Select, M4 Diamond, M1 Gold, M3 Silver: nobody Premium.
+    url = _mitel_before_the_change(tmp_path)
+    capsys.readouterr()
+    # Diamond left unmapped: refused, naming the tier and how many hold it; nothing is loaded
+    assert main(["--db", url, "--user", "carol", "program", "load", _map(tmp_path, '{ Select = "Silver" }')]) != 0
+    err = capsys.readouterr().err
+    assert "'Diamond'" in err and "1 partner holds it in 2014-Q2" in err
+    assert main(["--db", url, "--user", "carol", "program", "list"]) == 0
+    assert "2014-07-01" not in capsys.readouterr().out
+    # Premium left unmapped (the spec refuses a tier partners are on; nobody is on Premium): loaded
+    mapping = '{ Select = "Silver", Diamond = "Platinum" }'
+    assert main(["--db", url, "--user", "carol", "program", "load", _map(tmp_path, mapping)]) == 0
+    said = capsys.readouterr().out
+    assert "Select -> Silver: 2 partners" in said and "Diamond -> Platinum: 1 partner" in said
+    assert "Premium" not in said
+
+
+def test_a_first_version_refuses_an_unmapped_tier_on_record_only_when_held(tmp_path, capsys):
+    # The 2014 version alone, first in force: tiers on record are read through its map. Gold,
+    # Silver and Platinum are its own; a partner on record as Select needs the map.
+    url = f"sqlite:///{tmp_path / 'tiertui.db'}"
+    folder = PROGRAMS / "mitel_2014_na"
+    rows = (folder / "partners.csv").read_text().splitlines()
+    rows[2] = rows[2].replace(",VAR,M1,Dana Scully,,", ",VAR,M1,Dana Scully,Select,2013-01-01")
+    partners = tmp_path / "partners.csv"
+    partners.write_text("\n".join(rows) + "\n")
+    no_select = _map(tmp_path, '{ Premium = "Gold", Diamond = "Platinum" }')
+    # loaded with no partners: nothing is on record yet
+    assert main(["--db", url, "--user", "carol", "program", "load", no_select]) == 0
+    capsys.readouterr()
+    # the partners import names Select, which no version in force has or maps: refused there
+    assert main(["--db", url, "--user", "carol", "import", "partners", str(partners)]) != 0
+    capsys.readouterr()
+    # with the full map, the import is accepted; then the version without Select is refused,
+    # naming Select and the one partner on record with it
+    assert main(["--db", url, "--user", "carol", "program", "load", str(PROGRAMS / "mitel_2014_na.toml")]) == 0
+    assert main(["--db", url, "--user", "carol", "import", "partners", str(partners)]) == 0
+    capsys.readouterr()
+    assert main(["--db", url, "--user", "carol", "program", "load", no_select]) != 0
+    err = capsys.readouterr().err
+    assert "1 partner has tier 'Select' on record" in err
+    # and with no partner on Select any more (on record Silver), the same version loads
+    partners.write_text("\n".join(rows).replace("Select,2013-01-01", "Silver,2013-01-01") + "\n")
+    assert main(["--db", url, "--user", "carol", "import", "partners", str(partners)]) == 0
+    assert main(["--db", url, "--user", "carol", "program", "load", no_select]) == 0

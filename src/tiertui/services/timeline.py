@@ -206,10 +206,12 @@ def plan_load(session: Session, program: Program) -> LoadPlan:
     start = program.effective_from or date.min
     previous = [x for x in periods if x not in plan.periods and parse_period(x).end < start]
     last = previous[-1] if previous else None
-    if not plan.periods and last is None:
-        return plan
     old = program_for(after, last) if last else None
     if old is None:
+        if not (plan.periods or (after and after[0] is program)):
+            return plan  # it governs nothing yet and carries nothing
+        # the first version in force (even before any period has data): tiers on record are read
+        # through its map, so one that partners are on must have a place in it
         # the first evaluated version: tiers on record are read through its map
         held = Counter(
             t for (t,) in queries.fetchall(conn, "SELECT tier FROM partner WHERE tier IS NOT NULL AND tier <> ''")
@@ -279,8 +281,8 @@ def import_view(session: Session) -> Program:
 
     versions = programs(session)
     active = versions[-1]
-    if len(versions) == 1:
-        return active
+    if len(versions) == 1 and (active.transition is None or not active.transition.tiers):
+        return active  # (a first version's [transition] maps tiers on record too: below)
     metrics = {}
     tiers: dict[str, None] = {}
     for p in versions:
