@@ -222,3 +222,49 @@ def test_snapshot_lapse_risk_with_designations(snap_compare, demo_url, tmp_path,
         await settle(pilot)
 
     assert snap_compare(make(demo_url, tmp_path), terminal_size=size, run_before=run)
+
+
+# --------------------------------------------------------------------------- hostile designation names
+
+HOSTILE_NAMES = [
+    "[link=http://evil.example]EMEA[/link]",  # hostile_corpus.MARKUP
+    "[bold red on white]loud[/]",
+    "\x1b[2J\x1b[31mRED",  # hostile_corpus.ESCAPES
+    "ok\rEVIL",  # hostile_corpus.OVERWRITE
+]
+
+
+async def test_hostile_designation_names_show_literally_in_the_filter(sqlite_app_db, tmp_path):
+    import json
+
+    from tiertui.safe_text import visible
+    from tiertui.scoring import parse_program
+    from tiertui.services.programs import store_program
+
+    text = (Path(__file__).parent / "program.toml").read_text()
+    for name in HOSTILE_NAMES:  # each met with a CSAT of 70 or more
+        text += f"\n[[designations]]\nname = {json.dumps(name)}\ngates = {{ csat = 70 }}\n"
+    engine = open_engine(sqlite_app_db)
+    try:
+        store_program(engine, parse_program(text, "hostile.toml"), "dave", "hostile.toml")
+    finally:
+        engine.dispose()
+    app = TiertuiApp(sqlite_app_db, "dave", today=date(2026, 1, 15), blink=False, config_dir=tmp_path / "c")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        screen = app.screen
+        select = screen.query_one("#designation", Select)
+        for name in HOSTILE_NAMES:
+            select.value = name
+            await settle(pilot)
+            assert screen.partner_query.designation == name
+            found = rows(screen.query_one(VirtualTable))
+            assert 0 < len(found) < 120  # the partners with a CSAT of 70 or more
+            screen_text = "\n".join(
+                "".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()
+            )
+            for ch in ("\x1b", "\r"):
+                assert ch not in screen_text
+            assert visible(name)[:20] in screen_text  # shown as typed (escapes visible), not obeyed
