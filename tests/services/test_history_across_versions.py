@@ -165,3 +165,28 @@ def test_a_first_version_refuses_an_unmapped_tier_on_record_only_when_held(tmp_p
     partners.write_text("\n".join(rows).replace("Select,2013-01-01", "Silver,2013-01-01") + "\n")
     assert main(["--db", url, "--user", "carol", "import", "partners", str(partners)]) == 0
     assert main(["--db", url, "--user", "carol", "program", "load", no_select]) == 0
+
+
+# --------------------------------------------------------------------------- lapse risk in the JSON export
+
+
+def test_the_json_export_says_which_designation_a_lapse_would_cost(tmp_path, capsys):
+    import json
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    engine = open_engine(url)
+    try:
+        build_demo(engine, partners=300, seed=2026, user="dave")
+    finally:
+        engine.dispose()
+    assert main(["--db", url, "--user", "dave", "export", "scorecards", "--period", "2026-Q3", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = data if isinstance(data, list) else next(v for v in data.values() if isinstance(v, list))
+    row = next(r for r in rows if r["partner_id"] == "P000045")
+    # Sales Excellence: deal registrations and 2 sales people; one of the two expires 2026-10-05
+    assert (
+        "1 sales certification expires before 2026-Q4 ends (Gabriel F. Fischer on 2026-10-05): "
+        "Certified people (sales) would be 1 of 2; Sales Excellence would no longer be met "
+        "(kept 1 further period)"
+    ) in row["at_risk_reasons"]
+    assert "Sales Excellence" in row["designations"]
