@@ -126,7 +126,7 @@ def test_an_unmapped_tier_is_refused_only_when_partners_hold_it(tmp_path, capsys
     # Diamond left unmapped: refused, naming the tier and how many hold it; nothing is loaded
     assert main(["--db", url, "--user", "carol", "program", "load", _map(tmp_path, '{ Select = "Silver" }')]) != 0
     err = capsys.readouterr().err
-    assert "'Diamond'" in err and "1 partner holds it in 2014-Q2" in err
+    assert "'Diamond'" in err and "1 partner holds it in 2014-Q2 (M4)" in err
     assert main(["--db", url, "--user", "carol", "program", "list"]) == 0
     assert "2014-07-01" not in capsys.readouterr().out
     # Premium left unmapped (the spec refuses a tier partners are on; nobody is on Premium): loaded
@@ -160,7 +160,7 @@ def test_a_first_version_refuses_an_unmapped_tier_on_record_only_when_held(tmp_p
     capsys.readouterr()
     assert main(["--db", url, "--user", "carol", "program", "load", no_select]) != 0
     err = capsys.readouterr().err
-    assert "1 partner has tier 'Select' on record" in err
+    assert "1 partner has tier 'Select' on record (M2)" in err
     # and with no partner on Select any more (on record Silver), the same version loads
     partners.write_text("\n".join(rows).replace("Select,2013-01-01", "Silver,2013-01-01") + "\n")
     assert main(["--db", url, "--user", "carol", "import", "partners", str(partners)]) == 0

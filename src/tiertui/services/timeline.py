@@ -212,16 +212,16 @@ def plan_load(session: Session, program: Program) -> LoadPlan:
             return plan  # it governs nothing yet and carries nothing
         # the first version in force (even before any period has data): tiers on record are read
         # through its map, so one that partners are on must have a place in it
-        # the first evaluated version: tiers on record are read through its map
         held = Counter(
             t for (t,) in queries.fetchall(conn, "SELECT tier FROM partner WHERE tier IS NOT NULL AND tier <> ''")
         )
         missing = {t: c for t, c in held.items() if program.carried_tier(t) is None}
         if missing:
             t, c = next(iter(sorted(missing.items())))
+            who = _first_ids(conn, "SELECT partner_id FROM partner WHERE tier = ? ORDER BY partner_id", (t,), c)
             raise ServiceError(
-                f"{c:,} partner{'s have' if c != 1 else ' has'} tier {t!r} on record, which {program.name!r} "
-                f"neither has nor maps: add it to [transition] tiers (tiers: {', '.join(program.tiers)})"
+                f"{c:,} partner{'s have' if c != 1 else ' has'} tier {t!r} on record ({who}), which "
+                f"{program.name!r} neither has nor maps: add it to [transition] tiers (tiers: {', '.join(program.tiers)})"
             )
         return plan
     plan.carried_from = f"{old.name!r} ({last})"
@@ -237,15 +237,29 @@ def plan_load(session: Session, program: Program) -> LoadPlan:
         count = int(held.get(t, 0))
         if table[i] < 0:
             if count:
+                who = _first_ids(
+                    conn,
+                    "SELECT p.partner_id FROM level_result r JOIN partner p ON p.key = r.partner_key "
+                    "WHERE r.period = ? AND r.earned_tier = ? ORDER BY p.partner_id",
+                    (last, t),
+                    count,
+                )
                 raise ServiceError(
                     f"tier {t!r} of {old.name!r} has no place in {program.name!r}: {count:,} partner"
-                    f"{'s hold' if count != 1 else ' holds'} it in {last}; map it in [transition] tiers "
+                    f"{'s hold' if count != 1 else ' holds'} it in {last} ({who}); map it in [transition] tiers "
                     f"(tiers: {', '.join(program.tiers)})"
                 )
             continue
         if count:
             plan.moves.append((t, program.tiers[int(table[i])], count))
     return plan
+
+
+def _first_ids(conn: Connection, sql: str, params: tuple, count: int, limit: int = 5) -> str:
+    """ "M4" / "P1, P2, P3, P4, P5 and 12 more": the partners a refusal names (spec §3.11)."""
+    ids = [r[0] for r in queries.fetchall(conn, f"{sql} LIMIT {int(limit)}", params)]
+    more = count - len(ids)
+    return ", ".join(ids) + (f" and {more:,} more" if more > 0 else "")
 
 
 def protection_at(timeline: list[Program], periods: list[str], earned: dict[str, str], period: str):
