@@ -212,6 +212,7 @@ class FastReader:
             types,
             managers,
             statements.certification_tracks(self.fetch) if tracks else (),
+            statements.designation_names(self.fetch),
         )
 
     def dashboard(self, today: date) -> Dashboard:

@@ -12,6 +12,7 @@ builder: both paths give the same. The parsed programs are cached here, once for
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import tomllib
@@ -44,6 +45,7 @@ class PartnerQuery:
     at_risk: bool | None = None
     event: str | None = None
     overridden: bool | None = None
+    designation: str | None = None  # (v2 §3.12) held in the period shown
     period: str | None = None
     sort: str = "partner_id"
     descending: bool = False
@@ -96,6 +98,7 @@ class FilterChoices:
     types: tuple[str, ...]
     managers: tuple[str, ...]
     tracks: tuple[str, ...]
+    designations: tuple[str, ...] = ()  # (v2 §3.12) those the stored results hold a flag for, sorted
 
 
 # The list's sorts. Ids and names sort in natural order (P2 before P10, case and accents aside) by
@@ -385,7 +388,53 @@ def partner_where(dialect: str, q: PartnerQuery) -> tuple[str, list]:
         params.append(bool(q.at_risk) if dialect != "sqlite" else int(bool(q.at_risk)))
     if q.overridden is not None:
         clauses.append("r.override_id IS NOT NULL" if q.overridden else "r.override_id IS NULL")
+    if q.designation is not None:
+        if unsearchable(q.designation):
+            clauses.append("1 = 0")
+        else:
+            clauses.append(held_clause(dialect))
+            params += [DESIGNATION_PREFIX + q.designation, HELD]
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+# --------------------------------------------------------------------------- designations held
+#
+# (v2 §3.12) A result row holds ``designation:<name>`` (1 when held) among its group values, packed
+# as little-endian float64 in the order of the latest levelling run's metrics (``level_run.metrics``,
+# a JSON list; see ``storage.queries.unpack_group_values``). The filter compares that value's eight
+# bytes with 1.0's; the slot is looked up in the run's list by the database itself.
+
+DESIGNATION_PREFIX = "designation:"
+HELD = b"\x00\x00\x00\x00\x00\x00\xf0\x3f"  # 1.0, float64 little-endian
+LATEST_RUN_METRICS_SQL = "SELECT metrics FROM level_run ORDER BY id DESC LIMIT 1"
+
+
+def held_clause(dialect: str) -> str:
+    """SQL that result ``r`` holds the designation named by the first parameter (``designation:<name>``)
+    whose stored value must equal the second (:data:`HELD`); no such slot: false."""
+    if dialect == "sqlite":
+        slot = (
+            "(SELECT j.key FROM json_each((SELECT metrics FROM level_run ORDER BY id DESC LIMIT 1)) j "
+            "WHERE j.value = ?)"
+        )
+        return f"substr(r.group_values, 8 * {slot} + 1, 8) = ?"
+    slot = (
+        "(SELECT t.ord - 1 FROM json_array_elements_text((SELECT metrics FROM level_run ORDER BY id DESC LIMIT 1)"
+        "::json) WITH ORDINALITY AS t(value, ord) WHERE t.value = ?)"
+    )
+    return f"substring(r.group_values FROM (8 * {slot} + 1)::int FOR 8) = ?"
+
+
+def designation_names(fetch: Fetch) -> tuple[str, ...]:
+    """The designations the stored results hold a flag for (the latest run's), sorted."""
+    rows = fetch(LATEST_RUN_METRICS_SQL)
+    try:
+        metrics = json.loads(rows[0][0]) if rows else []
+    except (TypeError, ValueError):
+        return ()
+    return tuple(
+        sorted(m[len(DESIGNATION_PREFIX) :] for m in metrics if isinstance(m, str) and m.startswith(DESIGNATION_PREFIX))
+    )
 
 
 def partner_keys_sql(dialect: str, q: PartnerQuery, period: str, tiers: Sequence[str] = ()) -> tuple[str, list]:
