@@ -16,13 +16,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from ...safe_text import visible
 from ...services import overrides
 from ...services.errors import ServiceError
 from ...services.overrides import OverrideView
 from ...services.read import engine as reads
+from ..widgets.footer import KeysFooter
 from .base import DataScreen
 
 # What a decision needs first (essential, on screen at 80 columns): the mark, the number, the partner,
@@ -113,7 +114,7 @@ class OverridesScreen(DataScreen):
         yield QueueTable(id="override-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="override-detail")
         yield Static(id="override-message", classes="message")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = "Overrides"

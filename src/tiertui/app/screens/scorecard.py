@@ -11,7 +11,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from ...safe_text import visible
 from ...scoring import fmt, score_text
@@ -22,6 +22,7 @@ from ...services.read.engine import PartnerScorecard
 from ...services.read.summary import summary_text
 from ..literal import LiteralTable
 from ..widgets import event_text, tier_text
+from ..widgets.footer import KeysFooter
 from .base import DataScreen
 
 BAR_WIDTH = 40
@@ -117,7 +118,7 @@ class ScorecardScreen(DataScreen):
             yield Static(id="subsidiaries")
             yield Static("Overrides", classes="section-title")
             yield Static(id="overrides")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#scorecard").focus()
