@@ -192,6 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = ov.add_parser("list", parents=[common], help="list overrides")
     listing.add_argument("--status", choices=["pending", "approved", "rejected", "revoked"])
+    show = ov.add_parser(
+        "show", parents=[common], help="one override in full, and the periods approving (or revoking) it changes"
+    )
+    show.add_argument("override_id", type=positive_int)
 
     audit = commands.add_parser("audit", parents=[common], help="who changed what and when, newest first")
     audit.add_argument("--partner", metavar="ID", help="only entries about this partner (its overrides included)")
@@ -407,7 +411,7 @@ def _reads_only(args: argparse.Namespace) -> bool:
     action = getattr(args, "action", None)
     if args.command in (None, "export", "status", "whatif", "audit", "report"):
         return True
-    return args.command in ("users", "program", "override") and action in (None, "list")
+    return args.command in ("users", "program", "override") and action in (None, "list", "show")
 
 
 def _existing_database(args: argparse.Namespace, url: str) -> tuple[str, Path | None]:
@@ -470,6 +474,8 @@ def _reading(args: argparse.Namespace) -> str:
         return "writing partner scorecards"
     if args.command == "serve":
         return "serving the app"
+    if args.command == "override" and action == "show":
+        return "reading overrides"
     if args.command in ("users", "program", "override") and action in (None, "list"):
         return f"listing {'people' if args.command == 'users' else args.command + 's'}"
     return ""
@@ -698,6 +704,8 @@ def _override(args, engine, user: str) -> int:
             f"by {visible(view.decided_by)}."
         )
         return 0
+    if args.action == "show":
+        return _override_show(engine, args.override_id)
     for o in overrides.list_overrides(engine, args.status):
         expires = o.expires_on or "open-ended"
         revoked = (
@@ -709,6 +717,31 @@ def _override(args, engine, user: str) -> int:
             f"{o.id:>5}  {o.status:<8}  {visible(o.partner_id):<10} {visible(o.tier):<12} {o.starts_on} to "
             f"{expires}  by {visible(o.requested_by)}: {visible(o.reason)}{revoked}"
         )
+    return 0
+
+
+def _override_show(engine, override_id: int) -> int:
+    """One override in full and what deciding it changes (the app's detail pane says the same)."""
+    from .services import overrides
+    from .services.override_effect import effect_of
+
+    o = overrides.get(engine, override_id)
+    window = f"from {o.starts_on} " + (f"to {o.expires_on}" if o.expires_on else "with no end")
+    lines = [
+        f"Override {o.id}: {o.partner_id} {o.partner_name} → {o.tier}, {window}",
+        f"Status: {o.status}",
+        f"Requested by {o.requested_by} at {str(o.requested_at)[:16]}. Reason: {o.reason}",
+    ]
+    if o.decided_by:
+        lines.append(
+            f"{'Approved' if o.status in ('approved', 'revoked') else 'Rejected'} by {o.decided_by} "
+            f"at {str(o.decided_at)[:16]}." + (f" Note: {o.note}" if o.note else "")
+        )
+    if o.status == "revoked":
+        lines.append(f"Revoked by {o.revoked_by} at {str(o.revoked_at)[:16]}. Note: {o.revoke_note}")
+    lines += effect_of(engine, override_id).lines(shown=10_000)  # the command line lists every period
+    for line in lines:  # names, reasons and notes are data: printed literally
+        say(visible(line))
     return 0
 
 

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from ..scoring import Certifications as CertColumns
 from ..scoring import Inputs, Partners, Period, Program, level, next_period, parse_period, parse_program
+from ..scoring.natural import natural_sort_key
 from ..storage import queries
 from . import audit, levelling, overrides, programs, roles
 from .errors import ServiceError
@@ -885,6 +886,8 @@ def _write(conn: Connection, data: DemoData) -> tuple[int, int]:
             "account_manager",
             "tier",
             "tier_since",
+            "id_sort_key",
+            "name_sort_key",
         ),
         zip(
             keys,
@@ -897,6 +900,8 @@ def _write(conn: Connection, data: DemoData) -> tuple[int, int]:
             data.manager,
             data.tier,
             data.tier_since,
+            map(natural_sort_key, data.ids),
+            map(natural_sort_key, data.names),
         ),
     )
     metric_rows = 0

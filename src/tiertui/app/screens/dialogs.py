@@ -89,10 +89,17 @@ class PromptScreen(ModalScreen[str | None]):
 
 
 class NoteScreen(PromptScreen):
-    """Ask for the note a rejection needs."""
+    """Ask for the note a rejection (or a revocation: ``verb="revoke"``) needs; ``hint``: what it changes."""
 
-    def __init__(self, title: str, prompt: str = "Note (required)") -> None:
-        super().__init__(title, prompt, required="A note is required to reject.", confirm="Confirm", variant="error")
+    def __init__(self, title: str, prompt: str = "Note (required)", *, verb: str = "reject", hint: str = "") -> None:
+        super().__init__(
+            title,
+            prompt,
+            hint=hint,
+            required=f"A note is required to {verb}.",
+            confirm="Confirm" if verb == "reject" else verb.capitalize(),
+            variant="error",
+        )
 
 
 class ConfirmScreen(ModalScreen[bool]):

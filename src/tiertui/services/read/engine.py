@@ -193,7 +193,8 @@ class PartnerHit:
 
 
 def find_partners(engine: Engine, text: str, limit: int = 20) -> list[PartnerHit]:
-    """Partners whose id or name contains ``text`` (case-insensitive): exact id first, then by name."""
+    """Partners whose id or name contains ``text`` (case-insensitive): exact id first, then names that
+    start with it, then the rest; ties in natural order of name, then id."""
     text = text.strip()
     if not text or _unsearchable(text):
         return []
@@ -205,7 +206,7 @@ def find_partners(engine: Engine, text: str, limit: int = 20) -> list[PartnerHit
             "SELECT p.partner_id, p.name, p.region, r.effective_tier FROM partner p "
             f"LEFT JOIN level_result r ON r.partner_key = p.key AND r.period = ? WHERE {where} "
             f"ORDER BY CASE WHEN LOWER(p.partner_id) = ? THEN 0 WHEN {_position(conn).format('LOWER(p.name)')} = 1 "
-            "THEN 1 ELSE 2 END, LOWER(p.name), p.partner_id LIMIT ?",
+            "THEN 1 ELSE 2 END, p.name_sort_key, p.id_sort_key, p.partner_id LIMIT ?",
             (period, *params, text.casefold(), text.casefold(), limit),
         )
     return [PartnerHit(r[0], r[1], r[2] or "", r[3]) for r in rows]

@@ -1,12 +1,13 @@
 """The read side's statements and row builders, as plain SQL over any DB-API connection: no ORM,
 no numpy.
 
-This module is light to import (the standard library and :mod:`..errors` only), so the app can
-draw its first screens before SQLAlchemy, SQLModel and numpy are loaded. Each function takes a
-``Fetch`` (``sql`` with ``?`` placeholders and its parameters in, the rows out) and the dialect
-name; :mod:`.engine` runs them through the engine, :mod:`.fast` through the standard ``sqlite3``
-module on a SQLite file. One statement, one row builder: both paths give the same. The parsed
-programs are cached here, once for both (:func:`parsed_program`).
+This module is light to import (the standard library, :mod:`..errors` and
+:mod:`tiertui.scoring.natural` only), so the app can draw its first screens before SQLAlchemy,
+SQLModel and numpy are loaded. Each function takes a ``Fetch`` (``sql`` with ``?`` placeholders and
+its parameters in, the rows out) and the dialect name; :mod:`.engine` runs them through the engine,
+:mod:`.fast` through the standard ``sqlite3`` module on a SQLite file. One statement, one row
+builder: both paths give the same. The parsed programs are cached here, once for both
+(:func:`parsed_program`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from __future__ import annotations
 import re
 import threading
 import tomllib
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from ...scoring.natural import fold, natural_sort_key  # stdlib only: light to import
 from ..errors import ServiceError
 
 if TYPE_CHECKING:
@@ -97,9 +98,11 @@ class FilterChoices:
     tracks: tuple[str, ...]
 
 
+# The list's sorts. Ids and names sort in natural order (P2 before P10, case and accents aside) by
+# their stored natural sort keys (tiertui.scoring.natural), which indexes hold in that order.
 PARTNER_SORTS = {
-    "partner_id": "p.partner_id",
-    "name": "LOWER(p.name)",
+    "partner_id": "p.id_sort_key",
+    "name": "p.name_sort_key",
     "region": "p.region",
     "partner_type": "p.partner_type",
     "account_manager": "p.account_manager",
@@ -109,6 +112,9 @@ PARTNER_SORTS = {
     "at_risk": "r.at_risk",
     "badges": "r.badges",
 }
+# After the sort's column, ties go by the natural id, then the id as written (P2, p2 and P02 share a
+# key); the same direction throughout, so an index in that order serves either direction.
+PARTNER_TIES = ("p.id_sort_key", "p.partner_id")
 
 
 # --------------------------------------------------------------------------- text search
@@ -170,14 +176,6 @@ def matching(texts: Sequence[str], text: str) -> list[bool]:
 # - case and accents do not count (``Sao`` finds ``São``, ``ÉCLAIR`` finds ``eclair``);
 # - best first (:func:`rank`): the exact id, then ids that start with the query, then names that
 #   start with its first word, then names where every word starts a word, then the rest.
-
-
-def fold(text: str) -> str:
-    """``text`` casefolded and without accents: what find-a-partner compares."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def words_of(text: str) -> tuple[str, ...]:
@@ -261,13 +259,10 @@ def find(texts: dict[int, str], query: str, limit: int | None = None) -> list[in
     return keys if limit is None else keys[:limit]
 
 
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(text: str) -> tuple:
-    """``text``'s natural order: runs of digits by their number (P2 before P10), the rest folded."""
-    parts = _DIGITS.split(fold(text))
-    return tuple((0, int(p), len(p)) if i % 2 else (1, p, 0) for i, p in enumerate(parts))
+def natural_key(text: str) -> str:
+    """``text``'s natural order (P2 before P10, case and accents aside): the key the partner table
+    stores for ids and names (:func:`tiertui.scoring.natural.natural_sort_key`)."""
+    return natural_sort_key(text)
 
 
 # --------------------------------------------------------------------------- periods
@@ -413,9 +408,10 @@ def partner_keys_sql(dialect: str, q: PartnerQuery, period: str, tiers: Sequence
         for i, t in enumerate(tiers):
             order_params += [t, i]
     direction = "DESC" if q.descending else "ASC"
+    terms = ", ".join(f"{term} {direction}" for term in (order, *(t for t in PARTNER_TIES if t != order)))
     sql = (
         "SELECT p.key FROM partner p LEFT JOIN level_result r ON r.partner_key = p.key AND r.period = ?"
-        f"{where} ORDER BY {order} {direction}, p.partner_id {direction}"
+        f"{where} ORDER BY {terms}"
     )
     return sql, [period, *params, *order_params]
 
