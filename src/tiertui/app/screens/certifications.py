@@ -12,7 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Input, Select, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from ...safe_text import visible
@@ -20,6 +20,7 @@ from ...services.read import engine as reads
 from ...services.read.engine import CERT_STATUS_LABELS, CertificationQuery, CertificationRow, FilterChoices, LapseReport
 from ..literal import data_text, literal
 from ..widgets import Column, VirtualTable
+from ..widgets.footer import KeysFooter
 from .base import DataScreen, fix_blink
 
 COLUMNS = [
@@ -81,7 +82,7 @@ class CertificationsScreen(DataScreen):
                 with Vertical():
                     yield Static(id="lapse-status", classes="status")
                     yield DataTable(id="lapse-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = "Certifications"

@@ -15,7 +15,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from ...safe_text import visible
 from ...scoring import score_text
@@ -23,6 +23,7 @@ from ...services.errors import ServiceError
 from ...services.read import engine as reads
 from ...services.read.engine import HistoryLine
 from ..widgets import event_text
+from ..widgets.footer import KeysFooter
 from .base import DataScreen
 
 
@@ -39,7 +40,7 @@ class HistoryScreen(DataScreen):
         yield Header()
         with VerticalScroll(id="history"):
             yield Static(Text("Reading the history…", style="dim"), id="history-lines")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = f"{visible(self.partner_id)} · why it moved"

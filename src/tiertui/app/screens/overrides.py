@@ -19,13 +19,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from ...safe_text import visible
 from ...services import overrides
 from ...services.errors import ServiceError
 from ...services.overrides import OverrideView
 from ...services.read import engine as reads
+from ..widgets.footer import KeysFooter
 from .base import DataScreen
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ class OverridesScreen(DataScreen):
         yield QueueTable(id="override-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="override-detail")
         yield Static(id="override-message", classes="message")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = "Overrides"

@@ -11,7 +11,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from ...safe_text import visible
 from ...scoring import fmt, score_text
@@ -23,6 +23,7 @@ from ...services.read.engine import PartnerScorecard
 from ...services.read.summary import summary_text
 from ..literal import LiteralTable
 from ..widgets import event_text, tier_text
+from ..widgets.footer import KeysFooter
 from .base import DataScreen
 
 BAR_WIDTH = 40
@@ -121,7 +122,7 @@ class ScorecardScreen(DataScreen):
             yield Static(id="overrides")
             yield Static("Call notes", classes="section-title", id="notes-title")
             yield Static(id="notes")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#scorecard").focus()
