@@ -177,6 +177,7 @@ class ScenarioScreen(DataScreen):
         self.result: WhatIf | None = None
         self.movers: list[Mover] = []
         self.generation = 0
+        self.movers_summary: list[str] = []  # the movers' status line, but for the cursor's row
         self.evaluating = False
         self._lock = threading.Lock()
         self._knobs_shown = False
@@ -205,6 +206,8 @@ class ScenarioScreen(DataScreen):
     def on_mount(self) -> None:
         self.title = "What-if scenarios"
         fix_blink(self)
+        # the cursor's row in the status line ("row 51 of 161"), in the frame that moves the cursor
+        self.watch(self.query_one("#movers", VirtualTable), "cursor", self._show_movers_status, init=False)
 
     def on_resize(self) -> None:
         # tiers and cost side by side when they fit, one above the other otherwise
@@ -423,6 +426,7 @@ class ScenarioScreen(DataScreen):
         self.evaluating = False
         if result is None:
             self._refuse(f"cannot evaluate the scenario: {error}")
+            self.movers_summary = []
             self.query_one("#movers-status", Static).update("✘ not evaluated")
             self._update_status()
             return
@@ -494,8 +498,17 @@ class ScenarioScreen(DataScreen):
                 f"showing {len(self.movers):,}: "
                 + ", ".join(f"{k.replace('partner_type', 'type')} {v}" for k, v in active.items())
             )
-        if self.movers:
-            parts.append("Enter opens the scorecard")
+        self.movers_summary = parts
+        self._show_movers_status()
+
+    def _show_movers_status(self, _cursor: int | None = None) -> None:
+        """The movers' summary, the cursor's row ("row 51 of 161") and what Enter does."""
+        if not self.movers_summary or self.evaluating:
+            return  # not evaluated (yet): the status line says so
+        parts = list(self.movers_summary)
+        table = self.query_one("#movers", VirtualTable)
+        if table.row_count:
+            parts += [table.position, "Enter opens the scorecard"]
         self.query_one("#movers-status", Static).update(literal(" · ".join(parts)))
 
     @on(Select.Changed)
