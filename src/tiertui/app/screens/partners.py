@@ -39,6 +39,7 @@ from ...scoring import score_text
 from ...services.read import FilterChoices, PartnerQuery, PartnerRow
 from ...services.read import sql as statements
 from ..widgets import Column, VirtualTable, event_text, risk_text, tier_text
+from ..widgets.focus import focus_now
 from ..widgets.footer import KeysFooter
 from ..widgets.search_box import SearchBox
 from ..widgets.select_stub import SelectStub
@@ -492,7 +493,7 @@ class PartnersScreen(DataScreen):
 
     @on(Input.Submitted, "#search")
     def _text_submitted(self) -> None:
-        self.query_one(VirtualTable).focus()
+        focus_now(self.query_one(VirtualTable))
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
@@ -524,11 +525,11 @@ class PartnersScreen(DataScreen):
     # ------------------------------------------------------------------ actions
 
     def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        focus_now(self.query_one("#search", Input))  # what is typed right after / goes into the box
 
     def action_filters(self) -> None:
         if self._filters == "mounted":
-            self.query_one("#tier", Select).focus()
+            focus_now(self.query_one("#tier", Select))
         else:  # the first moments: the Selects are still stubs
             self.run_worker(self._focus_filters(), group="partner-filters")
 

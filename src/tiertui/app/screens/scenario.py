@@ -29,6 +29,7 @@ from ...services.scenarios import Knob, Mover, ScenarioSession, WhatIf
 from ...services.scenarios.costs import regions_of
 from ..literal import LiteralTable, data_text, literal
 from ..widgets import Column, VirtualTable
+from ..widgets.focus import focus_now
 from ..widgets.knob_row import KnobEntry, KnobInput, KnobRow, number_text
 from ..widgets.marks import EVENT_MARKS
 from .base import DataScreen, fix_blink
@@ -300,7 +301,7 @@ class ScenarioScreen(DataScreen):
             and results in self.focused.ancestors
         ):
             return  # focus is on the movers or their filters: leave it
-        (target or rows[0]).focus()
+        focus_now(target or rows[0])
 
     def _rebuild_knobs(self, focus_label: str | None = None) -> None:
         """Show the knobs of ``self.text``: updated in place when the same values are listed."""
@@ -326,7 +327,7 @@ class ScenarioScreen(DataScreen):
     def _edit_requested(self, event: KnobRow.EditRequested) -> None:
         event.stop()
         entry = event.row.entry
-        if not entry.present and entry.knob.kind in ("points", "target"):
+        if not entry.editable:
             self._say(
                 ("✘", "bold red"),
                 f" The score component of {entry.label} is switched off: press ",
@@ -334,7 +335,8 @@ class ScenarioScreen(DataScreen):
                 " to reset all edits to bring it back.",
             )
             return
-        event.row.start_edit(event.initial)
+        if not event.row.editing:
+            return  # the keys after it ended the edit already (applied or cancelled)
         self._say(
             "Editing ",
             (entry.label, "bold"),
@@ -508,7 +510,9 @@ class ScenarioScreen(DataScreen):
         parts = list(self.movers_summary)
         table = self.query_one("#movers", VirtualTable)
         if table.row_count:
-            parts += [table.position, "Enter opens the scorecard"]
+            parts.append(table.position)
+            if not self.has_class("-narrow"):  # at 80 columns the footer's "⏎ Open" says it
+                parts.append("Enter opens the scorecard")
         self.query_one("#movers-status", Static).update(literal(" · ".join(parts)))
 
     @on(Select.Changed)
@@ -522,7 +526,7 @@ class ScenarioScreen(DataScreen):
         self.app.open_scorecard(event.row.partner_id, period)
 
     def action_filters(self) -> None:
-        self.query_one("#mover-region", Select).focus()
+        focus_now(self.query_one("#mover-region", Select))
 
     def action_clear_filters(self) -> None:
         for select in self.query("#mover-filters Select").results(Select):
@@ -530,7 +534,7 @@ class ScenarioScreen(DataScreen):
         self._filter_movers()
 
     def action_movers(self) -> None:
-        self.query_one("#movers", VirtualTable).focus()
+        focus_now(self.query_one("#movers", VirtualTable))  # the Down keys right after m go to the movers
 
     def action_leave(self) -> None:
         """Escape: leave the focused field first; then the screen, asking first if edits are unsaved."""
