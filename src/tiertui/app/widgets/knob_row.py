@@ -104,7 +104,7 @@ class KnobRow(Horizontal, can_focus=True):
         Binding("delete", "switch_off", "Switch off", id="scenario.switch_off"),
         Binding("up", "move(-1)", "Previous value", show=False),
         Binding("down", "move(1)", "Next value", show=False),
-        *[Binding(key, f"type({char!r})", show=False) for key, char in TYPED_KEYS.items()],
+        *[Binding(key, f"type({char!r})", "Edit, starting with it", show=False) for key, char in TYPED_KEYS.items()],
     ]
 
     class EditRequested(Message):
