@@ -274,7 +274,11 @@ class TiertuiApp(App):
         focused = self.focused
         if event.is_printable and event.character and isinstance(focused, Input):
             event.prevent_default()  # no binding of the app's for it: the box consumes characters
-            focused.insert_text_at_cursor(event.character)
+            selection = focused.selection  # as the box does with a key it is handed
+            if selection.is_empty:
+                focused.insert_text_at_cursor(event.character)
+            else:
+                focused.replace(event.character, *selection)
 
     def action_back(self) -> None:
         """Escape: first leave the focused field (a search box clears itself first), then the screen."""
