@@ -141,3 +141,69 @@ def test_pages_written_by_several_processes_equal_those_written_by_one(levelled,
     one = {p.name: p.read_bytes() for p in (tmp_path / "one").iterdir()}
     many = {p.name: p.read_bytes() for p in (tmp_path / "many").iterdir()}
     assert one == many and len(one) == 6
+
+
+def _lapsing_m5(engine, folder: Path, also: str = "") -> None:
+    """The fixture with M5's two installers' certifications expiring in 2015-Q2 (no renewal): M5
+    (Silver: at least 1 certified installer) is at risk in 2015-Q1 only by lapse risk (spec §3.8);
+    ``also``: a third installer (a CSV field, quoted), expiring on 2015-06-20."""
+    mitel(engine, folder, level=False)
+    certs = folder / "lapsing.csv"
+    certs.write_text(
+        "partner_id,person,certification,track,earned_on,expires_on\n"
+        "M5,Kai Wong,MiVoice Business Installation,installation,2014-08-01,2015-05-15\n"
+        "M5,Lia Moss,MiVoice Business Installation,installation,2014-05-01,2015-06-01\n"
+        + (f"M5,{also},MiVoice Business Installation,installation,2014-05-01,2015-06-20\n" if also else ""),
+        encoding="utf-8",
+    )
+    from tiertui.services.imports import import_file
+    from tiertui.services.levelling import run_levelling
+
+    import_file(engine, "certifications", certs, "ann")
+    run_levelling(engine, "ann")
+
+
+def test_lapse_risk_alone_marks_the_page_at_risk_with_who_what_and_when(any_engine, tmp_path):
+    engine = any_engine  # SQLite and PostgreSQL (dates come back as text and as dates)
+    _lapsing_m5(engine, tmp_path)
+    report.write_report(engine, "2015-Q1", tmp_path / "out", today=date(2015, 4, 10))
+    words = _words((tmp_path / "out" / "M5.html").read_text(encoding="utf-8"))
+    assert "At risk: see below." in words
+    # the requirement it would break, the count now and after, by when
+    assert "Silver requires Certified people (installation): at least 1. You have 2 at the end of 2015-Q1." in words
+    assert "expire before 2015-Q2 ends and no renewal is on file: unless renewed, you would have 0 of 1" in words
+    # which certification, of whom, expiring when
+    assert "Kai Wong MiVoice Business Installation 2015-05-15" in words
+    assert "Lia Moss MiVoice Business Installation 2015-06-01" in words
+    # the team's index lists it among the partners at risk
+    _program, pages = report.build_pages(engine, "2015-Q1", "M5", today=date(2015, 4, 10))
+    assert pages[0].at_risk and len(pages[0].lapses) == 1 and pages[0].lapses[0].would_be == "0"
+
+
+def test_a_renewal_on_file_takes_the_lapse_risk_away(engine, tmp_path):
+    _lapsing_m5(engine, tmp_path)
+    renewal = tmp_path / "renewal.csv"
+    renewal.write_text(
+        "partner_id,person,certification,track,earned_on,expires_on\n"
+        "M5,kai wong ,MiVoice Business Installation,installation,2015-05-01,2017-05-01\n",
+        encoding="utf-8",
+    )
+    from tiertui.services.imports import import_file
+
+    import_file(engine, "certifications", renewal, "ann")
+    report.write_report(engine, "2015-Q1", tmp_path / "out", "M5", today=date(2015, 4, 10))
+    words = _words((tmp_path / "out" / "M5.html").read_text(encoding="utf-8"))
+    assert "At risk" not in words and "Certifications to renew" not in words
+
+
+@pytest.mark.parametrize("person", HTML[:3] + MARKUP[:2] + ESCAPES[:2], ids=lambda v: repr(v)[:24])
+def test_hostile_person_names_in_a_lapse_risk_render_as_text(engine, tmp_path, person):
+    _lapsing_m5(engine, tmp_path, also='"' + person.replace('"', '""') + '"')
+    report.write_report(engine, "2015-Q1", tmp_path / "out", "M5", today=date(2015, 4, 10))
+    html = (tmp_path / "out" / "M5.html").read_text(encoding="utf-8")
+    parsed = _parse(html)
+    assert "script" not in parsed.tags and "img" not in parsed.tags and "b" not in parsed.tags
+    assert "\x1b" not in html
+    words = _words(html)
+    assert "Certifications to renew" in words and "you would have 0 of 1" in words
+    assert visible(person.strip()) in "".join(parsed.text)  # shown, as the text it is

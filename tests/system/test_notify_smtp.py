@@ -8,7 +8,10 @@ recorded; `.eml` files in the outbox parse with Python's email package.
 from __future__ import annotations
 
 import email
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from email import policy
 from pathlib import Path
@@ -227,3 +230,187 @@ def test_messages_composed_by_several_processes_equal_those_composed_by_one(publ
     result = notify.notify(published, "mia", "2015-Q1", notify.SmtpChannel("127.0.0.1", port), resend=True)
     assert not result.complete and len(inbox.messages) == 3
     assert sum(1 for line in _recorded(published) if line.channel == "smtp") == 3
+
+
+# --------------------------------------------------------------------------- --starttls, for real
+
+
+def _certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A throw-away certificate authority and a server certificate it signed for 127.0.0.1 (with
+    ``openssl``): (the authority's certificate, the server's certificate, its key)."""
+    ca_key, ca, key, csr, cert = (folder / n for n in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem"))
+    ext = folder / "server.ext"
+    ext.write_text(
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n"
+        "authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n",
+        encoding="utf-8",
+    )
+    run = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True)  # noqa: E731
+    run(
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca), "-days", "2",
+        "-subj", "/CN=tiertui test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    )  # fmt: skip
+    run("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
+    run(
+        "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+        "-out", str(cert), "-days", "2", "-extfile", str(ext),
+    )  # fmt: skip
+    return ca, cert, key
+
+
+class Logins:
+    """An aiosmtpd authenticator that accepts one user and password and remembers every attempt
+    (and whether the connection was encrypted when it came)."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self.user, self.password = user, password
+        self.attempts: list[tuple[str, str, bool]] = []
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login, password = auth_data.login.decode(), auth_data.password.decode()
+        self.attempts.append((login, password, session.ssl is not None))
+        return AuthResult(success=(login, password) == (self.user, self.password), handled=False)
+
+
+class TlsInbox(Inbox):
+    """An Inbox that also notes, per message, whether it came over TLS and as which user."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.over_tls: list[bool] = []
+        self.users: list[object] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.over_tls.append(session.ssl is not None)
+        self.users.append(session.auth_data)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    return _certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def tls_smtp(certificates):
+    """An SMTP server on 127.0.0.1 that requires STARTTLS before anything, and AUTH (over TLS only)
+    before mail: ``start(user, password)`` -> (inbox, logins, port)."""
+    servers = []
+
+    def start(user: str, password: str) -> tuple[TlsInbox, Logins, int]:
+        _ca, cert, key = certificates
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(cert), str(key))
+        inbox, logins, port = TlsInbox(), Logins(user, password), _free_port()
+        controller = Controller(
+            inbox,
+            hostname="127.0.0.1",
+            port=port,
+            tls_context=context,
+            require_starttls=True,
+            auth_required=True,
+            auth_require_tls=True,
+            authenticator=logins,
+        )
+        controller.start()
+        servers.append(controller)
+        return inbox, logins, port
+
+    yield start
+    for c in servers:
+        c.stop()
+
+
+@pytest.fixture
+def published_db(db_url, tmp_path):
+    engine = open_engine(db_url)
+    from db_builder import seat_team
+
+    seat_team(engine)
+    mitel(engine, tmp_path)
+    publishing.publish(engine, "alice", "2015-Q1")
+    engine.dispose()
+    return db_url
+
+
+def _notify_cli(db_url: str, port: int, *extra: str, env: dict[str, str]):
+    return tiertui(
+        "notify", "--period", "2015-Q1", "--smtp", f"127.0.0.1:{port}", *extra, "--db", db_url,
+        env=env, user="mia", check=False,
+    )  # fmt: skip
+
+
+def test_cli_starttls_sends_after_tls_with_the_environment_credentials_never_printed(
+    published_db, tls_smtp, certificates
+):
+    ca, _cert, _key = certificates
+    secret = "s3cr3t-pa55-tls"
+    inbox, logins, port = tls_smtp("mailer", secret)
+    env = {"TIERTUI_SMTP_USER": "mailer", "TIERTUI_SMTP_PASSWORD": secret, "SSL_CERT_FILE": str(ca)}
+    proc = _notify_cli(published_db, port, "--starttls", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "sent 4 partner e-mails and 2 manager digests" in proc.stdout
+    assert secret not in proc.stdout + proc.stderr
+    # the login came from the environment, once, over TLS; every message came after STARTTLS
+    assert logins.attempts == [("mailer", secret, True)]
+    assert len(inbox.messages) == SENT and all(inbox.over_tls)
+    assert {m["To"] for m in inbox.messages} == {CONTACTS[p][1] for p in CHANGED} | set(MANAGERS.values())
+    engine = open_engine(published_db)
+    assert len(_recorded(engine)) == SENT
+    engine.dispose()
+
+
+def test_cli_starttls_with_a_wrong_password_sends_nothing_and_says_so(published_db, tls_smtp, certificates):
+    ca, _cert, _key = certificates
+    inbox, logins, port = tls_smtp("mailer", "right-one")
+    wrong = "wr0ng-pa55"
+    env = {"TIERTUI_SMTP_USER": "mailer", "TIERTUI_SMTP_PASSWORD": wrong, "SSL_CERT_FILE": str(ca)}
+    proc = _notify_cli(published_db, port, "--starttls", env=env)
+    assert proc.returncode != 0 and wrong not in proc.stdout + proc.stderr
+    assert "the server refused the login of TIERTUI_SMTP_USER" in proc.stderr, proc.stderr
+    # smtplib tries each mechanism the server offers (PLAIN, then LOGIN): every try over TLS
+    assert logins.attempts and set(logins.attempts) == {("mailer", wrong, True)} and inbox.messages == []
+    engine = open_engine(published_db)
+    assert _recorded(engine) == []
+    engine.dispose()
+
+
+def test_an_untrusted_certificate_is_refused_with_a_clear_message(published_db, tls_smtp, certificates, tmp_path):
+    """Verification is never turned off: the test's own authority is not trusted unless named."""
+    inbox, logins, port = tls_smtp("mailer", "pw")
+    other = tmp_path / "empty.pem"
+    other.write_text("", encoding="utf-8")
+    env = {"TIERTUI_SMTP_USER": "mailer", "TIERTUI_SMTP_PASSWORD": "pw", "SSL_CERT_FILE": str(other)}
+    proc = _notify_cli(published_db, port, "--starttls", env=env)
+    assert proc.returncode != 0
+    assert "its TLS certificate is not trusted" in proc.stderr and "SSL_CERT_FILE" in proc.stderr, proc.stderr
+    assert logins.attempts == [] and inbox.messages == []  # the password never left
+
+
+def test_a_server_without_starttls_gives_a_clear_message(published, smtp):
+    inbox, port = smtp()  # the plain server: no STARTTLS offered
+    channel = notify.SmtpChannel("127.0.0.1", port, starttls=True, user="mailer", password="pw")
+    with pytest.raises(ServiceError) as raised:
+        notify.notify(published, "mia", "2015-Q1", channel)
+    message = str(raised.value)
+    assert "the server does not offer STARTTLS" in message and "nothing was sent" in message
+    assert "pw" not in message.replace("STARTTLS", "")
+    assert inbox.messages == [] and _recorded(published) == []
+
+
+def test_credentials_are_never_sent_without_starttls(published, smtp):
+    inbox, port = smtp()
+    channel = notify.SmtpChannel("127.0.0.1", port, user="mailer", password="pw")
+    with pytest.raises(
+        ServiceError, match="refusing to send the SMTP password .* unencrypted connection; add --starttls"
+    ):
+        notify.notify(published, "mia", "2015-Q1", channel)
+    assert inbox.messages == [] and _recorded(published) == []

@@ -4,12 +4,15 @@ the tier is visible and nothing is wider than an A4 or Letter page, on screen an
 from __future__ import annotations
 
 import shutil
+from datetime import date
 
 import pytest
 from db_builder import seat_team
 from publish_builder import mitel
 
 from tiertui.services import report
+from tiertui.services.imports import import_file
+from tiertui.services.levelling import run_levelling
 from tiertui.storage import open_engine
 
 CHROMIUM = shutil.which("chromium")
@@ -25,8 +28,18 @@ def pages(tmp_path_factory):
     folder = tmp_path_factory.mktemp("scorecards")
     engine = open_engine(f"sqlite:///{folder / 'db.sqlite'}")
     seat_team(engine)
-    mitel(engine, folder, rename={"M2": LONG_NAME, "M5": "<b>Prairie</b> & Voice"})
-    report.write_report(engine, "2015-Q1", folder / "out")
+    mitel(engine, folder, rename={"M2": LONG_NAME, "M5": "<b>Prairie</b> & Voice"}, level=False)
+    lapsing = folder / "lapsing.csv"  # M5 at risk only by lapse risk: its installers' certifications expire in 2015-Q2
+    lapsing.write_text(
+        "partner_id,person,certification,track,earned_on,expires_on\n"
+        "M5,Kai Wong,MiVoice Business Installation,installation,2014-08-01,2015-05-15\n"
+        "M5,Lia Moss,MiVoice Business Installation,installation,2014-05-01,2015-06-01\n"
+        f"M5,{LONG_NAME},MiVoice Business Installation,installation,2014-05-01,2015-06-20\n",
+        encoding="utf-8",
+    )
+    import_file(engine, "certifications", lapsing, "ann")
+    run_levelling(engine, "ann")
+    report.write_report(engine, "2015-Q1", folder / "out", today=date(2015, 4, 10))
     engine.dispose()
     return folder / "out"
 
@@ -63,6 +76,10 @@ def test_tier_visible_and_nothing_overflows(pages, size, tmp_path):
                 assert box["scroll"] <= box["width"] and not box["wide"], (name, media, box)
             if name == "M5.html":
                 assert page.locator("h1").inner_text() == "<b>Prairie</b> & Voice"  # text, not markup
+                lapse = page.locator("#lapse")  # the lapse risk, in words, with who and when
+                assert lapse.is_visible() and "Kai Wong" in lapse.inner_text() and "2015-06-01" in lapse.inner_text()
+                assert "you would have 0 of 1" in lapse.inner_text()
+                page.screenshot(path=str(tmp_path / "M5.png"), full_page=True)
             page.pdf(path=str(tmp_path / f"{name}.pdf"), format=size, print_background=True)
         page.goto((pages / "M2.html").as_uri())
         page.screenshot(path=str(tmp_path / "M2.png"), full_page=True)

@@ -120,14 +120,44 @@ class SmtpChannel:
         self._smtp: smtplib.SMTP | None = None
 
     def open(self) -> None:
+        where = f"cannot use the SMTP server {self.host}:{self.port}"
+        if self._user and not self.starttls:
+            raise ServiceError(
+                f"{where}: refusing to send the SMTP password (TIERTUI_SMTP_PASSWORD) over an unencrypted "
+                "connection; add --starttls"
+            )
+        smtp = None
         try:
             smtp = smtplib.SMTP(self.host, self.port, timeout=30)
             if self.starttls:
+                smtp.ehlo()
+                if not smtp.has_extn("starttls"):
+                    raise ServiceError(
+                        f"{where}: the server does not offer STARTTLS, so --starttls cannot encrypt the "
+                        "connection; nothing was sent (use the server's STARTTLS port, often 587)"
+                    )
+                # verified against the system's certificate authorities (SSL_CERT_FILE names another
+                # bundle, for a relay with a private authority); verification is never turned off
                 smtp.starttls(context=ssl.create_default_context())
             if self._user:
                 smtp.login(self._user, self._password or "")
+        except ssl.SSLCertVerificationError as exc:
+            _quietly_close(smtp)
+            raise ServiceError(
+                f"{where}: its TLS certificate is not trusted ({exc.verify_message}); if it is signed by "
+                "your own certificate authority, point SSL_CERT_FILE at that authority's certificate file"
+            ) from None
+        except smtplib.SMTPAuthenticationError as exc:
+            _quietly_close(smtp)
+            raise ServiceError(
+                f"{where}: the server refused the login of TIERTUI_SMTP_USER ({_smtp_error(exc)})"
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise ServiceError(f"cannot use the SMTP server {self.host}:{self.port}: {_smtp_error(exc)}") from None
+            _quietly_close(smtp)
+            raise ServiceError(f"{where}: {_smtp_error(exc)}") from None
+        except ServiceError:
+            _quietly_close(smtp)
+            raise
         self._smtp = smtp
 
     def send(self, mail: Mail) -> tuple[str, str]:
@@ -142,6 +172,14 @@ class SmtpChannel:
             except (OSError, smtplib.SMTPException):
                 self._smtp.close()
             self._smtp = None
+
+
+def _quietly_close(smtp: smtplib.SMTP | None) -> None:
+    if smtp is not None:
+        try:
+            smtp.close()
+        except OSError:
+            pass
 
 
 def _smtp_error(exc: BaseException) -> str:

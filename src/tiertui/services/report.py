@@ -33,11 +33,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..safe_text import visible
 from ..scoring import EVENTS, PeriodError, Program, Scorecard, explain, fmt, parse_period, score_text, value_text
+from ..scoring.numbers import number_text
 from ..scoring.periods import Period
 from ..scoring.program import Benefits
 from ..storage import queries
-from . import publishing
+from . import publishing, timeline
 from .errors import ServiceError
+from .group_certifications import GroupCertifications, LapsingCertification
 
 Progress = Callable[[int, int], None]
 EXPIRING_DAYS = 90  # certifications expiring within this many days of the report date are listed
@@ -113,6 +115,20 @@ class CertificationView:
 
 
 @dataclass(frozen=True)
+class LapseView:
+    """A lapse risk (spec v2 §3.8) in a partner's words: the requirement of its tier that
+    certifications expiring before the next period ends would break, and those certifications."""
+
+    tier: str
+    requirement: str  # "Certified people (UC)"
+    required: str  # the gate, "3"
+    now: str  # counted at the period's end, "3"
+    would_be: str  # left at the next period's end unless renewed, "1"
+    next_period: str
+    certifications: tuple[LapsingCertification, ...]
+
+
+@dataclass(frozen=True)
 class HistoryPoint:
     period: str
     tier: str
@@ -140,6 +156,7 @@ class PartnerPage:
     gap_closed: bool
     at_risk: bool
     risks: list[str]
+    lapses: list[LapseView]  # the detail of each lapse risk among ``risks``
     expiring: list[CertificationView]
     benefits: list[BenefitView]
     history: list[HistoryPoint]
@@ -175,6 +192,7 @@ def page_of(
     history: Sequence[HistoryPoint],
     expiring: Sequence[CertificationView],
     today: date,
+    lapsing: Callable[[str, list], list[LapsingCertification]] | None = None,
 ) -> PartnerPage:
     """A partner's page from its scorecard (``scoring.explain``): no number is computed here."""
     tiers = program.tiers
@@ -220,6 +238,19 @@ def page_of(
         gap_closed=card.gap is not None and card.gap.closed,
         at_risk=card.at_risk,
         risks=list(card.at_risk_reasons),
+        lapses=[
+            LapseView(
+                r.tier,
+                r.label,
+                number_text(r.threshold),
+                number_text(r.value),
+                number_text(r.remaining if r.remaining is not None else r.value),
+                r.next_period,
+                tuple(lapsing(r.metric, list(r.lapsing)) if lapsing else ()),
+            )
+            for r in card.risks
+            if r.kind == "lapse"
+        ],
         expiring=list(expiring),
         benefits=benefits,
         history=list(history),
@@ -337,6 +368,10 @@ def _prepare(
         metric_order = queries.result_metrics(conn)
         history = _history(conn, few, label)
         expiring = _expiring(conn, few, today)
+        versions = timeline.programs(conn)
+        if len(versions) > 1:  # (v2 §3.11) the version in force at the period's end explains it
+            program = timeline.program_for(versions, label) or program
+        certifications = GroupCertifications.read(conn, program, few)
     batch = _Batch(
         program,
         label,
@@ -346,6 +381,7 @@ def _prepare(
         names,
         history,
         expiring,
+        certifications,
         [r for r in rows if r[6] in program.tiers and r[7] in program.tiers and r[9] in EVENTS],  # else: level again
     )
     return batch
@@ -377,6 +413,7 @@ class _Batch:
     names: dict[str, str]
     history: dict[int, list[HistoryPoint]]
     expiring: dict[int, list[CertificationView]]
+    certifications: GroupCertifications
     rows: list[tuple]
 
     def page(self, row: tuple) -> PartnerPage:
@@ -393,6 +430,7 @@ class _Batch:
             int(below),
             tiers.index(effective),
             oid,
+            lapsing=self.certifications.lapsing(key, self.label),
         )
         page = page_of(
             self.program,
@@ -403,6 +441,7 @@ class _Batch:
             self.history.get(key, []),
             self.expiring.get(key, []),
             self.today,
+            lambda metric, people: self.certifications.certifications(key, metric, self.label, people),
         )
         page.file_name = self.names[pid]
         page.account_manager = manager or ""

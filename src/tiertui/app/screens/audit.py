@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 from textual.worker import get_current_worker
 
 from ...safe_text import visible
@@ -22,6 +22,7 @@ from ...services.errors import ServiceError
 from ..literal import LiteralTable, data_text, literal
 from ..widgets import Column, VirtualTable
 from ..widgets.focus import focus_now
+from ..widgets.footer import KeysFooter
 from .base import DataScreen, fix_blink
 
 PAGE = 2000  # the newest entries loaded at once; `tiertui audit` reads any number
@@ -66,7 +67,7 @@ class AuditScreen(DataScreen):
             yield Input(self.partner_id or "", placeholder="Partner id, Enter  p", id="audit-partner", compact=True)
         yield Static(id="audit-status", classes="status")
         yield VirtualTable(COLUMNS, self._fetch, render_cell, empty_message="No audit entries match.", id="audit-table")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = "Audit log" + (f" · {visible(self.partner_id)}" if self.partner_id else "")

@@ -19,7 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Header, Input, Select, Static
+from textual.widgets import Header, Input, Select, Static
 from textual.worker import get_current_worker
 
 from ...safe_text import visible
@@ -30,6 +30,7 @@ from ...services.scenarios.costs import regions_of
 from ..literal import LiteralTable, data_text, literal
 from ..widgets import Column, VirtualTable
 from ..widgets.focus import focus_now
+from ..widgets.footer import KeysFooter
 from ..widgets.knob_row import KnobEntry, KnobInput, KnobRow, number_text
 from ..widgets.marks import EVENT_MARKS
 from .base import DataScreen, fix_blink
@@ -202,7 +203,7 @@ class ScenarioScreen(DataScreen):
                     MOVER_COLUMNS, self._fetch_movers, render_mover, empty_message="No partner moves.", id="movers"
                 )
         yield Static(id="scenario-message", classes="message")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = "What-if scenarios"

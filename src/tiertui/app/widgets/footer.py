@@ -9,6 +9,11 @@ footer's setting restyles each of them twice as it is mounted.
 
 ``KeysFooter(hold=True)`` shows its keys only once :meth:`release` is called (or after half a
 second): a screen lets its first data be drawn before the keys, a dozen widgets to style and lay out.
+
+It shows only the keys that fit on its one line (Textual's cuts the last ones off mid-word, and the
+command palette's key over them): the screen's keys and the app's in their order, dropping from the
+end (the app's navigation first) and never the help key (``?``), which lists every key and says
+"All keys" when some are not shown. It lays its keys out again when the terminal is resized.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from __future__ import annotations
 from collections import defaultdict
 from itertools import groupby
 
+from rich.cells import cell_len
+from textual import events
 from textual.app import ComposeResult
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -27,6 +34,43 @@ class _Key(FooterKey):
     """A FooterKey that starts as the (not compact) footer it is in: no restyling when bound to it."""
 
     compact = reactive(False)
+
+
+HELP_ACTIONS = ("help", "app.help")  # the key that lists every key: always shown
+MORE = "All keys"  # the help key's words when some keys are not shown
+
+
+def _item_width(app, multi_bindings: list[list[tuple]]) -> int:
+    """Cells one footer item takes (non-compact footer): a key ``" k "`` and ``"Description "``, or a
+    group of keys (``" k "`` each, margin 1 either side) and its label (margin 1 after)."""
+    if len(multi_bindings) > 1:
+        keys = sum(cell_len(app.get_key_display(mb[0][0])) + 2 for mb in multi_bindings)
+        return keys + cell_len(multi_bindings[0][0][0].group.description) + 1
+    binding = multi_bindings[0][0][0]
+    key = cell_len(app.get_key_display(binding))
+    return key + 2 + cell_len(binding.description) + 1 if binding.description else key
+
+
+def fitting(app, items: list[list[list[tuple]]], width: int) -> tuple[list[list[list[tuple]]], bool]:
+    """The footer items that fit in ``width`` cells, in their order: dropped from the end, the help
+    key last of all; and whether any was dropped."""
+    widths = [_item_width(app, item) for item in items]
+    total = sum(widths)
+    if total <= width:
+        return items, False
+    helps = [any(b.action in HELP_ACTIONS for mb in item for b, _e, _t in mb) for item in items]
+    for i, is_help in enumerate(helps):  # it will say "All keys"
+        if is_help and len(items[i]) == 1:
+            description = items[i][0][0][0].description
+            total += cell_len(MORE) - cell_len(description) if description else 0
+    keep = [True] * len(items)
+    for i in range(len(items) - 1, -1, -1):
+        if total <= width:
+            break
+        if not helps[i]:
+            keep[i] = False
+            total -= widths[i]
+    return [item for item, k in zip(items, keep, strict=True) if k], True
 
 
 class KeysFooter(Footer):
@@ -66,10 +110,19 @@ class KeysFooter(Footer):
 
         self.styles.grid_size_columns = len(action_to_bindings)
 
+        items: list[list[list[tuple]]] = []
         for group, multi_bindings_iterable in groupby(
             action_to_bindings.values(), lambda multi_bindings_: multi_bindings_[0][0].group
         ):
             multi_bindings = list(multi_bindings_iterable)
+            if group is not None and len(multi_bindings) > 1:
+                items.append(multi_bindings)
+            else:
+                items += [[mb] for mb in multi_bindings]
+        items, more = fitting(self.app, items, self._room(active_bindings))
+
+        for multi_bindings in items:
+            group = multi_bindings[0][0][0].group
             if group is not None and len(multi_bindings) > 1:
                 with KeyGroup(classes="-compact" if group.compact else ""):
                     for multi_binding in multi_bindings:
@@ -90,7 +143,7 @@ class KeysFooter(Footer):
                     yield _Key(
                         binding.key,
                         self.app.get_key_display(binding),
-                        binding.description,
+                        MORE if more and binding.action in HELP_ACTIONS else binding.description,
                         binding.action,
                         disabled=not enabled,
                         tooltip=tooltip,
@@ -110,6 +163,23 @@ class KeysFooter(Footer):
                     disabled=not enabled,
                     tooltip=binding.tooltip or binding.description,
                 )
+
+    def _room(self, active_bindings) -> int:
+        """Cells for the keys: the footer's width (the screen's, before it is laid out), less the
+        command palette's key on the right."""
+        width = self.size.width or self.app.size.width
+        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
+            palette = active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+            if palette is not None:
+                binding = palette[1]
+                width -= (
+                    cell_len(self.app.get_key_display(binding)) + cell_len(binding.description) + 3
+                )  # "▏^p palette "
+        return width
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._shown is not None and self._shown[-1] != event.size.width:
+            self.bindings_changed(self.screen)
 
     def bindings_changed(self, screen: Screen) -> None:
         if self._held:
@@ -154,4 +224,5 @@ class KeysFooter(Footer):
             self.show_command_palette,
             self.compact,
             app.ENABLE_COMMAND_PALETTE,
+            self.size.width or app.size.width,
         )
