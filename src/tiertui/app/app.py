@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
@@ -263,6 +263,22 @@ class TiertuiApp(App):
         self.exit(return_code=1)
 
     # ------------------------------------------------------------------ navigation
+
+    def on_key(self, event: events.Key) -> None:
+        """A character that reaches the app while a text box has the focus was typed for that box: it
+        was handed to the widget focused when the app took it, before the key in front of it (``/``)
+        moved the focus to the box (keys typed in a burst, a busy app). It goes into the box, in
+        order, rather than nowhere; the box itself never lets a character it got reach the app."""
+        from textual.widgets import Input
+
+        focused = self.focused
+        if event.is_printable and event.character and isinstance(focused, Input):
+            event.prevent_default()  # no binding of the app's for it: the box consumes characters
+            selection = focused.selection  # as the box does with a key it is handed
+            if selection.is_empty:
+                focused.insert_text_at_cursor(event.character)
+            else:
+                focused.replace(event.character, *selection)
 
     def action_back(self) -> None:
         """Escape: first leave the focused field (a search box clears itself first), then the screen."""

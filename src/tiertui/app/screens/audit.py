@@ -21,6 +21,7 @@ from ...services.audit import AuditLine
 from ...services.errors import ServiceError
 from ..literal import LiteralTable, data_text, literal
 from ..widgets import Column, VirtualTable
+from ..widgets.focus import focus_now
 from ..widgets.footer import KeysFooter
 from .base import DataScreen, fix_blink
 
@@ -143,12 +144,12 @@ class AuditScreen(DataScreen):
 
     @on(Input.Submitted, "#audit-text")
     def _words_submitted(self) -> None:
-        self.query_one("#audit-table", VirtualTable).focus()
+        focus_now(self.query_one("#audit-table", VirtualTable))
 
     @on(Input.Submitted, "#audit-partner")
     def _partner_submitted(self, event: Input.Submitted) -> None:
         self.partner_id = event.value.strip() or None
-        self.query_one("#audit-table", VirtualTable).focus()
+        focus_now(self.query_one("#audit-table", VirtualTable))
         self.reload()
 
     @on(VirtualTable.Selected, "#audit-table")
@@ -158,16 +159,16 @@ class AuditScreen(DataScreen):
     # ------------------------------------------------------------------ actions
 
     def action_search(self) -> None:
-        self.query_one("#audit-text", Input).focus()
+        focus_now(self.query_one("#audit-text", Input))
 
     def action_partner(self) -> None:
-        self.query_one("#audit-partner", Input).focus()
+        focus_now(self.query_one("#audit-partner", Input))
 
     def action_clear(self) -> None:
         self.words = ""
         self.query_one("#audit-text", Input).value = ""
         self.query_one("#audit-partner", Input).value = ""
-        self.query_one("#audit-table", VirtualTable).focus()
+        focus_now(self.query_one("#audit-table", VirtualTable))
         if self.partner_id:
             self.partner_id = None
             self.reload()

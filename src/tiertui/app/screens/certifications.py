@@ -20,6 +20,7 @@ from ...services.read import engine as reads
 from ...services.read.engine import CERT_STATUS_LABELS, CertificationQuery, CertificationRow, FilterChoices, LapseReport
 from ..literal import data_text, literal
 from ..widgets import Column, VirtualTable
+from ..widgets.focus import focus_now
 from ..widgets.footer import KeysFooter
 from .base import DataScreen, fix_blink
 
@@ -200,7 +201,7 @@ class CertificationsScreen(DataScreen):
 
     @on(Input.Submitted, "#cert-partner")
     def _partner_submitted(self) -> None:
-        self.query_one("#certs", VirtualTable).focus()
+        focus_now(self.query_one("#certs", VirtualTable))
 
     @on(Select.Changed, "#track")
     def _track(self, event: Select.Changed) -> None:
@@ -226,11 +227,11 @@ class CertificationsScreen(DataScreen):
 
     def action_search(self) -> None:
         self.query_one(TabbedContent).active = "all"
-        self.query_one("#cert-partner", Input).focus()
+        focus_now(self.query_one("#cert-partner", Input))
 
     def action_filters(self) -> None:
         self.query_one(TabbedContent).active = "all"
-        self.query_one("#track", Select).focus()
+        focus_now(self.query_one("#track", Select))
 
     def action_toggle_tab(self) -> None:
         tabs = self.query_one(TabbedContent)

@@ -40,6 +40,7 @@ from ...services.read import FilterChoices, PartnerQuery, PartnerRow
 from ...services.read import sql as statements
 from ..literal import data_text
 from ..widgets import Column, VirtualTable, event_text, risk_text, tier_text
+from ..widgets.focus import focus_now
 from ..widgets.footer import KeysFooter
 from ..widgets.search_box import SearchBox
 from ..widgets.select_stub import SelectStub
@@ -132,6 +133,7 @@ class PartnersScreen(DataScreen):
         self.heading = title
         self.period: str | None = None
         self.counting = False  # the first page is up, the rest of the keys are on their way
+        self._searching = False  # the status line says "searching…"
         self._cache = _Cache()
         self._extras: _Cache | None = None  # the cache whose choices and texts are loading or loaded
         self._shown: PartnerQuery | None = None  # the query whose keys the table holds
@@ -171,6 +173,8 @@ class PartnersScreen(DataScreen):
         # Searched as the value changes, not on Input.Changed: that message reaches the screen after
         # the frame with the new text is drawn, so the new list would wait for the next frame.
         self.watch(self.query_one("#search", Input), "value", self._text_changed, init=False)
+        # the cursor's row in the status line, in the frame that moves the cursor
+        self.watch(table, "cursor", lambda _cursor: self._update_status(self._searching), init=False)
 
     def on_screen_resume(self) -> None:  # DataScreen's handler (reload when stale) runs too
         self.refresh_bindings()  # the footer skips its updates while hidden
@@ -459,6 +463,9 @@ class PartnersScreen(DataScreen):
             count = "counting partners…"
         else:
             count = f"{table.row_count:,} partner{'s' if table.row_count != 1 else ''}"
+            if table.row_count:  # the cursor's row: "row 51 of 200 partners"
+                count = f"row {table.cursor + 1:,} of {count}"
+        self._searching = searching
         parts = [
             count,
             f"period {self.period}" if self.period else "not levelled yet",
@@ -493,7 +500,7 @@ class PartnersScreen(DataScreen):
 
     @on(Input.Submitted, "#search")
     def _text_submitted(self) -> None:
-        self.query_one(VirtualTable).focus()
+        focus_now(self.query_one(VirtualTable))
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
@@ -526,11 +533,11 @@ class PartnersScreen(DataScreen):
     # ------------------------------------------------------------------ actions
 
     def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        focus_now(self.query_one("#search", Input))  # what is typed right after / goes into the box
 
     def action_filters(self) -> None:
         if self._filters == "mounted":
-            self.query_one("#tier", Select).focus()
+            focus_now(self.query_one("#tier", Select))
         else:  # the first moments: the Selects are still stubs
             self.run_worker(self._focus_filters(), group="partner-filters")
 

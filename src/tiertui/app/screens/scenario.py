@@ -29,6 +29,7 @@ from ...services.scenarios import Knob, Mover, ScenarioSession, WhatIf
 from ...services.scenarios.costs import regions_of
 from ..literal import LiteralTable, data_text, literal
 from ..widgets import Column, VirtualTable
+from ..widgets.focus import focus_now
 from ..widgets.footer import KeysFooter
 from ..widgets.knob_row import KnobEntry, KnobInput, KnobRow, number_text
 from ..widgets.marks import EVENT_MARKS
@@ -178,6 +179,7 @@ class ScenarioScreen(DataScreen):
         self.result: WhatIf | None = None
         self.movers: list[Mover] = []
         self.generation = 0
+        self.movers_summary: list[str] = []  # the movers' status line, but for the cursor's row
         self.evaluating = False
         self._lock = threading.Lock()
         self._knobs_shown = False
@@ -206,6 +208,8 @@ class ScenarioScreen(DataScreen):
     def on_mount(self) -> None:
         self.title = "What-if scenarios"
         fix_blink(self)
+        # the cursor's row in the status line ("row 51 of 161"), in the frame that moves the cursor
+        self.watch(self.query_one("#movers", VirtualTable), "cursor", self._show_movers_status, init=False)
 
     def on_resize(self) -> None:
         # tiers and cost side by side when they fit, one above the other otherwise
@@ -298,7 +302,7 @@ class ScenarioScreen(DataScreen):
             and results in self.focused.ancestors
         ):
             return  # focus is on the movers or their filters: leave it
-        (target or rows[0]).focus()
+        focus_now(target or rows[0])
 
     def _rebuild_knobs(self, focus_label: str | None = None) -> None:
         """Show the knobs of ``self.text``: updated in place when the same values are listed."""
@@ -324,7 +328,7 @@ class ScenarioScreen(DataScreen):
     def _edit_requested(self, event: KnobRow.EditRequested) -> None:
         event.stop()
         entry = event.row.entry
-        if not entry.present and entry.knob.kind in ("points", "target"):
+        if not entry.editable:
             self._say(
                 ("✘", "bold red"),
                 f" The score component of {entry.label} is switched off: press ",
@@ -332,7 +336,8 @@ class ScenarioScreen(DataScreen):
                 " to reset all edits to bring it back.",
             )
             return
-        event.row.start_edit(event.initial)
+        if not event.row.editing:
+            return  # the keys after it ended the edit already (applied or cancelled)
         self._say(
             "Editing ",
             (entry.label, "bold"),
@@ -424,6 +429,7 @@ class ScenarioScreen(DataScreen):
         self.evaluating = False
         if result is None:
             self._refuse(f"cannot evaluate the scenario: {error}")
+            self.movers_summary = []
             self.query_one("#movers-status", Static).update("✘ not evaluated")
             self._update_status()
             return
@@ -495,8 +501,19 @@ class ScenarioScreen(DataScreen):
                 f"showing {len(self.movers):,}: "
                 + ", ".join(f"{k.replace('partner_type', 'type')} {v}" for k, v in active.items())
             )
-        if self.movers:
-            parts.append("Enter opens the scorecard")
+        self.movers_summary = parts
+        self._show_movers_status()
+
+    def _show_movers_status(self, _cursor: int | None = None) -> None:
+        """The movers' summary, the cursor's row ("row 51 of 161") and what Enter does."""
+        if not self.movers_summary or self.evaluating:
+            return  # not evaluated (yet): the status line says so
+        parts = list(self.movers_summary)
+        table = self.query_one("#movers", VirtualTable)
+        if table.row_count:
+            parts.append(table.position)
+            if not self.has_class("-narrow"):  # at 80 columns the footer's "⏎ Open" says it
+                parts.append("Enter opens the scorecard")
         self.query_one("#movers-status", Static).update(literal(" · ".join(parts)))
 
     @on(Select.Changed)
@@ -510,7 +527,7 @@ class ScenarioScreen(DataScreen):
         self.app.open_scorecard(event.row.partner_id, period)
 
     def action_filters(self) -> None:
-        self.query_one("#mover-region", Select).focus()
+        focus_now(self.query_one("#mover-region", Select))
 
     def action_clear_filters(self) -> None:
         for select in self.query("#mover-filters Select").results(Select):
@@ -518,7 +535,7 @@ class ScenarioScreen(DataScreen):
         self._filter_movers()
 
     def action_movers(self) -> None:
-        self.query_one("#movers", VirtualTable).focus()
+        focus_now(self.query_one("#movers", VirtualTable))  # the Down keys right after m go to the movers
 
     def action_leave(self) -> None:
         """Escape: leave the focused field first; then the screen, asking first if edits are unsaved."""

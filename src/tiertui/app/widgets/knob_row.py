@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -19,6 +18,7 @@ from textual.widgets import Input, Static
 
 from ...safe_text import visible
 from ...services.scenarios import Knob
+from .focus import focus_now
 
 # how an edited value differs from the active program's: always a symbol and a word on screen
 KNOB_MARKS = {
@@ -27,7 +27,7 @@ KNOB_MARKS = {
     "added": ("+", "bold green"),
     "off": ("✘", "bold red"),
 }
-TYPED = set("0123456789.-")
+TYPED_KEYS = {**{d: d for d in "0123456789"}, "full_stop": ".", "minus": "-"}  # key name: character
 
 
 def number_text(value: float | None) -> str:
@@ -61,6 +61,11 @@ class KnobEntry:
     present: bool  # the value exists in the scenario text (False: switched off)
 
     @property
+    def editable(self) -> bool:
+        """False for a point or target of a score component that is switched off (reset brings it back)."""
+        return self.present or self.knob.kind not in ("points", "target")
+
+    @property
     def status(self) -> str:
         if self.value == self.original:
             return "same"
@@ -82,20 +87,29 @@ class KnobInput(Input):
             self.input = input
 
     def action_cancel_edit(self) -> None:
+        row = self.parent
+        if isinstance(row, KnobRow):
+            row.stop_edit()  # at once: the next key goes to the row again
         self.post_message(self.Cancelled(self))
 
 
 class KnobRow(Horizontal, can_focus=True):
-    """One knob; up/down move between rows."""
+    """One knob; up/down move between rows.
+
+    Every focus change here is made at once (:func:`focus_now`): the next key, which the app may have
+    read already, goes to the row or box this key focused."""
 
     BINDINGS = [
         Binding("enter", "edit", "Edit", id="scenario.edit"),
         Binding("delete", "switch_off", "Switch off", id="scenario.switch_off"),
         Binding("up", "move(-1)", "Previous value", show=False),
         Binding("down", "move(1)", "Next value", show=False),
+        *[Binding(key, f"type({char!r})", "Edit, starting with it", show=False) for key, char in TYPED_KEYS.items()],
     ]
 
     class EditRequested(Message):
+        """Enter or a digit on the row: the edit has started (``row.editing``), or it is refused."""
+
         def __init__(self, row: KnobRow, initial: str | None) -> None:
             super().__init__()
             self.row = row
@@ -148,17 +162,24 @@ class KnobRow(Horizontal, can_focus=True):
         box.value = initial if initial is not None else input_text(self.entry.value)
         self.editing = True
         self.add_class("-editing")
-        box.focus()
+        focus_now(box)
         box.cursor_position = len(box.value)
 
     def stop_edit(self, refocus: bool = True) -> None:
         self.editing = False
         self.remove_class("-editing")
         if refocus:
-            self.focus()
+            focus_now(self)
+
+    def request_edit(self, initial: str | None) -> None:
+        """Start the edit now if the value can be edited (the keys after this one go into the box),
+        and tell the screen, which says so or why not."""
+        if self.entry.editable and not self.editing:
+            self.start_edit(initial)
+        self.post_message(self.EditRequested(self, initial))
 
     def action_edit(self) -> None:
-        self.post_message(self.EditRequested(self, None))
+        self.request_edit(None)
 
     def action_switch_off(self) -> None:
         self.post_message(self.SwitchOffRequested(self))
@@ -169,11 +190,12 @@ class KnobRow(Horizontal, can_focus=True):
         rows = list(self.parent.query_children(KnobRow))
         i = rows.index(self) + delta
         if 0 <= i < len(rows):
-            rows[i].focus()
+            focus_now(rows[i])  # the next Down, maybe read already, moves on from there
             rows[i].scroll_visible(animate=False)
 
-    def on_key(self, event: events.Key) -> None:
-        if not self.editing and event.character and event.character in TYPED and self.has_focus:
-            event.stop()
-            event.prevent_default()
-            self.post_message(self.EditRequested(self, event.character))
+    def action_type(self, character: str) -> None:
+        """A digit (or . or -) starts an edit with it. A binding, not a key handler: bindings run in the
+        order of the keys, with the focus of that moment (a burst of Down Down 4 edits the row the
+        Downs reached); a key handler would run as soon as the row it was handed to got it."""
+        if not self.editing:
+            self.request_edit(character)

@@ -169,6 +169,14 @@ class VirtualTable(ScrollView, can_focus=True):
     def row_count(self) -> int:
         return len(self.ids)
 
+    @property
+    def position(self) -> str:
+        """Where the cursor is, as a person reads it: "row 51 of 412" ("" for an empty list). Screens
+        show it in their status line (watch ``cursor``): held-down arrows can be checked by eye."""
+        if not self.row_count:
+            return ""
+        return f"row {self.cursor + 1:,} of {self.row_count:,}"
+
     def set_ids(self, ids: Sequence[int], *, keep_cursor: bool = False, keep_rows: bool = False) -> None:
         """Show the rows ``ids`` (a list, an array: any sequence of ints), in order.
 
