@@ -57,6 +57,7 @@ class CertificationsScreen(DataScreen):
         super().__init__()
         self.initial = query or CertificationQuery()
         self.cert_query = self.initial
+        self.lapse_version = -1  # the data version the lapse-risk tab shows (or is computing)
 
     def compose(self) -> ComposeResult:
         q = self.initial
@@ -107,8 +108,23 @@ class CertificationsScreen(DataScreen):
 
     def reload(self) -> None:
         self.run_query(self.cert_query, keep_cursor=True)
-        self.query_one("#lapse-status", Static).update("computing…")
+        if self.query_one(TabbedContent).active == "lapse":
+            self._load_lapse()
+        # else: the lapse risk is computed when its tab is first shown (it evaluates the next
+        # period's gates for every partner: seconds at 100,000 partners, which would slow the list)
+
+    def _load_lapse(self) -> None:
+        """Compute the lapse risk (in a worker) unless it is shown, or being computed, for the data in hand."""
+        if self.lapse_version == self.loaded_version:
+            return
+        self.lapse_version = self.loaded_version
+        self.query_one("#lapse-status", Static).update("computing lapse risk…")
         self._lapse()
+
+    @on(TabbedContent.TabActivated, "#cert-tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "lapse":
+            self._load_lapse()
 
     def _fetch(self, ids) -> list[CertificationRow]:
         return reads.certification_rows(self.app.engine, ids, self.app.today)
