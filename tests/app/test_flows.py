@@ -521,6 +521,36 @@ async def test_certification_filters_and_lapse_risk(make_app):
         assert isinstance(app.screen, ScorecardScreen) and app.screen.partner_id == report.rows[0].partner_id
 
 
+async def test_certifications_open_with_the_list_and_compute_the_lapse_risk_when_its_tab_is_shown(make_app):
+    """The list and its count come first; the lapse risk (every partner's next-period gates) is worked
+    out only when its tab is shown, and again there after the data changed."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one("#certs", VirtualTable)
+        status = str(screen.query_one("#cert-status", Static).render())
+        assert f"{table.row_count:,} certifications · today" in status and "counting" not in status
+        assert [r.partner_id for r in rows(table)] == sorted(r.partner_id for r in rows(table))
+        lapse = screen.query_one("#lapse-table", DataTable)
+        assert lapse.row_count == 0  # not computed: its tab is not shown
+        await pilot.press("t")
+        await settle(pilot)
+        report = reads.lapse_risk(app.engine, app.today)
+        assert lapse.row_count == len(report.rows) > 0
+        assert "would fall below" in str(screen.query_one("#lapse-status", Static).render())
+        await pilot.press("t")
+        app.data_changed()
+        await settle(pilot)
+        assert screen.lapse_version != screen.loaded_version  # the list read again, the lapse risk not yet
+        await pilot.press("t")
+        await settle(pilot)
+        assert screen.lapse_version == screen.loaded_version
+        assert lapse.row_count == len(report.rows)
+
+
 @pytest.mark.parametrize("key", ["question_mark", "f1"])
 async def test_help_lists_the_keys_of_the_screen(make_app, key):
     app = make_app()
