@@ -723,6 +723,47 @@ async def test_an_approval_reads_the_queue_once(make_app, monkeypatch):
         assert app.screen.query_one(DataTable).row_count == 2
 
 
+async def test_an_approval_repaints_the_queue_before_reading_it_again(make_app, monkeypatch):
+    """The queue is repainted from the decision's own result (the row gone from the pending list,
+    the partner's re-levelled tier in the message) while the read of the whole queue, held open
+    here, has not come back; that read then repaints it the same way."""
+    import asyncio
+    import threading
+
+    from tiertui.app.screens import overrides as screen_module
+
+    reading, go_on = threading.Event(), threading.Event()
+    list_overrides = overrides.list_overrides
+    calls = []
+
+    def held(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:  # the re-read after the decision
+            reading.set()
+            go_on.wait(5)
+        return list_overrides(*args, **kwargs)
+
+    monkeypatch.setattr(screen_module.overrides, "list_overrides", held)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        before = table.row_count
+        await pilot.press("down", "a")  # #2: bob asks Platinum for P00007
+        for _ in range(300):
+            if reading.is_set() and table.row_count == before - 1:
+                break
+            await asyncio.sleep(0.01)
+        assert reading.is_set() and not go_on.is_set()
+        assert table.row_count == before - 1
+        assert "P00007 is now Platinum" in str(app.screen.query_one("#override-message").render())
+        go_on.set()
+        await settle(pilot)
+        assert table.row_count == before - 1 and len(calls) == 2
+
+
 async def test_scorecard_periods_read_once(make_app, monkeypatch):
     """[ and ] show a period read before at once, without reading the database again."""
     from tiertui.app.screens import scorecard as screen_module
