@@ -148,7 +148,8 @@ class TiertuiApp(App):
         self.blink = blink
         self.data_version = 0
         self._find_texts: tuple[int, dict[int, str]] | None = None  # (data version, find texts)
-        self.whatif_session: ScenarioSession | None = None  # the what-if screen's ScenarioSession, kept for its next visit
+        # the what-if screen's partner data, kept for its next visit (see ScenarioSession.reuse_or_open)
+        self.whatif_session: ScenarioSession | None = None
         from ..locations import is_read_only_url
 
         read_only = " · read-only" if is_read_only_url(engine_url) else ""  # read-only media: nothing can change

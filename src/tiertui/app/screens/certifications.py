@@ -196,10 +196,7 @@ class CertificationsScreen(DataScreen):
             else f"{len(ids):,} certification{'s' if len(ids) != 1 else ''}"
         )
         self.query_one("#cert-status", Static).update(
-            literal(
-                f"{count} · today {self.app.today}"
-                + (" · " + ", ".join(filters) if filters else "")
-            )
+            literal(f"{count} · today {self.app.today}" + (" · " + ", ".join(filters) if filters else ""))
         )
 
     @work(exclusive=True, thread=True, group="lapse")

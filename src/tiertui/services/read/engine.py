@@ -705,9 +705,7 @@ def certification_ids(engine: Engine, q: CertificationQuery, today: date, limit:
             order = "p.partner_id, c.track, c.person, c.certification, c.earned_on, c.id"
             # partners in id order, the outer loop (SQLite keeps the written order of a CROSS JOIN)
             join = "c.partner_key = p.key"
-            source = "partner p CROSS JOIN certification c" + (
-                f"{where} AND {join}" if where else f" WHERE {join}"
-            )
+            source = "partner p CROSS JOIN certification c" + (f"{where} AND {join}" if where else f" WHERE {join}")
         rows = queries.fetchall(
             conn,
             f"SELECT c.id FROM {source} ORDER BY {order}" + ("" if limit is None else f" LIMIT {int(limit)}"),

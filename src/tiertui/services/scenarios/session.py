@@ -142,7 +142,9 @@ class ScenarioSession(Replay):
         return session
 
     @classmethod
-    def reuse_or_open(cls, engine: Engine, cached: ScenarioSession | None, progress: Progress = _quiet) -> ScenarioSession:
+    def reuse_or_open(
+        cls, engine: Engine, cached: ScenarioSession | None, progress: Progress = _quiet
+    ) -> ScenarioSession:
         """``cached`` if it was read from this database under the data as it is now (nothing written
         since, by anyone: see :func:`data_stamp`), else a new session (:meth:`open`)."""
         if cached is not None and cached.engine is engine and cached.stamp == data_stamp(engine):
