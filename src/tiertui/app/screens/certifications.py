@@ -157,7 +157,9 @@ class CertificationsScreen(DataScreen):
             drawn.wait(0.5)  # reading the rest would slow the drawing of that page
         if worker.is_cancelled:
             return
-        ids = reads.certification_ids(engine, query, today)
+        # read in chunks: leaving the screen (or a newer query) stops the read, rather than leaving
+        # hundreds of thousands of rows to be read for nobody while the next screen opens
+        ids = reads.certification_ids(engine, query, today, cancelled=lambda: worker.is_cancelled)
         if not worker.is_cancelled:
             self.report(self._show, query, ids, True)
 
