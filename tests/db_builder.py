@@ -7,10 +7,12 @@ from contextlib import contextmanager
 from datetime import date
 
 from scoring_builder import BASE_PROGRAM
+from sqlalchemy import MetaData
 from sqlmodel import Session
 
 from tiertui.scoring import parse_program
 from tiertui.services import programs, roles
+from tiertui.storage import schema
 from tiertui.storage.tables import Certification, MetricValue, Partner
 
 PROGRAM = BASE_PROGRAM.format(frequency="quarterly", grace=1, margin=0.1)
@@ -157,3 +159,11 @@ def postgres_logins(url: str, *people: str) -> Iterator[dict[str, str]]:
                 conn.execute(text(f"DROP OWNED BY {role}"))
                 conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
         admin.dispose()
+
+
+def back_to_the_first_revision(engine) -> None:
+    """Empty the database (every table it has, whatever revision made it), then build revision 0001 only."""
+    tables = MetaData()
+    tables.reflect(engine)
+    tables.drop_all(engine)
+    schema._migrate(engine, "0001")

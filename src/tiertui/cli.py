@@ -159,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("override_id", type=positive_int)
     revoke.add_argument("--note", required=True, help="why it is revoked (required)")
+    note = commands.add_parser("note", parents=[common], help="call notes on a partner: add one, list them")
+    note_cmds = note.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    note_add = note_cmds.add_parser("add", parents=[common], help="add a dated note by you (audited)")
+    note_add.add_argument("partner_id", metavar="PARTNER")
+    note_add.add_argument("text", metavar="TEXT")
+    note_cmds.add_parser("list", parents=[common], help="a partner's notes, newest first").add_argument(
+        "partner_id", metavar="PARTNER"
+    )
     delete = commands.add_parser("delete", parents=[common], help="remove data on purpose (admins; audited)")
     del_cmds = delete.add_subparsers(dest="action", metavar="WHAT", required=True, parser_class=_Parser)
     del_metrics = del_cmds.add_parser("metrics", parents=[common], help="metric values of a period")
@@ -192,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = ov.add_parser("list", parents=[common], help="list overrides")
     listing.add_argument("--status", choices=["pending", "approved", "rejected", "revoked"])
+    show = ov.add_parser(
+        "show", parents=[common], help="one override in full, and the periods approving (or revoking) it changes"
+    )
+    show.add_argument("override_id", type=positive_int)
 
     audit = commands.add_parser("audit", parents=[common], help="who changed what and when, newest first")
     audit.add_argument("--partner", metavar="ID", help="only entries about this partner (its overrides included)")
@@ -213,9 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     back = offline_cmds.add_parser(
         "sync",
         parents=[common],
-        help="bring override requests and decisions made in a copy back (once)",
-        description="Apply the override requests, edits, approvals and rejections made in the offline copy "
-        "FILE to the database (--db) it was taken from, in one transaction; other offline changes "
+        help="bring override requests and decisions, and call notes, made in a copy back (once)",
+        description="Apply the override requests, edits, approvals and rejections, and the call notes, made in "
+        "the offline copy FILE to the database (--db) it was taken from, in one transaction; other offline changes "
         "are listed, not synced. A change to an override decided or edited in the team database "
         "meanwhile is reported as a conflict and never overwrites it. Exit status: 0 when every "
         "override change was applied, 3 when some were reported as conflicts or refused, "
@@ -349,6 +361,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "status": _status,
             "export": _export,
             "override": _override,
+            "note": _note,
             "whatif": _whatif,
             "users": _users,
             "audit": _audit,
@@ -407,7 +420,7 @@ def _reads_only(args: argparse.Namespace) -> bool:
     action = getattr(args, "action", None)
     if args.command in (None, "export", "status", "whatif", "audit", "report"):
         return True
-    return args.command in ("users", "program", "override") and action in (None, "list")
+    return args.command in ("users", "program", "override", "note") and action in (None, "list", "show")
 
 
 def _existing_database(args: argparse.Namespace, url: str) -> tuple[str, Path | None]:
@@ -470,7 +483,9 @@ def _reading(args: argparse.Namespace) -> str:
         return "writing partner scorecards"
     if args.command == "serve":
         return "serving the app"
-    if args.command in ("users", "program", "override") and action in (None, "list"):
+    if args.command == "override" and action == "show":
+        return "reading overrides"
+    if args.command in ("users", "program", "override", "note") and action in (None, "list"):
         return f"listing {'people' if args.command == 'users' else args.command + 's'}"
     return ""
 
@@ -698,6 +713,8 @@ def _override(args, engine, user: str) -> int:
             f"by {visible(view.decided_by)}."
         )
         return 0
+    if args.action == "show":
+        return _override_show(engine, args.override_id)
     for o in overrides.list_overrides(engine, args.status):
         expires = o.expires_on or "open-ended"
         revoked = (
@@ -709,6 +726,43 @@ def _override(args, engine, user: str) -> int:
             f"{o.id:>5}  {o.status:<8}  {visible(o.partner_id):<10} {visible(o.tier):<12} {o.starts_on} to "
             f"{expires}  by {visible(o.requested_by)}: {visible(o.reason)}{revoked}"
         )
+    return 0
+
+
+def _override_show(engine, override_id: int) -> int:
+    """One override in full and what deciding it changes (the app's detail pane says the same)."""
+    from .services import overrides
+    from .services.override_effect import effect_of
+
+    o = overrides.get(engine, override_id)
+    window = f"from {o.starts_on} " + (f"to {o.expires_on}" if o.expires_on else "with no end")
+    lines = [
+        f"Override {o.id}: {o.partner_id} {o.partner_name} → {o.tier}, {window}",
+        f"Status: {o.status}",
+        f"Requested by {o.requested_by} at {str(o.requested_at)[:16]}. Reason: {o.reason}",
+    ]
+    if o.decided_by:
+        lines.append(
+            f"{'Approved' if o.status in ('approved', 'revoked') else 'Rejected'} by {o.decided_by} "
+            f"at {str(o.decided_at)[:16]}." + (f" Note: {o.note}" if o.note else "")
+        )
+    if o.status == "revoked":
+        lines.append(f"Revoked by {o.revoked_by} at {str(o.revoked_at)[:16]}. Note: {o.revoke_note}")
+    lines += effect_of(engine, override_id).lines(shown=10_000)  # the command line lists every period
+    for line in lines:  # names, reasons and notes are data: printed literally
+        say(visible(line))
+    return 0
+
+
+def _note(args, engine, user: str) -> int:
+    from .services import notes
+
+    if args.action == "add":
+        view = notes.add_note(engine, user, args.partner_id, args.text)
+        say(f"Noted on {view.partner_id} by {view.author} at {view.written_at:%Y-%m-%d %H:%M} UTC.")
+        return 0
+    for n in notes.list_notes(engine, args.partner_id):  # say(): the text cannot move the cursor or recolour
+        say(f"{n.written_at:%Y-%m-%d %H:%M} UTC  {n.author}: " + n.text.replace("\n", "\n    "))
     return 0
 
 

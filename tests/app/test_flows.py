@@ -20,6 +20,7 @@ from tiertui.app.screens.overrides import OverridesScreen
 from tiertui.app.screens.partners import PartnersScreen
 from tiertui.app.screens.scorecard import ScorecardScreen
 from tiertui.app.widgets import Column, VirtualTable
+from tiertui.scoring.natural import natural_sort_key
 from tiertui.services import overrides
 from tiertui.services.read import PartnerQuery
 from tiertui.services.read import engine as reads
@@ -226,11 +227,11 @@ async def test_sorting_keys_and_header_click(make_app):
         table = screen.query_one(VirtualTable)
         await pilot.press("s")  # name
         await settle(pilot)
-        names = [r.name.lower() for r in rows(table)]
-        assert screen.partner_query.sort == "name" and names == sorted(names)
+        names = [r.name for r in rows(table)]  # natural order (see test_natural_order_app.py)
+        assert screen.partner_query.sort == "name" and names == sorted(names, key=natural_sort_key)
         await pilot.press("S")
         await settle(pilot)
-        assert [r.name.lower() for r in rows(table)] == sorted(names, reverse=True)
+        assert [r.name for r in rows(table)] == sorted(names, key=natural_sort_key, reverse=True)
         for _ in range(5):  # region, type, manager, tier, score
             await pilot.press("s")
             await settle(pilot)

@@ -3,7 +3,10 @@ changes nothing said so, the request in full, Home/End, several decided at once,
 
 from __future__ import annotations
 
+from datetime import date
+
 from helpers import settle
+from hostile_corpus import raw_controls
 from textual.widgets import DataTable, Static
 
 from tiertui.app.screens.dialogs import NoteScreen
@@ -93,3 +96,112 @@ async def test_batch_reject_takes_one_note_and_decided_requests_show_it(make_app
         table = app.screen.query_one(DataTable)
         notes = [str(table.get_row_at(r)[-1]) for r in range(table.row_count)]
         assert notes.count("No budget") == 2
+
+
+# ------------------------------------------------------------------ what deciding changes; revocation
+
+
+def move_to(app, override_id: int) -> None:
+    table = app.screen.query_one(DataTable)
+    ids = [str(table.get_row_at(r)[1]) for r in range(table.row_count)]
+    table.move_cursor(row=ids.index(str(override_id)))
+
+
+async def test_the_detail_pane_lists_each_period_approving_changes(make_app):
+    app = make_app()
+    reason = "Regional anchor\x1b[2J[bold]deal[/]"
+    oid = overrides.request(app.engine, "alice", "P00005", "Platinum", reason, date(2025, 1, 1))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        await pilot.press("end")
+        await settle(pilot)
+        text = detail(app)
+        assert f"#{oid} P00005" in text and "Approving changes 4 periods of P00005:" in text
+        for quarter in ("2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"):
+            assert f"{quarter}: Gold → Platinum (earned Gold)" in text
+        assert "Regional anchor\\x1b[2J[bold]deal[/]" in text and not raw_controls(text)  # literal
+        await pilot.press("home")
+        await settle(pilot)
+        assert "Approving changes nothing: P00003 is Gold already in 2025-Q4." in detail(app)
+    async with make_app().run_test(size=(80, 24)) as pilot:  # 80 columns: two periods, then how many more
+        await settle(pilot)
+        await pilot.press("o", "end")
+        await settle(pilot)
+        text = detail(app=pilot.app)
+        assert "2025-Q2: Gold → Platinum" in text and "and 2 more periods (2025-Q4 last)" in text
+        assert "2025-Q3: Gold" not in text
+
+
+async def test_approve_as_one_approver_then_revoke_as_another_with_a_note(make_app):
+    first = make_app(user="alice")
+    async with first.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        move_to(first, 2)  # bob's request for P00007
+        await pilot.press("a")
+        await settle(pilot)
+        assert overrides.get(first.engine, 2).status == "approved" and tier_of(first, "P00007") == "Platinum"
+    app = make_app(user="eve")  # another approver, on the same database
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o", "v")
+        await settle(pilot)
+        move_to(app, 2)
+        await settle(pilot)
+        assert "Revoking changes 1 period of P00007:" in detail(app)
+        assert "2025-Q4: Platinum → Silver (earned Silver)" in detail(app)
+        await pilot.press("R")
+        await settle(pilot)
+        assert isinstance(app.screen, NoteScreen)
+        await pilot.press("enter")  # no note: refused in the dialog, nothing written
+        await settle(pilot)
+        assert isinstance(app.screen, NoteScreen) and overrides.get(app.engine, 2).status == "approved"
+        assert "A note is required to revoke." in str(app.screen.query_one("#prompt-problem", Static).render())
+        for ch in "Deal fell through":
+            await pilot.press(ch if ch != " " else "space")
+        await pilot.press("enter")
+        await settle(pilot)
+        view = overrides.get(app.engine, 2)
+        assert (view.status, view.revoked_by, view.revoke_note) == ("revoked", "eve", "Deal fell through")
+        assert tier_of(app, "P00007") == "Silver"  # re-levelled at once
+        assert "Override #2 revoked: it no longer applies; P00007 is Silver in 2025-Q4." in message(app)
+        row = [str(c) for c in app.screen.query_one(DataTable).get_row(str(2))]
+        assert row[6] == "revoked" and row[-1] == "Deal fell through"
+        assert "Revoked by eve at" in detail(app) and "Note: Deal fell through" in detail(app)
+        assert "Approved by alice" in detail(app)
+        assert [e.action for e in audit.entries(app.engine, "dave", partner_id="P00007")][0] == "override.revoke"
+
+
+async def test_a_viewer_or_the_requester_is_refused_and_the_override_stays_approved(make_app):
+    setup = make_app()
+    overrides.decide(setup.engine, "alice", 2, approve=True, note="agreed")
+    for user, refusal in (
+        ("viv", "viv is a viewer; revoking overrides needs the approver role"),
+        ("bob", "you requested override 2; someone else must revoke it"),
+    ):
+        app = make_app(user=user)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("o", "v")
+            await settle(pilot)
+            move_to(app, 2)
+            await pilot.press("R")
+            await settle(pilot)
+            assert isinstance(app.screen, OverridesScreen)  # no note asked for
+            assert refusal in message(app)
+            assert overrides.get(app.engine, 2).status == "approved" and tier_of(app, "P00007") == "Platinum"
+
+
+async def test_revoke_on_a_pending_request_says_only_an_approved_one_can_be(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o", "R")
+        await settle(pilot)
+        assert "Override #1 is pending: only an approved override can be revoked (v shows every override)." in (
+            message(app)
+        )
+        assert overrides.get(app.engine, 1).status == "pending"

@@ -81,3 +81,81 @@ def test_the_dashboard_filters_and_lookup_are_the_same(readers, sqlite_app_db):
             assert reads.find_partners(sqlite_engine, needle) == reads.find_partners(engine, needle)
     finally:
         sqlite_engine.dispose()
+
+
+# --------------------------------------------------------------------------- designations held (v2 §3.12)
+
+
+@pytest.fixture(scope="module")
+def designation_readers(tmp_path_factory):
+    """The demo with its 2026 version (six designations) built on SQLite and on PostgreSQL."""
+    import os
+
+    from db_builder import postgres_database
+
+    from tiertui.services.demo import build_demo
+
+    base = os.environ.get("TIERTUI_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("TIERTUI_TEST_POSTGRES_URL is not set")
+    sqlite_url = f"sqlite:///{tmp_path_factory.mktemp('designations') / 'demo.db'}"
+    with postgres_database(base, "tiertui_designations") as (pg_url, _name):
+        engines = [open_engine(sqlite_url), open_engine(pg_url)]
+        for engine in engines:
+            build_demo(engine, partners=150, seed=2026, user="dave")
+        engines[0].dispose()
+        fast = FastReader.open(sqlite_url)
+        assert fast is not None
+        yield fast, EngineReader(lambda: engines[1]), sqlite_url
+        fast.close()
+        engines[1].dispose()
+
+
+def _held_in_export(url: str, period: str) -> dict[str, set[str]]:
+    """designation -> the partners holding it in ``period``, from the export's designations column."""
+    from tiertui.services.exports import scorecard_rows
+
+    engine = open_engine(url)
+    try:
+        rows = scorecard_rows(engine, period)
+    finally:
+        engine.dispose()
+    held: dict[str, set[str]] = {}
+    for row in rows:
+        for name in row.designations or ():
+            held.setdefault(name, set()).add(row.partner_id)
+    return held
+
+
+def test_the_designation_filter_is_the_same_on_sqlite_and_postgresql_and_matches_the_export(designation_readers):
+    fast, through_engine, sqlite_url = designation_readers
+    choices = fast.filter_choices()
+    assert choices == through_engine.filter_choices()
+    assert choices.designations == (
+        "Cloud Specialist",
+        "Contact Center Expert",
+        "Customer Experience",
+        "Operations Excellence",
+        "Sales Excellence",
+        "UC Specialist",
+    )
+    period = fast.latest_period()
+    held = _held_in_export(sqlite_url, period)
+    for name in choices.designations:
+        for q in (
+            read_sql.PartnerQuery(designation=name),
+            read_sql.PartnerQuery(designation=name, sort="score", descending=True),
+            read_sql.PartnerQuery(designation=name, tier="Gold"),
+        ):
+            sqlite_rows, postgres_rows = shown(fast, q, period), shown(through_engine, q, period)
+            assert sqlite_rows == postgres_rows, q
+        ids = {r.partner_id for r in shown(fast, read_sql.PartnerQuery(designation=name), period)}
+        assert ids == held.get(name, set()), name  # exactly the partners the export says hold it
+        assert ids, name  # the demo has holders of each
+    # a name no result holds, one with a NUL, and a period of the first version (no designations then)
+    for q in (
+        read_sql.PartnerQuery(designation="No Such Designation"),
+        read_sql.PartnerQuery(designation="Cloud\x00Specialist"),
+        read_sql.PartnerQuery(designation="Cloud Specialist", period="2025-Q4"),
+    ):
+        assert shown(fast, q, period) == shown(through_engine, q, period) == []

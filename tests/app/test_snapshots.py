@@ -84,6 +84,55 @@ def test_overrides_queue_narrow(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=NARROW, run_before=keys("o"))
 
 
+def request_over_four_quarters(app) -> None:
+    """#4: alice asks Platinum for P00005 (Authorized or Silver) from 2025-01-01: every quarter changes."""
+    from datetime import date
+
+    from tiertui.services import overrides
+
+    overrides.request(app.engine, "alice", "P00005", "Platinum", "Regional anchor [bold]deal[/]", date(2025, 1, 1))
+
+
+def test_overrides_queue_effect(snap_compare, make_app):
+    """The detail pane of #4: the four periods approving it changes, each from what to what."""
+
+    async def run(pilot):
+        request_over_four_quarters(pilot.app)
+        await keys("o", "end")(pilot)
+
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=run)
+
+
+def test_overrides_queue_effect_narrow(snap_compare, make_app):
+    """At 80x24 two periods are spelled out, then "and 2 more periods"."""
+
+    async def run(pilot):
+        request_over_four_quarters(pilot.app)
+        await keys("o", "end")(pilot)
+
+    assert snap_compare(make_app(), terminal_size=NARROW, run_before=run)
+
+
+def test_overrides_revoke_asks_for_note(snap_compare, make_app):
+    """Approved #2 (bob's request, approved by alice), all overrides shown, R: the note dialog says
+    what revoking changes."""
+
+    async def run(pilot):
+        from sqlalchemy import text
+
+        from tiertui.services import overrides
+
+        overrides.decide(pilot.app.engine, "alice", 2, approve=True, note="agreed")
+        with pilot.app.engine.begin() as conn:  # a fixed time on screen
+            conn.execute(text("UPDATE tier_override SET decided_at = '2026-01-14 09:30:00' WHERE id = 2"))
+        await keys("o", "v")(pilot)
+        table = pilot.app.screen.query_one("#override-table")
+        table.move_cursor(row=[str(c) for c in (table.get_row_at(r)[1] for r in range(table.row_count))].index("2"))
+        await keys("R")(pilot)
+
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=run)
+
+
 def test_overrides_own_request_refused(snap_compare, make_app):
     assert snap_compare(make_app(user="alice"), terminal_size=WIDE, run_before=keys("o", "a"))
 

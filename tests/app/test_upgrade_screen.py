@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from db_builder import back_to_the_first_revision
 from db_builder import sqlite_revision as revision
 
 import tiertui.app
@@ -293,26 +294,7 @@ def test_a_failed_upgrade_ends_with_the_error(old_db, monkeypatch):
 
 async def test_postgresql_reminds_to_pg_dump_and_upgrades(postgres_url):
     engine = open_engine(postgres_url)
-    with engine.begin() as conn:  # back to revision 0001: empty, then the first schema only
-        for table in (
-            "alembic_version",
-            "results_state",
-            "published_period",
-            "notification",
-            "app_user",
-            "offline_copy",
-            "tier_override",
-            "scenario",
-            "metric_value",
-            "level_run",
-            "certification",
-            "program_version",
-            "partner",
-            "level_result",
-            "audit_entry",
-        ):
-            conn.exec_driver_sql(f'DROP TABLE "{table}"')
-    schema._migrate(engine, "0001")
+    back_to_the_first_revision(engine)  # empty, then the first schema only
     engine.dispose()
     target = outdated(postgres_url)
     assert target is not None and target.current == "0001" and target.backup_name is None

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from tiertui.scoring.natural import natural_sort_key
 from tiertui.services.demo import build_demo
 from tiertui.services.read import engine as reads
 from tiertui.services.read import sql as read_sql
@@ -209,8 +210,9 @@ def test_the_reader_sees_writes_made_through_the_engine(demo, reader):
     with engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO partner (partner_id, name, region, country, partner_type, account_manager) "
-                "VALUES ('ZZ-NEW', 'Brand New', 'EMEA', '', 'MSP', 'Nobody')"
+                "INSERT INTO partner (partner_id, name, region, country, partner_type, account_manager, id_sort_key, "
+                "name_sort_key) VALUES ('ZZ-NEW', 'Brand New', 'EMEA', '', 'MSP', 'Nobody', "
+                f"'{natural_sort_key('ZZ-NEW')}', '{natural_sort_key('Brand New')}')"
             )
         )
     try:

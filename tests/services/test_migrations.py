@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from db_builder import back_to_the_first_revision
+from sqlalchemy import column as sql_column
 from sqlalchemy import create_engine, insert, inspect, select, text
+from sqlalchemy import table as sql_table
 from sqlmodel import SQLModel
 
 from tiertui.services.levelling import run_levelling
@@ -71,30 +74,6 @@ def test_a_new_database_is_at_head_and_matches_the_models(any_engine):
     assert version(any_engine) == schema.HEAD
     assert schema.status(any_engine) == schema.SchemaStatus(schema.HEAD, schema.HEAD, False, False)
     assert schema_diff(any_engine) == []
-
-
-def back_to_the_first_revision(engine) -> None:
-    """Empty the database, then build revision 0001 only."""
-    with engine.begin() as conn:
-        for table in (
-            "alembic_version",
-            "published_period",
-            "notification",
-            "results_state",
-            "app_user",
-            "offline_copy",
-            "tier_override",
-            "scenario",
-            "metric_value",
-            "level_run",
-            "certification",
-            "program_version",
-            "partner",
-            "level_result",
-            "audit_entry",
-        ):
-            conn.execute(text(f'DROP TABLE "{table}"'))
-    schema._migrate(engine, "0001")
 
 
 def test_first_revision_is_the_schema_made_before_migrations(any_engine):
@@ -240,7 +219,9 @@ def copy_fixture_rows(engine) -> None:
                     continue
                 columns = [table.c[name] for name in sorted(schema.FIRST_SCHEMA[table.name])]
                 rows = [dict(zip((c.name for c in columns), row)) for row in src.execute(select(*columns))]
-                dst.execute(insert(table), rows)
+                # only these columns (the models' insert defaults fill columns that 0001 does not have)
+                first = sql_table(table.name, *(sql_column(c.name, c.type) for c in columns))
+                dst.execute(insert(first), rows)
     finally:
         source.dispose()
 

@@ -20,7 +20,7 @@ from db_builder import FOUR_UC, PROGRAM, seat_team, seed
 from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
-from tiertui.services import ServiceError, exports, offline, overrides, roles, scenarios
+from tiertui.services import ServiceError, exports, notes, offline, overrides, roles, scenarios
 from tiertui.services.imports import import_file
 from tiertui.services.levelling import run_levelling
 from tiertui.storage import open_engine, schema
@@ -109,6 +109,7 @@ def check_copy(team, copies, tmp_path):
                 period="2026-Q1", kind="partner", partner_key=1, address="a@x.example", sent_by="mia", channel="outbox"
             )
         )
+    notes.add_note(team, "mia", "B2", "called: \x1b[2J wants Gold")  # (issue 13) call notes travel too
     before = all_rows(team, include_offline=False)
     report = offline.take_copy(team, "viv", tmp_path / "trip.db")  # a viewer may take a copy
     assert report.path == tmp_path / "trip.db"
@@ -502,10 +503,10 @@ def test_other_offline_work_is_reported_as_not_synced(team, copies, tmp_path):
     assert report.complete
     assert report.ignored == ["level", "level", "add user"]
     text = report.text()
-    assert "No override requests or decisions were made offline: nothing to apply." in text
+    assert "No override requests or decisions, nor call notes, were made offline: nothing to apply." in text
     assert text.endswith(
         "3 other changes made offline were not synced: level (2 times), add user "
-        "(only override requests and decisions are synced)."
+        "(only override requests and decisions, and call notes, are synced)."
     )
     after = all_rows(team)
     assert after["level_run"] == before["level_run"] and after["app_user"] == before["app_user"]

@@ -322,6 +322,7 @@ def test_delete_a_partner_removes_its_data_and_relevels_its_parent(any_engine):
         "metric values": 2,
         "certifications": 0,
         "overrides": 1,
+        "call notes": 0,
         "results": 2,
         "partner": 1,
     }

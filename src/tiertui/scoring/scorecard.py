@@ -149,6 +149,7 @@ class RiskReason:
     remaining: float | None = None  # lapse: people left at the next period's end
     lapsing: tuple[Lapse, ...] = ()  # lapse: who, and when their certification expires
     next_period: str = ""  # lapse: the period by whose end they lapse
+    designations_lost: tuple[str, ...] = ()  # lapse (v2 §3.12): designations met now that would not be
 
 
 @dataclass(frozen=True)
@@ -415,6 +416,39 @@ def explain(
     )
 
 
+def designations_lost(program: Program, values: Mapping[str, float], left: Mapping[str, float]) -> tuple[str, ...]:
+    """(v2 §3.8, §3.12) The designations met on ``values`` that would no longer be met if the
+    certifications expiring before the next period's end lapsed: each re-evaluated with
+    ``cert:<track>`` at ``left`` (the people still certified then, as for the tiers' lapse risk),
+    every other value as it is. In the program's order."""
+    if not program.designations or not left:
+        return ()
+    now = designations_met(program, values)
+    later = designations_met(program, {**values, **left})
+    return tuple(name for name, met in now.items() if met and not later.get(name, False))
+
+
+def lost_words(program: Program, names: Sequence[str]) -> str:
+    """ "it would also lose Cloud Specialist and UC Specialist" (a designation kept by its keep-window
+    for further periods says so: "Sales Excellence would no longer be met, kept 2 further periods")."""
+    if not names:
+        return ""
+    keep = {d.name: d.keep_periods for d in program.designations}
+    lose = [n for n in names if not keep.get(n)]
+    kept = [n for n in names if keep.get(n)]
+    parts = []
+    if lose:
+        parts.append("it would also lose " + _and(lose))
+    for n in kept:
+        k = keep[n]
+        parts.append(f"{n} would no longer be met (kept {k} further period{'s' if k != 1 else ''})")
+    return "; ".join(parts)
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def designations_met(program: Program, values: Mapping[str, float]) -> dict[str, bool]:
     """(v2 §3.12) Each designation of ``program``: met on these group values (not counting its keep-window)."""
     arrays = {m: np.array([float(values.get(m, 0.0))]) for m in program.used_metrics()}
@@ -604,6 +638,9 @@ def _risks(program, earned, event, below, period, checks, arrays, thresholds, le
             f"{count} {track} certification{'s' if count != 1 else ''} {verb} before {nxt} ends{who}: "
             f"{program.label_of(metric)} would be {number_text(left[metric])} of {number_text(float(gate[0]))}"
         )
+        lost = designations_lost(program, {m: float(a[0]) for m, a in arrays.items()}, {metric: left[metric]})
+        if lost:
+            text += "; " + lost_words(program, lost)
         reasons.append(
             RiskReason(
                 "lapse",
@@ -616,6 +653,7 @@ def _risks(program, earned, event, below, period, checks, arrays, thresholds, le
                 left[metric],
                 people,
                 nxt,
+                lost,
             )
         )
     return reasons

@@ -274,6 +274,11 @@ def _summary(action: str, entity: str, entity_id: str, d: dict, pid: str | None,
         if d.get("offline_copy"):
             text += f" (offline at {str(d.get('offline_at', '?'))[:16]}, synced by {d.get('synced_by', '?')})"
         return text
+    if action == "note.add":
+        text = f"added a call note on {d.get('partner_id', entity_id)}: {_clip(d.get('text', ''), 60)}"
+        if d.get("offline_copy"):
+            text += f" (offline at {str(d.get('offline_at', '?'))[:16]}, synced by {d.get('synced_by', '?')})"
+        return text
     if action == "offline.copy":
         return f"took offline copy {entity_id} to {d.get('file', '?')}: {_count(d.get('rows', '?'))} rows"
     if action == "offline.sync":

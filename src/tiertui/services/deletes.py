@@ -219,7 +219,7 @@ def delete_certifications(
 
 
 def delete_partner(target: Engine | UnitOfWork, user: str, partner_id: str) -> DeleteReport:
-    """Remove a partner without subsidiaries, with its metrics, certifications, overrides and results."""
+    """Remove a partner without subsidiaries, with its metrics, certifications, overrides, call notes and results."""
     with using(target) as uow:
         assert uow.session is not None
         roles.require(uow.session, user, "admin", "deleting data")
@@ -244,6 +244,7 @@ def delete_partner(target: Engine | UnitOfWork, user: str, partner_id: str) -> D
             "metric values": queries.execute(conn, "DELETE FROM metric_value WHERE partner_key = ?", (key,)),
             "certifications": queries.execute(conn, "DELETE FROM certification WHERE partner_key = ?", (key,)),
             "overrides": queries.execute(conn, "DELETE FROM tier_override WHERE partner_key = ?", (key,)),
+            "call notes": queries.execute(conn, "DELETE FROM call_note WHERE partner_key = ?", (key,)),
             "results": queries.execute(conn, "DELETE FROM level_result WHERE partner_key = ?", (key,)),
             "partner": queries.execute(conn, "DELETE FROM partner WHERE key = ?", (key,)),
         }

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from ..scoring import Certifications as CertColumns
 from ..scoring import Inputs, Partners, Period, Program, level, next_period, parse_period, parse_program
+from ..scoring.natural import natural_sort_key
 from ..storage import queries
 from . import audit, levelling, overrides, programs, roles
 from .errors import ServiceError
@@ -553,7 +554,7 @@ def _partner_count(engine: Engine) -> int:
 
 
 def _clear(conn: Connection) -> None:
-    for table in ("level_result", "tier_override", "certification", "metric_value", "partner"):
+    for table in ("level_result", "tier_override", "call_note", "certification", "metric_value", "partner"):
         queries.execute(conn, f"DELETE FROM {table}")
 
 
@@ -885,6 +886,8 @@ def _write(conn: Connection, data: DemoData) -> tuple[int, int]:
             "account_manager",
             "tier",
             "tier_since",
+            "id_sort_key",
+            "name_sort_key",
         ),
         zip(
             keys,
@@ -897,6 +900,8 @@ def _write(conn: Connection, data: DemoData) -> tuple[int, int]:
             data.manager,
             data.tier,
             data.tier_since,
+            map(natural_sort_key, data.ids),
+            map(natural_sort_key, data.names),
         ),
     )
     metric_rows = 0

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..safe_text import visible
 from ..scoring import Period, PeriodError, Program, parse_period, suggest
+from ..scoring.natural import natural_sort_key
 from ..storage import queries
 from . import audit, programs, roles, staleness, timeline
 from .errors import ServiceError
@@ -46,6 +47,8 @@ PARTNER_COLUMNS = (
     "contact_name",  # (v2 §2) optional: who receives the partner's notifications (tiertui notify)
     "contact_email",
 )
+# what an import writes: the file's columns and the natural sort keys of id and name (the list's order)
+PARTNER_WRITTEN = (*PARTNER_COLUMNS, "id_sort_key", "name_sort_key")
 METRIC_KEY_COLUMNS = ("partner_id", "period")
 LONG_METRIC_COLUMNS = ("partner_id", "period", "metric", "value")
 CERTIFICATION_COLUMNS = ("partner_id", "person", "certification", "track", "earned_on", "expires_on")
@@ -729,6 +732,8 @@ def _import_partners(
                 _date_param(conn, since),
                 contact,
                 email,
+                natural_sort_key(pid),
+                natural_sort_key(name),
             )
         )
     for line, _pid, parent in parents:
@@ -739,8 +744,8 @@ def _import_partners(
     problems.reject_if_any(source.name)
 
     updated = sum(1 for pid in seen if pid in stored.key)
-    present = [c for c in PARTNER_COLUMNS[1:] if c in columns]
-    _upsert(conn, "partner", PARTNER_COLUMNS, ("partner_id",), present, rows, len(rows), progress, "partners")
+    present = [c for c in PARTNER_COLUMNS[1:] if c in columns] + ["id_sort_key", "name_sort_key"]
+    _upsert(conn, "partner", PARTNER_WRITTEN, ("partner_id",), present, rows, len(rows), progress, "partners")
     extra = [c for c in PARTNER_COLUMNS[2:] if c in columns]
     detail = f"columns: name, {', '.join(extra)}" if extra else "columns: name"
     # the re-levelling: these partners, and the groups they leave (their former parents')

@@ -291,30 +291,18 @@ def decide(
             roles.require(session, user, "approver", f"{'approving' if approve else 'rejecting'} overrides")
             row = _get(session, override_id)
             check_decision(session, user, row, approve)
-            now = utcnow()
-            changed = session.exec(
-                update(Override)
-                .where(col(Override.id) == override_id, col(Override.status) == "pending")
-                .values(status=status, decided_by=user, decided_at=now, note=note.strip())
-            ).rowcount
-            if changed != 1:
-                raise _DecidedMeanwhile  # leaves the transaction, which rolls back
-            audit.record(
-                session,
+            return _change_decision(
+                uow,
                 user,
-                f"override.{'approve' if approve else 'reject'}",
-                "override",
-                override_id,
-                partner_id=session.get_one(Partner, row.partner_key).partner_id,
-                tier=row.tier,
+                row,
+                action=f"override.{'approve' if approve else 'reject'}",
+                expect=[col(Override.status) == "pending"],
+                values=dict(status=status, decided_by=user, decided_at=utcnow(), note=note.strip()),
                 before={"status": "pending"},
                 after={"status": status, "note": note.strip()},
-                **(audit_detail or {}),
+                detail=audit_detail,
+                relevel_why=f"approval of override {override_id}" if approve else None,
             )
-            if approve:
-                relevel(uow, user, keys=[row.partner_key], ancestors=False, why=f"approval of override {override_id}")
-            session.flush()
-            return _view(session, override_id)
     except _DecidedMeanwhile:
         # another decision landed between our read and our update: say whose, as read now
         latest = get(engine_of(target), override_id)
@@ -341,30 +329,19 @@ def revoke(
             roles.require(session, user, "approver", "revoking overrides")
             row = _get(session, override_id)
             check_revocation(session, user, row, note)
-            now = utcnow()
-            changed = session.exec(
-                update(Override)
-                .where(col(Override.id) == override_id, col(Override.status) == "approved")
-                .values(status="revoked", revoked_by=user, revoked_at=now, revoke_note=note.strip())
-            ).rowcount
-            if changed != 1:
-                raise _DecidedMeanwhile
-            audit.record(
-                session,
+            return _change_decision(
+                uow,
                 user,
-                "override.revoke",
-                "override",
-                override_id,
-                partner_id=session.get_one(Partner, row.partner_key).partner_id,
-                tier=row.tier,
-                approved_by=row.decided_by,
+                row,
+                action="override.revoke",
+                expect=[col(Override.status) == "approved"],
+                values=dict(status="revoked", revoked_by=user, revoked_at=utcnow(), revoke_note=note.strip()),
+                facts={"approved_by": row.decided_by},
                 before={"status": "approved"},
                 after={"status": "revoked", "note": note.strip()},
-                **(audit_detail or {}),
+                detail=audit_detail,
+                relevel_why=f"revocation of override {override_id}",
             )
-            relevel(uow, user, keys=[row.partner_key], ancestors=False, why=f"revocation of override {override_id}")
-            session.flush()
-            return _view(session, override_id)
     except _DecidedMeanwhile:
         latest = get(engine_of(target), override_id)
         raise ServiceError(
@@ -391,47 +368,70 @@ def undo(target: Engine | UnitOfWork, user: str, override_id: int) -> OverrideVi
                 raise ServiceError(
                     f"override {override_id} was {row.status} by {row.decided_by}; only they can undo it"
                 )
-            before = {"status": row.status, "note": row.note, "decided_by": row.decided_by}
-            was_approved = row.status == "approved"
-            changed = session.exec(
-                update(Override)
-                .where(
-                    col(Override.id) == override_id,
+            return _change_decision(
+                uow,
+                user,
+                row,
+                action="override.undo",
+                expect=[
                     col(Override.status) == row.status,
                     col(Override.decided_by) == user,
                     col(Override.decided_at) == row.decided_at,
-                )
-                .values(status="pending", decided_by=None, decided_at=None, note="")
-            ).rowcount
-            if changed != 1:
-                raise _DecidedMeanwhile
-            audit.record(
-                session,
-                user,
-                "override.undo",
-                "override",
-                override_id,
-                partner_id=session.get_one(Partner, row.partner_key).partner_id,
-                tier=row.tier,
-                before=before,
+                ],
+                values=dict(status="pending", decided_by=None, decided_at=None, note=""),
+                before={"status": row.status, "note": row.note, "decided_by": row.decided_by},
                 after={"status": "pending"},
+                relevel_why=(f"undoing the approval of override {override_id}" if row.status == "approved" else None),
             )
-            if was_approved:
-                relevel(
-                    uow,
-                    user,
-                    keys=[row.partner_key],
-                    ancestors=False,
-                    why=f"undoing the approval of override {override_id}",
-                )
-            session.flush()
-            return _view(session, override_id)
     except _DecidedMeanwhile:
         latest = get(engine_of(target), override_id)
         raise ServiceError(
             f"override {override_id} changed since your decision (now {latest.status}"
             f"{' by ' + str(latest.decided_by) if latest.decided_by else ''}); not undone"
         ) from None
+
+
+def _change_decision(
+    uow: UnitOfWork,
+    user: str,
+    row: Override,
+    *,
+    action: str,
+    expect: list,
+    values: dict,
+    before: dict,
+    after: dict,
+    facts: dict | None = None,
+    detail: dict | None = None,
+    relevel_why: str | None = None,
+) -> OverrideView:
+    """The one write behind a decision, a revocation and an undo, inside ``uow``: the update of
+    ``row`` guarded by ``expect`` (the state as read; another change landed meanwhile:
+    :class:`_DecidedMeanwhile`, and the transaction rolls back), its audit entry, and (``relevel_why``)
+    the partner's re-levelling, all in the same transaction. Returns the override as now stored."""
+    assert uow.session is not None and row.id is not None
+    session = uow.session
+    override_id, partner_key, tier = row.id, row.partner_key, row.tier  # as read, before the update
+    changed = session.exec(update(Override).where(col(Override.id) == override_id, *expect).values(**values)).rowcount
+    if changed != 1:
+        raise _DecidedMeanwhile  # leaves the transaction, which rolls back
+    audit.record(
+        session,
+        user,
+        action,
+        "override",
+        override_id,
+        partner_id=session.get_one(Partner, partner_key).partner_id,
+        tier=tier,
+        **(facts or {}),
+        before=before,
+        after=after,
+        **(detail or {}),
+    )
+    if relevel_why is not None:
+        relevel(uow, user, keys=[partner_key], ancestors=False, why=relevel_why)
+    session.flush()
+    return _view(session, override_id)
 
 
 class _DecidedMeanwhile(Exception):

@@ -206,20 +206,22 @@ def plan_load(session: Session, program: Program) -> LoadPlan:
     start = program.effective_from or date.min
     previous = [x for x in periods if x not in plan.periods and parse_period(x).end < start]
     last = previous[-1] if previous else None
-    if not plan.periods and last is None:
-        return plan
     old = program_for(after, last) if last else None
     if old is None:
-        # the first evaluated version: tiers on record are read through its map
+        if not (plan.periods or (after and after[0] is program)):
+            return plan  # it governs nothing yet and carries nothing
+        # the first version in force (even before any period has data): tiers on record are read
+        # through its map, so one that partners are on must have a place in it
         held = Counter(
             t for (t,) in queries.fetchall(conn, "SELECT tier FROM partner WHERE tier IS NOT NULL AND tier <> ''")
         )
         missing = {t: c for t, c in held.items() if program.carried_tier(t) is None}
         if missing:
             t, c = next(iter(sorted(missing.items())))
+            who = _first_ids(conn, "SELECT partner_id FROM partner WHERE tier = ? ORDER BY partner_id", (t,), c)
             raise ServiceError(
-                f"{c:,} partner{'s have' if c != 1 else ' has'} tier {t!r} on record, which {program.name!r} "
-                f"neither has nor maps: add it to [transition] tiers (tiers: {', '.join(program.tiers)})"
+                f"{c:,} partner{'s have' if c != 1 else ' has'} tier {t!r} on record ({who}), which "
+                f"{program.name!r} neither has nor maps: add it to [transition] tiers (tiers: {', '.join(program.tiers)})"
             )
         return plan
     plan.carried_from = f"{old.name!r} ({last})"
@@ -235,15 +237,29 @@ def plan_load(session: Session, program: Program) -> LoadPlan:
         count = int(held.get(t, 0))
         if table[i] < 0:
             if count:
+                who = _first_ids(
+                    conn,
+                    "SELECT p.partner_id FROM level_result r JOIN partner p ON p.key = r.partner_key "
+                    "WHERE r.period = ? AND r.earned_tier = ? ORDER BY p.partner_id",
+                    (last, t),
+                    count,
+                )
                 raise ServiceError(
                     f"tier {t!r} of {old.name!r} has no place in {program.name!r}: {count:,} partner"
-                    f"{'s hold' if count != 1 else ' holds'} it in {last}; map it in [transition] tiers "
+                    f"{'s hold' if count != 1 else ' holds'} it in {last} ({who}); map it in [transition] tiers "
                     f"(tiers: {', '.join(program.tiers)})"
                 )
             continue
         if count:
             plan.moves.append((t, program.tiers[int(table[i])], count))
     return plan
+
+
+def _first_ids(conn: Connection, sql: str, params: tuple, count: int, limit: int = 5) -> str:
+    """ "M4" / "P1, P2, P3, P4, P5 and 12 more": the partners a refusal names (spec §3.11)."""
+    ids = [r[0] for r in queries.fetchall(conn, f"{sql} LIMIT {int(limit)}", params)]
+    more = count - len(ids)
+    return ", ".join(ids) + (f" and {more:,} more" if more > 0 else "")
 
 
 def protection_at(timeline: list[Program], periods: list[str], earned: dict[str, str], period: str):
@@ -279,8 +295,8 @@ def import_view(session: Session) -> Program:
 
     versions = programs(session)
     active = versions[-1]
-    if len(versions) == 1:
-        return active
+    if len(versions) == 1 and (active.transition is None or not active.transition.tiers):
+        return active  # (a first version's [transition] maps tiers on record too: below)
     metrics = {}
     tiers: dict[str, None] = {}
     for p in versions:

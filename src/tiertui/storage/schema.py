@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # alembic is imported only when a migration runs: opening sta
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
 VERSION_TABLE = "alembic_version"
 FIRST = "0001"
-HEAD = "0010"  # the newest revision in migrations/versions (a test keeps the two in step)
+HEAD = "0012"  # the newest revision in migrations/versions (a test keeps the two in step)
 
 # The first schema's tables and columns: how a database made before migrations is recognised.
 FIRST_SCHEMA: dict[str, frozenset[str]] = {

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlalchemy import false as sa_false
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlmodel import Field, SQLModel
+
+from ..scoring.natural import natural_sort_key
 
 
 def utcnow() -> datetime:
@@ -34,8 +37,29 @@ class ProgramVersion(SQLModel, table=True):
     effective_from: date | None = None
 
 
+# A natural sort key (tiertui.scoring.natural): compared as bytes, so PostgreSQL gets the C collation.
+SORT_KEY = Text().with_variant(Text(collation="C"), "postgresql")
+
+
+def _id_sort_key(context: DefaultExecutionContext) -> str:
+    return natural_sort_key(context.get_current_parameters()["partner_id"])
+
+
+def _name_sort_key(context: DefaultExecutionContext) -> str:
+    return natural_sort_key(context.get_current_parameters()["name"])
+
+
 class Partner(SQLModel, table=True):
+    """A partner. ``id_sort_key`` and ``name_sort_key`` hold the natural sort keys of its id and name
+    (:func:`tiertui.scoring.natural.natural_sort_key`; revision 0011): the partner list's order.
+    An insert through the ORM or SQLAlchemy Core fills them (column defaults); a statement written as
+    SQL text must set them, and an update of the name must set ``name_sort_key`` with it."""
+
     __tablename__ = "partner"
+    __table_args__ = (
+        Index("ix_partner_id_sort_key", "id_sort_key", "partner_id"),  # the list by id: its first page at once
+        Index("ix_partner_name_sort_key", "name_sort_key", "id_sort_key", "partner_id"),  # by name
+    )
     key: int | None = Field(default=None, primary_key=True)  # compact surrogate for bulk reads
     partner_id: str = Field(unique=True, index=True)
     name: str = Field(index=True)
@@ -48,6 +72,13 @@ class Partner(SQLModel, table=True):
     tier_since: date | None = None
     contact_name: str | None = None  # (v2 §2) optional: who receives notifications (tiertui notify)
     contact_email: str | None = None
+    # None until the insert: the column default computes it from the row (never stored as NULL)
+    id_sort_key: str | None = Field(
+        default=None, sa_column=Column(SORT_KEY, nullable=False, server_default=text("''"), default=_id_sort_key)
+    )
+    name_sort_key: str | None = Field(
+        default=None, sa_column=Column(SORT_KEY, nullable=False, server_default=text("''"), default=_name_sort_key)
+    )
 
 
 class MetricValue(SQLModel, table=True):
@@ -92,6 +123,23 @@ class Override(SQLModel, table=True):
     revoked_by: str | None = None  # v2 §3.7: who revoked the approved override, when, and why
     revoked_at: datetime | None = None
     revoke_note: str | None = None
+
+
+class CallNote(SQLModel, table=True):
+    """A dated note on a partner, from a call, by the person who wrote it (issue 13). Notes never
+    change results. ``uuid`` follows the note into and out of offline copies (see ``services.notes``)."""
+
+    __tablename__ = "call_note"
+    __table_args__ = (
+        UniqueConstraint("uuid", name="uq_call_note_uuid"),
+        Index("ix_call_note_partner", "partner_key", "written_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str
+    partner_key: int = Field(foreign_key="partner.key")
+    author: str
+    written_at: datetime = Field(default_factory=utcnow)
+    text: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class LevelRun(SQLModel, table=True):

@@ -1,5 +1,6 @@
-"""Every certification, filterable by track, partner and status; and who would lose a gate if
-the certifications expiring before the next period end lapse."""
+"""Every certification, filterable by track, partner and status; and who would lose a gate of
+their tier, or (v2 §3.12) a designation, if the certifications expiring before the next period
+end lapse."""
 
 from __future__ import annotations
 
@@ -93,9 +94,13 @@ class CertificationsScreen(DataScreen):
         self._load_choices()
         if self.initial.status != "all":
             self.query_one("#status", Select).value = self.initial.status
-        self.query_one("#lapse-table", DataTable).add_columns(
-            "Partner", "Name", "Tier", "Track", "Gate", "Now", "At period end", "Lapsing"
-        )
+        lapse = self.query_one("#lapse-table", DataTable)
+        # what would be lost first (the tier's gate, the designations), then the counts; a long name is
+        # cut at 20 cells (the scorecard, Enter, has it whole) so that 120 columns show every column
+        lapse.add_column("Partner")
+        lapse.add_column("Name", width=14)
+        for label in ("Tier", "Track", "Designations lost", "Gate", "Now", "At end", "Lapsing"):
+            lapse.add_column(label)
         self.query_one("#certs", VirtualTable).focus()
 
     @work(thread=True, group="cert-choices", exit_on_error=False)
@@ -217,19 +222,24 @@ class CertificationsScreen(DataScreen):
                 data_text(r.name),
                 data_text(r.tier),
                 data_text(r.track),
-                f"≥ {r.required:g}",
+                data_text(r.designation_words, style="yellow") if r.designations else Text("—", style="dim"),
+                f"≥ {r.required:g}" if r.gate else Text("met", style="dim"),
                 str(r.now),
-                Text(str(r.at_period_end), style="bold red"),
+                Text(str(r.at_period_end), style="bold red" if r.gate else "yellow"),
                 str(r.lapsing),
                 key=f"{r.partner_id}\t{r.track}",
             )  # a partner can be at risk on several tracks
         if report.period is None:
             text = "Nothing levelled yet."
         else:
+            gates = len({r.partner_id for r in report.rows if r.gate})
+            losing = len({r.partner_id for r in report.rows if r.designations})
             text = (
-                f"{len(report.rows)} partner{'s' if len(report.rows) != 1 else ''} would fall below a "
+                f"{gates} partner{'s' if gates != 1 else ''} would fall below a "
                 f"certification gate of their tier at the end of {report.period} ({report.end}) if the "
-                "certifications expiring before then lapse. Enter opens the partner."
+                "certifications expiring before then lapse"
+                + (f"; {losing} would lose a designation" if losing else "")
+                + ". Enter opens the partner."
             )
         self.query_one("#lapse-status", Static).update(literal(text))
 

@@ -154,29 +154,20 @@ class DashboardScreen(DataScreen):
         attention = self.query_one("#attention-figures", Grid)
         await attention.remove_children()
         figures = [
-            Figure(
-                data.promoted,
-                "promoted",
-                PartnerQuery(event="promoted"),
-                mark=EVENT_MARKS["promoted"][0],
-                mark_style=EVENT_MARKS["promoted"][1],
-                id="fig-promoted",
-            ),
-            Figure(
-                data.demoted,
-                "demoted",
-                PartnerQuery(event="demoted"),
-                mark=EVENT_MARKS["demoted"][0],
-                mark_style=EVENT_MARKS["demoted"][1],
-                id="fig-demoted",
-            ),
-            Figure(
-                data.grace,
-                "in grace",
-                PartnerQuery(event="grace"),
-                mark=EVENT_MARKS["grace"][0],
-                mark_style=EVENT_MARKS["grace"][1],
-                id="fig-grace",
+            *(
+                Figure(
+                    count,
+                    label,
+                    PartnerQuery(event=event),
+                    mark=EVENT_MARKS[event][0],
+                    mark_style=EVENT_MARKS[event][1],
+                    id=f"fig-{event}",
+                )
+                for event, label, count in (
+                    ("promoted", "promoted", data.promoted),
+                    ("demoted", "demoted", data.demoted),
+                    ("grace", "in grace", data.grace),
+                )
             ),
             Figure(
                 data.at_risk, "at risk", PartnerQuery(at_risk=True), mark="!", mark_style="bold red", id="fig-at-risk"

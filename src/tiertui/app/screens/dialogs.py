@@ -78,10 +78,15 @@ class PromptScreen(ModalScreen[str | None]):
     @on(Button.Pressed, "#confirm")
     def confirm(self) -> None:
         value = self.query_one(Input).value.strip()
-        if not value:
-            self.query_one("#prompt-problem", Static).update(problem_content(self.required))
+        problem = self.problem_with(value)
+        if problem:
+            self.query_one("#prompt-problem", Static).update(problem_content(problem))
             return
         self.dismiss(value)
+
+    def problem_with(self, value: str) -> str | None:
+        """Why ``value`` cannot be confirmed (shown in the dialog, the text kept), or None."""
+        return None if value else self.required
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -89,10 +94,17 @@ class PromptScreen(ModalScreen[str | None]):
 
 
 class NoteScreen(PromptScreen):
-    """Ask for the note a rejection needs."""
+    """Ask for the note a rejection (or a revocation: ``verb="revoke"``) needs; ``hint``: what it changes."""
 
-    def __init__(self, title: str, prompt: str = "Note (required)") -> None:
-        super().__init__(title, prompt, required="A note is required to reject.", confirm="Confirm", variant="error")
+    def __init__(self, title: str, prompt: str = "Note (required)", *, verb: str = "reject", hint: str = "") -> None:
+        super().__init__(
+            title,
+            prompt,
+            hint=hint,
+            required=f"A note is required to {verb}.",
+            confirm="Confirm" if verb == "reject" else verb.capitalize(),
+            variant="error",
+        )
 
 
 class ConfirmScreen(ModalScreen[bool]):

@@ -29,7 +29,7 @@ class HelpScreen(ModalScreen[None]):
             if binding.action in ("app.command_palette", "command_palette"):
                 label = "Find a partner or command"
             else:
-                label = binding.description or binding.action
+                label = binding.tooltip or binding.description or binding.action  # the longer words first
             group = (label, str(active.node.__class__.__name__))
             seen.setdefault(group, []).append(app.get_key_display(binding))
             ids[group] = binding.id or ""

@@ -1,8 +1,15 @@
 """Why a partner moved: one line per period, and for each change of tier or of at-risk the
-requirements whose result changed from the period before (the scorecard's ``H``)."""
+requirements whose result changed from the period before (the scorecard's ``H``).
+
+(v2 §3.11) Across a program change the first period of the new version says so and maps the tier
+names ("◇ new program version 'FY27' in 2026-Q1: Authorized is now Registered"): a tier carried
+by the map is no move; a real move across the change is a move naming both names."""
 
 from __future__ import annotations
 
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -55,11 +62,12 @@ class HistoryScreen(DataScreen):
 
     def _loaded(self, lines: list[HistoryLine]) -> None:
         self.lines = lines
-        text = Text()
+        parts: list[RenderableType] = []
         if not lines:
-            text.append("Not levelled yet.", style="dim")
+            parts.append(Text("Not levelled yet.", style="dim"))
         for line in lines:
             current = line.period == self.period
+            text = Text()
             text.append("▸ " if current else "  ", style="bold")
             text.append(f"{visible(line.period):<8}", style="bold" if current else "")
             text.append(f" {visible(line.tier):<11}")
@@ -69,8 +77,9 @@ class HistoryScreen(DataScreen):
             text.append(f"score {score_text(line.score):>6}")
             if line.at_risk:
                 text.append("  ! at risk", style="bold red")
-            text.append("\n")
+            parts.append(text)
             if line.change:
+                # a long line (a program's name) wraps under its own start, not at the screen's edge
                 style = (
                     "bold green"
                     if line.change.startswith(("▲", "✔"))
@@ -78,8 +87,12 @@ class HistoryScreen(DataScreen):
                     if line.change[0] in "▼!"
                     else "bold"
                 )
-                text.append(f"    {visible(line.change)}", style=style)
-                text.append(":\n" if line.reasons else "\n", style=style)
+                change = Text(visible(line.change) + (":" if line.reasons else ""), style=style)
+                parts.append(Padding(change, (0, 0, 0, 4)))
                 for reason in line.reasons:
-                    text.append(f"      • {visible(reason)}\n")
-        self.query_one("#history-lines", Static).update(text)
+                    bullet = Table.grid()
+                    bullet.add_column(width=2)
+                    bullet.add_column(ratio=1)
+                    bullet.add_row("•", Text(visible(reason)))
+                    parts.append(Padding(bullet, (0, 0, 0, 6)))
+        self.query_one("#history-lines", Static).update(Group(*parts))

@@ -1,14 +1,17 @@
 """The queue of override requests: a approves, r rejects (with a note), Enter opens the partner;
-space marks several for one decision, u undoes your last decision, a pane shows the request in full.
+space marks several for one decision, u undoes your last decision, R revokes an approved override
+(with a note), a pane shows the request in full and the periods deciding it changes.
 
 The queue is read, and a decision made, in thread workers: an approval is one round of statements
 (the decision, then the queue and the partners' tiers read once) and one repaint, while the keys
-stay live.
+stay live. What deciding the highlighted override changes (``services.override_effect``) is worked
+out in a worker too, one at a time (the latest highlighted row next), and kept until the data changes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -24,6 +27,9 @@ from ...services.errors import ServiceError
 from ...services.overrides import OverrideView
 from ...services.read import engine as reads
 from .base import DataScreen
+
+if TYPE_CHECKING:
+    from ...services.override_effect import Effect
 
 # What a decision needs first (essential, on screen at 80 columns): the mark, the number, the partner,
 # the tier asked for beside the partner's earned and effective tier, the status and the reason; the
@@ -42,7 +48,8 @@ COLUMNS = (
     "Window",
     "Note",
 )
-STATUS_STYLES = {"pending": "yellow", "approved": "green", "rejected": "red"}
+STATUS_STYLES = {"pending": "yellow", "approved": "green", "rejected": "red", "revoked": "magenta"}
+PANE_PERIODS = (2, 4)  # period lines the pane spells out (at 80 columns, at 120) before "and N more"
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,10 @@ class OverridesScreen(DataScreen):
         Binding("r", "reject", "Reject", id="overrides.reject"),
         Binding("enter", "open", "Open partner", id="overrides.open"),
         Binding("v", "toggle_all", "Pending/all", id="overrides.toggle_all"),
-        Binding("u", "undo", "Undo my last decision", id="overrides.undo"),
+        Binding("u", "undo", "Undo", id="overrides.undo", tooltip="Undo my last decision"),
+        Binding(
+            "R", "revoke", "Revoke", id="overrides.revoke", tooltip="Revoke an approved override (asks for a note)"
+        ),
     ]
 
     def __init__(self) -> None:
@@ -106,6 +116,11 @@ class OverridesScreen(DataScreen):
         self.marked: set[int] = set()  # overrides marked (space) for one decision together
         self.last_decided: int | None = None  # my last decision in this queue (u undoes it)
         self.queue: Queue | None = None
+        # what deciding each override changes (its effect's lines), for the data as shown; one
+        # worker at a time works one out, the highlighted row's next
+        self.effects: dict[int, Effect | str] = {}  # str: why it could not be worked out
+        self.effect_generation = 0
+        self.effect_running = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -136,6 +151,8 @@ class OverridesScreen(DataScreen):
             return  # v was pressed again meanwhile: its own read is on the way
         self.rows = queue.rows
         self.queue = queue
+        self.effects = {}  # new data: every effect is worked out again
+        self.effect_generation += 1
         self.marked &= {o.id for o in self.rows if o.status == "pending"}
         table = self.query_one(DataTable)
         cursor = table.cursor_row
@@ -163,7 +180,7 @@ class OverridesScreen(DataScreen):
     def _cells(self, o: OverrideView, queue: Queue) -> tuple[Text, ...]:
         effective = queue.tiers.get(o.partner_id)
         mine = " (you)" if o.requested_by == self.app.user else ""
-        same = effective == o.tier
+        same = o.status == "pending" and effective == o.tier
         requested = Text(visible(o.tier))
         if same:  # a request that changes nothing in the latest period: said in words, not colour only
             requested.append(" = no change", style="dim")
@@ -179,7 +196,7 @@ class OverridesScreen(DataScreen):
             _cell(o.partner_name, 28),
             _cell(o.requested_by + mine),
             Text(f"{o.starts_on} → {o.expires_on or 'open'}"),
-            _cell(o.note or "", 30),
+            _cell((o.revoke_note if o.status == "revoked" else o.note) or "", 30),
         )
 
     def toggle_mark(self) -> None:
@@ -201,34 +218,65 @@ class OverridesScreen(DataScreen):
         self._show_detail()
 
     def _show_detail(self) -> None:
-        """The highlighted request in full: reason, dates, who, notes, and what approving changes."""
+        """The highlighted request in full: reason, dates, who, notes, and what deciding it changes."""
         o, queue = self.selected(), self.queue
         pane = self.query_one("#override-detail", Static)
         if o is None or queue is None:
             pane.update("")
             return
-        effective = queue.tiers.get(o.partner_id)
-        earned = queue.earned.get(o.partner_id)
         window = f"from {o.starts_on} " + (f"to {o.expires_on}" if o.expires_on else "with no end")
-        if o.status == "pending":
-            if effective == o.tier:
-                effect = f"Approving changes nothing in {queue.period}: {o.partner_id} is {o.tier} already."
-            else:
-                effect = (
-                    f"Approving makes {o.partner_id} {o.tier} (now {effective or 'not levelled'}, earned "
-                    f"{earned or '–'}) in every levelled period {window}"
-                    + (f", {queue.period} included if in that window." if queue.period else ".")
-                )
-        else:
-            effect = f"{o.status.capitalize()} by {o.decided_by} at {str(o.decided_at)[:16]}."
         lines = [
             f"#{o.id} {o.partner_id} {o.partner_name}: {o.tier}, {window}",
             f"Requested by {o.requested_by}. Reason: {o.reason}",
-            effect + (f" Note: {o.note}" if o.note else ""),
         ]
+        if o.decided_by:
+            verb = "Rejected" if o.status == "rejected" else "Approved"
+            lines.append(
+                f"{verb} by {o.decided_by} at {str(o.decided_at)[:16]}." + (f" Note: {o.note}" if o.note else "")
+            )
+        if o.status == "revoked":
+            lines.append(f"Revoked by {o.revoked_by} at {str(o.revoked_at)[:16]}. Note: {o.revoke_note}")
+        if o.status in ("pending", "approved"):
+            effect = self.effects.get(o.id)
+            if effect is None:
+                verb = "approving" if o.status == "pending" else "revoking"
+                lines.append(f"Working out what {verb} changes…")
+                self._want_effect()
+            else:
+                shown = PANE_PERIODS[1] if self.app.size.width >= 100 else PANE_PERIODS[0]
+                lines += [effect] if isinstance(effect, str) else effect.lines(shown)
         if self.marked:
             lines.append(f"{len(self.marked)} marked: a approves them, r rejects them (one note), space unmarks.")
         pane.update(Content(visible("\n".join(lines), keep_newlines=True)))
+
+    def _want_effect(self) -> None:
+        """Work out what deciding the highlighted override changes, unless a worker is at it: when
+        it reports, the row highlighted then is worked out next (held-down arrows start one worker)."""
+        if not self.effect_running:
+            o = self.selected()
+            if o is not None:
+                self.effect_running = True
+                self._load_effect(o.id, self.effect_generation)
+
+    @work(thread=True, group="overrides-effect", exit_on_error=False)
+    def _load_effect(self, override_id: int, generation: int) -> None:
+        engine = self.app.engine  # before the services' SQLAlchemy side is imported
+        from ...services.override_effect import effect_of
+
+        result: Effect | str
+        try:
+            result = effect_of(engine, override_id)
+        except ServiceError as exc:
+            result = f"What deciding it changes could not be worked out: {exc}"
+        except Exception as exc:  # noqa: BLE001 - shown to the person, the app keeps running
+            result = f"What deciding it changes could not be worked out: unexpected {exc.__class__.__name__}: {exc}"
+        self.report(self._effect_loaded, override_id, generation, result)
+
+    def _effect_loaded(self, override_id: int, generation: int, result: Effect | str) -> None:
+        self.effect_running = False
+        if generation == self.effect_generation:  # else the data changed meanwhile: worked out again
+            self.effects[override_id] = result
+        self._show_detail()
 
     def selected(self) -> OverrideView | None:
         table = self.query_one(DataTable)
@@ -354,6 +402,68 @@ class OverridesScreen(DataScreen):
         self.loaded_version = self.app.data_changed()
         tier = queue.tiers.get(view.partner_id)
         self._say(f"Override #{view.id} is pending again: {view.partner_id} is {tier or 'not levelled'}.")
+        self._show(show_all, queue)
+
+    def action_revoke(self) -> None:
+        """R on an approved override: say at once why it cannot be revoked (status, role, four eyes),
+        else ask for the note, then revoke it in a worker (re-levelled and audited by the service)."""
+        o = self.selected()
+        if o is None:
+            return
+        if self.deciding is not None:
+            self._say(f"Override #{self.deciding} is still being written; try again in a moment.", error=True)
+            return
+        if o.status != "approved":
+            hint = "" if self.show_all else " (v shows every override)"
+            self._say(f"Override #{o.id} is {o.status}: only an approved override can be revoked{hint}.", error=True)
+            return
+        engine, user, override_id = self.app.engine, self.app.user, o.id
+        self.run_in_thread(
+            lambda: overrides.revocation_refused(engine, user, override_id),
+            lambda why: self._ask_revocation_note(o, why),
+            group="overrides-decide",
+        )
+
+    def _ask_revocation_note(self, o: OverrideView, refused: str | None) -> None:
+        from .dialogs import NoteScreen
+
+        if refused:
+            self._say(refused, error=True)
+            return
+        effect = self.effects.get(o.id)
+        hint = "" if effect is None or isinstance(effect, str) else "\n".join(effect.lines(PANE_PERIODS[0]))
+
+        def done(note: str | None) -> None:
+            if note:
+                self.deciding = o.id
+                self.query_one("#override-message", Static).update(Text(f"Revoking override #{o.id}…", style="dim"))
+                self._revoke(o.id, note, self.show_all)
+
+        title = f"Revoke override #{o.id} ({o.partner_id} → {o.tier})"
+        self.app.push_screen(NoteScreen(title, verb="revoke", hint=hint), done)
+
+    @work(thread=True, group="overrides-decide", exit_on_error=False)
+    def _revoke(self, override_id: int, note: str, show_all: bool) -> None:
+        engine = self.app.engine
+        try:
+            view = overrides.revoke(engine, self.app.user, override_id, note)
+        except ServiceError as exc:
+            self.report(self._refused, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - shown to the person, the app keeps running
+            self.report(self._refused, f"#{override_id}: unexpected {exc.__class__.__name__}: {exc}")
+            return
+        queue = read_queue(engine, show_all, also=(view.partner_id,))
+        self.report(self._revoked, view, show_all, queue)
+
+    def _revoked(self, view: OverrideView, show_all: bool, queue: Queue) -> None:
+        self.deciding = None
+        self.loaded_version = self.app.data_changed()  # this screen shows the new data already
+        tier = queue.tiers.get(view.partner_id)
+        self._say(
+            f"Override #{view.id} revoked: it no longer applies; {view.partner_id} is {tier or 'not levelled'}"
+            + (f" in {queue.period}." if queue.period else ".")
+        )
         self._show(show_all, queue)
 
     def action_reject(self) -> None:

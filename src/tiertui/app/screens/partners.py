@@ -7,7 +7,7 @@ workers, through the app's reader (see :mod:`tiertui.services.read.fast`):
   the database has it (read at once on the UI thread when it takes a few milliseconds, as the ID
   order does, so the first frame has rows), the rest follows; the newest search cancels the one
   before it;
-* the filter choices and the partners' search texts load after the first list is up; the six
+* the filter choices and the partners' search texts load after the first list is up; the seven
   filter Selects are drawn as stubs that look the same until the list is complete (a Select is six
   widgets for Textual to style and lay out: together they were a third of the screen's cost), and
   the footer's keys wait for it too;
@@ -38,6 +38,7 @@ from ...safe_text import visible
 from ...scoring import score_text
 from ...services.read import FilterChoices, PartnerQuery, PartnerRow
 from ...services.read import sql as statements
+from ..literal import data_text
 from ..widgets import Column, VirtualTable, event_text, risk_text, tier_text
 from ..widgets.footer import KeysFooter
 from ..widgets.search_box import SearchBox
@@ -77,6 +78,7 @@ FILTERS = (
     ("manager", "Manager: any", "manager"),
     ("risk", "Risk: any", "at_risk"),
     ("event", "Event: any", "event"),
+    ("designation", "Designation: any", "designation"),  # (v2 §3.12) held in the period shown
 )
 FIXED_CHOICES = {"risk": RISK_CHOICES, "event": EVENT_CHOICES}
 AT_ONCE = 150_000  # search texts a keystroke searches in its handler (~10 ms); more go to a thread
@@ -394,10 +396,14 @@ class PartnersScreen(DataScreen):
             return FIXED_CHOICES[widget_id]
         if choices is None:
             return []
-        values = {"tier": choices.tiers, "region": choices.regions, "type": choices.types, "manager": choices.managers}[
-            widget_id
-        ]
-        return [(v, v) for v in values]
+        values = {
+            "tier": choices.tiers,
+            "region": choices.regions,
+            "type": choices.types,
+            "manager": choices.managers,
+            "designation": choices.designations,
+        }[widget_id]
+        return [(data_text(v) if widget_id == "designation" else v, v) for v in values]
 
     async def _mount_filters(self) -> None:
         """Put the real Selects where their stubs are (the first rows are on screen)."""
@@ -434,7 +440,7 @@ class PartnersScreen(DataScreen):
         if self._filters != "mounted":
             return  # the Selects get them when they are mounted
         q = self.partner_query
-        for widget_id in ("tier", "region", "type", "manager"):
+        for widget_id in ("tier", "region", "type", "manager", "designation"):
             select = self.query_one(f"#{widget_id}", Select)
             options = self._options(widget_id, choices)
             current = select.selection if select.selection is not None else self._filter_value(widget_id, q)
@@ -468,6 +474,7 @@ class PartnersScreen(DataScreen):
                 ("manager", q.manager),
                 ("event", q.event),
                 ("risk", None if q.at_risk is None else ("at risk" if q.at_risk else "not at risk")),
+                ("designation", q.designation),
             )
             if value
         ]
@@ -498,6 +505,7 @@ class PartnersScreen(DataScreen):
             "manager": "manager",
             "event": "event",
             "risk": "at_risk",
+            "designation": "designation",
         }[event.select.id]
         if field == "at_risk" and value is not None:
             value = value == "yes"

@@ -15,8 +15,9 @@ from textual.widgets import Footer, Header, Static
 
 from ...safe_text import visible
 from ...scoring import fmt, score_text
-from ...services import publishing, report
+from ...services import notes, publishing, report
 from ...services.errors import ServiceError
+from ...services.notes import NoteView
 from ...services.read import engine as reads
 from ...services.read.engine import PartnerScorecard
 from ...services.read.summary import summary_text
@@ -83,6 +84,7 @@ class ScorecardScreen(DataScreen):
         Binding("right,right_square_bracket", "period(1)", "Next period", id="scorecard.next_period"),
         Binding("H", "history", "Why moved", id="scorecard.history"),
         Binding("y", "copy_summary", "Copy", id="scorecard.copy"),
+        Binding("n", "add_note", "Note", id="scorecard.note"),
         Binding("r", "request_override", "Request override", id="scorecard.request_override"),
         Binding("e", "edit_override", "Edit override", id="scorecard.edit_override"),
         Binding("u", "parent", "Parent", id="scorecard.parent"),
@@ -117,6 +119,8 @@ class ScorecardScreen(DataScreen):
             yield Static(id="subsidiaries")
             yield Static("Overrides", classes="section-title")
             yield Static(id="overrides")
+            yield Static("Call notes", classes="section-title", id="notes-title")
+            yield Static(id="notes")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -128,6 +132,7 @@ class ScorecardScreen(DataScreen):
         """Read the scorecard again (the data changed): every period read before is forgotten."""
         self._cards.clear()
         self._load(self.period)
+        self._load_notes()
 
     def _show_period(self, period: str | None) -> None:
         """Show ``period``: at once if it was read before, else from a worker."""
@@ -158,6 +163,41 @@ class ScorecardScreen(DataScreen):
         self._paint()
         if self.period:
             self._publish_state(self.period)
+
+    # ------------------------------------------------------------------ call notes (issue 13)
+
+    @work(thread=True, exclusive=True, group="scorecard-notes", exit_on_error=False)
+    def _load_notes(self, saved: NoteView | None = None) -> None:
+        try:
+            found = notes.list_notes(self.app.engine, self.partner_id)
+        except ServiceError as exc:
+            self.report(self.refused, str(exc))
+            return
+        self.report(self._show_notes, found, saved)
+
+    def _show_notes(self, found: list[NoteView], saved: NoteView | None) -> None:
+        table = _table("Written (UTC)", "By", "Note")
+        for n in found:  # newest first
+            table.add_row(f"{n.written_at:%Y-%m-%d %H:%M}", n.author, Text(visible(n.text, keep_newlines=True)))
+        shown = self.query_one("#notes", Static)
+        shown.update(table if found else Text("No call notes. Press n to add one.", style="dim"))
+        if saved is not None:
+            self.query_one("#scorecard").scroll_to_widget(self.query_one("#notes-title"), animate=False, top=True)
+            self.notify(
+                f"Saved your note on {visible(saved.partner_id)} ({saved.written_at:%Y-%m-%d %H:%M} UTC).",
+                title="Call note",
+                markup=False,
+            )
+
+    def action_add_note(self) -> None:
+        from .note_dialog import CallNoteScreen
+
+        self.app.push_screen(CallNoteScreen(self.partner_id), self._save_note)
+
+    def _save_note(self, text: str | None) -> None:
+        if text:  # None: cancelled (Escape), nothing saved
+            partner, user, app = self.partner_id, self.app.user, self.app
+            self.run_in_thread(lambda: notes.add_note(app.engine, user, partner, text), self._load_notes, group="notes")
 
     # ------------------------------------------------------------------ published or provisional (issue 15)
 

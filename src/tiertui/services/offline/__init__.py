@@ -1,4 +1,4 @@
-"""Offline copies: a SQLite copy of a team database for a trip, and override work brought back.
+"""Offline copies: a SQLite copy of a team database for a trip, and override work and call notes brought back.
 
 :func:`take_copy` writes every row of the team database (SQLite or PostgreSQL) into a new SQLite
 file at the newest schema, with ids and keys unchanged, and records the copy (an ``OfflineCopy``
@@ -20,6 +20,8 @@ into the team database:
 * roles and the four-eyes rule are checked in the team database, at sync time, for the holder;
   what they may not do there is reported as refused;
 * an approval updates the partner's effective tiers, as an approval online does;
+* call notes written offline by the holder come back as notes (never a conflict; a note already
+  in the team database, by its uuid, is not added again), audited as ``note.add``;
 * everything else done offline (imports, levelling, programs, scenarios, people) is not synced,
   and the report says so.
 

@@ -54,7 +54,7 @@ class CopyReport:
             f"  {total:,} rows ({shown}) in {self.seconds:.1f} s\n"
             f"Work offline with:   tiertui --db {shlex.quote(f'sqlite:///{self.path}')} --user {shlex.quote(self.copied_by)}\n"
             f"Bring it back with:  tiertui offline sync {shlex.quote(str(self.path))}  (override requests and "
-            f"decisions by {self.copied_by}, who holds the copy, only; once)"
+            f"decisions, and call notes, by {self.copied_by}, who holds the copy, only; once)"
         )
 
 

@@ -33,7 +33,7 @@ class SyncReport:
         taken = f"taken by {self.copied_by} at {_when(self.copied_at)}"
         lines = [f"Synced offline copy {self.copy_id} ({self.file}), {taken}."]
         if not (self.applied or self.conflicts or self.refused):
-            lines.append("No override requests or decisions were made offline: nothing to apply.")
+            lines.append("No override requests or decisions, nor call notes, were made offline: nothing to apply.")
         for title, items in (
             ("Applied", self.applied),
             ("Conflicts, not applied", self.conflicts),
@@ -48,7 +48,7 @@ class SyncReport:
             n = len(self.ignored)
             lines.append(
                 f"{n} other change{'s' if n != 1 else ''} made offline {'were' if n != 1 else 'was'} "
-                f"not synced: {names} (only override requests and decisions are synced)."
+                f"not synced: {names} (only override requests and decisions, and call notes, are synced)."
             )
         return "\n".join(lines)
 
@@ -92,6 +92,20 @@ class _CopyRow:
     note: str
 
 
+@dataclass(frozen=True)
+class _NoteEvent:
+    """A call note written offline: its audit entry in the copy, and the copy's note row (if any)."""
+
+    audit_id: int
+    at: datetime
+    actor: str
+    uuid: str
+    partner_id: str | None  # the copy's note row's partner (None: the copy has no such note)
+    author: str | None
+    written_at: datetime | None
+    text: str | None
+
+
 @dataclass
 class _Offline:
     """What was read from the copy file."""
@@ -100,6 +114,7 @@ class _Offline:
     entries: list[tuple[int, str]]  # (audit id, action) of every audit entry that may be the copy's own
     events: list[_Event]
     overrides: dict[int, _CopyRow]
+    notes: list[_NoteEvent] = field(default_factory=list)
 
 
 @dataclass

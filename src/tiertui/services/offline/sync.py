@@ -13,11 +13,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from ...storage.database import DatabaseError, open_engine, redact
-from ...storage.tables import AuditEntry, OfflineCopy, Override, Partner, utcnow
+from ...storage.tables import AuditEntry, CallNote, OfflineCopy, Override, Partner, utcnow
 from .. import audit, roles
 from ..errors import ServiceError
 from ..unit_of_work import UnitOfWork, engine_of, using
 from .common import MARKER, OVERRIDE_ACTIONS, SQLITE_HEADER, _same_file, _sqlite_file, _when, copy_file_path
+from .note_replay import note_events, replay_note
 from .records import SyncReport, _Content, _CopyRow, _Event, _Offline
 from .replay import _label, _Replay
 
@@ -39,7 +40,7 @@ def sync(engine: Engine | UnitOfWork, user: str, copy_path: str | os.PathLike) -
         roles.require(session, user, "viewer", "syncing an offline copy")
         team = _team_record(session, uow.engine, path, offline)
         roles.vouch(session, team.copied_by)  # the holder's work is checked against their roles, not the login
-        replayed = {e.audit_id for e in offline.events}
+        replayed = {e.audit_id for e in offline.events} | {n.audit_id for n in offline.notes}
         report = SyncReport(
             team.id,
             path,
@@ -52,6 +53,8 @@ def sync(engine: Engine | UnitOfWork, user: str, copy_path: str | os.PathLike) -
         replay = _Replay(uow, user, team, offline, report)
         for event in offline.events:
             replay.apply(event)
+        for note in offline.notes:  # a note is never a conflict: it lands, or is refused (not the holder's)
+            replay_note(session, user, team, note, report)
         now = utcnow()
         _mark_synced(session, team, user, now)
         report.synced_at = now
@@ -130,9 +133,15 @@ def _read_copy(path: Path) -> _Offline:
                 for o, pid in rows
                 if o.id is not None  # always, for a stored row: narrows the type
             }
+            notes = note_events(
+                entries,
+                session.exec(
+                    select(CallNote, Partner.partner_id).join(Partner, col(Partner.key) == CallNote.partner_key)
+                ).all(),
+            )
     finally:
         copy.dispose()
-    return _Offline(identities, [(e["id"], e["action"]) for e in entries], _events_of(entries), overrides)
+    return _Offline(identities, [(e["id"], e["action"]) for e in entries], _events_of(entries), overrides, notes)
 
 
 def _events_of(entries: list[dict]) -> list[_Event]:
@@ -179,6 +188,7 @@ def _team_record(session: Session, engine: Engine, path: Path, offline: _Offline
     since = team.last_audit_id
     offline.events = [e for e in offline.events if e.audit_id > since]
     offline.entries = [(i, action) for i, action in offline.entries if i > since]
+    offline.notes = [n for n in offline.notes if n.audit_id > since]
     return team
 
 

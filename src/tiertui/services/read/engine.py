@@ -10,7 +10,7 @@ the ordered keys of every matching row (one narrow query, run off the UI thread)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -21,7 +21,7 @@ from ...scoring import evaluate as ev
 from ...scoring.evaluate import Certifications, Lapse, lapsing_people, person_key
 from ...scoring.numbers import number_text, score_text, value_text
 from ...scoring.program import CERT_PREFIX
-from ...scoring.scorecard import designations_met
+from ...scoring.scorecard import designations_lost, designations_met
 from ...storage import queries
 from .. import timeline
 from ..errors import ServiceError
@@ -181,7 +181,8 @@ def filter_choices(engine: Engine, *, tracks: bool = True) -> FilterChoices:
     with engine.connect() as conn:
         regions, types, managers = statements.partner_choices(_fetch(conn))
         track_values = statements.certification_tracks(_fetch(conn)) if tracks else ()
-    return FilterChoices(tuple(program.tiers) if program else (), regions, types, managers, track_values)
+        designations = statements.designation_names(_fetch(conn))
+    return FilterChoices(tuple(program.tiers) if program else (), regions, types, managers, track_values, designations)
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,8 @@ class PartnerHit:
 
 
 def find_partners(engine: Engine, text: str, limit: int = 20) -> list[PartnerHit]:
-    """Partners whose id or name contains ``text`` (case-insensitive): exact id first, then by name."""
+    """Partners whose id or name contains ``text`` (case-insensitive): exact id first, then names that
+    start with it, then the rest; ties in natural order of name, then id."""
     text = text.strip()
     if not text or _unsearchable(text):
         return []
@@ -205,7 +207,7 @@ def find_partners(engine: Engine, text: str, limit: int = 20) -> list[PartnerHit
             "SELECT p.partner_id, p.name, p.region, r.effective_tier FROM partner p "
             f"LEFT JOIN level_result r ON r.partner_key = p.key AND r.period = ? WHERE {where} "
             f"ORDER BY CASE WHEN LOWER(p.partner_id) = ? THEN 0 WHEN {_position(conn).format('LOWER(p.name)')} = 1 "
-            "THEN 1 ELSE 2 END, LOWER(p.name), p.partner_id LIMIT ?",
+            "THEN 1 ELSE 2 END, p.name_sort_key, p.id_sort_key, p.partner_id LIMIT ?",
             (period, *params, text.casefold(), text.casefold(), limit),
         )
     return [PartnerHit(r[0], r[1], r[2] or "", r[3]) for r in rows]
@@ -611,6 +613,37 @@ def _why_tier(card: Scorecard, before: Scorecard, prev, row) -> list[str]:
     return [f"{c.describe()}" for c in unmet]
 
 
+def carried_name(old: Program, new: Program, tier: str) -> str | None:
+    """(v2 §3.11) The name ``tier`` of ``old`` carries into ``new``: by ``new``'s ``[transition] tiers``
+    map, else the same name; None when neither places it (or ``old`` has no such tier)."""
+    if tier not in old.tiers:
+        return None
+    index = int(ev.tier_map(old, new, strict=False)[old.tier_index(tier)])
+    return new.tiers[index] if index >= 0 else None
+
+
+def _version_words_at(old: Program, new: Program, was: str, period: str) -> str:
+    """ "new program version 'FY27' in 2026-Q1: Authorized is now Registered" (or "still Gold")."""
+    mapped = carried_name(old, new, was)
+    words = f"{was} is now {mapped}" if mapped is not None and mapped != was else f"still {was}"
+    return f"new program version {new.name!r} in {period}: {words}"
+
+
+def _version_change(old: Program, new: Program, prev, row, period: str) -> tuple[str, bool]:
+    """The history's line for the first period of a new version, and whether the tier moved: "◇ new
+    program version 'X' in 2026-Q1: Authorized is now Registered" when the tier is the old one read
+    through the map (no move); a real move across the change stays a move (▲/▼), naming the old
+    tier, its new name and the tier now: "▲ Authorized (now Registered) → Silver in 2026-Q1"."""
+    was, tier = prev[4], row[4]
+    mapped = carried_name(old, new, was)
+    if mapped is None or tier == mapped:
+        return "◇ " + _version_words_at(old, new, was, period), False
+    order = new.tiers
+    up = tier in order and order.index(tier) > order.index(mapped)
+    moved = f"{was} (now {mapped}) → {tier}" if mapped != was else f"{was} → {tier}"
+    return f"{'▲' if up else '▼'} {moved} in {period}", True
+
+
 def partner_history(engine: Engine, partner_id: str) -> list[HistoryLine]:
     """Every levelled period of one partner, oldest first, each change of tier or at-risk explained
     from the stored results and group values (the program's explain on each period)."""
@@ -637,9 +670,24 @@ def partner_history(engine: Engine, partner_id: str) -> list[HistoryLine]:
         tier, event, risky = r[4], r[6], bool(r[9])
         change = ""
         reasons: tuple[str, ...] = ()
+        now_prog = (timeline.program_for(versions, p) if len(versions) > 1 else None) or program
         if prev is not None:
+            before_prog = (timeline.program_for(versions, prev[0]) if len(versions) > 1 else None) or program
+            if now_prog is not None and before_prog is not None and now_prog is not before_prog:
+                # (v2 §3.11) a new version: the old tier read through its map is no move
+                change, moved = _version_change(before_prog, now_prog, prev, r, p)
+                if moved:  # the move is the line; the new version and its names, the first reason
+                    reasons = (_version_words_at(before_prog, now_prog, prev[4], p),)
+                if risky != bool(prev[9]):
+                    reasons = (*reasons, f"at risk from {p}" if risky else f"no longer at risk in {p}")
+                card, before = (card_of(p), card_of(prev[0])) if moved else (None, None)
+                if card is not None and before is not None:
+                    reasons = (*reasons, *(_requirement_changes(before, card) or _why_tier(card, before, prev, r)))
+                lines.append(HistoryLine(p, tier, event, float(r[1]), risky, change, reasons))
+                prev = r
+                continue
             if tier != prev[4]:
-                order = program.tiers if program else []
+                order = now_prog.tiers if now_prog else []
                 up = order.index(tier) > order.index(prev[4]) if tier in order and prev[4] in order else False
                 change = f"{'▲' if up else '▼'} {prev[4]} → {tier} in {p}"
             elif risky != bool(prev[9]):
@@ -754,6 +802,17 @@ class LapseRisk:
     now: int
     at_period_end: int
     lapsing: int  # certifications of the track, in its group, expiring before the period end
+    # (v2 §3.12) designations held in the latest period that would no longer be met with them
+    designations: tuple[str, ...] = ()
+    gate: bool = True  # the tier's gate is at risk (False: only designations would be lost)
+    designation_words: str = ""  # "Cloud Specialist (kept 1 more period)": a keep-window says so
+
+
+def _lost_words(program: Program, names: Sequence[str]) -> str:
+    keep = {d.name: d.keep_periods for d in program.designations}
+    return ", ".join(
+        f"{n} (kept {keep[n]} more period{'s' if keep[n] != 1 else ''})" if keep.get(n) else n for n in names
+    )
 
 
 @dataclass
@@ -780,6 +839,7 @@ def lapse_risk(engine: Engine, today: date) -> LapseReport:
             for m in rule.gates
             if m.startswith(CERT_PREFIX)
         }
+        | _designation_tracks(program)
     )
     if not tracks:
         return LapseReport(upcoming.label, end, [])
@@ -833,8 +893,84 @@ def lapse_risk(engine: Engine, today: date) -> LapseReport:
                         int(lapsing[t][i]),
                     )
                 )
+    found = _with_designations_lost(engine, program, latest, cols, earned, counts, lapsing, found)
     found.sort(key=lambda r: (r.partner_id, r.track))
     return LapseReport(upcoming.label, end, found)
+
+
+def _designation_tracks(program: Program) -> set[str]:
+    """The certification tracks a designation's gates or score components use (v2 §3.12)."""
+    return {
+        m[len(CERT_PREFIX) :]
+        for d in program.designations
+        for m in (*d.rule.gates, *d.rule.maxima, *(c.metric for c in d.score))
+        if m.startswith(CERT_PREFIX)
+    }
+
+
+def _with_designations_lost(engine, program, latest, cols, earned, counts, lapsing, found) -> list[LapseRisk]:
+    """(v2 §3.8, §3.12) ``found`` with, on each partner and track, the designations held in ``latest``
+    that the lapses would unmeet (:func:`scoring.scorecard.designations_lost`, on the stored group
+    values with the track's people now and at the period end); a row for a partner that would lose
+    a designation though its tier's gate holds."""
+    tracks = sorted(_designation_tracks(program) & set(counts))
+    if not tracks:
+        return found
+    n = len(cols.key)
+    candidates = np.zeros(n, dtype=bool)
+    for t in tracks:
+        candidates |= counts[t][1] < counts[t][0]
+    positions = np.flatnonzero(candidates).tolist()
+    if not positions:
+        return found
+    by_key = {int(cols.key[i]): i for i in positions}
+    blobs: dict[int, bytes] = {}
+    with engine.connect() as conn:
+        order = queries.result_metrics(conn)
+        keys = list(by_key)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            blobs.update(
+                (int(k), bytes(b))
+                for k, b in queries.fetchall(
+                    conn,
+                    f"SELECT partner_key, group_values FROM level_result WHERE period = ? "
+                    f"AND partner_key IN ({','.join('?' * len(chunk))})",
+                    [latest, *chunk],
+                )
+            )
+    rows = {(r.partner_id, r.track): r for r in found}
+    for key, blob in blobs.items():
+        i = by_key[key]
+        values = queries.unpack_group_values(blob, order)
+        for t in tracks:
+            now, later = int(counts[t][0][i]), int(counts[t][1][i])
+            if later >= now:
+                continue
+            metric = CERT_PREFIX + t
+            lost = designations_lost(program, {**values, metric: float(now)}, {metric: float(later)})
+            if not lost:
+                continue
+            pid = cols.partner_id[i]
+            row = rows.get((pid, t))
+            if row is not None:
+                rows[(pid, t)] = replace(row, designations=lost, designation_words=_lost_words(program, lost))
+            else:
+                tier = program.tiers[int(earned[i])] if earned[i] >= 0 else ""
+                rows[(pid, t)] = LapseRisk(
+                    pid,
+                    cols.name[i],
+                    tier,
+                    t,
+                    float("nan"),
+                    now,
+                    later,
+                    int(lapsing[t][i]),
+                    lost,
+                    gate=False,
+                    designation_words=_lost_words(program, lost),
+                )
+    return list(rows.values())
 
 
 # --------------------------------------------------------------------------- overrides queue

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 # tiertui.storage.schema.HEAD, which cannot be imported without SQLAlchemy; tests keep the two in step.
 # A file at any other revision is read through the engine, which upgrades a new file or refuses an old one.
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0012"
 
 _IDLE_CONNECTIONS = 4
 
@@ -159,7 +159,7 @@ class FastReader:
 
     def partner_key_chunks(self, q: PartnerQuery, tiers: Sequence[str] = (), first: int = 100) -> Iterator[list[int]]:
         """:meth:`partner_keys` in two helpings: the first ``first`` keys as soon as the database has
-        them (at once for the ID order, which an index gives), then the rest."""
+        them (at once for the ID and name orders, which indexes give), then the rest."""
         period = q.period or self.latest_period() or ""
         sql, params = statements.partner_keys_sql(self.dialect, q, period, tiers)
         with self._connection() as conn:
@@ -172,7 +172,7 @@ class FastReader:
 
     def first_partner_keys(self, q: PartnerQuery, limit: int, within: float) -> tuple[str | None, list[int]] | None:
         """The latest period and the first ``limit`` keys of ``q`` (not sorted by tier), if the database
-        gives them within ``within`` seconds (an index in the order asked: the ID order); else None.
+        gives them within ``within`` seconds (an index in the order asked: the ID or name order); else None.
 
         For a screen's first frame: a few milliseconds on the UI thread save a frame with no rows
         and a thread's round trip; a query that needs a sort is abandoned at once for a worker.
@@ -212,6 +212,7 @@ class FastReader:
             types,
             managers,
             statements.certification_tracks(self.fetch) if tracks else (),
+            statements.designation_names(self.fetch),
         )
 
     def dashboard(self, today: date) -> Dashboard:

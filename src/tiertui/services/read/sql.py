@@ -1,25 +1,27 @@
 """The read side's statements and row builders, as plain SQL over any DB-API connection: no ORM,
 no numpy.
 
-This module is light to import (the standard library and :mod:`..errors` only), so the app can
-draw its first screens before SQLAlchemy, SQLModel and numpy are loaded. Each function takes a
-``Fetch`` (``sql`` with ``?`` placeholders and its parameters in, the rows out) and the dialect
-name; :mod:`.engine` runs them through the engine, :mod:`.fast` through the standard ``sqlite3``
-module on a SQLite file. One statement, one row builder: both paths give the same. The parsed
-programs are cached here, once for both (:func:`parsed_program`).
+This module is light to import (the standard library, :mod:`..errors` and
+:mod:`tiertui.scoring.natural` only), so the app can draw its first screens before SQLAlchemy,
+SQLModel and numpy are loaded. Each function takes a ``Fetch`` (``sql`` with ``?`` placeholders and
+its parameters in, the rows out) and the dialect name; :mod:`.engine` runs them through the engine,
+:mod:`.fast` through the standard ``sqlite3`` module on a SQLite file. One statement, one row
+builder: both paths give the same. The parsed programs are cached here, once for both
+(:func:`parsed_program`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import tomllib
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from ...scoring.natural import fold, natural_sort_key  # stdlib only: light to import
 from ..errors import ServiceError
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ class PartnerQuery:
     at_risk: bool | None = None
     event: str | None = None
     overridden: bool | None = None
+    designation: str | None = None  # (v2 §3.12) held in the period shown
     period: str | None = None
     sort: str = "partner_id"
     descending: bool = False
@@ -95,11 +98,14 @@ class FilterChoices:
     types: tuple[str, ...]
     managers: tuple[str, ...]
     tracks: tuple[str, ...]
+    designations: tuple[str, ...] = ()  # (v2 §3.12) those the stored results hold a flag for, sorted
 
 
+# The list's sorts. Ids and names sort in natural order (P2 before P10, case and accents aside) by
+# their stored natural sort keys (tiertui.scoring.natural), which indexes hold in that order.
 PARTNER_SORTS = {
-    "partner_id": "p.partner_id",
-    "name": "LOWER(p.name)",
+    "partner_id": "p.id_sort_key",
+    "name": "p.name_sort_key",
     "region": "p.region",
     "partner_type": "p.partner_type",
     "account_manager": "p.account_manager",
@@ -109,6 +115,9 @@ PARTNER_SORTS = {
     "at_risk": "r.at_risk",
     "badges": "r.badges",
 }
+# After the sort's column, ties go by the natural id, then the id as written (P2, p2 and P02 share a
+# key); the same direction throughout, so an index in that order serves either direction.
+PARTNER_TIES = ("p.id_sort_key", "p.partner_id")
 
 
 # --------------------------------------------------------------------------- text search
@@ -170,14 +179,6 @@ def matching(texts: Sequence[str], text: str) -> list[bool]:
 # - case and accents do not count (``Sao`` finds ``São``, ``ÉCLAIR`` finds ``eclair``);
 # - best first (:func:`rank`): the exact id, then ids that start with the query, then names that
 #   start with its first word, then names where every word starts a word, then the rest.
-
-
-def fold(text: str) -> str:
-    """``text`` casefolded and without accents: what find-a-partner compares."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def words_of(text: str) -> tuple[str, ...]:
@@ -261,13 +262,10 @@ def find(texts: dict[int, str], query: str, limit: int | None = None) -> list[in
     return keys if limit is None else keys[:limit]
 
 
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(text: str) -> tuple:
-    """``text``'s natural order: runs of digits by their number (P2 before P10), the rest folded."""
-    parts = _DIGITS.split(fold(text))
-    return tuple((0, int(p), len(p)) if i % 2 else (1, p, 0) for i, p in enumerate(parts))
+def natural_key(text: str) -> str:
+    """``text``'s natural order (P2 before P10, case and accents aside): the key the partner table
+    stores for ids and names (:func:`tiertui.scoring.natural.natural_sort_key`)."""
+    return natural_sort_key(text)
 
 
 # --------------------------------------------------------------------------- periods
@@ -390,7 +388,53 @@ def partner_where(dialect: str, q: PartnerQuery) -> tuple[str, list]:
         params.append(bool(q.at_risk) if dialect != "sqlite" else int(bool(q.at_risk)))
     if q.overridden is not None:
         clauses.append("r.override_id IS NOT NULL" if q.overridden else "r.override_id IS NULL")
+    if q.designation is not None:
+        if unsearchable(q.designation):
+            clauses.append("1 = 0")
+        else:
+            clauses.append(held_clause(dialect))
+            params += [DESIGNATION_PREFIX + q.designation, HELD]
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+# --------------------------------------------------------------------------- designations held
+#
+# (v2 §3.12) A result row holds ``designation:<name>`` (1 when held) among its group values, packed
+# as little-endian float64 in the order of the latest levelling run's metrics (``level_run.metrics``,
+# a JSON list; see ``storage.queries.unpack_group_values``). The filter compares that value's eight
+# bytes with 1.0's; the slot is looked up in the run's list by the database itself.
+
+DESIGNATION_PREFIX = "designation:"
+HELD = b"\x00\x00\x00\x00\x00\x00\xf0\x3f"  # 1.0, float64 little-endian
+LATEST_RUN_METRICS_SQL = "SELECT metrics FROM level_run ORDER BY id DESC LIMIT 1"
+
+
+def held_clause(dialect: str) -> str:
+    """SQL that result ``r`` holds the designation named by the first parameter (``designation:<name>``)
+    whose stored value must equal the second (:data:`HELD`); no such slot: false."""
+    if dialect == "sqlite":
+        slot = (
+            "(SELECT j.key FROM json_each((SELECT metrics FROM level_run ORDER BY id DESC LIMIT 1)) j "
+            "WHERE j.value = ?)"
+        )
+        return f"substr(r.group_values, 8 * {slot} + 1, 8) = ?"
+    slot = (
+        "(SELECT t.ord - 1 FROM json_array_elements_text((SELECT metrics FROM level_run ORDER BY id DESC LIMIT 1)"
+        "::json) WITH ORDINALITY AS t(value, ord) WHERE t.value = ?)"
+    )
+    return f"substring(r.group_values FROM (8 * {slot} + 1)::int FOR 8) = ?"
+
+
+def designation_names(fetch: Fetch) -> tuple[str, ...]:
+    """The designations the stored results hold a flag for (the latest run's), sorted."""
+    rows = fetch(LATEST_RUN_METRICS_SQL)
+    try:
+        metrics = json.loads(rows[0][0]) if rows else []
+    except (TypeError, ValueError):
+        return ()
+    return tuple(
+        sorted(m[len(DESIGNATION_PREFIX) :] for m in metrics if isinstance(m, str) and m.startswith(DESIGNATION_PREFIX))
+    )
 
 
 def partner_keys_sql(dialect: str, q: PartnerQuery, period: str, tiers: Sequence[str] = ()) -> tuple[str, list]:
@@ -413,9 +457,10 @@ def partner_keys_sql(dialect: str, q: PartnerQuery, period: str, tiers: Sequence
         for i, t in enumerate(tiers):
             order_params += [t, i]
     direction = "DESC" if q.descending else "ASC"
+    terms = ", ".join(f"{term} {direction}" for term in (order, *(t for t in PARTNER_TIES if t != order)))
     sql = (
         "SELECT p.key FROM partner p LEFT JOIN level_result r ON r.partner_key = p.key AND r.period = ?"
-        f"{where} ORDER BY {order} {direction}, p.partner_id {direction}"
+        f"{where} ORDER BY {terms}"
     )
     return sql, [period, *params, *order_params]
 
