@@ -184,6 +184,23 @@ async def test_h_opens_the_log_newest_first_and_escape_goes_back(make_app):
         assert isinstance(app.screen, DashboardScreen)
 
 
+async def test_the_log_arrives_with_its_rows_drawn_in_the_same_frame(make_app, monkeypatch):
+    """The entries are in memory once read: the list shows them as it appears, not placeholder rows
+    waiting for a worker to hand the same rows back (a thread's round trip on the first open)."""
+    ready = []
+    loaded = AuditScreen._loaded
+
+    def checked(self, *args):
+        loaded(self, *args)
+        ready.append(self.query_one("#audit-table", VirtualTable).page_ready(0))
+
+    monkeypatch.setattr(AuditScreen, "_loaded", checked)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_audit(pilot)
+        assert ready == [True] and len(shown(screen)) == 16
+
+
 async def test_the_command_palette_opens_the_log(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -522,6 +522,36 @@ async def test_certification_filters_and_lapse_risk(make_app):
         assert isinstance(app.screen, ScorecardScreen) and app.screen.partner_id == report.rows[0].partner_id
 
 
+async def test_certifications_open_with_the_list_and_compute_the_lapse_risk_when_its_tab_is_shown(make_app):
+    """The list and its count come first; the lapse risk (every partner's next-period gates) is worked
+    out only when its tab is shown, and again there after the data changed."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one("#certs", VirtualTable)
+        status = str(screen.query_one("#cert-status", Static).render())
+        assert f"{table.row_count:,} certifications · today" in status and "counting" not in status
+        assert [r.partner_id for r in rows(table)] == sorted(r.partner_id for r in rows(table))
+        lapse = screen.query_one("#lapse-table", DataTable)
+        assert lapse.row_count == 0  # not computed: its tab is not shown
+        await pilot.press("t")
+        await settle(pilot)
+        report = reads.lapse_risk(app.engine, app.today)
+        assert lapse.row_count == len(report.rows) > 0
+        assert "would fall below" in str(screen.query_one("#lapse-status", Static).render())
+        await pilot.press("t")
+        app.data_changed()
+        await settle(pilot)
+        assert screen.lapse_version != screen.loaded_version  # the list read again, the lapse risk not yet
+        await pilot.press("t")
+        await settle(pilot)
+        assert screen.lapse_version == screen.loaded_version
+        assert lapse.row_count == len(report.rows)
+
+
 @pytest.mark.parametrize("key", ["question_mark", "f1"])
 async def test_help_lists_the_keys_of_the_screen(make_app, key):
     app = make_app()
@@ -692,6 +722,47 @@ async def test_an_approval_reads_the_queue_once(make_app, monkeypatch):
         assert overrides.get(app.engine, 2).status == "approved"
         assert len(calls) == 2
         assert app.screen.query_one(DataTable).row_count == 2
+
+
+async def test_an_approval_repaints_the_queue_before_reading_it_again(make_app, monkeypatch):
+    """The queue is repainted from the decision's own result (the row gone from the pending list,
+    the partner's re-levelled tier in the message) while the read of the whole queue, held open
+    here, has not come back; that read then repaints it the same way."""
+    import asyncio
+    import threading
+
+    from tiertui.app.screens import overrides as screen_module
+
+    reading, go_on = threading.Event(), threading.Event()
+    list_overrides = overrides.list_overrides
+    calls = []
+
+    def held(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:  # the re-read after the decision
+            reading.set()
+            go_on.wait(5)
+        return list_overrides(*args, **kwargs)
+
+    monkeypatch.setattr(screen_module.overrides, "list_overrides", held)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        before = table.row_count
+        await pilot.press("down", "a")  # #2: bob asks Platinum for P00007
+        for _ in range(300):
+            if reading.is_set() and table.row_count == before - 1:
+                break
+            await asyncio.sleep(0.01)
+        assert reading.is_set() and not go_on.is_set()
+        assert table.row_count == before - 1
+        assert "P00007 is now Platinum" in str(app.screen.query_one("#override-message").render())
+        go_on.set()
+        await settle(pilot)
+        assert table.row_count == before - 1 and len(calls) == 2
 
 
 async def test_scorecard_periods_read_once(make_app, monkeypatch):

@@ -149,6 +149,25 @@ async def test_opens_from_dashboard_and_palette_with_no_edits(make_app):
 
 
 @BOTH
+async def test_reopening_reuses_the_partner_data_until_something_is_written(make_app):
+    """The partner data read at the first visit is kept for the next (the figures come at once);
+    after any write, by anyone (here another connection, as another process would), it is read again."""
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        first = (await open_screen(pilot)).session
+        figures = shown(app.screen.query_one("#tier-counts"))
+        await pilot.press("escape")
+        await settle(pilot)
+        again = await open_screen(pilot)
+        assert again.session is first and shown(again.query_one("#tier-counts")) == figures
+        await pilot.press("escape")
+        await settle(pilot)
+        scenarios.save_scenario(app.engine, "admin", "elsewhere", first.base_text)  # audited: a write
+        third = await open_screen(pilot)
+        assert third.session is not first and shown(third.query_one("#tier-counts")) == figures
+
+
+@BOTH
 async def test_edit_a_gate_and_see_the_movers(make_app):
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:

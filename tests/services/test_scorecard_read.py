@@ -95,3 +95,26 @@ def test_json_export_has_the_gap_and_risk_sentences_of_the_scorecard(demo):
     csv_out = io.StringIO()
     exports.write_csv(rows, csv_out)
     assert csv_out.getvalue().splitlines()[0] == ",".join(exports.columns_of(rows))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        reads.CertificationQuery(),
+        reads.CertificationQuery(status="expiring90"),
+        reads.CertificationQuery(status="active", track="uc"),
+        reads.CertificationQuery(partner="p0001"),
+    ],
+)
+def test_the_first_page_of_certifications_is_the_start_of_the_whole_list(demo, query):
+    """The certifications screen shows the first page at once, then the whole list: same rows first."""
+    whole = reads.certification_ids(demo, query, TODAY)
+    assert len(whole) > 50
+    first = reads.certification_ids(demo, query, TODAY, limit=50)
+    assert first.tolist() == whole[:50].tolist()
+    rows = reads.certification_rows(demo, whole, TODAY)
+    if query.status.startswith("expir"):
+        keys = [(r.expires_on, r.partner_id) for r in rows]
+    else:
+        keys = [(r.partner_id, r.track, r.person, r.certification) for r in rows]
+    assert keys == sorted(keys)

@@ -29,6 +29,8 @@ from .config import config_dir as default_config_dir
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from ..services.scenarios import ScenarioSession
+
 PACKAGE_STYLES = Path(__file__).resolve().parent / "styles"
 CHECKOUT_STYLES = Path(__file__).resolve().parents[3] / "styles"
 
@@ -146,6 +148,8 @@ class TiertuiApp(App):
         self.blink = blink
         self.data_version = 0
         self._find_texts: tuple[int, dict[int, str]] | None = None  # (data version, find texts)
+        # the what-if screen's partner data, kept for its next visit (see ScenarioSession.reuse_or_open)
+        self.whatif_session: ScenarioSession | None = None
         from ..locations import is_read_only_url
 
         read_only = " · read-only" if is_read_only_url(engine_url) else ""  # read-only media: nothing can change

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -27,6 +27,17 @@ def fetchall(conn: Connection, sql: str, params: Sequence = ()) -> list[tuple]:
     rows = cur.fetchall()
     cur.close()
     return rows
+
+
+def fetch_chunks(conn: Connection, sql: str, params: Sequence = (), size: int = 50_000) -> Iterator[list[tuple]]:
+    """The rows of one statement, ``size`` at a time (a caller may stop between chunks)."""
+    cur = raw_cursor(conn)
+    try:
+        cur.execute(sql.replace("?", placeholder(conn)), tuple(params))
+        while rows := cur.fetchmany(size):
+            yield rows
+    finally:
+        cur.close()
 
 
 def execute(conn: Connection, sql: str, params: Sequence = ()) -> int:

@@ -116,7 +116,11 @@ class AuditScreen(DataScreen):
             ]
         else:
             shown = list(range(len(self.lines)))
-        self.query_one("#audit-table", VirtualTable).set_ids(np.array(shown, dtype=np.int64))
+        table = self.query_one("#audit-table", VirtualTable)
+        ids = np.array(shown, dtype=np.int64)
+        table.set_ids(ids)
+        first = ids[: table.page_size]
+        table.prime(0, first, self._fetch(first))  # in memory already: drawn now, not after a worker's round trip
         status = self.query_one("#audit-status", Static)
         if self.problem:
             status.update(data_text(self.problem, "bold red"))

@@ -4,6 +4,7 @@ end lapse."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -23,6 +24,8 @@ from ..widgets import Column, VirtualTable
 from ..widgets.focus import focus_now
 from ..widgets.footer import KeysFooter
 from .base import DataScreen, fix_blink
+
+PAGE = 100  # the first rows of a list, shown while the rest of it is read
 
 COLUMNS = [
     Column("partner_id", "Partner", 7),
@@ -60,6 +63,8 @@ class CertificationsScreen(DataScreen):
         super().__init__()
         self.initial = query or CertificationQuery()
         self.cert_query = self.initial
+        self._counting: CertificationQuery | None = None  # the query whose first page is up, the rest coming
+        self.lapse_version = -1  # the data version the lapse-risk tab shows (or is computing)
 
     def compose(self) -> ComposeResult:
         q = self.initial
@@ -114,8 +119,23 @@ class CertificationsScreen(DataScreen):
 
     def reload(self) -> None:
         self.run_query(self.cert_query, keep_cursor=True)
-        self.query_one("#lapse-status", Static).update("computing…")
+        if self.query_one(TabbedContent).active == "lapse":
+            self._load_lapse()
+        # else: the lapse risk is computed when its tab is first shown (it evaluates the next
+        # period's gates for every partner: seconds at 100,000 partners, which would slow the list)
+
+    def _load_lapse(self) -> None:
+        """Compute the lapse risk (in a worker) unless it is shown, or being computed, for the data in hand."""
+        if self.lapse_version == self.loaded_version:
+            return
+        self.lapse_version = self.loaded_version
+        self.query_one("#lapse-status", Static).update("computing lapse risk…")
         self._lapse()
+
+    @on(TabbedContent.TabActivated, "#cert-tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "lapse":
+            self._load_lapse()
 
     def _fetch(self, ids) -> list[CertificationRow]:
         return reads.certification_rows(self.app.engine, ids, self.app.today)
@@ -128,17 +148,48 @@ class CertificationsScreen(DataScreen):
 
     @work(exclusive=True, thread=True, group="cert-search")
     def _search(self, query: CertificationQuery, keep_cursor: bool) -> None:
+        """The first page of the list with its rows (an index gives them in milliseconds), then all
+        the ids (hundreds of thousands at 100,000 partners: seconds) once that page is on screen."""
         worker = get_current_worker()
-        ids = reads.certification_ids(self.app.engine, query, self.app.today)
+        engine, today = self.app.engine, self.app.today
+        first = reads.certification_ids(engine, query, today, limit=PAGE)
+        if len(first) < PAGE:  # the whole list
+            if not worker.is_cancelled:
+                self.report(self._show, query, first, keep_cursor, reads.certification_rows(engine, first, today))
+            return
+        drawn = threading.Event()
         if not worker.is_cancelled:
-            self.report(self._show, query, ids, keep_cursor)
+            rows = reads.certification_rows(engine, first, today)
+            self.report(self._show, query, first, keep_cursor, rows, drawn)
+            drawn.wait(0.5)  # reading the rest would slow the drawing of that page
+        if worker.is_cancelled:
+            return
+        # read in chunks: leaving the screen (or a newer query) stops the read, rather than leaving
+        # hundreds of thousands of rows to be read for nobody while the next screen opens
+        ids = reads.certification_ids(engine, query, today, cancelled=lambda: worker.is_cancelled)
+        if not worker.is_cancelled:
+            self.report(self._show, query, ids, True)
 
-    def _show(self, query: CertificationQuery, ids: np.ndarray, keep_cursor: bool) -> None:
+    def _show(
+        self,
+        query: CertificationQuery,
+        ids: np.ndarray,
+        keep_cursor: bool,
+        first_rows: list[CertificationRow] | None = None,
+        drawn: threading.Event | None = None,
+    ) -> None:
+        """Show ``ids``: the whole list, or (``drawn`` given) its first page while the rest is counted."""
+        if drawn is not None:
+            self.call_after_refresh(drawn.set)
         if query != self.cert_query:
             return
         table = self.query_one("#certs", VirtualTable)
+        more = self._counting == query  # the whole list of the page on screen: its rows stay
+        self._counting = query if drawn is not None else None
         table.loading_rows = False
-        table.set_ids(ids, keep_cursor=keep_cursor)
+        table.set_ids(ids, keep_cursor=keep_cursor or more, keep_rows=more)
+        if first_rows is not None:
+            table.prime(0, ids[:PAGE], first_rows)
         filters = [
             f
             for f in (
@@ -148,11 +199,13 @@ class CertificationsScreen(DataScreen):
             )
             if f
         ]
+        count = (
+            f"first {len(ids):,} certifications, counting…"
+            if drawn is not None
+            else f"{len(ids):,} certification{'s' if len(ids) != 1 else ''}"
+        )
         self.query_one("#cert-status", Static).update(
-            literal(
-                f"{len(ids):,} certification{'s' if len(ids) != 1 else ''} · today {self.app.today}"
-                + (" · " + ", ".join(filters) if filters else "")
-            )
+            literal(f"{count} · today {self.app.today}" + (" · " + ", ".join(filters) if filters else ""))
         )
 
     @work(exclusive=True, thread=True, group="lapse")

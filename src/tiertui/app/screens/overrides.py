@@ -328,6 +328,18 @@ class OverridesScreen(DataScreen):
         if not decided:
             self.report(self._refused, "; ".join(refused))
             return
+        # Repainted from the decisions' own results first (their rows, their partners' tiers as the
+        # decision re-levelled them: one read by id), then from the whole queue read again.
+        shown = self.queue
+        if shown is not None and shown.period == reads.latest_period(engine):
+            by_id = {v.id: v for v in decided}
+            rows = [by_id.get(o.id, o) for o in shown.rows if show_all or o.id not in by_id]
+            hits = reads.partners_by_id(engine, [v.partner_id for v in decided], shown.period)
+            tiers = {**shown.tiers, **{h.partner_id: h.tier for h in hits}}
+            earned = {**shown.earned, **{h.partner_id: h.earned_tier for h in hits}}
+            self.report(self._decided, decided, refused, approve, show_all, Queue(rows, shown.period, tiers, earned))
+            self.report(self._show, show_all, read_queue(engine, show_all))
+            return
         queue = read_queue(engine, show_all, also=tuple(v.partner_id for v in decided))
         self.report(self._decided, decided, refused, approve, show_all, queue)
 

@@ -1,15 +1,14 @@
 """What-if scenarios: edit the program's numbers in place and see at once who moves and what it costs.
 
-The partner data is read once, in a thread, by :class:`ScenarioSession`; every edit is
-re-evaluated in an exclusive thread worker (the newest edit wins, a lock keeps one evaluation
-at a time on the session). Saving, opening, exporting and activating go through the
+The partner data is read once, in a thread, by :class:`ScenarioSession`, and kept by the app
+for the next visit while nothing is written; every edit is re-evaluated in an exclusive thread
+worker (the newest edit wins, the session's lock keeps one evaluation at a time on it). Saving, opening, exporting and activating go through the
 scenarios service; refusals are shown and change nothing.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +180,6 @@ class ScenarioScreen(DataScreen):
         self.generation = 0
         self.movers_summary: list[str] = []  # the movers' status line, but for the cursor's row
         self.evaluating = False
-        self._lock = threading.Lock()
         self._knobs_shown = False
 
     def compose(self) -> ComposeResult:
@@ -232,7 +230,9 @@ class ScenarioScreen(DataScreen):
                 self.report(self._status, f"Loading partner data… {fraction:.0%} {message}")
 
         try:
-            session = ScenarioSession.open(self.app.engine, progress)
+            # the session read at an earlier visit if nothing was written since (by anyone)
+            session = ScenarioSession.reuse_or_open(self.app.engine, self.app.whatif_session, progress)
+            self.app.whatif_session = session
         except ServiceError as exc:
             if not worker.is_cancelled:
                 self.report(self._open_failed, str(exc))
@@ -411,7 +411,7 @@ class ScenarioScreen(DataScreen):
     @work(thread=True, exclusive=True, group="scenario-eval")
     def _evaluate(self, session: ScenarioSession, text: str, period: str | None, name: str, generation: int) -> None:
         worker = get_current_worker()
-        with self._lock:
+        with session.lock:  # one evaluation at a time on the session (kept across visits)
             if worker.is_cancelled:
                 return
             try:

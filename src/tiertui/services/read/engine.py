@@ -737,21 +737,37 @@ def _cert_where(conn, q: CertificationQuery, today: date) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def certification_ids(engine: Engine, q: CertificationQuery, today: date) -> np.ndarray:
-    """Ids of the matching certifications: soonest expiry first for expiry filters, else by partner."""
+def certification_ids(
+    engine: Engine,
+    q: CertificationQuery,
+    today: date,
+    limit: int | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> np.ndarray:
+    """Ids of the matching certifications: soonest expiry first for expiry filters, else by partner;
+    the first ``limit`` of them if given (the same first ids as the whole list: the order is total).
+
+    Both orders follow an index, so the first page comes in milliseconds at 100,000 partners: by
+    expiry the certifications' ``expires_on``; by partner the partners' ``partner_id``, each
+    partner's certifications (by ``partner_key``) sorted among themselves. ``cancelled``: asked
+    between chunks of rows; once it says so, the read stops (what was read so far comes back)."""
     with engine.connect() as conn:
         where, params = _cert_where(conn, q, today)
-        order = (
-            "c.expires_on, p.partner_id"
-            if q.status.startswith("expir")
-            else "p.partner_id, c.track, c.person, c.certification"
-        )
-        rows = queries.fetchall(
-            conn,
-            f"SELECT c.id FROM certification c JOIN partner p ON p.key = c.partner_key{where} ORDER BY {order}",
-            params,
-        )
-    return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        if q.status.startswith("expir"):
+            order = "c.expires_on, p.partner_id, c.id"
+            source = f"certification c JOIN partner p ON p.key = c.partner_key{where}"
+        else:
+            order = "p.partner_id, c.track, c.person, c.certification, c.earned_on, c.id"
+            # partners in id order, the outer loop (SQLite keeps the written order of a CROSS JOIN)
+            join = "c.partner_key = p.key"
+            source = "partner p CROSS JOIN certification c" + (f"{where} AND {join}" if where else f" WHERE {join}")
+        sql = f"SELECT c.id FROM {source} ORDER BY {order}" + ("" if limit is None else f" LIMIT {int(limit)}")
+        parts = [np.zeros(0, dtype=np.int64)]
+        for rows in queries.fetch_chunks(conn, sql, params):
+            parts.append(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+            if cancelled is not None and cancelled():
+                break
+    return np.concatenate(parts)
 
 
 def certification_rows(engine: Engine, ids: Sequence[int], today: date) -> list[CertificationRow]:

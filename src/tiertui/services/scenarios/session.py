@@ -10,6 +10,7 @@ not a what-if); a scenario that changes them is refused with a clear message.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -37,15 +38,35 @@ def _quiet(_fraction: float, _message: str) -> None:
     pass
 
 
+def data_stamp(engine: Engine) -> tuple[int, int]:
+    """What a session's data depends on, read in a millisecond: (the newest audit entry, the active
+    program version). Every write is audited in its own transaction, so the same stamp means the
+    same partner data, metrics, certifications, overrides and program: a session read under it
+    can be reused."""
+    with engine.connect() as conn:
+        rows = queries.fetchall(
+            conn,
+            "SELECT (SELECT MAX(id) FROM audit_entry), (SELECT id FROM program_version WHERE active = ?)",
+            (True,),
+        )
+    audit, version = rows[0] if rows else (None, None)
+    return int(audit or 0), int(version or 0)
+
+
 class ScenarioSession(Replay):
     """Partner data loaded once; evaluates any number of scenarios against the active program.
 
     Group values are cached per (metric, rollup); a scenario that reads a metric or
-    certification track the cache lacks loads it from the database once.
+    certification track the cache lacks loads it from the database once. ``lock``: one evaluation
+    at a time (the caches are filled as scenarios need them). ``stamp``: the :func:`data_stamp` the
+    data was read under (read before the data, so a write meanwhile makes the stamp older).
     """
+
+    stamp: tuple[int, int] | None = None
 
     def __init__(self, engine: Engine, version: ProgramVersion, loaded: LoadedInputs, managers: list[str]) -> None:
         self.engine = engine
+        self.lock = threading.Lock()
         self.base = loaded.program
         self.base_version = version.version
         self.base_version_id = version.id
@@ -89,6 +110,7 @@ class ScenarioSession(Replay):
     @classmethod
     def open(cls, engine: Engine, progress: Progress = _quiet) -> ScenarioSession:
         """Read the active program's inputs once and evaluate the baseline."""
+        stamp = data_stamp(engine)
         version = active_version(engine)
         if version is None:
             raise ServiceError("no program is loaded: run `tiertui program load FILE.toml` first")
@@ -115,7 +137,19 @@ class ScenarioSession(Replay):
         managers = [""] * len(loaded.partners.key)
         for key, manager in rows:
             managers[int(lookup[key])] = manager or ""
-        return cls(engine, version, loaded, managers)
+        session = cls(engine, version, loaded, managers)
+        session.stamp = stamp
+        return session
+
+    @classmethod
+    def reuse_or_open(
+        cls, engine: Engine, cached: ScenarioSession | None, progress: Progress = _quiet
+    ) -> ScenarioSession:
+        """``cached`` if it was read from this database under the data as it is now (nothing written
+        since, by anyone: see :func:`data_stamp`), else a new session (:meth:`open`)."""
+        if cached is not None and cached.engine is engine and cached.stamp == data_stamp(engine):
+            return cached
+        return cls.open(engine, progress)
 
     # ---------------------------------------------------------------- values
 
