@@ -24,6 +24,7 @@ from ..scoring import Inputs, Partners, Period, Program, level, next_period, par
 from ..scoring.natural import natural_sort_key
 from ..storage import queries
 from . import audit, levelling, overrides, programs, roles
+from .demo_margins import with_margins
 from .errors import ServiceError
 
 Progress = Callable[[float, str], None]
@@ -502,6 +503,8 @@ def build_demo(
     periods = demo_periods(as_of)
     progress(0.0, "generating partners")
     data = generate(program, partners, seed, periods)
+    timeline_programs = [program, demo_program_2026()] if timeline else [program]
+    with_margins(data, timeline_programs, ("Gold", "Platinum"), seed)  # at risk stays a signal
     progress(0.15, "writing the demo data")
     programs.store_program(engine, program, user, DEMO_PROGRAM, level=False)  # levelled at the end
     if timeline:  # the program changes on 2026-01-01, with protection: a new user sees both
