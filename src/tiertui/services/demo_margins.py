@@ -27,6 +27,7 @@ KEEP_NEAR = 0.06  # share of the near-gate partners left as they are: the demo's
 CERT_PREFIX = "cert:"
 MAX_ADDED = 2  # at most this many newly certified people per partner and track
 CSAT_ABOVE_BAND = (0.5, 4.0)  # satisfaction set this many points above the band edge (uniform)
+MONEY_ABOVE_BAND = (0.01, 0.08)  # revenue set this share of the gate above the band edge (uniform)
 
 
 @dataclass
@@ -73,6 +74,11 @@ def with_margins(data: DemoData, timeline: list[Program], tiers: tuple[str, ...]
                 if source >= 0:
                     band = g * (1 + margin)
                     change.values["csat", source] = float(min(100.0, round(band + rng.uniform(*CSAT_ABOVE_BAND), 1)))
+            elif program.metrics.get(metric) is not None and program.metrics[metric].unit == "USD":
+                reported = metric in last.sources and int(last.sources[metric][i]) == k
+                if reported and gate_met(value, g) and gate_close(value, g, margin):  # a deal closed
+                    lift = g * (1 + margin) - value + g * rng.uniform(*MONEY_ABOVE_BAND)
+                    change.values[metric, k] = float(round(data.metrics[metric][k, i] + lift))
         for metric, maximum in th.maxima.items():  # a count just under a maximum: a quieter quarter
             top = maximum[i]
             if math.isnan(top) or metric in th.flags or program.metrics[metric].rollup != "none":
