@@ -23,8 +23,9 @@ from ..scoring.evaluate import GRACE, PROTECTED, gate_close, gate_met, maximum_c
 if TYPE_CHECKING:  # pragma: no cover
     from .demo import DemoData
 
-KEEP_NEAR = 0.06  # share of the near-gate partners left as they are: the demo's "at risk" signal
+KEEP_NEAR = 0.04  # share of the near-gate partners left as they are: the demo's "at risk" signal
 CERT_PREFIX = "cert:"
+KEEP_LAPSE = 0.35  # share of the rest with certifications lapsing on a gated track, kept as they are
 MAX_ADDED = 2  # at most this many newly certified people per partner and track
 CSAT_ABOVE_BAND = (0.5, 4.0)  # satisfaction set this many points above the band edge (uniform)
 MONEY_ABOVE_BAND = (0.01, 0.08)  # revenue set this share of the gate above the band edge (uniform)
@@ -67,6 +68,8 @@ def with_margins(data: DemoData, timeline: list[Program], tiers: tuple[str, ...]
                 remaining = last.remaining.get(metric)
                 left = value if remaining is None else remaining[i]
                 needed = max(0, math.floor(g * (1 + margin)) + 1 - int(value), math.ceil(g) - int(left))
+                if left < g and rng.random() < KEEP_LAPSE:  # certifications lapsing: a reason kept more often
+                    continue
                 if gate_met(value, g) and 0 < needed <= MAX_ADDED:
                     change.people += [metric[len(CERT_PREFIX) :]] * needed
             elif metric == "csat" and gate_met(value, g) and gate_close(value, g, margin):
