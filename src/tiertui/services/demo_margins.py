@@ -12,7 +12,7 @@ qualified tier, which is checked by levelling again.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,7 +41,8 @@ def with_margins(data: DemoData, timeline: list[Program], tiers: tuple[str, ...]
     """Give most near-gate Gold and Platinum partners of the latest period a margin; returns how many.
 
     ``tiers``: the tiers that get margins (by name, in the latest version). ``data`` is changed in
-    place: csat values of the latest period and new certification rows.
+    place: csat, revenue and escalation values (of the latest quarter, or of the survey a carried
+    csat comes from) and new certification rows (people certified in the latest quarter).
     """
     rng = np.random.default_rng(seed + 7)  # its own stream: the rest of the demo stays as it was
     before = _level(data, timeline)
@@ -186,8 +187,6 @@ def _applied(data: DemoData, changes: dict[int, _Change], rng_seed: int) -> Demo
             names.append(TRACKS[track][0][int(rng.integers(2))])
             tracks.append(track)
             earned.append(last.start.toordinal() + int(rng.integers(0, (last.end - last.start).days - 5)))
-    from dataclasses import replace
-
     earned_a = np.array(earned, dtype=np.int64)
     return replace(
         data,
