@@ -466,11 +466,8 @@ class PartnersScreen(DataScreen):
             if table.row_count:  # the cursor's row: "row 51 of 200 partners"
                 count = f"row {table.cursor + 1:,} of {count}"
         self._searching = searching
-        parts = [
-            count,
-            f"period {self.period}" if self.period else "not levelled yet",
-            f"sorted by {label} {'▼' if q.descending else '▲'}",
-        ]
+        parts = [count]  # then the filters (what was just typed or chosen), then the period and the sort:
+        # the line is cut at the screen's edge, so what changes with each key comes first
         active = [
             f"{name}: {value}"
             for name, value in (
@@ -487,6 +484,10 @@ class PartnersScreen(DataScreen):
         ]
         if active:
             parts.append("filters: " + ", ".join(active))
+        parts += [
+            f"period {self.period}" if self.period else "not levelled yet",
+            f"sorted by {label} {'▼' if q.descending else '▲'}",
+        ]
         self.query_one("#partner-status", Static).update(
             Content(visible(" · ".join(parts))), layout=False
         )  # one line, always
