@@ -190,3 +190,26 @@ def test_the_json_export_says_which_designation_a_lapse_would_cost(tmp_path, cap
         "(kept 1 further period)"
     ) in row["at_risk_reasons"]
     assert "Sales Excellence" in row["designations"]
+
+
+# --------------------------------------------------------------------------- the dashboard's tier mix
+
+
+def test_the_tier_mix_counts_an_earlier_versions_partners_under_their_carried_names(mitel, demo):
+    from sqlalchemy import text
+
+    from tiertui.services.read.engine import dashboard_data
+
+    data = dashboard_data(demo)
+    assert data.tiers[0] == "Registered"
+    with demo.connect() as conn:  # 2025-Q4 is under the first version, whose lowest tier is Authorized
+        authorized = conn.execute(
+            text("SELECT COUNT(*) FROM level_result WHERE period = '2025-Q4' AND effective_tier = 'Authorized'")
+        ).scalar_one()
+    q4 = next(m for m in data.mix if m.period == "2025-Q4")
+    assert authorized > 0 and q4.tiers.get("Registered") == authorized and "Authorized" not in q4.tiers
+    assert sum(q4.tiers.values()) == 150
+    # Mitel: Diamond (removed) is counted as Platinum, Select as Silver, in the periods before the change
+    mix = {m.period: m.tiers for m in dashboard_data(mitel).mix}
+    assert "Diamond" not in mix["2014-Q2"] and "Select" not in mix["2014-Q2"]
+    assert mix["2014-Q2"].get("Platinum", 0) >= 1  # M4 held Diamond

@@ -1170,7 +1170,10 @@ class DashboardData:
     stale: tuple | None  # staleness.stale_since
 
 
-def tier_mix(engine: Engine) -> list[MixPeriod]:
+def tier_mix(engine: Engine, program: Program | None = None) -> list[MixPeriod]:
+    """Partners per effective tier in each period, each tier named as ``program`` (the latest version)
+    names it: a period of an earlier version counts its partners under their carried names (v2 §3.11:
+    Authorized under Registered), so a program change is no drop to zero in the chart."""
     with engine.connect() as conn:
         rows = queries.fetchall(
             conn,
@@ -1179,6 +1182,8 @@ def tier_mix(engine: Engine) -> list[MixPeriod]:
     by: dict[str, MixPeriod] = {}
     for period, tier, event, count in rows:
         mix = by.setdefault(period, MixPeriod(period, {}, 0, 0))
+        if program is not None and tier is not None:
+            tier = program.carried_tier(tier) or tier
         mix.tiers[tier] = mix.tiers.get(tier, 0) + int(count)
         if event in ("promoted", "demoted"):
             by[period] = MixPeriod(
@@ -1201,4 +1206,4 @@ def dashboard_data(engine: Engine) -> DashboardData:
             status = read_status(engine)
         except ServiceError:
             status = None
-    return DashboardData(program.tiers if program else (), tier_mix(engine), status, stale_since(engine))
+    return DashboardData(program.tiers if program else (), tier_mix(engine, program), status, stale_since(engine))
