@@ -127,7 +127,7 @@ def open_engine(url: str | None = None, *, create: bool = True) -> Engine:
         from . import schema
 
         try:
-            schema.ensure(engine)  # a new database gets the schema; an older one raises SchemaOutdated
+            _ensure(engine, schema.ensure)  # a new database gets the schema; an older one raises SchemaOutdated
         except DatabaseError:
             engine.dispose()
             raise
@@ -135,6 +135,27 @@ def open_engine(url: str | None = None, *, create: bool = True) -> Engine:
             engine.dispose()
             raise DatabaseError(f"cannot open {redact(url)}: {exc.__class__.__name__}: {_first_line(exc)}") from None
     return engine
+
+
+def _ensure(engine: Engine, ensure) -> None:
+    """``ensure`` (idempotent), tried again when SQLite says at once that the file is locked.
+
+    Several processes creating one new file at the same moment: SQLite answers "database is locked"
+    without waiting (no busy handler) when a connection's read must become a write after another
+    wrote, or while a fresh file turns to WAL; the next try sees the schema the other one made.
+    """
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(8):
+        try:
+            ensure(engine)
+            return
+        except OperationalError as exc:
+            if not is_sqlite(engine) or "database is locked" not in str(exc) or attempt == 7:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _first_line(exc: BaseException) -> str:
