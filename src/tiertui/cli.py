@@ -541,6 +541,10 @@ def _db_upgrade(args, url: str) -> int:
 
 
 def _open_app(url: str, user: str, claimed: str | None = None) -> int:
+    from .services.read.early import EarlyDashboard
+
+    # the dashboard's figures are read (in a thread, on a SQLite file) while Textual and the screens import
+    early = EarlyDashboard(url, date.today())
     from .app import run
 
     if not url.lower().startswith("sqlite"):  # a team database: the login decides who is acting
@@ -553,7 +557,7 @@ def _open_app(url: str, user: str, claimed: str | None = None) -> int:
         finally:
             engine.dispose()
 
-    return run(url, user)
+    return run(url, user, early=early)
 
 
 def _demo(args, explicit: str | None, user: str) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,56 @@ async def test_a_database_on_read_only_media_opens_read_only_and_the_header_says
         assert "120 partners" in str(screen.query_one("#partner-status", Static).content)
     assert app.return_code in (None, 0) and app.startup_error is None
     assert path.read_bytes() == before
+
+
+async def test_the_figures_read_while_the_app_imports_are_in_its_first_frame(app_db, tmp_path):
+    """``tiertui`` starts reading the dashboard's figures before it imports Textual (EarlyDashboard):
+    the dashboard is composed with them, so its first frame has the figures, with no read of its own."""
+    from tiertui.app.widgets.figure import Figure
+    from tiertui.services.read.early import EarlyDashboard
+
+    reader = FastReader.open(app_db)
+    assert reader is not None
+    early = EarlyDashboard(app_db, reader.dashboard(date.today()).today)
+    assert early.reader() is not None
+    expected = reader.dashboard(early.today)
+    early._read.wait(30)
+    app = TiertuiApp(app_db, "dave", today=early.today, blink=False, config_dir=tmp_path / "config", early=early)
+    assert app.reader is early.reader()  # one reader: the one that read the figures
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # the first frame: no worker has reported yet
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        shown = {f.label: f.value for f in screen.query(Figure)}
+        assert shown["pending overrides"] == expected.pending_overrides
+        assert [shown[tier] for tier, _ in expected.tiers] == [count for _, count in expected.tiers]
+        assert f"{expected.partners:,} partners" in str(screen.query_one("#dashboard-title", Static).content)
+        assert not [w for w in app.workers if w.group == "dashboard-load"]  # not read a second time
+        assert early.take(early.today) is None  # taken once: later loads read afresh
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "fig-tier-3"  # the highest tier, as before
+        reader.close()
+
+
+def test_the_early_read_leaves_other_databases_to_the_app(tmp_path):
+    """A team database, a file to upgrade or a path with no file: no reader, no figures, nothing created."""
+    from tiertui.services.read.early import EarlyDashboard
+
+    old = tmp_path / "old.db"
+    shutil.copy(ROOT / "fixtures" / "databases" / "first-schema.db", old)
+    for url in ("postgresql+psycopg://nobody@127.0.0.1:1/none", f"sqlite:///{old}", f"sqlite:///{tmp_path / 'no.db'}"):
+        early = EarlyDashboard(url, date(2026, 12, 1))
+        assert early.reader() is None and early.take(date(2026, 12, 1), wait=30) is None
+    assert not (tmp_path / "no.db").exists()
+
+
+async def test_early_figures_for_another_day_are_not_used(app_db, tmp_path):
+    from tiertui.services.read.early import EarlyDashboard
+
+    early = EarlyDashboard(app_db, date(2026, 1, 1))
+    early._read.wait(30)
+    app = TiertuiApp(app_db, "dave", today=date(2026, 12, 1), blink=False, config_dir=tmp_path / "config", early=early)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.screen._early is None
+        assert "today 2026-12-01" in str(app.screen.query_one("#dashboard-title", Static).content)

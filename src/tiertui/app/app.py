@@ -29,6 +29,7 @@ from .config import config_dir as default_config_dir
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from ..services.read.early import EarlyDashboard
     from ..services.scenarios import ScenarioSession
 
 PACKAGE_STYLES = Path(__file__).resolve().parent / "styles"
@@ -119,6 +120,7 @@ class TiertuiApp(App):
         *,
         config_dir: Path | None = None,
         blink: bool = True,
+        early: EarlyDashboard | None = None,
     ) -> None:
         _freeze_import_objects()
         self.config: Config = load_config(config_dir)
@@ -135,7 +137,12 @@ class TiertuiApp(App):
         # refused before the app starts.
         self.user = user
         self.reader: Reader
-        self.reader, fast = open_reader(engine_url, lambda: self.engine)
+        self.early = early if early is not None and early.url == engine_url else None
+        early_reader = self.early.reader() if self.early is not None else None
+        if early_reader is not None:
+            self.reader, fast = early_reader, True
+        else:
+            self.reader, fast = open_reader(engine_url, lambda: self.engine)
         if not fast:
             self._engine = self._open_engine()
             # a team database: whether this person may open it is settled before anything of it is shown

@@ -1,7 +1,8 @@
 """Home: partners per tier for the latest period, changes, and what needs attention.
 
-The figures are counted in a thread worker (about half a second at 100,000 partners), so the
-screen is up at once and says it is loading until they arrive.
+When the app opens, the figures are those read while it imported (``services/read/early.py``), so
+the first frame shows them; later they are counted in a thread worker (60–150 ms at 100,000
+partners), and the figures on screen stay until the new ones arrive.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from ..widgets.tier_mix import completeness_text, tier_mix_chart
 from .base import DataScreen
 
 if TYPE_CHECKING:
+    from textual.content import Content
+
     from ...services.read.engine import DashboardData
 
 
@@ -40,24 +43,40 @@ class DashboardScreen(DataScreen):
     ]
 
     _waiting: Dashboard | None = None
+    _early: Dashboard | None = None  # the figures the first frame was composed with, until the first reload
     more: DashboardData | None = None  # figures that came in while another screen was on top
 
     def compose(self) -> ComposeResult:
+        # the figures read while the app imported (services/read/early.py): the first frame has them
+        early = self.app.early.take(self.app.today) if self.app.early is not None else None
+        self._early = early
         yield Header()
         with VerticalScroll(id="dashboard"):
-            yield Static("Loading the figures…", id="dashboard-title")
+            yield Static(_title(early) if early else "Loading the figures…", id="dashboard-title")
             yield Static(id="completeness")
             yield Static("Partners per tier (effective)", classes="section-title")
-            yield Grid(id="tier-figures", classes="figures")
+            tiers = Grid(id="tier-figures", classes="figures")
+            if early:
+                tiers.styles.grid_size_columns = max(1, len(early.tiers))
+            with tiers:
+                yield from _tier_figures(early) if early else ()
             yield Static("Changes and attention", classes="section-title")
-            yield Grid(id="attention-figures", classes="figures")
+            with Grid(id="attention-figures", classes="figures"):
+                yield from _attention_figures(early) if early else ()
             yield Static("Tier mix over the periods", classes="section-title", id="tier-mix-title")
             yield Static(id="tier-mix")
-            yield Static(id="dashboard-hint", classes="hint")
+            yield Static(HINT if early else "", id="dashboard-hint", classes="hint")
         yield KeysFooter()
 
     def on_mount(self) -> None:
         self.title = "Dashboard"
+        if self._early is not None:
+            self.call_after_refresh(self._early_shown)
+
+    def _early_shown(self) -> None:
+        if self.query(Figure):
+            self.query(Figure).first().focus()
+        self.app.data_shown()
 
     def on_screen_resume(self) -> None:  # DataScreen's handler runs too (Textual calls each class's)
         self.refresh_bindings()  # the footer skips its updates while hidden
@@ -75,7 +94,10 @@ class DashboardScreen(DataScreen):
         self.app.push_screen(PeriodsScreen())
 
     def reload(self) -> None:
-        self._load()  # the figures on screen stay until the new ones are in
+        if self._early is not None:  # the first load: the figures on screen were read a moment ago
+            self._early = None
+        else:
+            self._load()  # the figures on screen stay until the new ones are in
         self._load_more()
 
     @work(thread=True, exclusive=True, group="dashboard-more", exit_on_error=False)
@@ -98,7 +120,8 @@ class DashboardScreen(DataScreen):
 
     @work(thread=True, exclusive=True, group="dashboard-load")
     def _load(self) -> None:
-        data = self.app.reader.dashboard(self.app.today)
+        early = self.app.early.take(self.app.today, wait=30) if self.app.early is not None else None
+        data = early or self.app.reader.dashboard(self.app.today)
         if not get_current_worker().is_cancelled:
             self.report(self._show, data)
 
@@ -108,38 +131,8 @@ class DashboardScreen(DataScreen):
             self._waiting = data
             return
         self._waiting = None
-        title = self.query_one("#dashboard-title", Static)
-        if data.program is None:
-            title.update(
-                literal(
-                    "No program is loaded yet: run ",
-                    ("tiertui program load FILE.toml", "bold"),
-                    " (or ",
-                    ("tiertui demo", "bold"),
-                    " for a demo database).",
-                )
-            )
-        elif data.period is None:
-            title.update(
-                literal(
-                    (data.program, "bold"),
-                    f" · {data.partners:,} partners · not levelled yet: press ",
-                    ("L", "bold"),
-                    " to level.",
-                )
-            )
-        else:
-            title.update(
-                literal(
-                    (data.program, "bold"),
-                    " · latest period ",
-                    (data.period, "bold"),
-                    f" · {data.partners:,} partners · today {data.today.isoformat()}",
-                )
-            )
-        self.query_one("#dashboard-hint", Static).update(
-            "Arrows or Tab move between figures · Enter opens the list · ctrl+p finds a partner · ? shows every key"
-        )
+        self.query_one("#dashboard-title", Static).update(_title(data))
+        self.query_one("#dashboard-hint", Static).update(HINT)
         self.run_worker(self._rebuild(data), exclusive=True, group="dashboard")
 
     async def _rebuild(self, data: Dashboard) -> None:
@@ -147,49 +140,10 @@ class DashboardScreen(DataScreen):
         tiers = self.query_one("#tier-figures", Grid)
         await tiers.remove_children()
         tiers.styles.grid_size_columns = max(1, len(data.tiers))
-        await tiers.mount_all(
-            Figure(count, tier, PartnerQuery(tier=tier), id=f"fig-tier-{i}")
-            for i, (tier, count) in reversed(list(enumerate(data.tiers)))
-        )
+        await tiers.mount_all(_tier_figures(data))
         attention = self.query_one("#attention-figures", Grid)
         await attention.remove_children()
-        figures = [
-            *(
-                Figure(
-                    count,
-                    label,
-                    PartnerQuery(event=event),
-                    mark=EVENT_MARKS[event][0],
-                    mark_style=EVENT_MARKS[event][1],
-                    id=f"fig-{event}",
-                )
-                for event, label, count in (
-                    ("promoted", "promoted", data.promoted),
-                    ("demoted", "demoted", data.demoted),
-                    ("grace", "in grace", data.grace),
-                )
-            ),
-            Figure(
-                data.at_risk, "at risk", PartnerQuery(at_risk=True), mark="!", mark_style="bold red", id="fig-at-risk"
-            ),
-            Figure(
-                data.pending_overrides,
-                "pending overrides",
-                "overrides",
-                mark="✎",
-                mark_style="bold magenta",
-                id="fig-pending",
-            ),
-            Figure(
-                data.expiring_certifications,
-                "certs expiring ≤ 90 days",
-                CertificationQuery(status="expiring90"),
-                mark="◔",
-                mark_style="bold yellow",
-                id="fig-expiring",
-            ),
-        ]
-        await attention.mount_all(figures)
+        await attention.mount_all(_attention_figures(data))
         target = self.query(f"#{focused_id}") if focused_id else None
         if target:
             target.first().focus()
@@ -204,3 +158,76 @@ class DashboardScreen(DataScreen):
             self.app.open_certifications(target)
         elif isinstance(target, PartnerQuery):
             self.app.open_partners(target, f"{event.figure.label}")
+
+
+HINT = "Arrows or Tab move between figures · Enter opens the list · ctrl+p finds a partner · ? shows every key"
+
+
+def _title(data: Dashboard) -> Content:
+    if data.program is None:
+        return literal(
+            "No program is loaded yet: run ",
+            ("tiertui program load FILE.toml", "bold"),
+            " (or ",
+            ("tiertui demo", "bold"),
+            " for a demo database).",
+        )
+    if data.period is None:
+        return literal(
+            (data.program, "bold"),
+            f" · {data.partners:,} partners · not levelled yet: press ",
+            ("L", "bold"),
+            " to level.",
+        )
+    return literal(
+        (data.program, "bold"),
+        " · latest period ",
+        (data.period, "bold"),
+        f" · {data.partners:,} partners · today {data.today.isoformat()}",
+    )
+
+
+def _tier_figures(data: Dashboard) -> list[Figure]:
+    """A figure per tier, highest first."""
+    return [
+        Figure(count, tier, PartnerQuery(tier=tier), id=f"fig-tier-{i}")
+        for i, (tier, count) in reversed(list(enumerate(data.tiers)))
+    ]
+
+
+def _attention_figures(data: Dashboard) -> list[Figure]:
+    """Promoted, demoted, in grace, at risk, pending overrides, certifications expiring."""
+    return [
+        *(
+            Figure(
+                count,
+                label,
+                PartnerQuery(event=event),
+                mark=EVENT_MARKS[event][0],
+                mark_style=EVENT_MARKS[event][1],
+                id=f"fig-{event}",
+            )
+            for event, label, count in (
+                ("promoted", "promoted", data.promoted),
+                ("demoted", "demoted", data.demoted),
+                ("grace", "in grace", data.grace),
+            )
+        ),
+        Figure(data.at_risk, "at risk", PartnerQuery(at_risk=True), mark="!", mark_style="bold red", id="fig-at-risk"),
+        Figure(
+            data.pending_overrides,
+            "pending overrides",
+            "overrides",
+            mark="✎",
+            mark_style="bold magenta",
+            id="fig-pending",
+        ),
+        Figure(
+            data.expiring_certifications,
+            "certs expiring ≤ 90 days",
+            CertificationQuery(status="expiring90"),
+            mark="◔",
+            mark_style="bold yellow",
+            id="fig-expiring",
+        ),
+    ]
