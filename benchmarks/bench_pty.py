@@ -164,6 +164,76 @@ def approve(ctx: Context) -> list[Figure]:
     return [Figure("pty: approve key to repainted queue", median(samples), "ms", target=50, samples=tuple(samples))]
 
 
+def _repaint_ms(term: Terminal, key: bytes, timeout: float = 5.0) -> float:
+    """Milliseconds from writing ``key`` to the first bytes the app writes after it (its repaint)."""
+    mark = len(term.raw)
+    sent = time.monotonic()
+    term.press(key, 0.0)
+    deadline = sent + timeout
+    while len(term.raw) == mark and time.monotonic() < deadline:
+        term.pump(0.005)
+    if len(term.raw) == mark:
+        raise AssertionError(f"no repaint within {timeout} s of {key!r}")
+    first = next(t for t, end in term.arrivals if end > mark)
+    return (first - sent) * 1000
+
+
+DOWN, UP = b"\x1b[B", b"\x1b[A"
+# (screen, the key that opens it from the dashboard, the pattern of its data, the keys pressed on it)
+KEY_SCREENS = (
+    ("dashboard", b"", DASHBOARD_DATA, [b"\t"] * 8),
+    ("partners", b"l", SCREENS["partners"][1], [DOWN] * 15 + [UP] * 5),
+    ("scorecard", b"\r", r"Effective", [b"[", b"[", b"[", b"]", b"]", b"]"]),
+    ("overrides", b"o", SCREENS["overrides"][1], [DOWN] * 10 + [UP] * 5),
+    ("certifications", b"c", SCREENS["certifications"][1], [DOWN] * 15 + [UP] * 5),
+    ("audit log", b"h", SCREENS["audit log"][1], [DOWN] * 15 + [UP] * 5),
+    ("what-if", b"w", SCREENS["what-if"][1], [b"\t"] * 4 + [DOWN] * 10),
+)
+
+
+@benchmark("pty-keys", "the real app on a pseudo-terminal: any key on each screen to its repaint")
+def keys(ctx: Context) -> list[Figure]:
+    """On each screen, once its data is in and it has settled, keys a person presses there (Down and
+    Up on lists, Tab between figures and fields, ``[``/``]`` between a scorecard's periods), 150 ms
+    apart; per key, the time from writing it to the first bytes the app writes back."""
+    per_screen: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        term = _session([TIERTUI, "--db", ctx.url, "--user", "benchmark"], home)
+        try:
+            term.wait_for(DASHBOARD_DATA, timeout=120)
+            for name, opener, pattern, presses in KEY_SCREENS:
+                if name == "scorecard":  # from the partner list
+                    _key_to(term, b"l", SCREENS["partners"][1])
+                    term.pump(1.0)
+                if opener:
+                    _key_to(term, opener, pattern, timeout=300)
+                term.pump(2.0)  # the rest of the screen's data
+                samples = per_screen.setdefault(name, [])
+                for _ in range(ctx.runs):
+                    for key in presses:
+                        samples.append(_repaint_ms(term, key))
+                        term.pump(0.15)
+                print(f"  {name}: " + ", ".join(f"{ms:.0f}" for ms in samples), flush=True)
+                term.press(b"g", 0.5)  # home again
+                term.pump(0.5)
+        finally:
+            _quit(term)
+    every = sorted(ms for samples in per_screen.values() for ms in samples)
+    figures = [
+        Figure(f"pty: key to repaint on {name} (90th pct)", _p90(samples), "ms", samples=tuple(samples))
+        for name, samples in per_screen.items()
+    ]
+    figures.append(Figure("pty: any key to its repaint (median)", median(every), "ms"))
+    figures.append(Figure("pty: any key to its repaint (90th percentile)", _p90(every), "ms", target=100))
+    return figures
+
+
+def _p90(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+
+
 HISTORY_DATA = r"[▲·▼◆] (promoted|held|demoted|grace) +score +\d"
 
 

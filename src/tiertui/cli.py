@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _opening_the_app(sys.argv[1:] if argv is None else argv) or build_parser().parse_args(argv)
     try:
         return _dispatch(args)
     except KeyboardInterrupt:
@@ -282,6 +282,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:
             return _closed_pipe()
         return 1
+
+
+def _opening_the_app(argv: Sequence[str]) -> argparse.Namespace | None:
+    """``tiertui [--db URL] [--user NAME]``, the command that opens the app, read without building the
+    whole parser (its forty-odd subcommands cost a few milliseconds of every start); None for any
+    other command line, which the full parser reads (and explains when it is wrong)."""
+    args = argparse.Namespace(command=None)
+    tokens = list(argv)
+    while tokens:
+        token = tokens.pop(0)
+        name, equals, value = token.partition("=")
+        if name not in ("--db", "--user"):
+            return None
+        if not equals:
+            if not tokens or tokens[0].startswith("-"):
+                return None  # a missing value: the full parser says so
+            value = tokens.pop(0)
+        setattr(args, name[2:], value)
+    return args
 
 
 def _closed_pipe() -> int:
