@@ -122,3 +122,14 @@ def test_fifty_down_keys_move_the_what_if_values_fifty_rows(term, demo):
     labels = demo[1]
     assert len(labels) > 51
     assert found.group(1) == labels[50]
+
+
+def test_l_slash_and_a_word_in_one_go_search_for_the_word(term):
+    """``l/net`` typed at once on the dashboard: ``l`` opens the list, ``/`` goes to its search box
+    and "net" is searched; the ``/`` is not a character of the search (the list has the focus from
+    the start, not the search box), and a Backspace in the same burst deletes the letter before it."""
+    mark = len(term.raw)
+    term.press(b"l/nex\x7ft", 0.0)
+    term.wait_for(r"text: net ·", timeout=60, since=mark)
+    term.pump(1.0)
+    assert "text: /" not in term.screen_text(mark)

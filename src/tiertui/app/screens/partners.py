@@ -117,6 +117,9 @@ class _Cache:
 
 
 class PartnersScreen(DataScreen):
+    # the list has the focus from the start: keys typed on the way in (``l/net`` in one go) are the
+    # list's (``/`` searches), not characters for the search box, the first focusable widget
+    AUTO_FOCUS = "#partners"
     BINDINGS = [
         Binding("slash", "search", "Search", id="partners.search"),
         Binding("s", "sort_next", "Sort column", id="partners.sort"),
@@ -169,7 +172,7 @@ class PartnersScreen(DataScreen):
         table = self.query_one(VirtualTable)
         table.sort_key, table.descending = q.sort, q.descending
         table.loading_rows = True
-        table.focus()
+        focus_now(table)
         # Searched as the value changes, not on Input.Changed: that message reaches the screen after
         # the frame with the new text is drawn, so the new list would wait for the next frame.
         self.watch(self.query_one("#search", Input), "value", self._text_changed, init=False)
