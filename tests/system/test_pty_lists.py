@@ -124,12 +124,23 @@ def test_fifty_down_keys_move_the_what_if_values_fifty_rows(term, demo):
     assert found.group(1) == labels[50]
 
 
-def test_l_slash_and_a_word_in_one_go_search_for_the_word(term):
+@pytest.mark.parametrize(
+    "keys, searched",
+    [
+        (b"l/nex\x7ft", r"text: net ·"),  # the partner list
+        (b"h/lev", r"match “lev”"),  # the audit log
+        (b"c/p0", r"partner: p0"),  # the certifications
+    ],
+    ids=["partners", "audit log", "certifications"],
+)
+def test_a_screen_key_slash_and_a_word_in_one_go_search_for_the_word(term, keys, searched):
     """``l/net`` typed at once on the dashboard: ``l`` opens the list, ``/`` goes to its search box
     and "net" is searched; the ``/`` is not a character of the search (the list has the focus from
-    the start, not the search box), and a Backspace in the same burst deletes the letter before it."""
+    the start, not the search box, the screen's first focusable widget), and a Backspace in the same
+    burst deletes the letter before it. The same on the audit log and the certifications."""
     mark = len(term.raw)
-    term.press(b"l/nex\x7ft", 0.0)
-    term.wait_for(r"text: net ·", timeout=60, since=mark)
+    term.press(keys, 0.0)
+    term.wait_for(searched, timeout=60, since=mark)
     term.pump(1.0)
-    assert "text: /" not in term.screen_text(mark)
+    shown = term.screen_text(mark)
+    assert "text: /" not in shown and "match “/" not in shown and "partner: /" not in shown

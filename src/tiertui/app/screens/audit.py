@@ -46,6 +46,7 @@ def render_cell(line: AuditLine, key: str) -> Text:
 
 
 class AuditScreen(DataScreen):
+    AUTO_FOCUS = "#audit-table"  # keys typed on the way in are the list's (``/`` searches), not the box's
     BINDINGS = [
         Binding("slash", "search", "Filter", id="audit.search"),
         Binding("p", "partner", "Partner", id="audit.partner"),
@@ -72,7 +73,7 @@ class AuditScreen(DataScreen):
     def on_mount(self) -> None:
         self.title = "Audit log" + (f" · {visible(self.partner_id)}" if self.partner_id else "")
         fix_blink(self)
-        self.query_one("#audit-table", VirtualTable).focus()
+        focus_now(self.query_one("#audit-table", VirtualTable))
 
     # ------------------------------------------------------------------ data
 

@@ -52,6 +52,7 @@ def render_cell(row: CertificationRow, key: str) -> Text:
 
 
 class CertificationsScreen(DataScreen):
+    AUTO_FOCUS = "#certs"  # keys typed on the way in are the list's (``/`` searches), not the box's
     BINDINGS = [
         Binding("slash", "search", "Partner filter", id="certifications.search"),
         Binding("f", "filters", "Filters", id="certifications.filters"),
@@ -103,7 +104,7 @@ class CertificationsScreen(DataScreen):
         lapse.add_column("Name", width=14)
         for label in ("Tier", "Track", "Designations lost", "Gate", "Now", "At end", "Lapsing"):
             lapse.add_column(label)
-        self.query_one("#certs", VirtualTable).focus()
+        focus_now(self.query_one("#certs", VirtualTable))
 
     @work(thread=True, group="cert-choices", exit_on_error=False)
     def _load_choices(self) -> None:
