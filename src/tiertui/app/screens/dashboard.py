@@ -103,6 +103,7 @@ class DashboardScreen(DataScreen):
             self.report(self._show, data)
 
     def _show(self, data: Dashboard) -> None:
+        self.app.known_dashboard = (self.loaded_version, data)  # the what-if screen's first figures
         self.app.data_shown()
         if self.app.screen is not self:  # built when the dashboard is shown again, not behind another screen
             self._waiting = data
