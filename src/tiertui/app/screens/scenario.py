@@ -1,8 +1,13 @@
 """What-if scenarios: edit the program's numbers in place and see at once who moves and what it costs.
 
-The partner data is read once, in a thread, by :class:`ScenarioSession`, and kept by the app
-for the next visit while nothing is written; every edit is re-evaluated in an exclusive thread
-worker (the newest edit wins, the session's lock keeps one evaluation at a time on it). Saving, opening, exporting and activating go through the
+The partner data is read once, in a thread, by :class:`ScenarioSession` (through the app's
+:class:`SessionLoader`, which may have started it in the background already), and kept by the app
+for the next visit while nothing is written; the screen itself is kept too (see
+``TiertuiApp.action_whatif``). Until the data is read the screen shows what is known already: the
+tiers on record from the dashboard's figures (the "before" column), the active program's values
+(edits made meanwhile are kept and evaluated once the data is in) and how far the read is.
+Every edit is re-evaluated in an exclusive thread worker (the newest edit wins, the session's lock
+keeps one evaluation at a time on it). Saving, opening, exporting and activating go through the
 scenarios service; refusals are shown and change nothing.
 """
 
@@ -24,6 +29,7 @@ from textual.worker import get_current_worker
 from ...safe_text import visible
 from ...services import ServiceError
 from ...services import scenarios as svc
+from ...services.read.sql import Dashboard
 from ...services.scenarios import Knob, Mover, ScenarioSession, WhatIf
 from ...services.scenarios.costs import regions_of
 from ..literal import LiteralTable, data_text, literal
@@ -181,10 +187,14 @@ class ScenarioScreen(DataScreen):
         self.movers_summary: list[str] = []  # the movers' status line, but for the cursor's row
         self.evaluating = False
         self._knobs_shown = False
+        self._knob_labels: list[str] = []  # the values the knob pane lists (or is being built with)
+        self._provisional_base: str | None = None  # the active program's text as read before the session
+        self._reading: tuple[float, str] | None = (0.0, "")  # how far the partner data is read; None: read
+        self._partners: int | None = None  # from the dashboard's figures, for the progress line
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Loading partner data…", id="scenario-status", classes="status")
+        yield Static("Reading partner data…", id="scenario-status", classes="status")
         with Horizontal(id="scenario-body"):
             yield VerticalScroll(id="knobs", can_focus=False)
             with Vertical(id="scenario-results"):
@@ -208,6 +218,112 @@ class ScenarioScreen(DataScreen):
         fix_blink(self)
         # the cursor's row in the status line ("row 51 of 161"), in the frame that moves the cursor
         self.watch(self.query_one("#movers", VirtualTable), "cursor", self._show_movers_status, init=False)
+        known = self.app.known_dashboard
+        if known is not None and known[0] == self.app.data_version:
+            self._show_known(known[1])  # in the first frame: the figures are in memory
+        else:
+            self._read_known()
+        self.call_after_refresh(self._read_program)
+
+    def fresh_visit(self) -> None:
+        """Shown again after a visit (the app keeps the screen while nothing is written): as a new
+        screen would be, with no edits, the latest period, no filters and the first value focused; the
+        figures of the active program at once when they are the ones on screen, else evaluated."""
+        for row in self.query(KnobRow):
+            if row.editing:
+                row.stop_edit(refocus=False)
+        self.scenario_name = self.saved_text = None
+        self._say()
+        filtered = False
+        for select in self.query("#mover-filters Select").results(Select):
+            if select.value is not Select.NULL:
+                select.clear()
+                filtered = True
+        s = self.session
+        if s is not None:
+            edited = self.text != s.base_text
+            shown = self.result is not None and not edited and self.result.period == s.periods[-1]
+            self.text, self.period = s.base_text, None
+            if edited:
+                self._rebuild_knobs()
+            if not shown:
+                self.evaluate()
+            elif filtered:
+                self._filter_movers()
+            self._update_status()
+        self.query_one("#movers", VirtualTable).cursor = 0
+        self.query_one("#knobs", VerticalScroll).scroll_home(animate=False)
+        rows = list(self.query(KnobRow))
+        if rows:
+            focus_now(rows[0])
+        self._open_session()  # written since by someone else? (a millisecond to tell, in a thread)
+
+    # ------------------------------------------------------------------ before the partner data is read
+
+    @work(thread=True, exclusive=True, group="scenario-known", exit_on_error=False)
+    def _read_known(self) -> None:
+        """The tiers on record (stored results), when the dashboard's figures are not at hand."""
+        try:
+            data = self.app.reader.dashboard(self.app.today)
+        except Exception:  # noqa: BLE001 - only a preview: the evaluation shows the tiers (or why not)
+            return
+        self.report(self._show_known, data)
+
+    def _show_known(self, data: Dashboard) -> None:
+        """The tiers on record in the latest levelled period, as the "before" column, while the
+        partner data is read (the evaluation replaces them)."""
+        self._partners = data.partners
+        if self.result is not None or data.period is None or not data.tiers:
+            self._show_reading()
+            return
+        table = _summary_table(f"Partners per tier · {data.period}", "Tier")
+        for tier, count in reversed(data.tiers):
+            table.add_row(tier, f"{count:,}", Text("…", style="dim"), "")
+        self.query_one("#tier-counts", Static).update(table)
+        self.query_one("#costs", Static).update(
+            Text("Benefit cost and movers: once the partner data is read.", style="dim")
+        )
+        self._show_reading()
+
+    @work(thread=True, exclusive=True, group="scenario-program", exit_on_error=False)
+    def _read_program(self) -> None:
+        """The active program's values, to edit while the partner data is read."""
+        try:
+            program = self.app.reader.program()
+        except Exception:  # noqa: BLE001 - the session's read says what is wrong
+            return
+        if program is not None:
+            self.report(self._program_ready, program.source)
+
+    def _program_ready(self, text: str) -> None:
+        if self.session is not None:
+            return  # the session's program is shown already
+        try:
+            self.original = svc.editable_values(text)
+        except ServiceError:
+            return
+        self._provisional_base = text
+        if self.text is None:
+            self.text = text
+        self._rebuild_knobs()
+
+    def _show_reading(self) -> None:
+        """How far the partner data is read, on the status line and where the movers will be."""
+        if self._reading is None:
+            return
+        fraction, message = self._reading
+        partners = f"{self._partners:,} partners" if self._partners else "partner data"
+        line = f"Reading {partners}… {fraction:.0%}" + (f" ({message})" if message else "")
+        if self.session is None:
+            edits = self.edits()
+            kept = f" · {edits} edit{'s' if edits != 1 else ''}, evaluated once read" if edits else ""
+            self._status(line + kept)
+        else:
+            self._update_status()
+        if self.result is None:
+            self.query_one("#movers-status", Static).update(
+                literal(f"Movers: once read ({fraction:.0%})"), layout=False
+            )
 
     def on_resize(self) -> None:
         # tiers and cost side by side when they fit, one above the other otherwise
@@ -216,23 +332,29 @@ class ScenarioScreen(DataScreen):
     # ------------------------------------------------------------------ loading
 
     def reload(self) -> None:
-        """Read the partner data (again) in a thread; edits are kept when the program stays."""
-        self.query_one("#scenario-body").loading = True
-        self._status("Loading partner data…")
-        self._open_session()
+        """Read the partner data (again) in a thread; edits are kept when the program stays; the
+        figures on screen stay until the new ones are in. Started after the next frame: the read
+        (or the wait for it) takes the GIL in turns with the event loop, and the first frame shows
+        what is known already."""
+        self.call_after_refresh(self._open_session)
 
     @work(thread=True, exclusive=True, group="scenario-open")
     def _open_session(self) -> None:
         worker = get_current_worker()
 
+        said = [-1.0, ""]
+
         def progress(fraction: float, message: str = "") -> None:
-            if not worker.is_cancelled:
-                self.report(self._status, f"Loading partner data… {fraction:.0%} {message}")
+            # every 2% or new step at most: each report is a frame to draw while the read holds the GIL
+            if worker.is_cancelled or (fraction - said[0] < 0.02 and message == said[1] and fraction < 1.0):
+                return
+            said[:] = [fraction, message]
+            self.report(self._progress, fraction, message)
 
         try:
-            # the session read at an earlier visit if nothing was written since (by anyone)
-            session = ScenarioSession.reuse_or_open(self.app.engine, self.app.whatif_session, progress)
-            self.app.whatif_session = session
+            # the session read at an earlier visit if nothing was written since (by anyone), or the
+            # one being read (started in the background once the first screen had its data)
+            session = self.app.whatif_loader.get(self.app.engine, progress)
         except ServiceError as exc:
             if not worker.is_cancelled:
                 self.report(self._open_failed, str(exc))
@@ -240,42 +362,52 @@ class ScenarioScreen(DataScreen):
         if not worker.is_cancelled:
             self.report(self._session_ready, session)
 
+    def _progress(self, fraction: float, message: str) -> None:
+        self._reading = (fraction, message)
+        self._show_reading()
+
     def _open_failed(self, message: str) -> None:
-        self.query_one("#scenario-body").loading = False
+        self._reading = None
         self._status("No scenario can be evaluated.")
+        self.query_one("#movers-status", Static).update("✘ not evaluated", layout=False)
         self._say(("✘ ", "bold red"), message)
 
     def _session_ready(self, session: ScenarioSession) -> None:
+        self._reading = None
         old = self.session
+        if session is old:
+            self._update_status()
+            return  # the kept session: nothing was written since
         self.session = session
-        if self.text is None or (old is not None and self.text == old.base_text):
-            self.text = session.base_text
+        base = old.base_text if old is not None else self._provisional_base
+        if self.text is None or self.text == base:
+            self.text = session.base_text  # no edits: the scenario is the active program
         if self.period not in session.periods:
             self.period = None
         self.original = svc.editable_values(session.base_text)
         self._fill_filters(session)
-        self.query_one("#scenario-body").loading = False
         self._rebuild_knobs()
         self.evaluate()
 
     def _fill_filters(self, session: ScenarioSession) -> None:
-        for widget_id, values in (
-            ("mover-region", session.regions),
-            ("mover-type", session.types),
-            ("mover-manager", session.managers),
+        choices = session.filter_choices  # worked out once per session, in its thread
+        for widget_id, options in (
+            ("mover-region", choices.regions),
+            ("mover-type", choices.types),
+            ("mover-manager", choices.managers),
         ):
             select = self.query_one(f"#{widget_id}", Select)
             keep = select.value
-            options = sorted({v for v in values if v})
             select.set_options((o, o) for o in options)
             if keep is not Select.NULL and keep in options:
                 select.value = keep
 
     # ------------------------------------------------------------------ knobs
 
-    async def _rebuild_knobs_async(self, entries: list[KnobEntry], focus_label: str | None) -> None:
+    async def _rebuild_knobs_async(self, focus_label: str | None) -> None:
         pane = self.query_one("#knobs", VerticalScroll)
         await pane.remove_children()
+        entries = self.entries  # the newest (an update of the same values may have come meanwhile)
         widgets = []
         group = None
         for e in entries:
@@ -306,7 +438,7 @@ class ScenarioScreen(DataScreen):
 
     def _rebuild_knobs(self, focus_label: str | None = None) -> None:
         """Show the knobs of ``self.text``: updated in place when the same values are listed."""
-        if self.session is None or self.text is None:
+        if self.text is None or not self.original:
             return
         try:
             current = svc.editable_values(self.text)
@@ -314,15 +446,18 @@ class ScenarioScreen(DataScreen):
             self._say(("✘ ", "bold red"), str(exc))
             return
         entries = knob_entries(current, self.original)
-        rows = list(self.query(KnobRow))
-        if [r.entry.label for r in rows] == [e.label for e in entries]:
-            for row, entry in zip(rows, entries):
-                row.set_entry(entry)
-            if focus_label is not None:
-                self._focus_knob(focus_label)
-        else:
-            self.run_worker(self._rebuild_knobs_async(entries, focus_label), exclusive=True, group="scenario-knobs")
         self.entries = entries
+        labels = [e.label for e in entries]
+        if labels == self._knob_labels:  # the rows listed (or being built) are these: updated in place
+            rows = list(self.query(KnobRow))
+            if [r.entry.label for r in rows] == labels:
+                for row, entry in zip(rows, entries):
+                    row.set_entry(entry)
+                if focus_label is not None:
+                    self._focus_knob(focus_label)
+        else:
+            self._knob_labels = labels
+            self.run_worker(self._rebuild_knobs_async(focus_label), exclusive=True, group="scenario-knobs")
 
     @on(KnobRow.EditRequested)
     def _edit_requested(self, event: KnobRow.EditRequested) -> None:
@@ -395,6 +530,7 @@ class ScenarioScreen(DataScreen):
             self._say(("✎", "bold"), f" {entry.label} = {_plain(value)} (active program: {_plain(entry.original)}).")
         self._rebuild_knobs(entry.label)
         self.evaluate()
+        self._show_reading()  # while the partner data is read: the edit is kept, evaluated once read
         return True
 
     # ------------------------------------------------------------------ evaluation
@@ -405,7 +541,7 @@ class ScenarioScreen(DataScreen):
         self.generation += 1
         self.evaluating = True
         self._update_status()
-        self.query_one("#movers-status", Static).update("evaluating…")
+        self.query_one("#movers-status", Static).update("evaluating…", layout=False)
         self._evaluate(self.session, self.text, self.period, self.scenario_name or "scenario", self.generation)
 
     @work(thread=True, exclusive=True, group="scenario-eval")
@@ -430,7 +566,7 @@ class ScenarioScreen(DataScreen):
         if result is None:
             self._refuse(f"cannot evaluate the scenario: {error}")
             self.movers_summary = []
-            self.query_one("#movers-status", Static).update("✘ not evaluated")
+            self.query_one("#movers-status", Static).update("✘ not evaluated", layout=False)
             self._update_status()
             return
         self.result = result
@@ -514,7 +650,7 @@ class ScenarioScreen(DataScreen):
             parts.append(table.position)
             if not self.has_class("-narrow"):  # at 80 columns the footer's "⏎ Open" says it
                 parts.append("Enter opens the scorecard")
-        self.query_one("#movers-status", Static).update(literal(" · ".join(parts)))
+        self.query_one("#movers-status", Static).update(literal(" · ".join(parts)), layout=False)
 
     @on(Select.Changed)
     def _filter_changed(self, event: Select.Changed) -> None:
@@ -595,10 +731,14 @@ class ScenarioScreen(DataScreen):
         ]
         if self.evaluating:
             parts.append(" · evaluating…")
+        if self._reading is not None:  # written since: the partner data is read again
+            parts.append(f" · reading the partner data again… {self._reading[0]:.0%}")
         self._status(*parts)
 
     def _status(self, *parts: str | tuple[str, str]) -> None:
-        self.query_one("#scenario-status", Static).update(literal(*parts))
+        # a status line is one row of the screen's width whatever it says: no layout (a layout of this
+        # screen, with its 80 values, costs tens of milliseconds at every progress report)
+        self.query_one("#scenario-status", Static).update(literal(*parts), layout=False)
 
     def _say(self, *parts: str | tuple[str, str]) -> None:
         """A message below the panes: ``parts`` are literal text, or (literal text, style)."""

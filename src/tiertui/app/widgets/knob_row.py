@@ -126,13 +126,20 @@ class KnobRow(Horizontal, can_focus=True):
         self.editing = False
 
     def compose(self) -> ComposeResult:
+        # the input is made at the row's first edit: an Input costs several times a row's other parts
+        # to build and to style, and the screen has some 80 rows (its first frame waited for them)
         yield Static(self._label_text(), classes="knob-label")
         yield Static(self._value_text(), classes="knob-value")
-        yield KnobInput(compact=True, classes="knob-input", select_on_focus=False)
 
-    def on_mount(self) -> None:
+    def _input(self) -> KnobInput:
+        """The row's input, made (and mounted) at the first edit."""
+        for box in self.query_children(KnobInput).results(KnobInput):
+            return box
+        box = KnobInput(compact=True, classes="knob-input", select_on_focus=False)
         if not getattr(self.app, "blink", True):
-            self.query_one(KnobInput).cursor_blink = False
+            box.cursor_blink = False
+        self.mount(box)
+        return box
 
     # ------------------------------------------------------------------ display
 
@@ -151,14 +158,17 @@ class KnobRow(Horizontal, can_focus=True):
         return text
 
     def set_entry(self, entry: KnobEntry) -> None:
+        """Show ``entry``: now, or when the row composes its parts (a row just mounted has none yet)."""
         self.entry = entry
-        self.query_one(".knob-label", Static).update(self._label_text())
-        self.query_one(".knob-value", Static).update(self._value_text())
+        for label in self.query_children(".knob-label").results(Static):
+            label.update(self._label_text())
+        for value in self.query_children(".knob-value").results(Static):
+            value.update(self._value_text())
 
     # ------------------------------------------------------------------ editing
 
     def start_edit(self, initial: str | None = None) -> None:
-        box = self.query_one(KnobInput)
+        box = self._input()
         box.value = initial if initial is not None else input_text(self.entry.value)
         self.editing = True
         self.add_class("-editing")

@@ -29,7 +29,7 @@ from .movers import DOWN, UP, Mover
 from .report import whatif, write_whatif
 from .result import WhatIf
 from .saved import SavedScenario, delete_scenario, export_scenario, list_scenarios, open_scenario, save_scenario
-from .session import NO_REGION, Progress, ScenarioSession
+from .session import NO_REGION, Progress, ScenarioSession, SessionLoader
 from .toml_writer import dumps
 from .versions import PeriodCompare, VersionMover, VersionSession, VersionWhatIf
 
@@ -49,6 +49,7 @@ __all__ = [
     "Progress",
     "SavedScenario",
     "ScenarioSession",
+    "SessionLoader",
     "WhatIf",
     "activate_in",
     "activate_scenario",

@@ -10,6 +10,7 @@ not a what-if); a scenario that changes them is refused with a clear message.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from collections.abc import Callable
 
@@ -32,6 +33,13 @@ from .result import WhatIf
 
 Progress = Callable[[float, str], None]
 NO_REGION = "(no region)"
+
+
+@dataclasses.dataclass(frozen=True)
+class FilterChoices:
+    regions: list[str]
+    types: list[str]
+    managers: list[str]
 
 
 def _quiet(_fraction: float, _message: str) -> None:
@@ -115,9 +123,14 @@ class ScenarioSession(Replay):
         if version is None:
             raise ServiceError("no program is loaded: run `tiertui program load FILE.toml` first")
         program = active_program(engine)
+
         # tiers on record by name, read through the active version's map (v2 §3.11: a database whose
         # partners were recorded under an earlier version), then fixed as indices for the replay
-        loaded = load_inputs(engine, program, progress, versions=[program])
+        # reading is most of the time (about 6 s of 7 at 100,000 partners), the baseline the rest
+        def reading(fraction: float, message: str = "") -> None:
+            progress(0.85 * fraction, message)
+
+        loaded = load_inputs(engine, program, reading, versions=[program])
         partners = loaded.inputs.partners
         try:
             partners.tier_on_record = ev.record_tiers(program, partners)
@@ -137,8 +150,11 @@ class ScenarioSession(Replay):
         managers = [""] * len(loaded.partners.key)
         for key, manager in rows:
             managers[int(lookup[key])] = manager or ""
+        progress(0.85, "evaluating the active program")
         session = cls(engine, version, loaded, managers)
         session.stamp = stamp
+        _ = session.filter_choices  # here, not on the screen's event loop
+        progress(1.0, "")
         return session
 
     @classmethod
@@ -199,6 +215,13 @@ class ScenarioSession(Replay):
             with self.engine.connect() as conn:
                 self._read_own(conn, [metric])
         return self._own[metric]
+
+    @functools.cached_property
+    def filter_choices(self) -> FilterChoices:
+        """The movers' filter choices: the distinct non-empty regions, types and managers, sorted."""
+        return FilterChoices(
+            *(sorted({v for v in values if v}) for values in (self.regions, self.types, self.managers))
+        )
 
     def _read_own(self, conn, metrics: list[str]) -> None:
         read = queries.read_metrics(conn, metrics)
@@ -297,3 +320,72 @@ class ScenarioSession(Replay):
 
     def _movers(self, history: Run, k: int) -> list[Mover]:
         return movers_of(self, history, k)
+
+
+class SessionLoader:
+    """One database's what-if session, read once and shared by whoever asks for it.
+
+    The app starts a read in the background once its first screen has data, and the what-if screen
+    asks for the session when it opens: whoever asks while a read is under way waits for that read
+    (its ``progress`` hears how far it is) instead of starting a second one, which would read the
+    same 5 million rows again next to it. A session read before is handed out again while nothing is
+    written (see :func:`data_stamp`). Safe to use from any thread; never on an event loop (it reads).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._session: ScenarioSession | None = None
+        self._reading = False
+        self._listeners: list[Progress] = []
+        self._last: tuple[float, str] = (0.0, "")
+
+    @property
+    def session(self) -> ScenarioSession | None:
+        """The session read last (maybe older than the data now), or None."""
+        return self._session
+
+    @property
+    def reading(self) -> bool:
+        return self._reading
+
+    def current(self, engine: Engine) -> ScenarioSession | None:
+        """The session read before, if nothing was written since and no read is under way (a
+        millisecond); None otherwise (:meth:`get` reads it)."""
+        session = self._session
+        if self._reading or session is None or session.engine is not engine:
+            return None
+        return session if session.stamp == data_stamp(engine) else None
+
+    def get(self, engine: Engine, progress: Progress = _quiet) -> ScenarioSession:
+        """The session of the data as it is now: the one read before if nothing was written since,
+        else the one being read (waiting for it), else read now in the calling thread."""
+        with self._cond:
+            while self._reading:
+                self._listeners.append(progress)
+                last = self._last
+                try:
+                    progress(*last)
+                    self._cond.wait()
+                finally:
+                    self._listeners.remove(progress)
+            cached = self._session
+            self._reading = True
+            self._last = (0.0, "")
+            self._listeners.append(progress)
+        try:
+            session = ScenarioSession.reuse_or_open(engine, cached, self._progress)
+            with self._cond:
+                self._session = session
+            return session
+        finally:
+            with self._cond:
+                self._reading = False
+                self._listeners.remove(progress)
+                self._cond.notify_all()
+
+    def _progress(self, fraction: float, message: str = "") -> None:
+        with self._cond:
+            self._last = (fraction, message)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(fraction, message)
