@@ -52,6 +52,17 @@ def css_paths() -> list[Path]:
 
 _frozen = False
 
+# imported by the start-up worker once the first screen has its data (see TiertuiApp._start_up)
+WARM_SCREENS = (
+    ".screens.partners",
+    ".screens.overrides",
+    ".screens.certifications",
+    ".screens.scorecard",
+    ".screens.audit",
+    ".screens.scenario",
+    ".screens.help",
+)
+
 
 def _freeze_import_objects() -> None:
     """Move what importing made (modules, classes, functions, parsed CSS: ~100,000 objects that live
@@ -273,15 +284,48 @@ class TiertuiApp(App):
         except Exception as exc:  # noqa: BLE001 - reported when the app has closed (run() raises it)
             self.call_from_thread(self._start_up_failed, exc)
             return
-        # the what-if screen's module (the scenarios service, numpy): imported here rather than on the
-        # event loop when `w` is first pressed, where it held up the screen's first frame
-        from .screens import scenario  # noqa: F401
+        # the screens' modules (and what they import: the scenarios service, numpy, Textual's DataTable
+        # and TabbedContent): imported here rather than on the event loop when a screen's key is first
+        # pressed, where they held up its first frame (`c` took 250-300 ms, most of it importing)
+        import importlib
+
+        for module in WARM_SCREENS:
+            importlib.import_module(module, __package__)
+        self.call_from_thread(self._warm_styles)
 
         if self.config.keymap:  # binding ids that no screen or widget has: after the first screen, not before it
             from .config import known_binding_ids, unknown_binding_problems
 
             for problem in unknown_binding_problems(self.config, known_binding_ids()):
                 self.call_from_thread(self.notify, problem, title="Configuration", severity="warning", timeout=15)
+
+    def _warm_styles(self) -> None:
+        """Add the default CSS of every widget class the screens use to the stylesheet now, in one
+        parse, while the person reads the dashboard: Textual adds a class's CSS when its first widget
+        is mounted, and each addition re-parses the stylesheet and restyles the screen, several times
+        while a screen with new kinds of widgets (tabs, data tables, selects) opens for the first time."""
+        from types import SimpleNamespace
+
+        from textual.dom import DOMNode
+        from textual.widget import Widget
+
+        classes: list[type[Widget]] = []
+        stack: list[type[Widget]] = [Widget]
+        while stack:
+            for sub in stack.pop().__subclasses__():
+                if sub not in classes:
+                    classes.append(sub)
+                    stack.append(sub)
+        stylesheet = self.stylesheet
+        for cls in classes:
+            if not cls.__module__.startswith(("textual.widgets", "tiertui.app")):
+                continue
+            # DOMNode._get_default_css reads only the class's CSS bases (no instance needed)
+            for read_from, css, tie_breaker, scope in DOMNode._get_default_css(
+                SimpleNamespace(_node_bases=DOMNode._css_bases(cls))  # type: ignore[arg-type]
+            ):
+                stylesheet.add_source(css, read_from=read_from, is_default_css=True, tie_breaker=tie_breaker, scope=scope)
+        stylesheet.rules  # noqa: B018 - parsed now, once
 
     def _engine_opened(self, engine: Engine) -> None:
         """Start-up work that needs the engine: the acting person's role.

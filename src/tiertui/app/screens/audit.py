@@ -68,7 +68,7 @@ class AuditScreen(DataScreen):
             yield Input(self.partner_id or "", placeholder="Partner id, Enter  p", id="audit-partner", compact=True)
         yield Static(id="audit-status", classes="status")
         yield VirtualTable(COLUMNS, self._fetch, render_cell, empty_message="No audit entries match.", id="audit-table")
-        yield KeysFooter()
+        yield KeysFooter(hold=True)  # its dozen keys after the first rows: they come first
 
     def on_mount(self) -> None:
         self.title = "Audit log" + (f" · {visible(self.partner_id)}" if self.partner_id else "")
@@ -108,6 +108,7 @@ class AuditScreen(DataScreen):
         return [self.lines[i] for i in ids]
 
     def _show(self) -> None:
+        self.call_after_refresh(self.query_one(KeysFooter).release)  # the keys after the first rows
         words = self.words.strip().casefold()
         if words:
             shown = [

@@ -89,7 +89,7 @@ class CertificationsScreen(DataScreen):
                 with Vertical():
                     yield Static(id="lapse-status", classes="status")
                     yield DataTable(id="lapse-table", cursor_type="row", zebra_stripes=True)
-        yield KeysFooter()
+        yield KeysFooter(hold=True)  # its dozen keys after the first rows: they come first
 
     def on_mount(self) -> None:
         self.title = "Certifications"
@@ -182,6 +182,7 @@ class CertificationsScreen(DataScreen):
         """Show ``ids``: the whole list, or (``drawn`` given) its first page while the rest is counted."""
         if drawn is not None:
             self.call_after_refresh(drawn.set)
+        self.call_after_refresh(self.query_one(KeysFooter).release)  # the keys after the first rows
         if query != self.cert_query:
             return
         table = self.query_one("#certs", VirtualTable)

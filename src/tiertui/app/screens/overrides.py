@@ -129,7 +129,7 @@ class OverridesScreen(DataScreen):
         yield QueueTable(id="override-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="override-detail")
         yield Static(id="override-message", classes="message")
-        yield KeysFooter()
+        yield KeysFooter(hold=True)  # its dozen keys after the first rows: they come first
 
     def on_mount(self) -> None:
         self.title = "Overrides"
@@ -150,6 +150,7 @@ class OverridesScreen(DataScreen):
     def _show(self, show_all: bool, queue: Queue) -> None:
         if show_all != self.show_all:
             return  # v was pressed again meanwhile: its own read is on the way
+        self.call_after_refresh(self.query_one(KeysFooter).release)  # the keys after the first rows
         self.rows = queue.rows
         self.queue = queue
         self.effects = {}  # new data: every effect is worked out again
