@@ -159,3 +159,35 @@ def test_the_designation_filter_is_the_same_on_sqlite_and_postgresql_and_matches
         read_sql.PartnerQuery(designation="Cloud Specialist", period="2025-Q4"),
     ):
         assert shown(fast, q, period) == shown(through_engine, q, period) == []
+
+
+ODD_TRACKS = ["", " ", "[bold]x[/]", "Zoë", "zoe", "a\x1bb", "ZZ top", "0"]
+
+
+def test_the_certification_tracks_are_every_distinct_track_on_sqlite_and_postgresql(sqlite_app_db, pg_app_db):
+    """The track filter's choices (read one index probe a track): exactly the distinct non-empty
+    tracks a plain DISTINCT finds, odd ones included, sorted, on both databases."""
+    from sqlalchemy import text
+
+    found = []
+    for url in (sqlite_app_db, pg_app_db):
+        engine = open_engine(url)
+        try:
+            with engine.begin() as conn:
+                key = conn.execute(text("SELECT MIN(key) FROM partner")).scalar_one()
+                for i, track in enumerate(ODD_TRACKS):
+                    conn.execute(
+                        text(
+                            "INSERT INTO certification (partner_key, person, certification, track, earned_on) "
+                            "VALUES (:key, :person, 'Odd', :track, :earned)"
+                        ),
+                        {"key": key, "person": f"odd {i}", "track": track, "earned": date(2025, 1, 1)},
+                    )
+                plain = conn.execute(text("SELECT DISTINCT track FROM certification")).scalars().all()
+            tracks = reads.certification_tracks(engine)
+        finally:
+            engine.dispose()
+        assert tracks == tuple(sorted(t for t in plain if t))
+        assert {" ", "[bold]x[/]", "Zoë", "a\x1bb", "0"} <= set(tracks) and "" not in tracks
+        found.append(tracks)
+    assert found[0] == found[1]

@@ -18,7 +18,7 @@ from textual.worker import get_current_worker
 
 from ...safe_text import visible
 from ...services.read import engine as reads
-from ...services.read.engine import CERT_STATUS_LABELS, CertificationQuery, CertificationRow, FilterChoices, LapseReport
+from ...services.read.engine import CERT_STATUS_LABELS, CertificationQuery, CertificationRow, LapseReport
 from ..literal import data_text, literal
 from ..widgets import Column, VirtualTable
 from ..widgets.focus import focus_now
@@ -108,14 +108,14 @@ class CertificationsScreen(DataScreen):
 
     @work(thread=True, group="cert-choices", exit_on_error=False)
     def _load_choices(self) -> None:
-        self.report(self._show_choices, reads.filter_choices(self.app.engine))
+        self.report(self._show_choices, reads.certification_tracks(self.app.engine))
 
-    def _show_choices(self, choices: FilterChoices) -> None:
+    def _show_choices(self, tracks: tuple[str, ...]) -> None:
         track = self.query_one("#track", Select)
         chosen = track.selection or self.initial.track
         with self.prevent(Select.Changed):
-            track.set_options((visible(t), t) for t in choices.tracks)
-            if chosen in choices.tracks:
+            track.set_options((visible(t), t) for t in tracks)
+            if chosen in tracks:
                 track.value = chosen
 
     def reload(self) -> None:

@@ -185,6 +185,12 @@ def filter_choices(engine: Engine, *, tracks: bool = True) -> FilterChoices:
     return FilterChoices(tuple(program.tiers) if program else (), regions, types, managers, track_values, designations)
 
 
+def certification_tracks(engine: Engine) -> tuple[str, ...]:
+    """The certification tracks there are, sorted (the certifications list's track filter)."""
+    with engine.connect() as conn:
+        return statements.certification_tracks(_fetch(conn))
+
+
 @dataclass(frozen=True)
 class PartnerHit:
     partner_id: str

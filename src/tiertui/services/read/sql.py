@@ -521,8 +521,20 @@ def partner_choices(fetch: Fetch) -> tuple[tuple[str, ...], tuple[str, ...], tup
     return _distinct(combos, 0), _distinct(combos, 1), _distinct(combos, 2)
 
 
+# The distinct tracks, one index probe each (a loose index scan): DISTINCT read the whole track index,
+# 70 ms at 100,000 partners (715,000 certifications), on the way to the certifications' first frame.
+TRACKS_SQL = (
+    "WITH RECURSIVE t(track) AS ("
+    "SELECT MIN(track) FROM certification WHERE track > '' "
+    "UNION ALL "
+    "SELECT (SELECT MIN(c.track) FROM certification c WHERE c.track > t.track) FROM t WHERE t.track IS NOT NULL"
+    ") SELECT track FROM t WHERE track IS NOT NULL"
+)
+
+
 def certification_tracks(fetch: Fetch) -> tuple[str, ...]:
-    return _distinct(fetch("SELECT DISTINCT track FROM certification WHERE track IS NOT NULL AND track <> ''"), 0)
+    """The tracks of the certifications there are (not empty), sorted."""
+    return _distinct(fetch(TRACKS_SQL), 0)
 
 
 # --------------------------------------------------------------------------- the dashboard
