@@ -324,7 +324,9 @@ class TiertuiApp(App):
             for read_from, css, tie_breaker, scope in DOMNode._get_default_css(
                 SimpleNamespace(_node_bases=DOMNode._css_bases(cls))  # type: ignore[arg-type]
             ):
-                stylesheet.add_source(css, read_from=read_from, is_default_css=True, tie_breaker=tie_breaker, scope=scope)
+                stylesheet.add_source(
+                    css, read_from=read_from, is_default_css=True, tie_breaker=tie_breaker, scope=scope
+                )
         stylesheet.rules  # noqa: B018 - parsed now, once
 
     def _engine_opened(self, engine: Engine) -> None:
