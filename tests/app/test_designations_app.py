@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from helpers import palette_pick, settle
+from helpers import SIZE, keys, palette_pick, running, settle, steps
 from rich.console import Console
 from textual.widgets import Select, Static
 
@@ -22,7 +22,6 @@ from tiertui.services.demo import build_demo
 from tiertui.services.exports import scorecard_rows
 from tiertui.storage import open_engine
 
-SIZE = (120, 40)
 TODAY = date(2026, 11, 30)
 
 
@@ -79,10 +78,7 @@ def make(url: str, tmp_path: Path) -> TiertuiApp:
 async def test_the_partner_list_filters_by_designation_held_and_a_saved_view_keeps_it(demo_url, tmp_path):
     held = holders(demo_url, "2026-Q3")
     app = make(demo_url, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+    async with running(app, "l") as pilot:
         screen = app.screen
         assert isinstance(screen, PartnersScreen)
         table = screen.query_one(VirtualTable)
@@ -108,13 +104,11 @@ async def test_the_partner_list_filters_by_designation_held_and_a_saved_view_kee
         await settle(pilot)
         # V saves the view with its designation; the palette reopens it
         table.focus()
-        await pilot.press("V")
-        await settle(pilot)
+        await steps(pilot, "V")
         await pilot.press(*"cloud", "enter")
         await settle(pilot)
         assert load_views(tmp_path / "config")["cloud"].designation == "Cloud Specialist"
-        await pilot.press("g")
-        await settle(pilot)
+        await steps(pilot, "g")
         await palette_pick(pilot, "view: cloud")
         reopened = app.screen
         assert isinstance(reopened, PartnersScreen) and reopened is not screen
@@ -122,8 +116,7 @@ async def test_the_partner_list_filters_by_designation_held_and_a_saved_view_kee
         assert reopened.query_one("#designation", Select).value == "Cloud Specialist"
         # x clears it with the rest
         reopened.query_one(VirtualTable).focus()
-        await pilot.press("x")
-        await settle(pilot)
+        await steps(pilot, "x")
         assert reopened.partner_query.designation is None
         assert reopened.query_one(VirtualTable).row_count == 150
 
@@ -138,16 +131,14 @@ def _open_history(pid: str):
         await settle(pilot)
         pilot.app.open_scorecard(pid)
         await settle(pilot)
-        await pilot.press("H")
-        await settle(pilot)
+        await steps(pilot, "H")
 
     return run
 
 
 async def _designation_filter(pilot) -> None:
     await settle(pilot)
-    await pilot.press("l")
-    await settle(pilot)
+    await steps(pilot, "l")
     pilot.app.screen.query_one("#designation", Select).value = "Contact Center Expert"
     await settle(pilot)
     pilot.app.screen.query_one(VirtualTable).focus()
@@ -198,12 +189,7 @@ async def test_the_lapse_risk_tab_shows_the_designations_lost(demo_url, tmp_path
     from textual.widgets import DataTable
 
     app = make(demo_url, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("c")
-        await settle(pilot)
-        await pilot.press("t")
-        await settle(pilot)
+    async with running(app, "c", "t"):
         table = app.screen.query_one("#lapse-table", DataTable)
         cells = {str(table.get_row_at(i)[0]): [str(c) for c in table.get_row_at(i)] for i in range(table.row_count)}
         assert "Cloud Specialist (kept 1 more period)" in cells["P000108"]
@@ -214,14 +200,7 @@ async def test_the_lapse_risk_tab_shows_the_designations_lost(demo_url, tmp_path
 
 @pytest.mark.parametrize("size", [SIZE, NARROW], ids=["wide", "narrow"])
 def test_snapshot_lapse_risk_with_designations(snap_compare, demo_url, tmp_path, size):
-    async def run(pilot) -> None:
-        await settle(pilot)
-        await pilot.press("c")
-        await settle(pilot)
-        await pilot.press("t")
-        await settle(pilot)
-
-    assert snap_compare(make(demo_url, tmp_path), terminal_size=size, run_before=run)
+    assert snap_compare(make(demo_url, tmp_path), terminal_size=size, run_before=keys("c", "t"))
 
 
 # --------------------------------------------------------------------------- hostile designation names
@@ -250,10 +229,7 @@ async def test_hostile_designation_names_show_literally_in_the_filter(sqlite_app
     finally:
         engine.dispose()
     app = TiertuiApp(sqlite_app_db, "dave", today=date(2026, 1, 15), blink=False, config_dir=tmp_path / "c")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+    async with running(app, "l") as pilot:
         screen = app.screen
         select = screen.query_one("#designation", Select)
         for name in HOSTILE_NAMES:

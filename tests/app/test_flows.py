@@ -6,7 +6,7 @@ from datetime import date
 
 import numpy as np
 import pytest
-from helpers import palette_pick, settle
+from helpers import config_with_keys, palette_hits, palette_pick, running, settle, steps, type_text
 from textual.app import App
 from textual.widgets import DataTable, Input, Select, Static
 
@@ -25,7 +25,6 @@ from tiertui.services import overrides
 from tiertui.services.read import PartnerQuery
 from tiertui.services.read import engine as reads
 
-SIZE = (120, 40)
 TODAY_REQUEST = date(2025, 10, 1)
 
 
@@ -40,25 +39,16 @@ def rows(table: VirtualTable) -> list:
     return table.fetch([int(i) for i in table.ids])
 
 
-async def type_text(pilot, text: str) -> None:
-    await pilot.press(*text)
-    await settle(pilot)
-
-
 async def test_dashboard_is_home_and_navigation_keys(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         assert isinstance(app.screen, DashboardScreen)
         for key, kind in (("l", PartnersScreen), ("o", OverridesScreen), ("c", CertificationsScreen)):
-            await pilot.press(key)
-            await settle(pilot)
+            await steps(pilot, key)
             assert isinstance(app.screen, kind)
-        await pilot.press("escape")
-        await settle(pilot)
+        await steps(pilot, "escape")
         assert isinstance(app.screen, OverridesScreen)
-        await pilot.press("g")
-        await settle(pilot)
+        await steps(pilot, "g")
         assert isinstance(app.screen, DashboardScreen)
         await pilot.press("escape")  # nothing below home
         assert isinstance(app.screen, DashboardScreen)
@@ -75,12 +65,10 @@ async def test_dashboard_is_home_and_navigation_keys(make_app):
 )
 async def test_dashboard_figures_open_filtered_lists(make_app, figure, expected):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         data = reads.dashboard(app.engine, app.today)
         app.screen.query_one(f"#{figure}").focus()
-        await pilot.press("enter")
-        await settle(pilot)
+        await steps(pilot, "enter")
         assert isinstance(app.screen, PartnersScreen)
         table = app.screen.query_one(VirtualTable)
         key = next(iter(expected))
@@ -97,16 +85,13 @@ async def test_dashboard_figures_open_filtered_lists(make_app, figure, expected)
 
 async def test_dashboard_pending_and_expiring_figures(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         await pilot.click("#fig-pending")
         await settle(pilot)
         assert isinstance(app.screen, OverridesScreen)
-        await pilot.press("escape")
-        await settle(pilot)
+        await steps(pilot, "escape")
         app.screen.query_one("#fig-expiring").focus()
-        await pilot.press("enter")
-        await settle(pilot)
+        await steps(pilot, "enter")
         assert isinstance(app.screen, CertificationsScreen)
         table = app.screen.query_one("#certs", VirtualTable)
         assert table.row_count == reads.dashboard(app.engine, app.today).expiring_certifications
@@ -115,28 +100,22 @@ async def test_dashboard_pending_and_expiring_figures(make_app):
 
 async def test_dashboard_r_refreshes_the_figures_and_space_opens_one(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         pending = app.screen.query_one("#fig-pending")
         before = pending.value
         assert before == 3
         overrides.request(app.engine, "bob", "P00020", "Gold", "Another team member asked", TODAY_REQUEST)
-        await pilot.press("r")
-        await settle(pilot)
+        await steps(pilot, "r")
         assert app.screen.query_one("#fig-pending").value == before + 1
         app.screen.query_one("#fig-pending").focus()
-        await pilot.press("space")
-        await settle(pilot)
+        await steps(pilot, "space")
         assert isinstance(app.screen, OverridesScreen)
         assert app.screen.query_one("#override-table", DataTable).row_count == before + 1
 
 
 async def test_page_keys_move_the_cursor_a_screenful(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+    async with running(app, "l") as pilot:
         table = app.screen.query_one(VirtualTable)
         visible = table.size.height - 1  # below its header row
         await pilot.press("pagedown")
@@ -147,10 +126,7 @@ async def test_page_keys_move_the_cursor_a_screenful(make_app):
 
 async def test_type_to_filter_is_case_insensitive_on_id_and_name(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+    async with running(app, "l") as pilot:
         table = app.screen.query_one(VirtualTable)
         assert table.row_count == 120
         await pilot.press("slash")
@@ -164,17 +140,13 @@ async def test_type_to_filter_is_case_insensitive_on_id_and_name(make_app):
         assert {r.partner_id for r in rows(table)} == {f"P0001{i}" for i in range(10)}
         await pilot.press("enter")  # back to the table
         assert app.focused is table
-        await pilot.press("enter")
-        await settle(pilot)
+        await steps(pilot, "enter")
         assert isinstance(app.screen, ScorecardScreen) and app.screen.partner_id == "P00010"
 
 
 async def test_newest_keystroke_wins(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+    async with running(app, "l") as pilot:
         await pilot.press("slash", *"acme")  # no settling between keys: searches overlap
         await settle(pilot)
         table = app.screen.query_one(VirtualTable)
@@ -184,10 +156,7 @@ async def test_newest_keystroke_wins(make_app):
 
 async def test_filters_by_select(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+    async with running(app, "l") as pilot:
         screen = app.screen
         await pilot.press("f")
         assert app.focused.id == "tier"
@@ -211,30 +180,24 @@ async def test_filters_by_select(make_app):
         await settle(pilot)
         assert all(r.at_risk for r in rows(table))
         table.focus()
-        await pilot.press("x")
-        await settle(pilot)
+        await steps(pilot, "x")
         assert screen.partner_query == PartnerQuery(sort=screen.partner_query.sort)
         assert table.row_count == 120
 
 
 async def test_sorting_keys_and_header_click(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+    async with running(app, "l") as pilot:
         screen = app.screen
         table = screen.query_one(VirtualTable)
         await pilot.press("s")  # name
         await settle(pilot)
         names = [r.name for r in rows(table)]  # natural order (see test_natural_order_app.py)
         assert screen.partner_query.sort == "name" and names == sorted(names, key=natural_sort_key)
-        await pilot.press("S")
-        await settle(pilot)
+        await steps(pilot, "S")
         assert [r.name for r in rows(table)] == sorted(names, key=natural_sort_key, reverse=True)
         for _ in range(5):  # region, type, manager, tier, score
-            await pilot.press("s")
-            await settle(pilot)
+            await steps(pilot, "s")
         assert screen.partner_query.sort == "score" and screen.partner_query.descending
         scores = [r.score for r in rows(table)]
         assert scores == sorted(scores, reverse=True)
@@ -251,8 +214,7 @@ async def test_sorting_keys_and_header_click(make_app):
 
 async def test_tier_sort_uses_tier_order(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         app.open_partners(PartnerQuery(sort="tier", descending=True))
         await settle(pilot)
         table = app.screen.query_one(VirtualTable)
@@ -263,10 +225,7 @@ async def test_tier_sort_uses_tier_order(make_app):
 
 async def test_cursor_keys_and_mouse(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+    async with running(app, "l") as pilot:
         table = app.screen.query_one(VirtualTable)
         await pilot.press("down", "down", "up")
         assert table.cursor == 1
@@ -286,10 +245,7 @@ async def test_cursor_keys_and_mouse(make_app):
 
 async def test_palette_finds_partner_by_name_in_three_keys(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")  # from any screen
-        await settle(pilot)
+    async with running(app, "o") as pilot:  # the palette works from any screen
         await palette_pick(pilot, "harbor it 7")  # ctrl+p, the name, down, enter
         assert isinstance(app.screen, ScorecardScreen)
         assert app.screen.partner_id == "P00007"
@@ -297,25 +253,21 @@ async def test_palette_finds_partner_by_name_in_three_keys(make_app):
 
 async def test_palette_finds_partner_by_id(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         await palette_pick(pilot, "P00042")
         assert isinstance(app.screen, ScorecardScreen) and app.screen.partner_id == "P00042"
 
 
 async def test_scorecard_period_keys(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         app.open_scorecard("P00007")
         await settle(pilot)
         screen = app.screen
         assert screen.period == "2025-Q4"
-        await pilot.press("left")
-        await settle(pilot)
+        await steps(pilot, "left")
         assert screen.period == "2025-Q3" and screen.data.card.period == "2025-Q3"
-        await pilot.press("left_square_bracket")
-        await settle(pilot)
+        await steps(pilot, "left_square_bracket")
         assert screen.period == "2025-Q2"
         await pilot.press("right_square_bracket", "right")
         await settle(pilot)
@@ -327,54 +279,39 @@ async def test_scorecard_period_keys(make_app):
 
 async def test_scorecard_parent_key(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         app.open_scorecard("P00027")
         await settle(pilot)
         assert app.screen.data.info.parent_id == "P00004"
-        await pilot.press("u")
-        await settle(pilot)
+        await steps(pilot, "u")
         assert app.screen.partner_id == "P00004"
         assert [s.partner_id for s in app.screen.data.subsidiaries] == ["P00027"]
 
 
 async def test_approve_updates_effective_tier_at_once(make_app):
     app = make_app()  # dave
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await settle(pilot)
+    async with running(app, "o") as pilot:
         table = app.screen.query_one(DataTable)
         await pilot.press("down")  # #2: bob asks Platinum for P00007 (now Silver)
         assert app.screen.selected().id == 2
-        await pilot.press("a")
-        await settle(pilot)
+        await steps(pilot, "a")
         assert overrides.get(app.engine, 2).status == "approved"
         assert "P00007 is now Platinum" in str(app.screen.query_one("#override-message").render())
         assert table.row_count == 2
-        await pilot.press("escape")
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+        await steps(pilot, "escape", "l")
         row = next(r for r in rows(app.screen.query_one(VirtualTable)) if r.partner_id == "P00007")
         assert row.tier == "Platinum" and row.overridden
 
 
 async def test_reject_asks_for_a_note(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
+    async with running(app, "o", "r") as pilot:
         assert isinstance(app.screen, NoteScreen)
         await pilot.press("enter")  # empty note: refused
         await settle(pilot)
         assert isinstance(app.screen, NoteScreen)
         await type_text(pilot, "No signed contract")
-        await pilot.press("enter")
-        await settle(pilot)
+        await steps(pilot, "enter")
         assert isinstance(app.screen, OverridesScreen)
         view = overrides.get(app.engine, 1)
         assert view.status == "rejected" and view.note == "No signed contract" and view.decided_by == "dave"
@@ -382,35 +319,30 @@ async def test_reject_asks_for_a_note(make_app):
 
 async def test_reject_cancelled_leaves_request_pending(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         await pilot.press("o", "r")
         await settle(pilot)
-        await pilot.press("escape")
-        await settle(pilot)
+        await steps(pilot, "escape")
         assert isinstance(app.screen, OverridesScreen)
         assert overrides.get(app.engine, 1).status == "pending"
 
 
 async def test_own_request_is_refused_with_a_clear_message(make_app):
     app = make_app(user="alice")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         await pilot.press("o", "a")
         await settle(pilot)
         message = str(app.screen.query_one("#override-message").render())
         assert "you requested override 1" in message and "someone else" in message
         assert overrides.get(app.engine, 1).status == "pending"
-        await pilot.press("r")
-        await settle(pilot)
+        await steps(pilot, "r")
         assert not isinstance(app.screen, NoteScreen)
         assert overrides.get(app.engine, 1).status == "pending"
 
 
 async def test_enter_opens_partner_and_all_toggle(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         await pilot.press("o", "down", "down", "enter")
         await settle(pilot)
         assert isinstance(app.screen, ScorecardScreen) and app.screen.partner_id == "P00012"
@@ -421,12 +353,10 @@ async def test_enter_opens_partner_and_all_toggle(make_app):
 
 async def test_override_form_validates_as_you_type_and_files(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         app.open_scorecard("P00001")
         await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
+        await steps(pilot, "r")
         form = app.screen
         assert isinstance(form, OverrideForm)
         submit = form.query_one("#submit")
@@ -450,34 +380,27 @@ async def test_override_form_validates_as_you_type_and_files(make_app):
         await pilot.press(*["backspace"] * 10)
         await type_text(pilot, "2026-12-31")
         assert not submit.disabled
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await steps(pilot, "ctrl+s")
         assert isinstance(app.screen, ScorecardScreen)
         mine = [o for o in overrides.list_overrides(app.engine, "pending", "P00001")]
         assert len(mine) == 1 and mine[0].tier == "Platinum" and mine[0].requested_by == "dave"
         assert str(mine[0].expires_on) == "2026-12-31"
         assert app.screen.data.overrides[0].status == "pending"
         # edit it: e opens the form filled in
-        await pilot.press("e")
-        await settle(pilot)
+        await steps(pilot, "e")
         form = app.screen
         assert isinstance(form, OverrideForm) and form.query_one("#reason", Input).value == "Key account"
         await type_text(pilot, " renewal")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await steps(pilot, "ctrl+s")
         assert overrides.list_overrides(app.engine, "pending", "P00001")[0].reason == "Key account renewal"
 
 
 async def test_override_form_cancel(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         app.open_scorecard("P00001")
         await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
-        await pilot.press("escape")
-        await settle(pilot)
+        await steps(pilot, "r", "escape")
         assert isinstance(app.screen, ScorecardScreen)
         await pilot.press("e")  # nothing of mine to edit
         await settle(pilot)
@@ -486,10 +409,7 @@ async def test_override_form_cancel(make_app):
 
 async def test_certification_filters_and_lapse_risk(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("c")
-        await settle(pilot)
+    async with running(app, "c") as pilot:
         screen = app.screen
         table = screen.query_one("#certs", VirtualTable)
         total = table.row_count
@@ -504,21 +424,18 @@ async def test_certification_filters_and_lapse_risk(make_app):
         await type_text(pilot, "p00001")
         assert all(r.partner_id.startswith("P00001") for r in rows(table))
         table.focus()
-        await pilot.press("x")
-        await settle(pilot)
+        await steps(pilot, "x")
         assert table.row_count == total
         for status, days in (("expiring30", 30), ("expiring60", 60), ("expiring90", 90)):
             screen.query_one("#status", Select).value = status
             await settle(pilot)
             assert all(r.status == "expiring" and r.days_left <= days for r in rows(table))
-        await pilot.press("t")
-        await settle(pilot)
+        await steps(pilot, "t")
         lapse = screen.query_one("#lapse-table", DataTable)
         report = reads.lapse_risk(app.engine, app.today)
         assert lapse.row_count == len(report.rows) > 0
         assert app.focused is lapse
-        await pilot.press("enter")
-        await settle(pilot)
+        await steps(pilot, "enter")
         assert isinstance(app.screen, ScorecardScreen) and app.screen.partner_id == report.rows[0].partner_id
 
 
@@ -526,10 +443,7 @@ async def test_certifications_open_with_the_list_and_compute_the_lapse_risk_when
     """The list and its count come first; the lapse risk (every partner's next-period gates) is worked
     out only when its tab is shown, and again there after the data changed."""
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("c")
-        await settle(pilot)
+    async with running(app, "c") as pilot:
         screen = app.screen
         table = screen.query_one("#certs", VirtualTable)
         status = str(screen.query_one("#cert-status", Static).render())
@@ -537,8 +451,7 @@ async def test_certifications_open_with_the_list_and_compute_the_lapse_risk_when
         assert [r.partner_id for r in rows(table)] == sorted(r.partner_id for r in rows(table))
         lapse = screen.query_one("#lapse-table", DataTable)
         assert lapse.row_count == 0  # not computed: its tab is not shown
-        await pilot.press("t")
-        await settle(pilot)
+        await steps(pilot, "t")
         report = reads.lapse_risk(app.engine, app.today)
         assert lapse.row_count == len(report.rows) > 0
         assert "would fall below" in str(screen.query_one("#lapse-status", Static).render())
@@ -546,8 +459,7 @@ async def test_certifications_open_with_the_list_and_compute_the_lapse_risk_when
         app.data_changed()
         await settle(pilot)
         assert screen.lapse_version != screen.loaded_version  # the list read again, the lapse risk not yet
-        await pilot.press("t")
-        await settle(pilot)
+        await steps(pilot, "t")
         assert screen.lapse_version == screen.loaded_version
         assert lapse.row_count == len(report.rows)
 
@@ -555,104 +467,69 @@ async def test_certifications_open_with_the_list_and_compute_the_lapse_risk_when
 @pytest.mark.parametrize("key", ["question_mark", "f1"])
 async def test_help_lists_the_keys_of_the_screen(make_app, key):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await settle(pilot)
-        await pilot.press(key)
-        await settle(pilot)
+    async with running(app, "o", key) as pilot:
         assert isinstance(app.screen, HelpScreen)
         ids = {row[2] for row in app.screen.rows()}
         assert {"overrides.approve", "overrides.reject", "app.help", "app.back"} <= ids
-        await pilot.press("escape")
-        await settle(pilot)
+        await steps(pilot, "escape")
         assert isinstance(app.screen, OverridesScreen)
 
 
 async def test_keymap_from_toml(make_app, tmp_path):
-    folder = tmp_path / "config"
-    folder.mkdir()
-    (folder / "keys.toml").write_text('[keys]\n"overrides.approve" = "y"\n\n[app]\ntheme = "nord"\n')
-    app = make_app(config_dir=folder)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    app = make_app(
+        config_dir=config_with_keys(tmp_path, '[keys]\n"overrides.approve" = "y"\n\n[app]\ntheme = "nord"\n')
+    )
+    async with running(app) as pilot:
         assert app.theme == "nord"
         await pilot.press("o", "down", "a")
         await settle(pilot)
         assert overrides.get(app.engine, 2).status == "pending"  # a is no longer approve
-        await pilot.press("y")
-        await settle(pilot)
+        await steps(pilot, "y")
         assert overrides.get(app.engine, 2).status == "approved"
 
 
 async def test_broken_config_is_reported_not_fatal(make_app, tmp_path):
-    folder = tmp_path / "config"
-    folder.mkdir()
-    (folder / "keys.toml").write_text("[keys\n")
-    app = make_app(config_dir=folder)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    app = make_app(config_dir=config_with_keys(tmp_path, "[keys\n"))
+    async with running(app):
         assert isinstance(app.screen, DashboardScreen)
         assert app.config.problems
 
 
 async def test_levelling_runs_in_a_worker_with_progress(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         await pilot.press("L")
         assert isinstance(app.screen, JobScreen)
         await settle(pilot)
         job = app.screen
         assert job.done and "Levelled 120 partners" in str(job.query_one("#job-result").render())
-        await pilot.press("enter")
-        await settle(pilot)
+        await steps(pilot, "enter")
         assert isinstance(app.screen, DashboardScreen)
 
 
 async def test_import_dialog_rejects_missing_file(make_app, tmp_path):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("I")
-        await settle(pilot)
+    async with running(app, "I") as pilot:
         await type_text(pilot, str(tmp_path / "nope.csv"))
-        await pilot.press("enter")
-        await settle(pilot)
+        await steps(pilot, "enter")
         assert "no file" in str(app.screen.query_one("#import-problem").render())
-        await pilot.press("escape")
-        await settle(pilot)
+        await steps(pilot, "escape")
         assert isinstance(app.screen, DashboardScreen)
-
-
-async def wait_for_hits(pilot, timeout: float = 3.0):
-    """The palette's list of hits once it has some (the palette searches in the background)."""
-    import asyncio
-
-    for _ in range(int(timeout / 0.05)):
-        await asyncio.sleep(0.05)
-        await pilot.pause()
-        found = pilot.app.screen.query("CommandList")
-        if found and found.first().option_count:
-            return found.first()
-    raise AssertionError("the palette found nothing")
 
 
 async def test_theme_switches_from_the_palette(make_app):
     """ctrl+p, "theme", Enter lists the themes; typing one and Enter switches the app to it."""
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         assert app.theme != "nord"
         await pilot.press("ctrl+p", *"theme")
-        hits = await wait_for_hits(pilot)
+        hits = await palette_hits(pilot)
         assert "theme" in str(hits.get_option_at_index(0).prompt).lower()
         await pilot.press("enter")
         await pilot.press(*"nord")
-        hits = await wait_for_hits(pilot)
+        hits = await palette_hits(pilot)
         assert "nord" in str(hits.get_option_at_index(0).prompt).lower()
-        await pilot.press("enter")
-        await settle(pilot)
+        await steps(pilot, "enter")
         assert app.theme == "nord"
         assert isinstance(app.screen, DashboardScreen)
 
@@ -678,10 +555,7 @@ async def test_an_approval_does_not_block_the_keys(make_app, monkeypatch):
 
     monkeypatch.setattr(screen_module.overrides, "decide", held_decide)
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await settle(pilot)
+    async with running(app, "o") as pilot:
         await pilot.press("down", "a")  # #2: bob asks Platinum for P00007
         for _ in range(200):
             if writing.is_set():
@@ -712,10 +586,7 @@ async def test_an_approval_reads_the_queue_once(make_app, monkeypatch):
 
     monkeypatch.setattr(screen_module.overrides, "list_overrides", counted)
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await settle(pilot)
+    async with running(app, "o") as pilot:
         assert len(calls) == 1
         await pilot.press("down", "a")
         await settle(pilot)
@@ -746,10 +617,7 @@ async def test_an_approval_repaints_the_queue_before_reading_it_again(make_app, 
 
     monkeypatch.setattr(screen_module.overrides, "list_overrides", held)
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await settle(pilot)
+    async with running(app, "o") as pilot:
         table = app.screen.query_one(DataTable)
         before = table.row_count
         await pilot.press("down", "a")  # #2: bob asks Platinum for P00007
@@ -778,14 +646,12 @@ async def test_scorecard_periods_read_once(make_app, monkeypatch):
 
     monkeypatch.setattr(screen_module.reads, "partner_scorecard", counted)
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         app.open_scorecard("P00007")
         await settle(pilot)
         screen = app.screen
         assert screen.period == "2025-Q4" and len(calls) == 1
-        await pilot.press("left_square_bracket")
-        await settle(pilot)
+        await steps(pilot, "left_square_bracket")
         assert screen.period == "2025-Q3" and len(calls) == 2
         await pilot.press("right_square_bracket", "left_square_bracket", "right_square_bracket")
         assert screen.period == "2025-Q4" and len(calls) == 2  # no worker: at once
@@ -835,13 +701,11 @@ async def test_the_audit_log_shows_every_write_and_a_decision_at_once(make_app):
     from tiertui.app.screens.audit import AuditDetailScreen, AuditScreen
 
     app = make_app(user="alice")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         pending = overrides.list_overrides(app.engine, status="pending")
         bob = next(o for o in pending if o.requested_by == "bob")
         overrides.decide(app.engine, "alice", bob.id, True, "Agreed")
-        await pilot.press("h")
-        await settle(pilot)
+        await steps(pilot, "h")
         screen = app.screen
         assert isinstance(screen, AuditScreen)
         table = screen.query_one("#audit-table", VirtualTable)
@@ -850,8 +714,7 @@ async def test_the_audit_log_shows_every_write_and_a_decision_at_once(make_app):
         assert lines[0].action == "override.approve" and lines[0].actor == "alice"
         assert lines[0].partner_id == bob.partner_id
         assert [line.action for line in lines].count("override.request") == 3
-        await pilot.press("enter")
-        await settle(pilot)
+        await steps(pilot, "enter")
         assert isinstance(app.screen, AuditDetailScreen) and app.screen.line.id == lines[0].id
         await pilot.press("escape", "escape")
         await settle(pilot)
@@ -876,8 +739,7 @@ async def test_a_yes_no_requirement_reads_yes_or_no_on_the_scorecard(tmp_path):
     finally:
         engine.dispose()
     app = TiertuiApp(url, "dave", blink=False, config_dir=tmp_path / "config")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         seen = {True: 0, False: 0}
         for number in range(1, 81):
             app.open_scorecard(f"P{number:06d}")
@@ -943,10 +805,7 @@ async def test_virtual_table_draws_placeholders_while_a_page_is_fetched():
 
 async def test_find_a_partner_matches_every_word_in_any_order(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+    async with running(app, "l") as pilot:
         table = app.screen.query_one(VirtualTable)
         await pilot.press("slash")
         await type_text(pilot, "systems BLUE")  # the name is "Blue Systems 1": words in any order
@@ -966,10 +825,7 @@ async def test_find_a_partner_matches_every_word_in_any_order(make_app):
 
 async def test_escape_clears_the_search_then_leaves_it_then_the_screen(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+    async with running(app, "l") as pilot:
         screen = app.screen
         table = screen.query_one(VirtualTable)
         await pilot.press("slash")

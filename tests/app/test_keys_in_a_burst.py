@@ -5,7 +5,8 @@ settle and check where every key went. Escape leaves the field first, then the s
 
 from __future__ import annotations
 
-from helpers import settle
+import pytest
+from helpers import running, settle, steps
 from textual import events
 
 from tiertui.app.screens.audit import AuditScreen
@@ -15,7 +16,6 @@ from tiertui.app.screens.scenario import ScenarioScreen
 from tiertui.app.widgets import VirtualTable
 from tiertui.app.widgets.knob_row import KnobInput, KnobRow
 
-WIDE = (120, 40)
 CHARACTERS = {"down": None, "up": None, "enter": "\r", "escape": "\x1b"}
 
 
@@ -26,11 +26,9 @@ async def burst(pilot, *keys: str) -> None:
     await settle(pilot)
 
 
-async def what_if(pilot) -> ScenarioScreen:
-    await settle(pilot)
-    await pilot.press("w")
-    await settle(pilot)
-    screen = pilot.app.screen
+def what_if(app) -> ScenarioScreen:
+    """The what-if screen ``w`` opened, with its first result."""
+    screen = app.screen
     assert isinstance(screen, ScenarioScreen) and screen.result is not None
     return screen
 
@@ -41,8 +39,8 @@ def labels(screen: ScenarioScreen) -> list[str]:
 
 async def test_down_keys_in_one_burst_each_move_the_focus_one_value(make_app):
     app = make_app()
-    async with app.run_test(size=WIDE) as pilot:
-        screen = await what_if(pilot)
+    async with running(app, "w") as pilot:
+        screen = what_if(app)
         assert app.focused.entry.label == labels(screen)[0]
         await burst(pilot, *["down"] * 12)
         assert app.focused.entry.label == labels(screen)[12] == "Gold gate cert:sales"
@@ -52,8 +50,8 @@ async def test_down_keys_in_one_burst_each_move_the_focus_one_value(make_app):
 
 async def test_digits_and_enter_in_one_burst_edit_the_value(make_app):
     app = make_app()
-    async with app.run_test(size=WIDE) as pilot:
-        screen = await what_if(pilot)
+    async with running(app, "w") as pilot:
+        screen = what_if(app)
         silver = labels(screen).index("Silver min_score")
         await burst(pilot, *["down"] * silver, "4", "0", "enter")
         entry = next(r for r in screen.query(KnobRow) if r.entry.label == "Silver min_score").entry
@@ -64,8 +62,8 @@ async def test_digits_and_enter_in_one_burst_edit_the_value(make_app):
 
 async def test_m_and_down_keys_in_one_burst_move_the_movers_cursor(make_app):
     app = make_app()
-    async with app.run_test(size=WIDE) as pilot:
-        screen = await what_if(pilot)
+    async with running(app, "w") as pilot:
+        screen = what_if(app)
         gate = labels(screen).index("Gold gate cert:sales")
         await burst(pilot, *["down"] * gate, "enter")  # opens the box with 2
         await pilot.press("backspace", "1", "enter")
@@ -82,55 +80,37 @@ async def test_m_and_down_keys_in_one_burst_move_the_movers_cursor(make_app):
 
 async def test_slash_and_typing_in_one_burst_fill_the_partner_search(make_app):
     app = make_app()
-    async with app.run_test(size=WIDE) as pilot:
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+    async with running(app, "l") as pilot:
         await burst(pilot, "slash", "n", "e", "t")
         assert app.screen.query_one("#search").value == "net"  # not one letter lost to the list
         assert "filters: text: net" in str(app.screen.query_one("#partner-status").render())
 
 
-async def test_escape_leaves_the_search_box_of_the_audit_log_before_the_screen(make_app):
+@pytest.mark.parametrize(
+    "key, kind, box, typed, table",
+    [
+        ("h", AuditScreen, "#audit-text", "x", "#audit-table"),
+        ("c", CertificationsScreen, "#cert-partner", "p", "#certs"),
+    ],
+    ids=["audit log", "certifications"],
+)
+async def test_escape_leaves_the_search_box_before_the_screen(make_app, key, kind, box, typed, table):
     app = make_app()
-    async with app.run_test(size=WIDE) as pilot:
-        await settle(pilot)
-        await pilot.press("h")
-        await settle(pilot)
+    async with running(app, key) as pilot:
         screen = app.screen
-        assert isinstance(screen, AuditScreen)
-        await burst(pilot, "slash", "x")
-        assert app.focused is screen.query_one("#audit-text")
-        await pilot.press("escape")
-        await settle(pilot)
-        assert app.screen is screen and app.focused is screen.query_one("#audit-table")
-        await pilot.press("escape")
-        await settle(pilot)
-        assert isinstance(app.screen, DashboardScreen)
-
-
-async def test_escape_leaves_the_partner_box_of_the_certifications_before_the_screen(make_app):
-    app = make_app()
-    async with app.run_test(size=WIDE) as pilot:
-        await settle(pilot)
-        await pilot.press("c")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, CertificationsScreen)
-        await burst(pilot, "slash", "p")
-        assert app.focused is screen.query_one("#cert-partner")
-        await pilot.press("escape")
-        await settle(pilot)
-        assert app.screen is screen and isinstance(app.focused, VirtualTable)
-        await pilot.press("escape")
-        await settle(pilot)
+        assert isinstance(screen, kind)
+        await burst(pilot, "slash", typed)
+        assert app.focused is screen.query_one(box)
+        await steps(pilot, "escape")
+        assert app.screen is screen and app.focused is screen.query_one(table, VirtualTable)
+        await steps(pilot, "escape")
         assert isinstance(app.screen, DashboardScreen)
 
 
 async def test_escape_in_a_value_being_edited_cancels_it_then_leaving_asks(make_app):
     app = make_app()
-    async with app.run_test(size=WIDE) as pilot:
-        screen = await what_if(pilot)
+    async with running(app, "w") as pilot:
+        screen = what_if(app)
         await burst(pilot, "3", "enter")  # grace periods = 3: an unsaved edit
         assert screen.dirty
         await burst(pilot, "7")

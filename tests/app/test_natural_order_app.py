@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import settle
+from helpers import running, settle
 from hostile_corpus import MARKUP
 
 from tiertui.app.widgets import VirtualTable
 from tiertui.services.imports import import_file
 from tiertui.storage import open_engine
 
-SIZE = (120, 40)
 # the test database's ids are P00001 to P00120 (the same numbers, zero-padded); these come between
 EXTRA = [
     ("HP-100000", "Zeta 10 Labs"),
@@ -48,10 +47,7 @@ def shown_ids(table: VirtualTable, lines: int) -> list[str]:
 async def test_the_list_shows_ids_and_names_in_natural_order(app_db, make_app, tmp_path):
     add_partners(app_db, tmp_path)
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot)
+    async with running(app, "l") as pilot:
         table = app.screen.query_one(VirtualTable)
         assert shown_ids(table, 16) == [
             "HP-1000",

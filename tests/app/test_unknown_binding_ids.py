@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from helpers import settle
+from helpers import config_with_keys, running, settle
 
 from tiertui.app.config import known_binding_ids, load_config, unknown_binding_problems
 from tiertui.app.screens.dashboard import DashboardScreen
-
-SIZE = (120, 40)
 
 
 def test_the_known_ids_are_those_of_the_app_its_screens_and_widgets():
@@ -31,12 +29,9 @@ def test_each_unknown_id_is_named_with_the_closest_known_one(tmp_path):
 
 
 async def test_the_app_reports_unknown_ids_after_its_first_screen_and_keeps_the_known_ones(make_app, tmp_path):
-    folder = tmp_path / "config"
-    folder.mkdir()
-    (folder / "keys.toml").write_text('[keys]\n"overides.approve" = "y"\n"app.partners" = "p"\n')
+    folder = config_with_keys(tmp_path, '[keys]\n"overides.approve" = "y"\n"app.partners" = "p"\n')
     app = make_app(config_dir=folder)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app) as pilot:
         assert isinstance(app.screen, DashboardScreen)
         said = [(n.title, n.message) for n in app._notifications]
         assert (
@@ -52,6 +47,5 @@ async def test_the_app_reports_unknown_ids_after_its_first_screen_and_keeps_the_
 
 async def test_no_keymap_no_check(make_app, tmp_path):
     app = make_app(config_dir=tmp_path / "none")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(app):
         assert not [n for n in app._notifications if n.title == "Configuration"]

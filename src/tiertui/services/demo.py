@@ -857,9 +857,11 @@ def _codes(person: list[str]) -> np.ndarray:
 # ------------------------------------------------------------------------------ writing
 
 
-def _insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+def _insert(conn: Connection, table: str, columns: dict[str, Iterable]) -> None:
+    """Insert rows into ``table``: ``columns`` names each column with its values, in row order."""
     cur = queries.raw_cursor(conn)
     names = ", ".join(columns)
+    rows = zip(*columns.values(), strict=False)
     if conn.dialect.name == "postgresql":
         with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
@@ -873,39 +875,23 @@ def _insert(conn: Connection, table: str, columns: Sequence[str], rows: Iterable
 def _write(conn: Connection, data: DemoData) -> tuple[int, int]:
     """Insert partners, metric values and certifications; returns (metric rows, certification rows)."""
     n = len(data.ids)
-    keys = list(range(1, n + 1))
-    parent_ids = [data.ids[p] if p >= 0 else None for p in data.parent.tolist()]
     _insert(
         conn,
         "partner",
-        (
-            "key",
-            "partner_id",
-            "name",
-            "region",
-            "country",
-            "partner_type",
-            "parent_id",
-            "account_manager",
-            "tier",
-            "tier_since",
-            "id_sort_key",
-            "name_sort_key",
-        ),
-        zip(
-            keys,
-            data.ids,
-            data.names,
-            [REGIONS[r] for r in data.region.tolist()],
-            data.country,
-            [PARTNER_TYPES[t] for t in data.ptype.tolist()],
-            parent_ids,
-            data.manager,
-            data.tier,
-            data.tier_since,
-            map(natural_sort_key, data.ids),
-            map(natural_sort_key, data.names),
-        ),
+        {
+            "key": range(1, n + 1),
+            "partner_id": data.ids,
+            "name": data.names,
+            "region": [REGIONS[r] for r in data.region.tolist()],
+            "country": data.country,
+            "partner_type": [PARTNER_TYPES[t] for t in data.ptype.tolist()],
+            "parent_id": [data.ids[p] if p >= 0 else None for p in data.parent.tolist()],
+            "account_manager": data.manager,
+            "tier": data.tier,
+            "tier_since": data.tier_since,
+            "id_sort_key": map(natural_sort_key, data.ids),
+            "name_sort_key": map(natural_sort_key, data.names),
+        },
     )
     metric_rows = 0
     for k, period in enumerate(data.periods):
@@ -916,16 +902,26 @@ def _write(conn: Connection, data: DemoData) -> tuple[int, int]:
             _insert(
                 conn,
                 "metric_value",
-                ("period", "metric", "partner_key", "value"),
-                zip(repeat(period.label), repeat(metric), (stored + 1).tolist(), values[stored].tolist()),
+                {
+                    "period": repeat(period.label),
+                    "metric": repeat(metric),
+                    "partner_key": (stored + 1).tolist(),
+                    "value": values[stored].tolist(),
+                },
             )
     earned = [date.fromordinal(d).isoformat() for d in data.cert_earned.tolist()]
     expires = [None if d == NEVER else date.fromordinal(d).isoformat() for d in data.cert_expires.tolist()]
     _insert(
         conn,
         "certification",
-        ("partner_key", "person", "certification", "track", "earned_on", "expires_on"),
-        zip((data.cert_partner + 1).tolist(), data.cert_person, data.cert_name, data.cert_track, earned, expires),
+        {
+            "partner_key": (data.cert_partner + 1).tolist(),
+            "person": data.cert_person,
+            "certification": data.cert_name,
+            "track": data.cert_track,
+            "earned_on": earned,
+            "expires_on": expires,
+        },
     )
     if conn.dialect.name == "postgresql":
         queries.execute(conn, "SELECT setval(pg_get_serial_sequence('partner', 'key'), ?)", (n,))

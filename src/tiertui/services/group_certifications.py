@@ -87,15 +87,14 @@ class GroupCertifications:
             [r[1] for r in rows],
         )
         found, groups = ev.ancestors_with_self(owner, parent)
-        by_group: dict[int, list[int]] = {}
-        for row, group in zip(found.tolist(), groups.tolist(), strict=True):
-            by_group.setdefault(int(partners[group][0]), []).append(row)
-        return cls(
-            tracks,
-            [r[2] for r in rows],
-            certs,
-            {k: np.array(sorted(v), dtype=np.int64) for k, v in by_group.items()},
-        )
+        order = np.argsort(groups, kind="stable")  # a group's rows: its own, then each level below
+        found, groups = found[order], groups[order]
+        starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+        key_at = [int(p[0]) for p in partners]
+        by_group = {
+            key_at[int(groups[s])]: found[s:e] for s, e in zip(starts, np.r_[starts[1:], len(groups)], strict=True)
+        }
+        return cls(tracks, [r[2] for r in rows], certs, by_group)
 
     def _mine(self, key: int) -> Certifications:
         rows = self.by_group.get(key, np.zeros(0, dtype=np.int64))

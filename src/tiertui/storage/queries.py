@@ -70,11 +70,12 @@ class PartnerColumns:
         return np.array([position.get(p, -1) if p else -1 for p in self.parent_id], dtype=np.int64)
 
 
-def read_partners(conn: Connection) -> PartnerColumns:
-    rows = fetchall(
-        conn,
-        "SELECT key, partner_id, name, region, partner_type, parent_id, tier FROM partner ORDER BY partner_id",
-    )
+# the partner columns that PartnerColumns holds, in its order
+_PARTNER_SELECT = "SELECT key, partner_id, name, region, partner_type, parent_id, tier FROM partner"
+
+
+def _partner_columns(rows: Sequence[tuple]) -> PartnerColumns:
+    """Rows of ``_PARTNER_SELECT`` as columns (no region or type: "")."""
     cols = list(zip(*rows)) if rows else [()] * 7
     return PartnerColumns(
         np.array(cols[0], dtype=np.int64),
@@ -85,6 +86,10 @@ def read_partners(conn: Connection) -> PartnerColumns:
         list(cols[5]),
         list(cols[6]),
     )
+
+
+def read_partners(conn: Connection) -> PartnerColumns:
+    return _partner_columns(fetchall(conn, f"{_PARTNER_SELECT} ORDER BY partner_id"))
 
 
 def read_partner_tree(conn: Connection) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -101,24 +106,9 @@ def read_partners_by_key(conn: Connection, keys: np.ndarray) -> PartnerColumns:
     """The partners with ``keys``, in the order of ``keys``."""
     found: dict[int, tuple] = {}
     for chunk in _chunks(keys):
-        for row in fetchall(
-            conn,
-            "SELECT key, partner_id, name, region, partner_type, parent_id, tier FROM partner "
-            f"WHERE key IN ({','.join('?' * len(chunk))})",
-            chunk,
-        ):
+        for row in fetchall(conn, f"{_PARTNER_SELECT} WHERE key IN ({','.join('?' * len(chunk))})", chunk):
             found[row[0]] = row
-    rows = [found[k] for k in keys.tolist()]
-    cols = list(zip(*rows)) if rows else [()] * 7
-    return PartnerColumns(
-        np.array(cols[0], dtype=np.int64),
-        list(cols[1]),
-        list(cols[2]),
-        [r or "" for r in cols[3]],
-        [t or "" for t in cols[4]],
-        list(cols[5]),
-        list(cols[6]),
-    )
+    return _partner_columns([found[k] for k in keys.tolist()])
 
 
 def read_periods(conn: Connection) -> list[str]:

@@ -182,6 +182,22 @@ class AuditScreen(DataScreen):
             self._show()
 
 
+def _field_table(title: str, *columns: str) -> LiteralTable:
+    """A titled table of an entry's fields: their names, then ``columns`` sharing the width."""
+    table = LiteralTable(
+        box=box.SIMPLE_HEAD,
+        expand=True,
+        header_style="bold",
+        title=title,
+        title_justify="left",
+        title_style="bold",
+    )
+    table.add_column("Field", style="cyan", no_wrap=True)
+    for column in columns:
+        table.add_column(column, ratio=1)
+    return table
+
+
 class AuditDetailScreen(ModalScreen[None]):
     """One entry in full: when, who, what, and every field of its detail (a change: before and after)."""
 
@@ -211,31 +227,12 @@ class AuditDetailScreen(ModalScreen[None]):
         changes, rest = audit.detail_rows(line)
         parts = [head, Text(), data_text(line.summary, "bold")]
         if changes:
-            table = LiteralTable(
-                box=box.SIMPLE_HEAD,
-                expand=True,
-                header_style="bold",
-                title="Change",
-                title_justify="left",
-                title_style="bold",
-            )
-            table.add_column("Field", style="cyan", no_wrap=True)
-            table.add_column("Before", ratio=1)
-            table.add_column("After", ratio=1)
+            table = _field_table("Change", "Before", "After")
             for name, before, after in changes:
                 table.add_row(name, before, data_text(after, "bold" if after != before else ""))
             parts += [Text(), table]
         if rest:
-            table = LiteralTable(
-                box=box.SIMPLE_HEAD,
-                expand=True,
-                header_style="bold",
-                title="Detail",
-                title_justify="left",
-                title_style="bold",
-            )
-            table.add_column("Field", style="cyan", no_wrap=True)
-            table.add_column("Value", ratio=1)
+            table = _field_table("Detail", "Value")
             for name, value in rest:
                 table.add_row(name, value)
             parts += [Text(), table]

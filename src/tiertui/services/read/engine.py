@@ -18,13 +18,14 @@ from sqlalchemy.engine import Engine
 
 from ...scoring import EVENTS, Program, Scorecard, explain, next_period, own_sources, parse_period
 from ...scoring import evaluate as ev
-from ...scoring.evaluate import Certifications, Lapse, lapsing_people, person_key
+from ...scoring.evaluate import Certifications, Lapse, lapsing_people
 from ...scoring.numbers import number_text, score_text, value_text
 from ...scoring.program import CERT_PREFIX
 from ...scoring.scorecard import designations_lost, designations_met
 from ...storage import queries
 from .. import timeline
 from ..errors import ServiceError
+from ..group_certifications import GroupCertifications
 from ..levelling import results_version
 from ..programs import active_version
 from . import sql as statements
@@ -390,11 +391,9 @@ def _context(
         keys, parents = _group_keys(conn, info.partner_id, info.key)
         cols = queries.read_certifications(conn, tracks, np.array(keys, dtype=np.int64))
         index = {k: i for i, k in enumerate(keys)}
-        codes: dict[str, int] = {}
-        person = np.array([codes.setdefault(person_key(p), len(codes)) for p in cols.person], dtype=np.int64)
         certs = Certifications(
             np.array([index[int(k)] for k in cols.partner_key], dtype=np.int64),
-            person,
+            ev.person_codes(cols.person),
             cols.track,
             cols.earned,
             cols.expires,
@@ -858,8 +857,7 @@ def lapse_risk(engine: Engine, today: date) -> LapseReport:
     n = len(cols.key)
     lookup = cols.index_of_keys()
     parent = cols.parent_index()
-    codes: dict[str, int] = {}
-    person = np.array([codes.setdefault(p.strip().casefold(), len(codes)) for p in certs.person], dtype=np.int64)
+    person = ev.person_codes(certs.person)
     columns = ev.Certifications(lookup[certs.partner_key], person, certs.track, certs.earned, certs.expires)
     counts = ev.certified_people(columns, tracks, [today, end], parent, n)
     earned = np.full(n, -1, dtype=np.int64)
@@ -1067,7 +1065,7 @@ def period_sentences(engine: Engine, period: str) -> dict[str, Sentences]:
     if len(versions) > 1:  # (v2 §3.11) the version in force at the period's end explains it
         program = timeline.program_for(versions, period) or program
     with engine.connect() as conn:
-        partners = queries.fetchall(conn, "SELECT key, partner_id, region, partner_type, parent_id FROM partner")
+        partners = queries.fetchall(conn, "SELECT key, partner_id, region, partner_type FROM partner")
         results = queries.fetchall(
             conn, f"SELECT partner_key, {_RESULT_COLUMNS} FROM level_result WHERE period = ?", (period,)
         )
@@ -1085,45 +1083,14 @@ def period_sentences(engine: Engine, period: str) -> dict[str, Sentences]:
             )
             for key, metric, per in rows:
                 reported.setdefault(key, {}).setdefault(metric, set()).add(per)
-        tracks = [m[len(CERT_PREFIX) :] for m in program.used_metrics() if m.startswith(CERT_PREFIX)]
-        cols = queries.read_certifications(conn, tracks) if tracks else None
-    index = {int(p[0]): i for i, p in enumerate(partners)}
-    position = {p[1]: i for i, p in enumerate(partners)}
-    parent = np.array([position.get(p[4], -1) if p[4] else -1 for p in partners], dtype=np.int64)
-    by_group: dict[int, np.ndarray] = {}
-    people = np.zeros(0, dtype=np.int64)
-    if cols is not None and len(cols.partner_key):
-        codes: dict[str, int] = {}
-        people = np.array([codes.setdefault(person_key(p), len(codes)) for p in cols.person], dtype=np.int64)
-        owner = np.array([index[int(k)] for k in cols.partner_key], dtype=np.int64)
-        rows_, groups = ev.ancestors_with_self(owner, parent)
-        order = np.argsort(groups, kind="stable")
-        groups, rows_ = groups[order], rows_[order]
-        starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
-        for s, e in zip(starts, np.r_[starts[1:], len(groups)]):
-            by_group[int(groups[s])] = rows_[s:e]
-    p = parse_period(period)
-    end, next_end = p.end, next_period(p).end
-    none = np.zeros(0, dtype=np.int64)
+        certifications = GroupCertifications.read(conn, program)
+    by_key = {int(p[0]): p for p in partners}
     out: dict[str, Sentences] = {}
     for r in results:
-        i = index.get(int(r[0]))
-        if i is None:
+        partner = by_key.get(int(r[0]))
+        if partner is None:
             continue
-        key, pid, region, ptype, _ = partners[i]
-        mine = by_group.get(i, none)
-        lapsing: dict[str, list[Lapse]] = {}
-        if cols is not None:
-            certs = Certifications(
-                np.zeros(len(mine), dtype=np.int64),
-                people[mine],
-                [cols.track[j] for j in mine.tolist()],
-                cols.earned[mine],
-                cols.expires[mine],
-                [cols.person[j] for j in mine.tolist()],
-            )
-            lone = np.array([-1], dtype=np.int64)
-            lapsing = {CERT_PREFIX + t: lapsing_people(certs, lone, 0, t, end, next_end) for t in tracks}
+        key, pid, region, ptype = partner
         ctx_reported = reported.get(int(key), {})
         tiers = program.tiers
         row = r[1:]
@@ -1141,7 +1108,7 @@ def period_sentences(engine: Engine, period: str) -> dict[str, Sentences]:
             tiers.index(row[4]),
             row[5],
             sources=own_sources(program, upto, ctx_reported, period),
-            lapsing=lapsing,
+            lapsing=certifications.lapsing(int(key), period),
         )
         gap = card.gap
         out[pid] = Sentences(
