@@ -835,8 +835,11 @@ def _prepare(program: Program, values, inputs: Inputs, named: bool, memo: dict |
         limits, designations, tier_keys = memo[key]
     else:
         if memo is None:
-            thresholds = resolve(program, partners.regions, partners.types)
-            limits = {t: _Limits6.of(th, program.at_risk_margin) for t, th in thresholds.items()}
+            kinds, kind_of = kinds_of_partner(partners.regions, partners.types)
+            limits = {
+                program.tier_index(tier): _limits_of_tier(program, req, kinds, kind_of)
+                for tier, req in program.requirements.items()
+            }
         else:  # one tier at a time: an edit of one tier's rules leaves the others' limits as they were
             if "kinds" not in memo:
                 memo["kinds"] = kinds_of_partner(partners.regions, partners.types)
@@ -1075,18 +1078,26 @@ def level_timeline(
 
 def _limits_of_tier(program: Program, req: Requirement, kinds, kind_of) -> _Limits6:
     """``_Limits6.of(_resolve_tier(...))``, rounding each rule's few thresholds before spreading them
-    over the partners (the same numbers, computed on the small tables)."""
+    over the partners (the same numbers, computed on the small tables).
+
+    A threshold equal for every partner (no variant changes it: the usual case) is one number
+    broadcast over the partners, not an array per threshold: at 100,000 partners a timeline's
+    limits otherwise held ~70 MiB of repeated numbers."""
     options = req.options()
     variant = (
         np.array([req.variant_index(r, t) for r, t in kinds], dtype=np.int64)[kind_of]
         if kinds
         else np.zeros(0, dtype=np.int64)
     )
+    used = np.unique(variant)
     m = program.at_risk_margin
 
     def col(get, factor: float) -> np.ndarray:
-        table = np.array([np.nan if get(r) is None else get(r) for r in options], dtype=np.float64)
-        return round6(table * factor)[variant]
+        table = round6(np.array([np.nan if get(r) is None else get(r) for r in options], dtype=np.float64) * factor)
+        seen = table[used]
+        if len(seen) and (np.all(seen == seen[0]) or np.all(np.isnan(seen))):
+            return np.broadcast_to(seen[0], variant.shape)  # read-only, one element in memory
+        return table[variant]
 
     gate_metrics = list(dict.fromkeys(g for r in options for g in r.gates))
     max_metrics = list(dict.fromkeys(x for r in options for x in r.maxima))
