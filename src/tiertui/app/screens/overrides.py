@@ -155,9 +155,14 @@ class OverridesScreen(DataScreen):
         self._load(self.show_all)
 
     @work(thread=True, exclusive=True, group="overrides-load", exit_on_error=False)
-    def _load(self, show_all: bool) -> None:
+    def _load(self, show_all: bool, again: bool = False) -> None:
+        """Read the queue and show it (``again``: only if it differs from what is shown by then)."""
         queue = read_queue(self.app.engine, show_all)
-        self.report(self._show, show_all, queue)
+        self.report(self._show_if_changed if again else self._show, show_all, queue)
+
+    def _show_if_changed(self, show_all: bool, queue: Queue) -> None:
+        if self.queue is None or not queue.shows_like(self.queue):
+            self._show(show_all, queue)
 
     def _show(self, show_all: bool, queue: Queue) -> None:
         if show_all != self.show_all:
@@ -253,7 +258,8 @@ class OverridesScreen(DataScreen):
             if effect is None:
                 verb = "approving" if o.status == "pending" else "revoking"
                 lines.append(f"Working out what {verb} changes…")
-                self._want_effect()
+                # once this frame is drawn: a worker started now would compete with the drawing
+                self.call_after_refresh(self._want_effect)
             else:
                 shown = PANE_PERIODS[1] if self.app.size.width >= 100 else PANE_PERIODS[0]
                 lines += [effect] if isinstance(effect, str) else effect.lines(shown)
@@ -343,9 +349,8 @@ class OverridesScreen(DataScreen):
             self.report(self._refused, "; ".join(refused))
             return
         # Repainted from the decisions' own results (their rows, their partners' tiers as the
-        # decision re-levelled them: one read by id); then the whole queue is read again, and drawn
-        # again only when it differs (another person's change meanwhile): a table drawn twice over
-        # is about twice the work for the event loop.
+        # decision re-levelled them: one read by id); once that is drawn the whole queue is read
+        # again, and drawn again only when it differs (another person's change meanwhile).
         shown = self.queue
         if shown is not None and shown.period == reads.latest_period(engine):
             by_id = {v.id: v for v in decided}
@@ -354,10 +359,7 @@ class OverridesScreen(DataScreen):
             tiers = {**shown.tiers, **{h.partner_id: h.tier for h in hits}}
             earned = {**shown.earned, **{h.partner_id: h.earned_tier for h in hits}}
             quick = Queue(rows, shown.period, tiers, earned)
-            self.report(self._decided, decided, refused, approve, show_all, quick)
-            again = read_queue(engine, show_all)
-            if not again.shows_like(quick):  # someone else's change meanwhile: the table is drawn again
-                self.report(self._show, show_all, again)
+            self.report(self._decided, decided, refused, approve, show_all, quick, True)
             return
         queue = read_queue(engine, show_all, also=tuple(v.partner_id for v in decided))
         self.report(self._decided, decided, refused, approve, show_all, queue)
@@ -374,7 +376,13 @@ class OverridesScreen(DataScreen):
             self.deciding_note = None
 
     def _decided(
-        self, views: list[OverrideView], refused: list[str], approve: bool, show_all: bool, queue: Queue
+        self,
+        views: list[OverrideView],
+        refused: list[str],
+        approve: bool,
+        show_all: bool,
+        queue: Queue,
+        read_again: bool = False,
     ) -> None:
         self._written()
         self.marked -= {v.id for v in views}
@@ -401,6 +409,8 @@ class OverridesScreen(DataScreen):
                 text += f" Refused {len(refused)}: " + "; ".join(refused)
             self._say(text, error=bool(refused))
         self._show(show_all, queue)
+        if read_again:  # ``queue`` was made from the decisions' results: the whole queue, once drawn
+            self.call_after_refresh(self._load, show_all, True)
 
     def action_undo(self) -> None:
         if self.last_decided is None:
