@@ -303,8 +303,11 @@ class OverridesScreen(DataScreen):
         return self.rows[table.cursor_row]
 
     def _say(self, text: str, error: bool = False) -> None:
+        """``text`` in the message line, and as a notification once the frame with it is drawn
+        (mounting a toast, and moving those still up, held up that frame: the queue's repaint)."""
         self.query_one("#override-message", Static).update(Text(visible(text), style="bold red" if error else "green"))
-        self.notify(text, severity="error" if error else "information", title="Refused" if error else "Override")
+        severity, title = ("error", "Refused") if error else ("information", "Override")
+        self.call_after_refresh(lambda: self.notify(text, severity=severity, title=title))
 
     # ------------------------------------------------------------------ actions
 
