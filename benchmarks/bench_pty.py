@@ -21,9 +21,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 from registry import Context, Figure, benchmark, median
@@ -161,7 +163,9 @@ def approve(ctx: Context) -> list[Figure]:
             _key_to(term, b"o", SCREENS["overrides"][1])
             term.pump(1.0)
             for _ in range(max(5, ctx.runs)):
-                ms = _key_to(term, b"a", r"Override #\d+ approved") * 1000
+                # the new decision's own message: the last one stays on screen until it is replaced,
+                # and any repaint of its line would otherwise match at once
+                ms = _key_to(term, b"a", rf"Override #{_first_pending(copy)} approved") * 1000
                 samples.append(ms)
                 term.pump(0.7)
         finally:
@@ -237,6 +241,12 @@ def keys(ctx: Context) -> list[Figure]:
 def _p90(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+
+
+def _first_pending(db: Path) -> int:
+    """The override the queue's cursor is on after the previous approval: the first pending one."""
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return int(conn.execute("SELECT min(id) FROM tier_override WHERE status = 'pending'").fetchone()[0])
 
 
 HISTORY_DATA = r"[▲·▼◆] (promoted|held|demoted|grace) +score +\d"

@@ -205,3 +205,23 @@ async def test_revoke_on_a_pending_request_says_only_an_approved_one_can_be(make
             message(app)
         )
         assert overrides.get(app.engine, 1).status == "pending"
+
+
+async def test_an_approval_shows_a_request_filed_meanwhile_by_someone_else(make_app):
+    """The queue is drawn from the decision's own result first, then read again: a request filed
+    by another manager while the queue was open appears with it; the approved one is gone."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert [str(table.get_row_at(r)[1]) for r in range(table.row_count)] == ["1", "2", "3"]
+        filed = overrides.request(
+            app.engine, "bob", "P00020", "Gold", "Filed while the queue is open", date(2025, 10, 1)
+        )
+        await pilot.press("a")  # #1
+        await settle(pilot)
+        assert message(app).startswith("Override #1 approved")
+        assert [str(table.get_row_at(r)[1]) for r in range(table.row_count)] == ["2", "3", str(filed)]
+        assert "Filed while the queue is open" in str(table.get_row_at(2)[7])

@@ -17,12 +17,15 @@ from db_builder import seed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from sqlmodel import Session
 
 from tiertui.services import overrides
+from tiertui.services import relevel as relevel_module
 from tiertui.services.imports import import_file
 from tiertui.services.levelling import run_levelling
 from tiertui.services.relevel import relevel
 from tiertui.services.unit_of_work import UnitOfWork
+from tiertui.storage import Partner, open_engine, queries
 
 IDS = [f"P{i:02d}" for i in range(14)]
 PERIODS = ["2026-Q1", "2026-Q2", "2026-Q3"]
@@ -168,12 +171,75 @@ def _apply(engine, tmp_path: Path, edit: tuple, n: int) -> None:
 
 
 @pytest.mark.parametrize("levelled", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("walk", ["family", "tree"])
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=edits)
-def test_incremental_relevelling_stores_what_a_full_relevel_stores(levelled, tmp_path, changes):
-    for n, edit in enumerate(changes):
-        _apply(levelled, tmp_path, edit, n)
+def test_incremental_relevelling_stores_what_a_full_relevel_stores(levelled, tmp_path, walk, changes):
+    # a write of a few partners has the database walk their family; more read the whole tree
+    limit = relevel_module.FAMILY_STARTS if walk == "family" else 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(relevel_module, "FAMILY_STARTS", limit)
+        for n, edit in enumerate(changes):
+            _apply(levelled, tmp_path, edit, n)
     assert_same_as_full(levelled)
+
+
+def _family_from_tree(conn, keys, partner_ids, former_parents, ancestors):
+    """The partners a write of ``keys``/``partner_ids`` affects, worked out from the whole tree."""
+    tree_keys, ids, parent = queries.read_partner_tree(conn)
+    position = {pid: i for i, pid in enumerate(ids)}
+    key_at = {int(k): i for i, k in enumerate(tree_keys)}
+    starts = {key_at[k] for k in keys if k in key_at} | {position[p] for p in partner_ids if p in position}
+    chosen = set(starts)
+    if ancestors:
+        frontier = starts | {position[p] for p in former_parents if p in position}
+        chosen |= frontier
+        while frontier:
+            frontier = {int(parent[i]) for i in frontier if parent[i] >= 0} - chosen
+            chosen |= frontier
+    grown = True
+    while grown:
+        below = {i for i in range(len(ids)) if parent[i] in chosen} - chosen
+        grown = bool(below)
+        chosen |= below
+    family = sorted(chosen)
+    inside = {i: n for n, i in enumerate(family)}
+    return [ids[i] for i in family], [inside.get(int(parent[i]), -1) for i in family]
+
+
+forest = st.lists(st.one_of(st.none(), st.integers(0, 11), st.just(-1)), min_size=12, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    parents=forest,
+    picked=st.lists(st.integers(0, 13), max_size=4),
+    by_id=st.lists(st.integers(0, 13), max_size=2),
+    former=st.lists(st.integers(0, 13), max_size=2),
+    ancestors=st.booleans(),
+)
+def test_a_family_read_by_the_database_is_the_family_in_the_whole_tree(
+    tmp_path_factory, parents, picked, by_id, former, ancestors
+):
+    """Any hierarchy (cycles, a partner its own parent, parent ids naming nobody, keys and ids that
+    are no partner): the partners the database walk finds, their order and their parents' positions
+    are those worked out from the whole tree."""
+    engine = open_engine(f"sqlite:///{tmp_path_factory.mktemp('family') / 'f.db'}")
+    ids = [f"Q{i:02d}" for i in range(12)]
+    with Session(engine) as session, session.begin():
+        for i, p in enumerate(parents):
+            parent = None if p is None else "NOBODY" if p == -1 else ids[p]
+            session.add(Partner(partner_id=ids[i], name=f"Q {i}", parent_id=parent))
+    names = ids + ["NOBODY", "Q99"]
+    with engine.connect() as conn:
+        key_of = dict(conn.execute(text("SELECT partner_id, key FROM partner")).all())
+        keys = [key_of.get(names[i], 10_000 + i) for i in picked]
+        partner_ids, former_parents = [names[i] for i in by_id], [names[i] for i in former]
+        cols, sub_parent = queries.read_partner_family(conn, keys, partner_ids, former_parents, ancestors)
+        assert (cols.partner_id, sub_parent.tolist()) == _family_from_tree(
+            conn, keys, partner_ids, former_parents, ancestors
+        )
+    engine.dispose()
 
 
 def test_an_edit_relevels_the_partner_and_its_ancestors_only(levelled, tmp_path):

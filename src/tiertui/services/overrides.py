@@ -10,6 +10,8 @@ decision, and the requester stays a second person). The approval (``decided_by``
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -138,6 +140,11 @@ def check_revocation(session: Session, actor: str, row: Override, note: str) -> 
     """May ``actor`` revoke ``row`` with ``note``? (the approver role; approved; not one's own
     request; a note saying why). The app calls this to say why before asking for the note."""
     roles.require(session, actor, "approver", "revoking overrides")
+    _revocable(actor, row, note)
+
+
+def _revocable(actor: str, row: Override, note: str) -> None:
+    """:func:`check_revocation` without the role check (done once by :func:`_changing`)."""
     if row.status != "approved":
         how = f" by {row.revoked_by} at {row.revoked_at}" if row.status == "revoked" else ""
         raise ServiceError(
@@ -171,7 +178,16 @@ def revocation_refused(engine: Engine, user: str, override_id: int) -> str | Non
 
 def check_decision(session: Session, actor: str, row: Override, approve: bool) -> None:
     """May ``actor`` decide ``row``? (the approver role; pending; never one's own request)."""
-    roles.require(session, actor, "approver", f"{'approving' if approve else 'rejecting'} overrides")
+    roles.require(session, actor, "approver", _deciding(approve))
+    _decidable(actor, row, approve)
+
+
+def _deciding(approve: bool) -> str:
+    return f"{'approving' if approve else 'rejecting'} overrides"
+
+
+def _decidable(actor: str, row: Override, approve: bool) -> None:
+    """:func:`check_decision` without the role check (done once by :func:`_changing`)."""
     if row.status != "pending":
         raise ServiceError(f"override {row.id} is already {row.status} by {row.decided_by} at {row.decided_at}")
     if row.requested_by == actor:
@@ -284,31 +300,27 @@ def decide(
     effective tiers change at once.
     """
     status = "approved" if approve else "rejected"
-    try:
-        with using(target) as uow:
-            assert uow.session is not None
-            session = uow.session
-            roles.require(session, user, "approver", f"{'approving' if approve else 'rejecting'} overrides")
-            row = _get(session, override_id)
-            check_decision(session, user, row, approve)
-            return _change_decision(
-                uow,
-                user,
-                row,
-                action=f"override.{'approve' if approve else 'reject'}",
-                expect=[col(Override.status) == "pending"],
-                values=dict(status=status, decided_by=user, decided_at=utcnow(), note=note.strip()),
-                before={"status": "pending"},
-                after={"status": status, "note": note.strip()},
-                detail=audit_detail,
-                relevel_why=f"approval of override {override_id}" if approve else None,
-            )
-    except _DecidedMeanwhile:
+    with _changing(
+        target,
+        user,
+        override_id,
+        _deciding(approve),
         # another decision landed between our read and our update: say whose, as read now
-        latest = get(engine_of(target), override_id)
-        raise ServiceError(
-            f"override {override_id} is already {latest.status} by {latest.decided_by} at {latest.decided_at}"
-        ) from None
+        meanwhile=lambda latest: f"is already {latest.status} by {latest.decided_by} at {latest.decided_at}",
+    ) as (uow, row):
+        _decidable(user, row, approve)
+        return _change_decision(
+            uow,
+            user,
+            row,
+            action=f"override.{'approve' if approve else 'reject'}",
+            expect=[col(Override.status) == "pending"],
+            values=dict(status=status, decided_by=user, decided_at=utcnow(), note=note.strip()),
+            before={"status": "pending"},
+            after={"status": status, "note": note.strip()},
+            detail=audit_detail,
+            relevel_why=f"approval of override {override_id}" if approve else None,
+        )
 
 
 def revoke(
@@ -322,31 +334,27 @@ def revoke(
     """Revoke an approved override (spec v2 §3.7), with a note; needs the approver role, and not
     the override's requester. The partner is re-levelled in the same transaction, so its
     effective tiers lose the override at once. The command line and the app both call this."""
-    try:
-        with using(target) as uow:
-            assert uow.session is not None
-            session = uow.session
-            roles.require(session, user, "approver", "revoking overrides")
-            row = _get(session, override_id)
-            check_revocation(session, user, row, note)
-            return _change_decision(
-                uow,
-                user,
-                row,
-                action="override.revoke",
-                expect=[col(Override.status) == "approved"],
-                values=dict(status="revoked", revoked_by=user, revoked_at=utcnow(), revoke_note=note.strip()),
-                facts={"approved_by": row.decided_by},
-                before={"status": "approved"},
-                after={"status": "revoked", "note": note.strip()},
-                detail=audit_detail,
-                relevel_why=f"revocation of override {override_id}",
-            )
-    except _DecidedMeanwhile:
-        latest = get(engine_of(target), override_id)
-        raise ServiceError(
-            f"override {override_id} is already {latest.status} by {latest.revoked_by} at {latest.revoked_at}"
-        ) from None
+    with _changing(
+        target,
+        user,
+        override_id,
+        "revoking overrides",
+        meanwhile=lambda latest: f"is already {latest.status} by {latest.revoked_by} at {latest.revoked_at}",
+    ) as (uow, row):
+        _revocable(user, row, note)
+        return _change_decision(
+            uow,
+            user,
+            row,
+            action="override.revoke",
+            expect=[col(Override.status) == "approved"],
+            values=dict(status="revoked", revoked_by=user, revoked_at=utcnow(), revoke_note=note.strip()),
+            facts={"approved_by": row.decided_by},
+            before={"status": "approved"},
+            after={"status": "revoked", "note": note.strip()},
+            detail=audit_detail,
+            relevel_why=f"revocation of override {override_id}",
+        )
 
 
 def undo(target: Engine | UnitOfWork, user: str, override_id: int) -> OverrideView:
@@ -356,39 +364,60 @@ def undo(target: Engine | UnitOfWork, user: str, override_id: int) -> OverrideVi
     changed the override since (the update is conditional on the decision as read). Undoing an
     approval re-levels the partner in the same transaction, so its effective tiers return at once.
     """
+    with _changing(
+        target,
+        user,
+        override_id,
+        "undoing override decisions",
+        meanwhile=lambda latest: (
+            f"changed since your decision (now {latest.status}"
+            f"{' by ' + str(latest.decided_by) if latest.decided_by else ''}); not undone"
+        ),
+    ) as (uow, row):
+        if row.status == "pending":
+            raise ServiceError(f"override {override_id} is pending: there is no decision to undo")
+        if row.decided_by != user:
+            raise ServiceError(f"override {override_id} was {row.status} by {row.decided_by}; only they can undo it")
+        return _change_decision(
+            uow,
+            user,
+            row,
+            action="override.undo",
+            expect=[
+                col(Override.status) == row.status,
+                col(Override.decided_by) == user,
+                col(Override.decided_at) == row.decided_at,
+            ],
+            values=dict(status="pending", decided_by=None, decided_at=None, note=""),
+            before={"status": row.status, "note": row.note, "decided_by": row.decided_by},
+            after={"status": "pending"},
+            relevel_why=(f"undoing the approval of override {override_id}" if row.status == "approved" else None),
+        )
+
+
+@contextmanager
+def _changing(
+    target: Engine | UnitOfWork,
+    user: str,
+    override_id: int,
+    doing: str,
+    *,
+    meanwhile: Callable[[OverrideView], str],
+) -> Iterator[tuple[UnitOfWork, Override]]:
+    """What a decision, a revocation and an undo start with: a unit of work (``target``'s, or one
+    of its own that commits when the block ends), the approver role checked once (``doing`` names
+    the work for a refusal), and the override as read in it. When the block's conditional update
+    finds that another change landed since that read (:class:`_DecidedMeanwhile`: the transaction
+    rolls back), a :class:`ServiceError` says what the override is now: "override N " +
+    ``meanwhile(the override as read after the rollback)``."""
     try:
         with using(target) as uow:
             assert uow.session is not None
-            session = uow.session
-            roles.require(session, user, "approver", "undoing override decisions")
-            row = _get(session, override_id)
-            if row.status == "pending":
-                raise ServiceError(f"override {override_id} is pending: there is no decision to undo")
-            if row.decided_by != user:
-                raise ServiceError(
-                    f"override {override_id} was {row.status} by {row.decided_by}; only they can undo it"
-                )
-            return _change_decision(
-                uow,
-                user,
-                row,
-                action="override.undo",
-                expect=[
-                    col(Override.status) == row.status,
-                    col(Override.decided_by) == user,
-                    col(Override.decided_at) == row.decided_at,
-                ],
-                values=dict(status="pending", decided_by=None, decided_at=None, note=""),
-                before={"status": row.status, "note": row.note, "decided_by": row.decided_by},
-                after={"status": "pending"},
-                relevel_why=(f"undoing the approval of override {override_id}" if row.status == "approved" else None),
-            )
+            roles.require(uow.session, user, "approver", doing)
+            yield uow, _get(uow.session, override_id)
     except _DecidedMeanwhile:
         latest = get(engine_of(target), override_id)
-        raise ServiceError(
-            f"override {override_id} changed since your decision (now {latest.status}"
-            f"{' by ' + str(latest.decided_by) if latest.decided_by else ''}); not undone"
-        ) from None
+        raise ServiceError(f"override {override_id} {meanwhile(latest)}") from None
 
 
 def _change_decision(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlmodel import col, select
 
+from ..scoring import Program
 from ..storage import queries
 from ..storage.tables import LevelRun
 from . import timeline
@@ -46,6 +47,7 @@ class Relevelled:
 
 
 NOTHING = Relevelled(0)
+FAMILY_STARTS = 64  # up to this many partners changed: their family is read by itself, not the whole tree
 
 
 def relevel(
@@ -82,6 +84,16 @@ def relevel(
     if full or last.program_id != version.id or json.loads(last.metrics) != metrics:
         return _full(uow, user, why)
     conn = uow.connection
+    keys, partner_ids, former_parents = list(keys), list(partner_ids), list(former_parents)
+    if len(keys) + len(partner_ids) + len(former_parents) <= FAMILY_STARTS:
+        # a few partners (an override decision, a small import): the database walks their family
+        # through the parent index; the same set, in the same order, as from the whole tree below
+        cols, sub_parent = queries.read_partner_family(conn, keys, partner_ids, former_parents, ancestors)
+        if len(cols.key) == 0:
+            return NOTHING
+        if len(cols.key) > queries.count_partners(conn) // 2:
+            return _full(uow, user, why)  # most of the database: the full run reads faster
+        return _evaluate(uow, user, why, program, versions, metrics, last, cols, sub_parent, progress)
     tree_keys, ids, parent = queries.read_partner_tree(conn)
     n = len(tree_keys)
     if n == 0:
@@ -113,12 +125,30 @@ def relevel(
     subset = np.flatnonzero(chosen)
     if len(subset) > n // 2:  # most of the database: the full run reads faster
         return _full(uow, user, why)
-    progress(0.1, f"re-levelling {len(subset):,} partners")
     inside = np.full(n, -1, dtype=np.int64)
     inside[subset] = np.arange(len(subset))
     sub_parent = parent[subset]
     sub_parent = np.where(sub_parent >= 0, inside[np.maximum(sub_parent, 0)], -1)
     cols = queries.read_partners_by_key(conn, tree_keys[subset])
+    return _evaluate(uow, user, why, program, versions, metrics, last, cols, sub_parent, progress)
+
+
+def _evaluate(
+    uow: UnitOfWork,
+    user: str,
+    why: str,
+    program: Program,
+    versions: list[Program],
+    metrics: list,
+    last: LevelRun,
+    cols: queries.PartnerColumns,
+    sub_parent: np.ndarray,
+    progress: Progress,
+) -> Relevelled:
+    """Evaluate the partners ``cols`` (closed under descendants) in every period and store what changed."""
+    subset = cols.key
+    progress(0.1, f"re-levelling {len(subset):,} partners")
+    conn = uow.connection
     loaded = load_inputs(conn, program, restricted=(cols, sub_parent), versions=versions)
     results = evaluate(loaded)
     if ",".join(r.period.label for r in results) != last.periods:

@@ -26,10 +26,13 @@ from ...services import overrides
 from ...services.errors import ServiceError
 from ...services.overrides import OverrideView
 from ...services.read import engine as reads
+from ..widgets.cell import Cell
 from ..widgets.footer import KeysFooter
 from .base import DataScreen
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from ...services.override_effect import Effect
 
 # What a decision needs first (essential, on screen at 80 columns): the mark, the number, the partner,
@@ -50,6 +53,7 @@ COLUMNS = (
     "Note",
 )
 STATUS_STYLES = {"pending": "yellow", "approved": "green", "rejected": "red", "revoked": "magenta"}
+DECIDING_NOTE_AFTER = 0.15  # seconds: a decision taking longer says "Deciding…" meanwhile
 PANE_PERIODS = (2, 4)  # period lines the pane spells out (at 80 columns, at 120) before "and N more"
 
 
@@ -61,6 +65,13 @@ class Queue:
     period: str | None
     tiers: dict[str, str | None]  # effective, in the latest period
     earned: dict[str, str | None] = field(default_factory=dict)  # earned, in the latest period
+
+    def shows_like(self, other: Queue) -> bool:
+        """Whether the screen would show ``other`` exactly as this (the rows, and their tiers)."""
+        ids = {o.partner_id for o in self.rows}
+        return (self.rows, self.period) == (other.rows, other.period) and all(
+            (self.tiers.get(p), self.earned.get(p)) == (other.tiers.get(p), other.earned.get(p)) for p in ids
+        )
 
 
 def read_queue(engine, show_all: bool, also: tuple[str, ...] = ()) -> Queue:
@@ -114,6 +125,7 @@ class OverridesScreen(DataScreen):
         self.show_all = False
         self.rows: list[OverrideView] = []
         self.deciding: int | None = None  # the override whose decision is being written
+        self.deciding_note: Timer | None = None  # says "Deciding…" if the decision takes a while
         self.marked: set[int] = set()  # overrides marked (space) for one decision together
         self.last_decided: int | None = None  # my last decision in this queue (u undoes it)
         self.queue: Queue | None = None
@@ -143,9 +155,14 @@ class OverridesScreen(DataScreen):
         self._load(self.show_all)
 
     @work(thread=True, exclusive=True, group="overrides-load", exit_on_error=False)
-    def _load(self, show_all: bool) -> None:
+    def _load(self, show_all: bool, again: bool = False) -> None:
+        """Read the queue and show it (``again``: only if it differs from what is shown by then)."""
         queue = read_queue(self.app.engine, show_all)
-        self.report(self._show, show_all, queue)
+        self.report(self._show_if_changed if again else self._show, show_all, queue)
+
+    def _show_if_changed(self, show_all: bool, queue: Queue) -> None:
+        if self.queue is None or not queue.shows_like(self.queue):
+            self._show(show_all, queue)
 
     def _show(self, show_all: bool, queue: Queue) -> None:
         if show_all != self.show_all:
@@ -179,25 +196,24 @@ class OverridesScreen(DataScreen):
         )
         self.query_one("#overrides-status", Static).update(status)
 
-    def _cells(self, o: OverrideView, queue: Queue) -> tuple[Text, ...]:
+    def _cells(self, o: OverrideView, queue: Queue) -> tuple[Cell, ...]:
         effective = queue.tiers.get(o.partner_id)
         mine = " (you)" if o.requested_by == self.app.user else ""
         same = o.status == "pending" and effective == o.tier
-        requested = Text(visible(o.tier))
-        if same:  # a request that changes nothing in the latest period: said in words, not colour only
-            requested.append(" = no change", style="dim")
+        # a request that changes nothing in the latest period: said in words, not colour only
+        requested = Cell(visible(o.tier), (" = no change", "dim")) if same else _cell(o.tier)
         return (
-            Text("●" if o.id in self.marked else " ", style="bold yellow"),
-            Text(str(o.id)),
+            _mark(o.id in self.marked),
+            Cell(str(o.id)),
             _cell(o.partner_id),
             requested,
             _cell(effective or "–"),
             _cell(queue.earned.get(o.partner_id) or "–"),
-            Text(o.status, style=STATUS_STYLES[o.status]),
+            Cell((o.status, STATUS_STYLES[o.status])),
             _cell(o.reason, 30),
             _cell(o.partner_name, 28),
             _cell(o.requested_by + mine),
-            Text(f"{o.starts_on} → {o.expires_on or 'open'}"),
+            Cell(f"{o.starts_on} → {o.expires_on or 'open'}"),
             _cell((o.revoke_note if o.status == "revoked" else o.note) or "", 30),
         )
 
@@ -210,7 +226,7 @@ class OverridesScreen(DataScreen):
             self._say(f"Override #{o.id} is already {o.status}: only pending requests can be marked.", error=True)
             return
         self.marked ^= {o.id}
-        table.update_cell_at((table.cursor_row, 0), Text("●" if o.id in self.marked else " ", style="bold yellow"))
+        table.update_cell_at((table.cursor_row, 0), _mark(o.id in self.marked))
         if table.cursor_row < table.row_count - 1:
             table.move_cursor(row=table.cursor_row + 1)
         self._show_detail()
@@ -243,7 +259,8 @@ class OverridesScreen(DataScreen):
             if effect is None:
                 verb = "approving" if o.status == "pending" else "revoking"
                 lines.append(f"Working out what {verb} changes…")
-                self._want_effect()
+                # once this frame is drawn: a worker started now would compete with the drawing
+                self.call_after_refresh(self._want_effect)
             else:
                 shown = PANE_PERIODS[1] if self.app.size.width >= 100 else PANE_PERIODS[0]
                 lines += [effect] if isinstance(effect, str) else effect.lines(shown)
@@ -287,8 +304,11 @@ class OverridesScreen(DataScreen):
         return self.rows[table.cursor_row]
 
     def _say(self, text: str, error: bool = False) -> None:
+        """``text`` in the message line, and as a notification once the frame with it is drawn
+        (mounting a toast, and moving those still up, held up that frame: the queue's repaint)."""
         self.query_one("#override-message", Static).update(Text(visible(text), style="bold red" if error else "green"))
-        self.notify(text, severity="error" if error else "information", title="Refused" if error else "Override")
+        severity, title = ("error", "Refused") if error else ("information", "Override")
+        self.call_after_refresh(lambda: self.notify(text, severity=severity, title=title))
 
     # ------------------------------------------------------------------ actions
 
@@ -307,8 +327,11 @@ class OverridesScreen(DataScreen):
                 return
             ids = [o.id]
         self.deciding = ids[0]
-        self.query_one("#override-message", Static).update(
-            Text(f"Deciding override{'s' if len(ids) > 1 else ''} {', '.join(f'#{i}' for i in ids)}…", style="dim")
+        # said only when the decision takes a while: a repaint at once would hold up the repaint
+        # with the decision (the screen refreshes at most every 1/60 s) and compete with its worker
+        text = Text(f"Deciding override{'s' if len(ids) > 1 else ''} {', '.join(f'#{i}' for i in ids)}…", style="dim")
+        self.deciding_note = self.set_timer(
+            DECIDING_NOTE_AFTER, lambda: self.query_one("#override-message", Static).update(text)
         )
         self._decide(ids, approve, note, self.show_all)
 
@@ -329,8 +352,9 @@ class OverridesScreen(DataScreen):
         if not decided:
             self.report(self._refused, "; ".join(refused))
             return
-        # Repainted from the decisions' own results first (their rows, their partners' tiers as the
-        # decision re-levelled them: one read by id), then from the whole queue read again.
+        # Repainted from the decisions' own results (their rows, their partners' tiers as the
+        # decision re-levelled them: one read by id); once that is drawn the whole queue is read
+        # again, and drawn again only when it differs (another person's change meanwhile).
         shown = self.queue
         if shown is not None and shown.period == reads.latest_period(engine):
             by_id = {v.id: v for v in decided}
@@ -338,20 +362,33 @@ class OverridesScreen(DataScreen):
             hits = reads.partners_by_id(engine, [v.partner_id for v in decided], shown.period)
             tiers = {**shown.tiers, **{h.partner_id: h.tier for h in hits}}
             earned = {**shown.earned, **{h.partner_id: h.earned_tier for h in hits}}
-            self.report(self._decided, decided, refused, approve, show_all, Queue(rows, shown.period, tiers, earned))
-            self.report(self._show, show_all, read_queue(engine, show_all))
+            quick = Queue(rows, shown.period, tiers, earned)
+            self.report(self._decided, decided, refused, approve, show_all, quick, True)
             return
         queue = read_queue(engine, show_all, also=tuple(v.partner_id for v in decided))
         self.report(self._decided, decided, refused, approve, show_all, queue)
 
     def _refused(self, message: str) -> None:
-        self.deciding = None
+        self._written()
         self._say(message, error=True)
 
-    def _decided(
-        self, views: list[OverrideView], refused: list[str], approve: bool, show_all: bool, queue: Queue
-    ) -> None:
+    def _written(self) -> None:
+        """The decision (or undo, or revocation) being written has landed or been refused."""
         self.deciding = None
+        if self.deciding_note is not None:
+            self.deciding_note.stop()
+            self.deciding_note = None
+
+    def _decided(
+        self,
+        views: list[OverrideView],
+        refused: list[str],
+        approve: bool,
+        show_all: bool,
+        queue: Queue,
+        read_again: bool = False,
+    ) -> None:
+        self._written()
         self.marked -= {v.id for v in views}
         self.marked -= {int(r[1 : r.index(":")]) for r in refused}
         self.last_decided = views[-1].id
@@ -376,6 +413,8 @@ class OverridesScreen(DataScreen):
                 text += f" Refused {len(refused)}: " + "; ".join(refused)
             self._say(text, error=bool(refused))
         self._show(show_all, queue)
+        if read_again:  # ``queue`` was made from the decisions' results: the whole queue, once drawn
+            self.call_after_refresh(self._load, show_all, True)
 
     def action_undo(self) -> None:
         if self.last_decided is None:
@@ -399,7 +438,7 @@ class OverridesScreen(DataScreen):
         self.report(self._undone, view, show_all, queue)
 
     def _undone(self, view: OverrideView, show_all: bool, queue: Queue) -> None:
-        self.deciding = None
+        self._written()
         self.last_decided = None
         self.loaded_version = self.app.data_changed()
         tier = queue.tiers.get(view.partner_id)
@@ -459,7 +498,7 @@ class OverridesScreen(DataScreen):
         self.report(self._revoked, view, show_all, queue)
 
     def _revoked(self, view: OverrideView, show_all: bool, queue: Queue) -> None:
-        self.deciding = None
+        self._written()
         self.loaded_version = self.app.data_changed()  # this screen shows the new data already
         tier = queue.tiers.get(view.partner_id)
         self._say(
@@ -501,9 +540,13 @@ class OverridesScreen(DataScreen):
         self.reload()
 
 
-def _cell(text: str, width: int | None = None) -> Text:
+def _cell(text: str, width: int | None = None) -> Cell:
     """A cell from data: literal (a DataTable reads a str as markup), control characters visible."""
     shown = visible(text)
     if width is not None and len(shown) > width:
         shown = shown[: width - 1] + "…"
-    return Text(shown)
+    return Cell(shown)
+
+
+def _mark(marked: bool) -> Cell:
+    return Cell(("●" if marked else " ", "bold yellow"))
