@@ -889,7 +889,7 @@ def _import_metrics(
                 chosen = in_period[filled[in_period, j]]
                 yield from zip(repeat(label), repeat(metrics[j]), key_arr[chosen].tolist(), matrix[chosen, j].tolist())
 
-    inserted = _write_values(conn, value_rows(), total, progress)
+    inserted = _write_values(conn, value_rows(), total, progress, ((label, m) for label in labels for m in metrics))
     touched = tuple(np.unique(key_arr[filled.any(axis=1)]).tolist()) if len(key_arr) else ()
     return ImportReport(
         "metrics", "", len(lines), inserted, total - inserted, f"wide metrics: {', '.join(metrics)}", touched
@@ -947,7 +947,7 @@ def _import_long_metrics(
             rows.append((period.label, metric, key, value))
     problems.reject_if_any(source.name)
     rows.sort(key=lambda r: r[:3])
-    inserted = _write_values(conn, rows, len(rows), progress)
+    inserted = _write_values(conn, rows, len(rows), progress, (r[:2] for r in rows))
     names = sorted({r[1] for r in rows})
     touched = tuple(sorted({r[2] for r in rows}))
     return ImportReport(
@@ -983,9 +983,22 @@ def _partner_key(pid: str, stored: _Stored, line: int, problems: _Problems) -> i
     return key
 
 
-def _write_values(conn: Connection, rows: Iterable[tuple], total: int, progress: Progress) -> int:
-    """Upsert metric values; returns how many were new."""
-    before = _count(conn, "metric_value")
+def _stored_values(conn: Connection, pairs: Iterable[tuple[str, str]]) -> int:
+    """How many metric values are stored for these (period, metric) pairs: a count over each pair's
+    range of the primary key (period, metric, partner), not over the whole table (4.7 million rows at
+    100,000 partners: 80 ms a count, twice per import of a few values)."""
+    return sum(
+        int(queries.fetchall(conn, "SELECT COUNT(*) FROM metric_value WHERE period = ? AND metric = ?", pair)[0][0])
+        for pair in sorted(set(pairs))
+    )
+
+
+def _write_values(
+    conn: Connection, rows: Iterable[tuple], total: int, progress: Progress, pairs: Iterable[tuple[str, str]]
+) -> int:
+    """Upsert metric values, all of them in ``pairs`` (period, metric); returns how many were new."""
+    pairs = sorted(set(pairs))
+    before = _stored_values(conn, pairs)
     _upsert(
         conn,
         "metric_value",
@@ -997,7 +1010,7 @@ def _write_values(conn: Connection, rows: Iterable[tuple], total: int, progress:
         progress,
         "metric values",
     )
-    return _count(conn, "metric_value") - before
+    return _stored_values(conn, pairs) - before
 
 
 # ---------------------------------------------------------------------------- certifications

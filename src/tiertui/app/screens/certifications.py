@@ -86,9 +86,9 @@ class CertificationsScreen(DataScreen):
                     COLUMNS, self._fetch, render_cell, empty_message="No certifications match.", id="certs"
                 )
             with TabPane("Lapse risk", id="lapse"):
-                with Vertical():
+                with Vertical(id="lapse-pane"):
                     yield Static(id="lapse-status", classes="status")
-                    yield DataTable(id="lapse-table", cursor_type="row", zebra_stripes=True)
+                    # its table is made when the tab is first shown (_lapse_table): the list comes first
         yield KeysFooter(hold=True)  # its dozen keys after the first rows: they come first
 
     def on_mount(self) -> None:
@@ -97,14 +97,23 @@ class CertificationsScreen(DataScreen):
         self._load_choices()
         if self.initial.status != "all":
             self.query_one("#status", Select).value = self.initial.status
-        lapse = self.query_one("#lapse-table", DataTable)
+        focus_now(self.query_one("#certs", VirtualTable))
+
+    def _lapse_table(self) -> DataTable:
+        """The lapse-risk table, made and mounted the first time it is needed (the tab is shown): one
+        widget fewer to style and lay out before the list's first rows."""
+        found = self.query("#lapse-table")
+        if found:
+            return found.first(DataTable)
+        table: DataTable = DataTable(id="lapse-table", cursor_type="row", zebra_stripes=True)
         # what would be lost first (the tier's gate, the designations), then the counts; a long name is
         # cut at 20 cells (the scorecard, Enter, has it whole) so that 120 columns show every column
-        lapse.add_column("Partner")
-        lapse.add_column("Name", width=14)
+        table.add_column("Partner")
+        table.add_column("Name", width=14)
         for label in ("Tier", "Track", "Designations lost", "Gate", "Now", "At end", "Lapsing"):
-            lapse.add_column(label)
-        focus_now(self.query_one("#certs", VirtualTable))
+            table.add_column(label)
+        self.query_one("#lapse-pane").mount(table)
+        return table
 
     @work(thread=True, group="cert-choices", exit_on_error=False)
     def _load_choices(self) -> None:
@@ -127,6 +136,7 @@ class CertificationsScreen(DataScreen):
 
     def _load_lapse(self) -> None:
         """Compute the lapse risk (in a worker) unless it is shown, or being computed, for the data in hand."""
+        self._lapse_table()
         if self.lapse_version == self.loaded_version:
             return
         self.lapse_version = self.loaded_version
@@ -218,7 +228,7 @@ class CertificationsScreen(DataScreen):
             self.report(self._show_lapse, report)
 
     def _show_lapse(self, report: LapseReport) -> None:
-        table = self.query_one("#lapse-table", DataTable)
+        table = self._lapse_table()
         table.clear()
         for r in report.rows:
             table.add_row(
@@ -291,7 +301,7 @@ class CertificationsScreen(DataScreen):
     def action_toggle_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
         tabs.active = "lapse" if tabs.active == "all" else "all"
-        self.query_one("#lapse-table" if tabs.active == "lapse" else "#certs").focus()
+        (self._lapse_table() if tabs.active == "lapse" else self.query_one("#certs")).focus()
 
     def action_clear(self) -> None:
         self.run_query(CertificationQuery())
