@@ -494,3 +494,37 @@ def test_lapse_risk_reports_a_designation_that_would_be_lost():
         "1 UC certification expires before 2026-Q2 ends: UC Expert would no longer be met "
         "(Certified people (UC) 1 of 2)"
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    revenue=st.lists(
+        st.lists(st.sampled_from([0, 50, 100, 150, 200, 300]), min_size=3, max_size=3), min_size=5, max_size=5
+    ),
+    edits=st.lists(
+        st.tuples(st.sampled_from([10, 20, 40, 60]), st.sampled_from([100, 150, 200]), st.sampled_from([10, 30])),
+        min_size=2,
+        max_size=4,
+    ),
+)
+def test_a_memo_kept_across_score_edits_never_changes_a_result(revenue, edits):
+    """A what-if edit of one score component (its points, its target) recomputes that component
+    alone from the memo; every run still equals a run without it, the other component unchanged."""
+    memo: dict = {}
+    data = inputs(Q, revenue, records=["Silver", "Gold", ""])
+    for points, target, other in edits:
+        program = parse_program(
+            '[program]\nname = "Scored"\nfrequency = "quarterly"\ngrace_periods = 1\nat_risk_margin = 0.1\n'
+            f"tiers = {NEW_TIERS}\n"
+            '[metrics.revenue]\nlabel = "Revenue"\nunit = "USD"\n'
+            f'[[score]]\nmetric = "revenue"\npoints = {points}\ntarget = {target}\n'
+            f'[[score]]\nmetric = "revenue"\npoints = {other}\ntarget = 250\n'
+            "[requirements.Silver]\nmin_score = 10\n[requirements.Gold]\nmin_score = 30\n"
+            "[requirements.Platinum]\nmin_score = 50\n"
+        )
+        fresh = level_timeline([program], data)
+        kept = level_timeline([program], data, memo=memo)
+        for a, b in zip(fresh, kept, strict=True):
+            for attr in ("score", "qualified", "earned", "effective", "event", "below", "at_risk"):
+                assert getattr(a, attr).tolist() == getattr(b, attr).tolist(), attr
+        assert any(key[0] == "points" for key in memo)  # the components were remembered

@@ -395,20 +395,31 @@ def components_points(components: Sequence[ScoreComponent], values: Mapping[str,
     return _points6(components, values, {c.metric: round6(values[c.metric]) for c in components})
 
 
-def _component_points6(program: Program, values, v6) -> list[np.ndarray]:
-    """:func:`component_points` with the values also given rounded to 6 decimals."""
-    return _points6(program.score, values, v6)
+def _component_points6(program: Program, values, v6, memo: dict | None = None, at: tuple = ()) -> list[np.ndarray]:
+    """:func:`component_points` with the values also given rounded to 6 decimals; ``memo``: each
+    component's points remembered by its metric, points and target under ``at`` (the period and
+    what its values depend on), so that an edit of one component computes that one alone."""
+    return _points6(program.score, values, v6, memo, at)
 
 
-def _points6(components: Sequence[ScoreComponent], values, v6) -> list[np.ndarray]:
-    return [
-        np.where(
+def _points6(
+    components: Sequence[ScoreComponent], values, v6, memo: dict | None = None, at: tuple = ()
+) -> list[np.ndarray]:
+    points = []
+    for c in components:
+        key = ("points", at, c.metric, c.points, c.target)
+        if memo is not None and key in memo:
+            points.append(memo[key])
+            continue
+        p = np.where(
             v6[c.metric] >= round6(c.target),
             float(c.points),
             c.points * np.clip(values[c.metric] / c.target, 0.0, 1.0),
         )
-        for c in components
-    ]
+        if memo is not None:
+            memo[key] = p
+        points.append(p)
+    return points
 
 
 def total_score(points: list[np.ndarray], like: np.ndarray) -> np.ndarray:
@@ -1031,7 +1042,7 @@ def level_timeline(
         if memo is not None and skey in memo:
             score = memo[skey]
         else:
-            score = total_score(_component_points6(program, v, v6), zeros)
+            score = total_score(_component_points6(program, v, v6, memo, desig), zeros)
             if memo is not None:
                 memo[skey] = score
         qualified = np.zeros(n, dtype=np.int64)
