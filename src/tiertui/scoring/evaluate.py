@@ -643,7 +643,12 @@ class _Limits6:
         )
 
     def meets(self, score6: np.ndarray, v6: Mapping[str, np.ndarray]) -> np.ndarray:
-        ok = ~(score6 < self.min_score)
+        return ~(score6 < self.min_score) & self.meets_values(v6, len(score6))
+
+    def meets_values(self, v6: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """:meth:`meets` but for the score: the gates and maxima (a what-if edit of the score
+        leaves them as they were)."""
+        ok = np.ones(n, dtype=bool)
         for m, (gate, _) in self.gates.items():
             ok &= ~(v6[m] < gate)
         for m, (maximum, _) in self.maxima.items():
@@ -651,7 +656,11 @@ class _Limits6:
         return ok
 
     def close(self, score6, v6, left6) -> np.ndarray:
-        risky = score6 < self.score_edge
+        return (score6 < self.score_edge) | self.close_values(v6, left6, len(score6))
+
+    def close_values(self, v6, left6, n: int) -> np.ndarray:
+        """:meth:`close` but for the score."""
+        risky = np.zeros(n, dtype=bool)
         for m, (gate, edge) in self.gates.items():
             if m not in self.flags:
                 risky |= v6[m] < edge
@@ -991,13 +1000,22 @@ def level_timeline(
     results: list[PeriodResult] = []
     state_key: tuple = ()
     rules_key: tuple = ()  # what designations and values depend on, period by period
+    described: dict[int, tuple] = {}  # version -> its rules, state, score and badges as memo keys
     for k, period in enumerate(periods):
         vi = int(assign[k])
         if vi < 0:
             continue
+        if vi not in described:  # each version's parts as memo keys, once a run (not once a period)
+            this = timeline[vi]
+            described[vi] = (
+                (repr(this.designations), tuple(this.input_metrics())),
+                (this.source, repr(this.transition)),
+                repr(this.score),
+                repr(this.badges),
+            )
         if memo is not None:
-            rules_key += ((repr(timeline[vi].designations), tuple(timeline[vi].input_metrics())),)
-        state_key += ((timeline[vi].source, repr(timeline[vi].transition)),)
+            rules_key += (described[vi][0],)
+        state_key += (described[vi][1],)
         if memo is not None and ("state", k, state_key) in memo:
             r, earned, below, floor, through, last_met = memo[("state", k, state_key)]
             last_met = dict(last_met)
@@ -1038,7 +1056,7 @@ def level_timeline(
             met_now = _designations(ver, v, v6, e, last_met, n)
             if memo is not None:
                 memo[desig] = (v, v6, met_now, dict(last_met))
-        skey = ("score", k, repr(program.score), desig)
+        skey = ("score", k, described[vi][2], desig)
         if memo is not None and skey in memo:
             score = memo[skey]
         else:
@@ -1047,7 +1065,11 @@ def level_timeline(
                 memo[skey] = score
         qualified = np.zeros(n, dtype=np.int64)
         for t in sorted(ver.limits):
-            qualified = np.where(_tier_part(memo, ver, t, "meets", skey, ver.limits[t].meets, score, v6), t, qualified)
+            lim = ver.limits[t]
+            # the gates and maxima by the period's values alone, the score's part apart: an edit of
+            # the score re-compares the scores only
+            values_met = _tier_part(memo, ver, t, "meets", desig, lim.meets_values, v6, n)
+            qualified = np.where(~(score < lim.min_score) & values_met, t, qualified)
         if floor is not None:
             earned, below, event = step_protected(qualified, earned, below, program.grace_periods, floor)
         else:
@@ -1056,7 +1078,9 @@ def level_timeline(
         for t, lim in ver.limits.items():
             mine = earned == t
             if mine.any():
-                close = _tier_part(memo, ver, t, "close", skey, lim.close, score, v6, left)
+                close = (score < lim.score_edge) | _tier_part(
+                    memo, ver, t, "close", desig, lim.close_values, v6, left, n
+                )
                 risky = risky | (mine & close)
         effective, chosen = apply_overrides(ver.overrides, period.end, earned)
         history.append((vi, earned))
@@ -1072,7 +1096,7 @@ def level_timeline(
                 event=event,
                 below=below,
                 at_risk=risky,
-                badges=_badges_memo(memo, program, v6, n, desig),
+                badges=_badges_memo(memo, program, v6, n, desig, described[vi][3]),
                 sources={m: s[k] for m, s in (sources or {}).items() if m in program.metrics},
                 remaining=left or {},
                 program=program,
@@ -1124,10 +1148,11 @@ def _limits_of_tier(program: Program, req: Requirement, kinds, kind_of) -> _Limi
     )
 
 
-def _badges_memo(memo: dict | None, program: Program, v6, n: int, desig: tuple) -> np.ndarray:
+def _badges_memo(memo: dict | None, program: Program, v6, n: int, desig: tuple, badges: str) -> np.ndarray:
+    """:func:`_badges6`, remembered by the badges' rules (``badges``: their repr) and the values."""
     if memo is None:
         return _badges6(program, v6, n)
-    key = ("badges", repr(program.badges), desig)
+    key = ("badges", badges, desig)
     if key not in memo:
         memo[key] = _badges6(program, v6, n)
     return memo[key]
