@@ -632,22 +632,10 @@ class _Limits6:
     maxima: dict[str, tuple[np.ndarray, np.ndarray]]
     flags: frozenset[str]
 
-    @classmethod
-    def of(cls, th: Thresholds, margin: float) -> _Limits6:
-        return cls(
-            round6(th.min_score),
-            round6(th.min_score * (1 + margin)),
-            {m: (round6(g), round6(g * (1 + margin))) for m, g in th.gates.items()},
-            {m: (round6(x), round6(x * (1 - margin))) for m, x in th.maxima.items()},
-            th.flags,
-        )
-
-    def meets(self, score6: np.ndarray, v6: Mapping[str, np.ndarray]) -> np.ndarray:
-        return ~(score6 < self.min_score) & self.meets_values(v6, len(score6))
-
     def meets_values(self, v6: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-        """:meth:`meets` but for the score: the gates and maxima (a what-if edit of the score
-        leaves them as they were)."""
+        """The gates and maxima met, as :func:`meets` tests them; the score's part,
+        ``~(score6 < min_score)``, is the caller's (a what-if edit of the score leaves these as
+        they were)."""
         ok = np.ones(n, dtype=bool)
         for m, (gate, _) in self.gates.items():
             ok &= ~(v6[m] < gate)
@@ -655,11 +643,9 @@ class _Limits6:
             ok &= ~(v6[m] > maximum)
         return ok
 
-    def close(self, score6, v6, left6) -> np.ndarray:
-        return (score6 < self.score_edge) | self.close_values(v6, left6, len(score6))
-
     def close_values(self, v6, left6, n: int) -> np.ndarray:
-        """:meth:`close` but for the score."""
+        """Close to losing a gate or a maximum, as :func:`close_to_losing` tests them; the score's
+        part, ``score6 < score_edge``, is the caller's."""
         risky = np.zeros(n, dtype=bool)
         for m, (gate, edge) in self.gates.items():
             if m not in self.flags:
@@ -1112,7 +1098,8 @@ def level_timeline(
 
 
 def _limits_of_tier(program: Program, req: Requirement, kinds, kind_of) -> _Limits6:
-    """``_Limits6.of(_resolve_tier(...))``, rounding each rule's few thresholds before spreading them
+    """The tier's thresholds and band edges of ``_resolve_tier(...)`` rounded to 6 decimals, rounding
+    each rule's few thresholds before spreading them
     over the partners (the same numbers, computed on the small tables).
 
     A threshold equal for every partner (no variant changes it: the usual case) is one number
