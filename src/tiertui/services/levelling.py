@@ -73,6 +73,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+@_collector_paused()  # the reading makes millions of row tuples: see _collector_paused
 def load_inputs(
     source: Engine | Connection,
     program: Program,
@@ -96,32 +97,6 @@ def load_inputs(
     read, tiers on record and overrides are passed by name (read by each period's version).
     ``extra_metrics``/``extra_tracks``: read too (a what-if that reads more).
     """
-    with _collector_paused():
-        return _load_inputs(
-            source,
-            program,
-            progress,
-            subset,
-            partners,
-            restricted,
-            versions=versions,
-            extra_metrics=extra_metrics,
-            extra_tracks=extra_tracks,
-        )
-
-
-def _load_inputs(
-    source: Engine | Connection,
-    program: Program,
-    progress: Progress = _quiet,
-    subset: np.ndarray | None = None,
-    partners: queries.PartnerColumns | None = None,
-    restricted: tuple[queries.PartnerColumns, np.ndarray] | None = None,
-    *,
-    versions: list[Program] | None = None,
-    extra_metrics: Sequence[str] = (),
-    extra_tracks: Sequence[str] = (),
-) -> LoadedInputs:
     if isinstance(source, Engine):
         with source.connect() as conn:
             return load_inputs(
