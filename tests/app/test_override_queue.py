@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from helpers import settle
+from helpers import running, settle
 from hostile_corpus import raw_controls
 from textual.widgets import DataTable, Static
 
@@ -31,10 +31,7 @@ def tier_of(app, partner_id: str) -> str | None:
 
 async def test_rows_show_earned_and_effective_tier_and_a_request_that_changes_nothing(make_app):
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await settle(pilot)
+    async with running(app, "o") as pilot:
         table = app.screen.query_one(DataTable)
         first = [str(c) for c in table.get_row_at(0)]
         assert first[1:4] == ["1", "P00003", "Gold = no change"]  # P00003 is Gold already
@@ -49,10 +46,7 @@ async def test_rows_show_earned_and_effective_tier_and_a_request_that_changes_no
 
 async def test_batch_approve_with_one_refusal_by_the_four_eyes_rule_then_undo(make_app):
     app = make_app(user="carol")  # an approver who requested #3 herself
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await settle(pilot)
+    async with running(app, "o") as pilot:
         screen = app.screen
         assert isinstance(screen, OverridesScreen)
         await pilot.press("space", "space", "space")  # marks #1, #2, #3 (the cursor moves down)
@@ -79,10 +73,7 @@ async def test_batch_approve_with_one_refusal_by_the_four_eyes_rule_then_undo(ma
 
 async def test_batch_reject_takes_one_note_and_decided_requests_show_it(make_app):
     app = make_app()  # dave
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await settle(pilot)
+    async with running(app, "o") as pilot:
         await pilot.press("space", "space", "r")
         await settle(pilot)
         assert isinstance(app.screen, NoteScreen)
@@ -111,10 +102,7 @@ async def test_the_detail_pane_lists_each_period_approving_changes(make_app):
     app = make_app()
     reason = "Regional anchor\x1b[2J[bold]deal[/]"
     oid = overrides.request(app.engine, "alice", "P00005", "Platinum", reason, date(2025, 1, 1))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await settle(pilot)
+    async with running(app, "o") as pilot:
         await pilot.press("end")
         await settle(pilot)
         text = detail(app)
@@ -211,10 +199,7 @@ async def test_an_approval_shows_a_request_filed_meanwhile_by_someone_else(make_
     """The queue is drawn from the decision's own result first, then read again: a request filed
     by another manager while the queue was open appears with it; the approved one is gone."""
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("o")
-        await settle(pilot)
+    async with running(app, "o") as pilot:
         table = app.screen.query_one(DataTable)
         assert [str(table.get_row_at(r)[1]) for r in range(table.row_count)] == ["1", "2", "3"]
         filed = overrides.request(
