@@ -106,11 +106,13 @@ class CertificationsScreen(DataScreen):
         if found:
             return found.first(DataTable)
         table: DataTable = DataTable(id="lapse-table", cursor_type="row", zebra_stripes=True)
-        # what would be lost first (the tier's gate, the designations), then the counts; a long name is
-        # cut at 20 cells (the scorecard, Enter, has it whole) so that 120 columns show every column
+        # the tier's gate and the counts, short, then the designations that would be lost, whose names
+        # are as long as a program makes them: last, so that no number is ever pushed off the screen
+        # (they scroll into view; Enter opens the partner's scorecard, which has them whole); a long
+        # partner name is cut at 14 cells
         table.add_column("Partner")
         table.add_column("Name", width=14)
-        for label in ("Tier", "Track", "Designations lost", "Gate", "Now", "At end", "Lapsing"):
+        for label in ("Tier", "Track", "Gate", "Now", "At end", "Lapsing", "Designations lost"):
             table.add_column(label)
         self.query_one("#lapse-pane").mount(table)
         return table
@@ -236,11 +238,11 @@ class CertificationsScreen(DataScreen):
                 data_text(r.name),
                 data_text(r.tier),
                 data_text(r.track),
-                data_text(r.designation_words, style="yellow") if r.designations else Text("—", style="dim"),
                 f"≥ {r.required:g}" if r.gate else Text("met", style="dim"),
                 str(r.now),
                 Text(str(r.at_period_end), style="bold red" if r.gate else "yellow"),
                 str(r.lapsing),
+                data_text(r.designation_words, style="yellow") if r.designations else Text("—", style="dim"),
                 key=f"{r.partner_id}\t{r.track}",
             )  # a partner can be at risk on several tracks
         if report.period is None:
