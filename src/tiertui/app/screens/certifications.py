@@ -4,7 +4,9 @@ end lapse."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -23,6 +25,7 @@ from ..literal import data_text, literal
 from ..widgets import Column, VirtualTable
 from ..widgets.focus import focus_now
 from ..widgets.footer import KeysFooter
+from ..widgets.select_stub import SelectStub
 from .base import DataScreen, fix_blink
 
 PAGE = 100  # the first rows of a list, shown while the rest of it is read
@@ -51,6 +54,10 @@ def render_cell(row: CertificationRow, key: str) -> Text:
     return data_text(getattr(row, key))
 
 
+TRACK_PROMPT = "Track: any"
+STATUS_PROMPT = "Status: any"
+
+
 class CertificationsScreen(DataScreen):
     AUTO_FOCUS = "#certs"  # keys typed on the way in are the list's (``/`` searches), not the box's
     BINDINGS = [
@@ -66,6 +73,9 @@ class CertificationsScreen(DataScreen):
         self.cert_query = self.initial
         self._counting: CertificationQuery | None = None  # the query whose first page is up, the rest coming
         self.lapse_version = -1  # the data version the lapse-risk tab shows (or is computing)
+        self._tracks: tuple[str, ...] = ()  # the track filter's choices, once read
+        self._filters = "stubs"  # the filter Selects: "stubs", "mounting", "mounted"
+        self._filters_mounted = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         q = self.initial
@@ -74,12 +84,13 @@ class CertificationsScreen(DataScreen):
             with TabPane("All certifications", id="all"):
                 with Grid(id="cert-filters", classes="filters"):
                     yield Input(q.partner, placeholder="Partner id or name  /", id="cert-partner", compact=True)
-                    yield Select([], prompt="Track: any", id="track", compact=True)
-                    yield Select(
-                        [(label, key) for key, label in CERT_STATUS_LABELS.items() if key != "all"],
-                        prompt="Status: any",
-                        id="status",
-                        compact=True,
+                    # stand-ins that look the same until the first rows are drawn (a Select is six
+                    # widgets to style and lay out): see _mount_filters
+                    yield SelectStub(q.track or TRACK_PROMPT, has_value=q.track is not None, stands_for="track")
+                    yield SelectStub(
+                        CERT_STATUS_LABELS[q.status] if q.status != "all" else STATUS_PROMPT,
+                        has_value=q.status != "all",
+                        stands_for="status",
                     )
                 yield Static(id="cert-status", classes="status")
                 yield VirtualTable(
@@ -95,8 +106,6 @@ class CertificationsScreen(DataScreen):
         self.title = "Certifications"
         fix_blink(self)
         self._load_choices()
-        if self.initial.status != "all":
-            self.query_one("#status", Select).value = self.initial.status
         focus_now(self.query_one("#certs", VirtualTable))
 
     def _lapse_table(self) -> DataTable:
@@ -121,7 +130,54 @@ class CertificationsScreen(DataScreen):
     def _load_choices(self) -> None:
         self.report(self._show_choices, reads.certification_tracks(self.app.engine))
 
+    async def _mount_filters(self) -> None:
+        """Put the real Selects where their stand-ins are (the first rows are on screen)."""
+        if self._filters == "stubs":
+            self._filters = "mounting"
+            q = self.cert_query
+            tracks = list(self._tracks)
+            if q.track is not None and q.track not in tracks:
+                tracks.append(q.track)  # the choices are not in yet: it shows meanwhile
+            selects = [
+                Select(
+                    [(visible(t), t) for t in tracks],
+                    prompt=TRACK_PROMPT,
+                    id="track",
+                    compact=True,
+                    value=Select.NULL if q.track is None else q.track,
+                ),
+                Select(
+                    [(label, key) for key, label in CERT_STATUS_LABELS.items() if key != "all"],
+                    prompt=STATUS_PROMPT,
+                    id="status",
+                    compact=True,
+                    value=Select.NULL if q.status == "all" else q.status,
+                ),
+            ]
+            await self.query_one("#cert-filters", Grid).mount(*selects, after="#cert-partner")
+            await self.query(SelectStub).remove()
+            self._filters = "mounted"
+            self._filters_mounted.set()
+            if self._tracks:  # they came while the Selects were being mounted
+                self._show_choices(self._tracks)
+        await self._filters_mounted.wait()
+
+    def _with_filters(self, action: Callable[[], object]) -> None:
+        """``action`` once the real Selects are mounted (at once when they are)."""
+        if self._filters == "mounted":
+            action()
+            return
+
+        async def then() -> None:
+            await self._mount_filters()
+            action()
+
+        self.run_worker(then(), group="cert-filters")
+
     def _show_choices(self, tracks: tuple[str, ...]) -> None:
+        self._tracks = tracks
+        if self._filters != "mounted":
+            return  # the Select gets them when it is mounted
         track = self.query_one("#track", Select)
         chosen = track.selection or self.initial.track
         with self.prevent(Select.Changed):
@@ -195,6 +251,8 @@ class CertificationsScreen(DataScreen):
         if drawn is not None:
             self.call_after_refresh(drawn.set)
         self.call_after_refresh(self.query_one(KeysFooter).release)  # the keys after the first rows
+        if self._filters == "stubs":
+            self.call_after_refresh(self._mount_filters)
         if query != self.cert_query:
             return
         table = self.query_one("#certs", VirtualTable)
@@ -298,7 +356,7 @@ class CertificationsScreen(DataScreen):
 
     def action_filters(self) -> None:
         self.query_one(TabbedContent).active = "all"
-        focus_now(self.query_one("#track", Select))
+        self._with_filters(lambda: focus_now(self.query_one("#track", Select)))
 
     def action_toggle_tab(self) -> None:
         tabs = self.query_one(TabbedContent)
@@ -308,5 +366,9 @@ class CertificationsScreen(DataScreen):
     def action_clear(self) -> None:
         self.run_query(CertificationQuery())
         self.query_one("#cert-partner", Input).value = ""
-        self.query_one("#track", Select).clear()
-        self.query_one("#status", Select).clear()
+
+        def clear() -> None:
+            self.query_one("#track", Select).clear()
+            self.query_one("#status", Select).clear()
+
+        self._with_filters(clear)
