@@ -115,14 +115,7 @@ class CertificationsScreen(DataScreen):
         if found:
             return found.first(DataTable)
         table: DataTable = DataTable(id="lapse-table", cursor_type="row", zebra_stripes=True)
-        # the tier's gate and the counts, short, then the designations that would be lost, whose names
-        # are as long as a program makes them: last, so that no number is ever pushed off the screen
-        # (they scroll into view; Enter opens the partner's scorecard, which has them whole); a long
-        # partner name is cut at 14 cells
-        table.add_column("Partner")
-        table.add_column("Name", width=14)
-        for label in ("Tier", "Track", "Gate", "Now", "At end", "Lapsing", "Designations lost"):
-            table.add_column(label)
+        _lapse_columns(table, [])
         self.query_one("#lapse-pane").mount(table)
         return table
 
@@ -289,20 +282,24 @@ class CertificationsScreen(DataScreen):
 
     def _show_lapse(self, report: LapseReport) -> None:
         table = self._lapse_table()
-        table.clear()
-        for r in report.rows:
-            table.add_row(
+        rows = [
+            (
                 data_text(r.partner_id),
                 data_text(r.name),
                 data_text(r.tier),
                 data_text(r.track),
-                f"≥ {r.required:g}" if r.gate else Text("met", style="dim"),
-                str(r.now),
+                Text(f"≥ {r.required:g}") if r.gate else Text("met", style="dim"),
+                Text(str(r.now)),
                 Text(str(r.at_period_end), style="bold red" if r.gate else "yellow"),
-                str(r.lapsing),
+                Text(str(r.lapsing)),
                 data_text(r.designation_words, style="yellow") if r.designations else Text("—", style="dim"),
-                key=f"{r.partner_id}\t{r.track}",
-            )  # a partner can be at risk on several tracks
+            )
+            for r in report.rows
+        ]
+        table.clear(columns=True)
+        _lapse_columns(table, rows)
+        for r, row in zip(report.rows, rows, strict=True):
+            table.add_row(*row, key=f"{r.partner_id}\t{r.track}")  # a partner can be at risk on several tracks
         if report.period is None:
             text = "Nothing levelled yet."
         else:
@@ -372,3 +369,19 @@ class CertificationsScreen(DataScreen):
             self.query_one("#status", Select).clear()
 
         self._with_filters(clear)
+
+
+LAPSE_COLUMNS = ("Partner", "Name", "Tier", "Track", "Gate", "Now", "At end", "Lapsing", "Designations lost")
+LAPSE_NAME_WIDTH = 14  # a long partner name is cut here (Enter opens its scorecard, which has it whole)
+
+
+def _lapse_columns(table: DataTable, rows: list[tuple[Text, ...]]) -> None:
+    """The lapse-risk table's columns, each as wide as its widest cell, set with the rows: a DataTable
+    measures rows added to a table already on screen only when it next goes idle, and a header drawn
+    before then keeps its narrow cells (seen in CI: "Tier  Track" over wider rows).
+
+    The tier's gate and the counts, short, come before the designations that would be lost, whose
+    names are as long as a program makes them: last, so that no number is pushed off the screen."""
+    for i, heading in enumerate(LAPSE_COLUMNS):
+        width = LAPSE_NAME_WIDTH if heading == "Name" else max([len(heading), *(row[i].cell_len for row in rows)])
+        table.add_column(heading, width=width)
