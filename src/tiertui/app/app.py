@@ -309,12 +309,12 @@ class TiertuiApp(App):
         from textual.dom import DOMNode
         from textual.widget import Widget
 
-        classes: list[type[Widget]] = []
+        classes: dict[type[Widget], None] = {}  # in the order found: the stylesheet's sources keep it
         stack: list[type[Widget]] = [Widget]
         while stack:
             for sub in stack.pop().__subclasses__():
                 if sub not in classes:
-                    classes.append(sub)
+                    classes[sub] = None
                     stack.append(sub)
         stylesheet = self.stylesheet
         for cls in classes:
